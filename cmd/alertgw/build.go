@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/outputs/format"
+	"github.com/alertgw/alertgw/pipeline"
+	"github.com/alertgw/alertgw/stats"
+)
+
+func configDefault() []byte { return config.Default() }
+
+// decodedInput and decodedOutput are blocks whose options were decoded and
+// validated, ready to build.
+type decodedInput struct {
+	block  config.Block
+	plugin inputs.Plugin
+	opts   any
+}
+
+type decodedOutput struct {
+	block  config.Block
+	plugin outputs.Plugin
+	common *outputs.Common
+	opts   any
+}
+
+// loadConfig reads and fully checks a configuration without opening
+// anything: what `validate` reports and what `run` refuses to start with.
+func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, config.Problems, error) {
+	f, probs, err := config.Load(path, os.Environ())
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	var ins []decodedInput
+	for _, b := range f.Inputs {
+		p, ok := inputPlugins[b.Type]
+		if !ok {
+			if b.Type != "" {
+				probs.Add(b.Path+".type", "unknown input type %q (known: %s)", b.Type, known(inputPlugins))
+			}
+			continue
+		}
+		opts := p.Options()
+		probs = append(probs, config.DecodeBlock(b, opts)...)
+		ins = append(ins, decodedInput{block: b, plugin: p, opts: opts})
+	}
+	var outs []decodedOutput
+	for _, b := range f.Outputs {
+		p, ok := outputPlugins[b.Type]
+		if !ok {
+			if b.Type != "" {
+				probs.Add(b.Path+".type", "unknown output type %q (known: %s)", b.Type, known(outputPlugins))
+			}
+			continue
+		}
+		common, opts := outputs.DefaultCommon(), p.Options()
+		probs = append(probs, config.DecodeBlock(b, common, opts)...)
+		outs = append(outs, decodedOutput{block: b, plugin: p, common: common, opts: opts})
+	}
+	return f, ins, outs, probs, nil
+}
+
+func known[P any](m map[string]P) string {
+	return strings.Join(slices.Sorted(maps.Keys(m)), ", ")
+}
+
+// buildPipeline constructs every input and output. On error, what was
+// already built is closed.
+func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log zerolog.Logger, reg *stats.Registry) (p *pipeline.Pipeline, err error) {
+	var pins []pipeline.Input
+	var pouts []pipeline.Output
+	defer func() {
+		if err != nil {
+			for _, o := range pouts {
+				o.Writer.Close()
+			}
+		}
+	}()
+	for _, d := range outs {
+		enc, _ := format.Lookup(d.common.Format) // validated already
+		st := reg.Output(d.block.Name, d.block.Type)
+		olog := log.With().Str("output", d.block.Name).Logger()
+		w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+		}
+		pouts = append(pouts, pipeline.Output{Name: d.block.Name, Type: d.block.Type, Writer: w, Encoder: enc, Buffer: d.common.Buffer, Stats: st, Log: olog})
+	}
+	for _, d := range ins {
+		st := reg.Input(d.block.Name, d.block.Type)
+		ilog := log.With().Str("input", d.block.Name).Logger()
+		r, err := d.plugin.New(inputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: ilog, Stats: st}, d.opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+		}
+		pins = append(pins, pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Stats: st, Log: ilog})
+	}
+	var dl *pipeline.DeadLetter
+	if f.DeadLetter.Path != "" {
+		if dl, err = pipeline.OpenDeadLetter(f.DeadLetter.Path, int64(f.DeadLetter.MaxSize)); err != nil {
+			return nil, err
+		}
+	}
+	return pipeline.New(pipeline.Options{
+		Sensor:          f.Sensor,
+		Workers:         f.Pipeline.Workers,
+		ShutdownTimeout: f.Pipeline.ShutdownTimeout,
+		Log:             log,
+		DeadLetter:      dl,
+	}, pins, pouts)
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/stats"
+)
+
+func runCmd() *cobra.Command {
+	var path string
+	c := &cobra.Command{
+		Use:   "run",
+		Short: "Run the gateway (the embedded default configuration without --config)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return run(cmd.Context(), path)
+		},
+	}
+	c.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML)")
+	return c
+}
+
+func run(ctx context.Context, path string) error {
+	f, ins, outs, probs, err := loadConfig(path)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if err := probs.Err(); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	log := newLogger(f.Log)
+	reg := stats.NewRegistry()
+	p, err := buildPipeline(f, ins, outs, log, reg)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			log.Info().Msg("SIGHUP: reopening output files")
+			p.Reopen()
+		}
+	}()
+
+	log.Info().Str("version", version).Str("sensor", f.Sensor).Int("inputs", len(ins)).Int("outputs", len(outs)).Msg("alertgw running")
+	start := time.Now()
+	err = p.Run(ctx)
+	logTotals(log, reg, time.Since(start))
+	if err != nil {
+		return fmt.Errorf("stopped with errors: %w", err)
+	}
+	log.Info().Msg("stopped cleanly")
+	return nil
+}
+
+func logTotals(log zerolog.Logger, reg *stats.Registry, up time.Duration) {
+	for _, s := range reg.Inputs() {
+		log.Info().Str("input", s.Name).Uint64("received", s.Received.Load()).Uint64("normalized", s.Normalized.Load()).
+			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Dur("uptime", up).Msg("input totals")
+	}
+	for _, s := range reg.Outputs() {
+		log.Info().Str("output", s.Name).Uint64("written", s.Written.Load()).Uint64("retried", s.Retried.Load()).
+			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Msg("output totals")
+	}
+}
+
+// newLogger builds the gateway's logger: JSON when stderr is not a terminal
+// (containers, systemd), human-readable console when it is.
+func newLogger(c config.Log) zerolog.Logger {
+	level, err := zerolog.ParseLevel(c.Level)
+	if err != nil {
+		level = zerolog.InfoLevel
+	}
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	console := c.Format == "console" || (c.Format == "auto" && isatty.IsTerminal(os.Stderr.Fd()))
+	if console {
+		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339}).Level(level).With().Timestamp().Logger()
+	}
+	return zerolog.New(os.Stderr).Level(level).With().Timestamp().Logger()
+}

@@ -1,0 +1,184 @@
+// Package config loads alertgw's configuration: a YAML file (or the embedded
+// default) read with viper, overridden by ALERTGW_* environment variables,
+// decoded strictly so that unknown keys, wrong types and impossible values
+// are reported with their key path (inputs[1].socket: …) instead of ignored.
+//
+// The gateway-wide sections are typed here. Inputs and outputs are lists of
+// blocks whose options belong to their plugin; the plugin packages own those
+// option structs and decode them with DecodeBlock.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// Default returns the embedded default configuration, as printed by
+// `alertgw config default`.
+func Default() []byte { return bytes.Clone(defaultYAML) }
+
+// File is a whole configuration.
+type File struct {
+	Sensor     string     `mapstructure:"sensor"`
+	Log        Log        `mapstructure:"log"`
+	Pipeline   Pipeline   `mapstructure:"pipeline"`
+	DeadLetter DeadLetter `mapstructure:"dead_letter"`
+	Inputs     []Block    `mapstructure:"-"`
+	Outputs    []Block    `mapstructure:"-"`
+}
+
+// Log configures the gateway's own logs.
+type Log struct {
+	Level  string `mapstructure:"level"`  // trace|debug|info|warn|error
+	Format string `mapstructure:"format"` // auto|json|console
+}
+
+// Pipeline tunes the normalizer workers and shutdown.
+type Pipeline struct {
+	Workers         int           `mapstructure:"workers"`          // 0: one per CPU
+	BatchSize       int           `mapstructure:"batch_size"`       // most messages handed over at once
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"` // drain deadline on SIGTERM
+}
+
+// DeadLetter configures where unparseable messages go.
+type DeadLetter struct {
+	Path    string `mapstructure:"path"`     // "" disables (the messages are still counted)
+	MaxSize Size   `mapstructure:"max_size"` // rotate to PATH.1 beyond this size
+}
+
+// Block is one input or output: its name, type and raw options, decoded
+// later by the plugin that owns the type.
+type Block struct {
+	Name    string
+	Type    string
+	Path    string         // key path for messages, e.g. "inputs[1]"
+	Options map[string]any // every key of the block, name and type included
+}
+
+// Load reads path (the embedded default when path is ""), applies the
+// ALERTGW_* variables of environ and decodes the gateway-wide sections.
+// Problems with keys come back as Problems; err is for unreadable input.
+func Load(path string, environ []string) (*File, Problems, error) {
+	data := defaultYAML
+	if path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, nil, fmt.Errorf("read config: %w", err)
+		}
+	}
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+		return nil, nil, fmt.Errorf("parse config %s: %w", displayName(path), err)
+	}
+	tree := v.AllSettings()
+	var probs Problems
+	probs = append(probs, applyEnv(tree, environ)...)
+
+	f := &File{
+		Log:        Log{Level: "info", Format: "auto"},
+		Pipeline:   Pipeline{BatchSize: 256, ShutdownTimeout: 10 * time.Second},
+		DeadLetter: DeadLetter{Path: "./data/deadletter.json", MaxSize: 64 << 20},
+	}
+	var err error
+	if f.Inputs, err = blocks(tree, "inputs", &probs); err != nil {
+		return nil, nil, err
+	}
+	if f.Outputs, err = blocks(tree, "outputs", &probs); err != nil {
+		return nil, nil, err
+	}
+	delete(tree, "inputs")
+	delete(tree, "outputs")
+	probs = append(probs, Decode(tree, "", f)...)
+	probs = append(probs, f.validate()...)
+	if f.Sensor == "" {
+		f.Sensor, _ = os.Hostname()
+	}
+	return f, probs, nil
+}
+
+func displayName(path string) string {
+	if path == "" {
+		return "(embedded default)"
+	}
+	return path
+}
+
+func blocks(tree map[string]any, key string, probs *Problems) ([]Block, error) {
+	raw, ok := tree[key]
+	if !ok || raw == nil {
+		return nil, nil
+	}
+	list, ok := raw.([]any)
+	if !ok {
+		probs.Add(key, "must be a list of blocks, got %T", raw)
+		return nil, nil
+	}
+	seen := map[string]string{}
+	var out []Block
+	for i, item := range list {
+		path := fmt.Sprintf("%s[%d]", key, i)
+		m, ok := item.(map[string]any)
+		if !ok {
+			probs.Add(path, "must be a block of keys, got %T", item)
+			continue
+		}
+		b := Block{Path: path, Options: m}
+		b.Name, _ = m["name"].(string)
+		b.Type, _ = m["type"].(string)
+		switch {
+		case b.Type == "":
+			probs.Add(path+".type", "is required")
+		case b.Name == "":
+			b.Name = b.Type
+		}
+		if prev, dup := seen[b.Name]; dup && b.Name != "" {
+			probs.Add(path+".name", "%q is already used by %s", b.Name, prev)
+		}
+		seen[b.Name] = path
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func (f *File) validate() Problems {
+	var p Problems
+	switch f.Log.Level {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		p.Add("log.level", "must be one of trace, debug, info, warn, error; got %q", f.Log.Level)
+	}
+	switch f.Log.Format {
+	case "auto", "json", "console":
+	default:
+		p.Add("log.format", "must be auto, json or console; got %q", f.Log.Format)
+	}
+	if f.Pipeline.Workers < 0 || f.Pipeline.Workers > 256 {
+		p.Add("pipeline.workers", "must be between 0 (one per CPU) and 256; got %d", f.Pipeline.Workers)
+	}
+	if f.Pipeline.BatchSize < 1 || f.Pipeline.BatchSize > 65536 {
+		p.Add("pipeline.batch_size", "must be between 1 and 65536; got %d", f.Pipeline.BatchSize)
+	}
+	if f.Pipeline.ShutdownTimeout <= 0 {
+		p.Add("pipeline.shutdown_timeout", "must be positive; got %s", f.Pipeline.ShutdownTimeout)
+	}
+	if len(f.Inputs) == 0 {
+		p.Add("inputs", "at least one input is required")
+	}
+	if len(f.Outputs) == 0 {
+		p.Add("outputs", "at least one output is required")
+	}
+	return p
+}
+
+// ErrInvalid is returned (wrapped) when a configuration has problems.
+var ErrInvalid = errors.New("invalid configuration")

@@ -1,0 +1,147 @@
+// Package normalize defines alertgw's one event schema (schema v1) and the
+// pure mappers that turn each sensor's records into it. Nothing in this
+// package or its sub-packages does I/O: inputs read bytes, mappers here turn
+// them into Events, outputs encode and deliver them.
+package normalize
+
+import (
+	"net/netip"
+	"time"
+)
+
+// SchemaVersion is written as "schema" in every native event.
+const SchemaVersion = 1
+
+// Kind says what an event describes.
+type Kind string
+
+const (
+	KindAlert   Kind = "alert"   // an IDS signature hit
+	KindFlow    Kind = "flow"    // a flow or netflow record
+	KindPacket  Kind = "packet"  // a firewall packet log (NFLOG)
+	KindAnomaly Kind = "anomaly" // a decoder, stream or app-layer anomaly
+	KindEvent   Kind = "event"   // any other sensor record, kept whole under Details
+	KindAudit   Kind = "audit"   // a host audit event (auditd)
+	KindStats   Kind = "stats"   // the gateway's own counters
+)
+
+// Action is what happened to the traffic, as far as the source says.
+// Each source documents how it decides; it is never guessed.
+type Action string
+
+const (
+	ActionAllowed Action = "allowed"
+	ActionBlocked Action = "blocked"
+	ActionUnknown Action = "unknown"
+)
+
+// Event is one normalized record. Mappers fill it; after the pipeline hands
+// it to the outputs it is read-only and may be shared by several outputs.
+//
+// Zero values mean "absent" and are left out of the native encoding, except
+// where a Has* flag says otherwise (port 0 and protocol 0 are legal values).
+type Event struct {
+	// ID is unique per event and stable across redeliveries of the same
+	// event (the delivery layer persists it), so consumers can deduplicate.
+	ID        string
+	Timestamp time.Time // the source's clock, UTC
+	Received  time.Time // the gateway's clock, UTC
+	Kind      Kind
+	Action    Action
+	Source    Source
+
+	SrcIP, DestIP     netip.Addr
+	SrcPort, DestPort uint16
+	HasPorts          bool // the protocol has ports and they were present
+	Proto             uint8
+	HasProto          bool
+	ProtoName         string // lower-case IANA keyword, or the source's spelling when unknown
+	ICMPType          uint8
+	ICMPCode          uint8
+	HasICMP           bool
+	SrcMAC, DestMAC   string
+	CommunityID       string
+	FlowID            uint64 // EVE flow_id exceeds 2^53: never pass it through float64
+	InIface           string
+	VLAN              []uint16
+	AppProto          string
+	Direction         string // "to_server" / "to_client" where the sensor says
+
+	Signature *Signature
+	Flow      *Flow
+	Packet    *Packet
+	Firewall  *Firewall
+
+	// Details keeps, in source order, everything the source said that has
+	// no common field above, so nothing is thrown away.
+	Details Details
+}
+
+// Source names where an event came from.
+type Source struct {
+	Type   string // sensor family: suricata, snort, barnyard2, unified2, nflog, auditd
+	Input  string // the configured input's name
+	Sensor string // the gateway's sensor name (config "sensor", default hostname)
+}
+
+// Signature identifies the rule that fired.
+type Signature struct {
+	GID      uint32
+	ID       uint32
+	Rev      uint32
+	Name     string
+	Category string
+	Priority uint32 // 1 is highest; 0 means unknown
+}
+
+// Flow carries flow counters (EVE flow/netflow, alert flow summaries).
+type Flow struct {
+	PktsToServer  uint64
+	PktsToClient  uint64
+	BytesToServer uint64
+	BytesToClient uint64
+	Start         time.Time
+	End           time.Time
+	Age           int64 // seconds
+	State         string
+	Reason        string
+	Alerted       *bool
+}
+
+// Packet carries header fields of the packet that caused the event.
+type Packet struct {
+	Len       uint32 // IP datagram length (or captured frame length where that is all there is)
+	TTL       uint8  // TTL or hop limit
+	HasTTL    bool
+	TOS       uint8
+	IPID      uint32
+	TCPFlags  string // e.g. "S", "SA", "FPA": one letter per flag, in FSRPAUEC order
+	TCPWindow uint32
+	TCPSeq    uint32
+	TCPAck    uint32
+}
+
+// Firewall carries what a packet-logging firewall (NFLOG) said.
+type Firewall struct {
+	Group    uint16
+	Prefix   string
+	Mark     uint32
+	InIface  string
+	OutIface string
+	UID      *uint32
+	GID      *uint32
+}
+
+// SetAddrs fills the 5-tuple's addresses and, when hasPorts, the ports.
+func (e *Event) SetAddrs(src, dst netip.Addr, sport, dport uint16, hasPorts bool) {
+	e.SrcIP, e.DestIP = src, dst
+	if hasPorts {
+		e.SrcPort, e.DestPort, e.HasPorts = sport, dport, true
+	}
+}
+
+// SetProto sets the IANA protocol number and its canonical name.
+func (e *Event) SetProto(p uint8) {
+	e.Proto, e.HasProto = p, true
+	e.ProtoName = ProtoName(p)
+}

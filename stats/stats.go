@@ -1,0 +1,157 @@
+// Package stats holds the pipeline's counters: plain atomics that the hot
+// path bumps without locks, and reason-labelled sets for failures and drops.
+// Exporters (the status command, Prometheus, periodic stats events) read
+// them through Snapshot.
+package stats
+
+import (
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// Reasons counts events by a short reason ("parse_error", "truncated",
+// "queue_full", …). Reasons are few and fixed per code path, so the lock is
+// taken only the first time a reason is seen.
+type Reasons struct {
+	mu sync.RWMutex
+	m  map[string]*atomic.Uint64
+}
+
+// Add adds n to reason's counter.
+func (r *Reasons) Add(reason string, n uint64) {
+	r.counter(reason).Add(n)
+}
+
+func (r *Reasons) counter(reason string) *atomic.Uint64 {
+	r.mu.RLock()
+	c := r.m[reason]
+	r.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = make(map[string]*atomic.Uint64)
+	}
+	if c = r.m[reason]; c == nil {
+		c = new(atomic.Uint64)
+		r.m[reason] = c
+	}
+	return c
+}
+
+// Get returns reason's count.
+func (r *Reasons) Get(reason string) uint64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if c := r.m[reason]; c != nil {
+		return c.Load()
+	}
+	return 0
+}
+
+// Total is the sum over all reasons.
+func (r *Reasons) Total() uint64 {
+	var t uint64
+	for _, v := range r.Snapshot() {
+		t += v
+	}
+	return t
+}
+
+// Snapshot copies the current counts.
+func (r *Reasons) Snapshot() map[string]uint64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make(map[string]uint64, len(r.m))
+	for k, c := range r.m {
+		out[k] = c.Load()
+	}
+	return out
+}
+
+// Input counts what one input saw.
+type Input struct {
+	Name       string
+	Type       string
+	Received   atomic.Uint64 // messages read from the source
+	Bytes      atomic.Uint64 // bytes read from the source
+	Normalized atomic.Uint64 // events produced
+	Failed     Reasons       // messages that could not be normalized (dead-lettered)
+	Dropped    Reasons       // messages lost before normalization (truncated, ENOBUFS, …)
+}
+
+// Output counts what one output did.
+type Output struct {
+	Name    string
+	Type    string
+	Queued  atomic.Int64  // events waiting in the output's queue now
+	Written atomic.Uint64 // events delivered
+	Retried atomic.Uint64 // delivery attempts repeated
+	Failed  Reasons       // events rejected for good (dead-lettered)
+	Dropped Reasons       // events dropped by an explicit policy
+}
+
+// Registry holds every input's and output's counters.
+type Registry struct {
+	mu      sync.Mutex
+	inputs  map[string]*Input
+	outputs map[string]*Output
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{inputs: map[string]*Input{}, outputs: map[string]*Output{}}
+}
+
+// Input returns the counters of the named input, creating them once. A
+// reloaded input keeps its counters.
+func (r *Registry) Input(name, typ string) *Input {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.inputs[name]
+	if s == nil {
+		s = &Input{Name: name, Type: typ}
+		r.inputs[name] = s
+	}
+	return s
+}
+
+// Output returns the counters of the named output, creating them once.
+func (r *Registry) Output(name, typ string) *Output {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.outputs[name]
+	if s == nil {
+		s = &Output{Name: name, Type: typ}
+		r.outputs[name] = s
+	}
+	return s
+}
+
+// Inputs returns the inputs' counters sorted by name.
+func (r *Registry) Inputs() []*Input {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	keys := slices.Sorted(maps.Keys(r.inputs))
+	out := make([]*Input, len(keys))
+	for i, k := range keys {
+		out[i] = r.inputs[k]
+	}
+	return out
+}
+
+// Outputs returns the outputs' counters sorted by name.
+func (r *Registry) Outputs() []*Output {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	keys := slices.Sorted(maps.Keys(r.outputs))
+	out := make([]*Output, len(keys))
+	for i, k := range keys {
+		out[i] = r.outputs[k]
+	}
+	return out
+}
