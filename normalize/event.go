@@ -72,6 +72,15 @@ type Event struct {
 	Packet    *Packet
 	Firewall  *Firewall
 
+	// Enrichment, filled by the optional enrich stage after normalization
+	// (package enrich); all zero when it is not configured. The pointers and
+	// slices are shared, read-only values (the enricher hands the same cached
+	// *Geo or label list to many events): never modify them through an event.
+	SrcGeo, DestGeo       *Geo      // GeoIP/ASN of public addresses
+	SrcLabels, DestLabels []string  // names of the configured networks the address is in (home_net, dmz …)
+	NetDirection          string    // inbound|outbound|internal|external, from the network labels
+	Observer              *Observer // where the gateway runs: site, environment, Kubernetes pod/node
+
 	// Details keeps, in source order, everything the source said that has
 	// no common field above, so nothing is thrown away.
 	Details Details
@@ -131,6 +140,37 @@ type Firewall struct {
 	UID      *uint32
 	GID      *uint32
 }
+
+// Geo is what a GeoIP/ASN database says of one address. Zero fields are absent.
+type Geo struct {
+	CountryISO  string // ISO 3166-1 alpha-2
+	CountryName string // English name
+	CityName    string
+	Lat, Lon    float64
+	HasLocation bool // Lat/Lon are set (0,0 is a real place)
+	ASN         uint32
+	ASOrg       string
+}
+
+// Observer is static metadata about the sensor and the gateway's place in the
+// deployment, from configuration and (in Kubernetes) the pod's environment.
+type Observer struct {
+	Site        string
+	Environment string
+	Cluster     string
+	Namespace   string // Kubernetes namespace of the gateway's pod
+	Pod         string // Kubernetes pod name
+	Node        string // Kubernetes node (the host the sensor runs on)
+}
+
+// Network directions, as the enrich stage derives them from the configured
+// internal networks. The words are ECS's network.direction values.
+const (
+	DirectionInbound  = "inbound"  // external source → internal destination
+	DirectionOutbound = "outbound" // internal source → external destination
+	DirectionInternal = "internal" // both internal
+	DirectionExternal = "external" // both external
+)
 
 // SetAddrs fills the 5-tuple's addresses and, when hasPorts, the ports.
 func (e *Event) SetAddrs(src, dst netip.Addr, sport, dport uint16, hasPorts bool) {

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"math"
 	"net/netip"
 	"strconv"
 	"time"
@@ -90,4 +91,28 @@ func AppendEscapedKey(dst []byte, key string) []byte {
 		dst = append(dst, ',')
 	}
 	return append(AppendString(dst, key), ':')
+}
+
+// AppendFloatField appends "key":f in the shortest form that round-trips.
+// NaN and infinities have no JSON form and are written as 0.
+func AppendFloatField(dst []byte, key string, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		f = 0
+	}
+	return strconv.AppendFloat(AppendKey(dst, key), f, 'f', -1, 64)
+}
+
+// AppendStringsField appends "key":["a","b"] when list is not empty.
+func AppendStringsField(dst []byte, key string, list []string) []byte {
+	if len(list) == 0 {
+		return dst
+	}
+	dst = append(AppendKey(dst, key), '[')
+	for i, s := range list {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, s)
+	}
+	return append(dst, ']')
 }

@@ -22,6 +22,8 @@ type Encoder interface {
 
 var registry = map[string]Encoder{
 	"native": Native{},
+	"ecs":    ECS{},
+	"ocsf":   OCSF{},
 }
 
 // Lookup returns the encoder registered under name.

@@ -136,6 +136,21 @@ func (Native) AppendEvent(b []byte, e *normalize.Event) []byte {
 		}
 		b = append(b, '}')
 	}
+	b = appendNativeGeo(b, "src_geo", e.SrcGeo)
+	b = appendNativeGeo(b, "dest_geo", e.DestGeo)
+	b = AppendStringsField(b, "src_labels", e.SrcLabels)
+	b = AppendStringsField(b, "dest_labels", e.DestLabels)
+	b = AppendStringField(b, "network_direction", e.NetDirection)
+	if o := e.Observer; o != nil {
+		b = append(AppendKey(b, "observer"), '{')
+		b = AppendStringField(b, "site", o.Site)
+		b = AppendStringField(b, "environment", o.Environment)
+		b = AppendStringField(b, "cluster", o.Cluster)
+		b = AppendStringField(b, "namespace", o.Namespace)
+		b = AppendStringField(b, "pod", o.Pod)
+		b = AppendStringField(b, "node", o.Node)
+		b = append(b, '}')
+	}
 	if len(e.Details) > 0 {
 		b = append(AppendKey(b, "details"), '{')
 		for _, f := range e.Details {
@@ -143,5 +158,24 @@ func (Native) AppendEvent(b []byte, e *normalize.Event) []byte {
 		}
 		b = append(b, '}')
 	}
+	return append(b, '}')
+}
+
+func appendNativeGeo(b []byte, key string, g *normalize.Geo) []byte {
+	if g == nil {
+		return b
+	}
+	b = append(AppendKey(b, key), '{')
+	b = AppendStringField(b, "country_iso", g.CountryISO)
+	b = AppendStringField(b, "country_name", g.CountryName)
+	b = AppendStringField(b, "city_name", g.CityName)
+	if g.HasLocation {
+		b = AppendFloatField(b, "lat", g.Lat)
+		b = AppendFloatField(b, "lon", g.Lon)
+	}
+	if g.ASN != 0 {
+		b = AppendUintField(b, "asn", uint64(g.ASN))
+	}
+	b = AppendStringField(b, "as_org", g.ASOrg)
 	return append(b, '}')
 }
