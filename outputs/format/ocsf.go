@@ -262,9 +262,6 @@ func appendOCSFNetwork(b []byte, e *normalize.Event) []byte {
 	}
 	b = appendOCSFEndpoint(b, "src_endpoint", e.SrcIP, e.SrcPort, e.HasPorts, e.SrcMAC, e.SrcGeo, e.SrcLabels, in, e.VLAN)
 	b = appendOCSFEndpoint(b, "dst_endpoint", e.DestIP, e.DestPort, e.HasPorts, e.DestMAC, e.DestGeo, e.DestLabels, out, nil)
-	if !e.HasProto && e.CommunityID == "" && e.FlowID == 0 && e.NetDirection == "" {
-		return b
-	}
 	b = append(AppendKey(b, "connection_info"), '{')
 	if e.HasProto {
 		b = AppendUintField(b, "protocol_num", uint64(e.Proto))
@@ -292,6 +289,8 @@ func appendOCSFNetwork(b []byte, e *normalize.Event) []byte {
 		b = append(b, `,"direction_id":3,"direction":"Lateral"`...)
 	case normalize.DirectionExternal:
 		b = append(b, `,"direction_id":99,"direction":"External"`...)
+	default: // direction_id is required in network_connection_info
+		b = append(b, `,"direction_id":0,"direction":"Unknown"`...)
 	}
 	if e.Packet != nil && e.Packet.TCPFlags != "" {
 		b = AppendUintField(b, "tcp_flags", uint64(tcpFlagBits(e.Packet.TCPFlags)))
