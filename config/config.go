@@ -34,6 +34,10 @@ type File struct {
 	DeadLetter DeadLetter `mapstructure:"dead_letter"`
 	Inputs     []Block    `mapstructure:"-"`
 	Outputs    []Block    `mapstructure:"-"`
+
+	// Enrich is the raw enrich: section; package enrich owns its options
+	// and decodes it (cmd/alertgw/build.go), as plugins do with blocks.
+	Enrich map[string]any `mapstructure:"enrich"`
 }
 
 // Log configures the gateway's own logs.

@@ -62,6 +62,12 @@ func (en *Enricher) Enrich(e *normalize.Event) {
 	}
 }
 
+// Empty reports whether the options enabled nothing, so the pipeline can
+// skip the stage.
+func (en *Enricher) Empty() bool {
+	return en.geo == nil && en.nets == nil && en.observer == nil
+}
+
 // Close stops watching the GeoIP files.
 func (en *Enricher) Close() error {
 	if en.geo != nil {

@@ -32,6 +32,9 @@ type Options struct {
 	ShutdownTimeout time.Duration // drain deadline once Run's context is cancelled
 	Log             zerolog.Logger
 	DeadLetter      *DeadLetter // nil: failures are counted and logged only
+	// Enricher, when set, adds GeoIP, network labels and sensor metadata to
+	// every event after it is normalized and completed, before encoding.
+	Enricher interface{ Enrich(*normalize.Event) }
 }
 
 // Input is a configured input ready to run.
@@ -40,7 +43,7 @@ type Input struct {
 	Type   string
 	Reader inputs.Input
 	Stats  *stats.Input
-	Log   zerolog.Logger
+	Log    zerolog.Logger
 }
 
 // Output is a configured output ready to run.
@@ -223,6 +226,11 @@ func (p *Pipeline) runWorker() {
 				p.complete(w.in, e, e.Received)
 			}
 			w.in.Stats.Normalized.Add(uint64(len(evs)))
+		}
+		if en := p.opts.Enricher; en != nil {
+			for _, e := range evs {
+				en.Enrich(e)
+			}
 		}
 		p.fanOut(evs, w.done)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/enrich"
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
@@ -67,7 +68,19 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 		probs = append(probs, config.DecodeBlock(b, common, opts)...)
 		outs = append(outs, decodedOutput{block: b, plugin: p, common: common, opts: opts})
 	}
+	_, eprobs := decodeEnrich(f)
+	probs = append(probs, eprobs...)
 	return f, ins, outs, probs, nil
+}
+
+// decodeEnrich decodes the enrich: section with the enrich package's own
+// options (an absent section gives the defaults: nothing enabled).
+func decodeEnrich(f *config.File) (*enrich.Options, config.Problems) {
+	opts := enrich.DefaultOptions()
+	if f.Enrich == nil {
+		return opts, opts.Validate().Prefixed("enrich")
+	}
+	return opts, config.Decode(f.Enrich, "enrich", opts)
 }
 
 func known[P any](m map[string]P) string {
@@ -111,11 +124,22 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 			return nil, err
 		}
 	}
-	return pipeline.New(pipeline.Options{
+	popts := pipeline.Options{
 		Sensor:          f.Sensor,
 		Workers:         f.Pipeline.Workers,
 		ShutdownTimeout: f.Pipeline.ShutdownTimeout,
 		Log:             log,
 		DeadLetter:      dl,
-	}, pins, pouts)
+	}
+	eopts, _ := decodeEnrich(f) // validated already
+	en, err := enrich.New(eopts, log.With().Str("stage", "enrich").Logger())
+	if err != nil {
+		return nil, err
+	}
+	// The enricher lives as long as the process: its GeoIP file watcher
+	// stops when alertgw exits.
+	if !en.Empty() {
+		popts.Enricher = en
+	}
+	return pipeline.New(popts, pins, pouts)
 }
