@@ -69,7 +69,7 @@ func (ECS) AppendEvent(b []byte, e *normalize.Event) []byte {
 		for _, k := range sn.namespace {
 			b = append(AppendKey(b, k), '{')
 		}
-		b = appendSensorFields(b, e)
+		b = appendSensorFields(b, e, false)
 		for range sn.namespace {
 			b = append(b, '}')
 		}
@@ -127,6 +127,7 @@ func appendECSEvent(b []byte, e *normalize.Event) []byte {
 		b = AppendStringField(b, "outcome", "unknown")
 	}
 	b = AppendStringField(b, "module", e.Source.Type)
+	b = AppendStringField(b, "provider", e.Source.Input)
 	if e.Source.Type != "" && e.Kind != "" {
 		b = append(AppendKey(b, "dataset"), '"')
 		b = append(b, e.Source.Type...)

@@ -115,11 +115,17 @@ func (OCSF) AppendEvent(b []byte, e *normalize.Event) []byte {
 			}
 		}
 	}
-	if hasSensorFields(e) || len(e.SrcLabels) > 0 || len(e.DestLabels) > 0 {
+	// Only Network Activity has app_name and traffic: other classes keep
+	// them under unmapped.
+	network := cls.uid == 4001
+	if hasSensorFields(e) || len(e.SrcLabels) > 0 || len(e.DestLabels) > 0 || (!network && (e.AppProto != "" || e.Flow != nil)) {
 		b = append(AppendKey(b, "unmapped"), '{')
 		b = AppendStringsField(b, "src_networks", e.SrcLabels)
 		b = AppendStringsField(b, "dst_networks", e.DestLabels)
-		b = appendSensorFields(b, e)
+		if !network {
+			b = AppendStringField(b, "app_proto", e.AppProto)
+		}
+		b = appendSensorFields(b, e, !network)
 		b = append(b, '}')
 	}
 	return append(b, '}')

@@ -114,6 +114,8 @@ func referenceEvents() []referenceEvent {
 		Signature: &normalize.Signature{GID: 1, ID: 2100498, Rev: 7, Name: "GPL ATTACK_RESPONSE id check returned root",
 			Category: "Potentially Bad Traffic", Priority: 1},
 		Packet: &normalize.Packet{Len: 60, TTL: 103, HasTTL: true, TCPFlags: "PA", TCPWindow: 16384, TCPSeq: 1000, TCPAck: 2000},
+		DestGeo: &normalize.Geo{CountryISO: "US", CountryName: "United States", CityName: "Mountain View",
+			Lat: 37.4056, Lon: -122.0775, HasLocation: true, ASN: 15169, ASOrg: "GOOGLE"},
 		Details: normalize.Details{
 			{Key: "sensor_id", Value: normalize.RawJSON(`0`)},
 			{Key: "event_id", Value: normalize.RawJSON(`4`)},

@@ -46,12 +46,14 @@ func sensorOf(e *normalize.Event) sensor {
 }
 
 // appendSensorFields appends, inside an object that dst has just opened,
-// what the event says that neither ECS nor OCSF has a field for: the
-// source-specific counters and header fields, then Details, verbatim. When
+// what the event says that the format has no field for: the
+// source-specific counters and header fields, then Details, verbatim.
+// withFlow adds the flow's counters and times to the "flow" group, for
+// formats (OCSF findings) that have nowhere else to put them. When
 // Details has an object under "alert" or "flow" (EVE does), its members are
 // merged into the group alertgw writes under that key so the output has one
 // key each, as in the sensor's own record.
-func appendSensorFields(b []byte, e *normalize.Event) []byte {
+func appendSensorFields(b []byte, e *normalize.Event, withFlow bool) []byte {
 	if e.FlowID != 0 {
 		b = AppendUintField(b, "flow_id", e.FlowID)
 	}
@@ -72,9 +74,17 @@ func appendSensorFields(b []byte, e *normalize.Event) []byte {
 		b, mergedAlert = spliceObject(b, e.Details.Get("alert"))
 		b = append(b, '}')
 	}
-	if f := e.Flow; f != nil && (f.State != "" || f.Reason != "" || f.Age != 0 || f.Alerted != nil) {
+	if f := e.Flow; f != nil && (withFlow || f.State != "" || f.Reason != "" || f.Age != 0 || f.Alerted != nil) {
 		wroteFlow = true
 		b = append(AppendKey(b, "flow"), '{')
+		if withFlow {
+			b = AppendUintField(b, "pkts_toserver", f.PktsToServer)
+			b = AppendUintField(b, "pkts_toclient", f.PktsToClient)
+			b = AppendUintField(b, "bytes_toserver", f.BytesToServer)
+			b = AppendUintField(b, "bytes_toclient", f.BytesToClient)
+			b = AppendTimeField(b, "start", f.Start)
+			b = AppendTimeField(b, "end", f.End)
+		}
 		b = AppendStringField(b, "state", f.State)
 		b = AppendStringField(b, "reason", f.Reason)
 		if f.Age != 0 {
