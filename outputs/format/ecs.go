@@ -201,21 +201,26 @@ func appendECSEndpoint(b []byte, key string, ip netip.Addr, port uint16, hasPort
 }
 
 // appendECSMAC writes a MAC address in ECS's form: upper case, hyphens
-// ("00-00-5E-00-53-23"). Anything but hex digits and separators is escaped
-// as it comes: a malformed value stays visible rather than vanishing.
+// ("00-00-5E-00-53-23"). A value with anything but hex digits and
+// separators is written as it came, escaped: a malformed value stays
+// visible rather than vanishing.
 func appendECSMAC(b []byte, mac string) []byte {
 	for i := 0; i < len(mac); i++ {
-		c := mac[i]
-		switch {
-		case c == ':' || c == '-' || c == '.':
-			b = append(b, '-')
-		case 'a' <= c && c <= 'f':
-			b = append(b, c-'a'+'A')
-		case ('0' <= c && c <= '9') || ('A' <= c && c <= 'F'):
-			b = append(b, c)
+		switch c := mac[i]; {
+		case c == ':' || c == '-' || c == '.', '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
 		default:
 			s := AppendString(nil, mac)
 			return append(b, s[1:len(s)-1]...)
+		}
+	}
+	for i := 0; i < len(mac); i++ {
+		switch c := mac[i]; {
+		case c == ':' || c == '.':
+			b = append(b, '-')
+		case 'a' <= c && c <= 'f':
+			b = append(b, c-'a'+'A')
+		default:
+			b = append(b, c)
 		}
 	}
 	return b

@@ -154,12 +154,14 @@ func appendSensorFields(b []byte, e *normalize.Event, withFlow bool) []byte {
 	return b
 }
 
-// isSensorFixedKey reports the keys appendSensorFields writes itself, other
-// than the merged groups, so that a Details key of the same name (mappers
-// should not produce one) cannot make a duplicate key.
+// isSensorFixedKey reports the keys appendSensorFields (and, around it,
+// OCSF's unmapped) writes itself, other than the merged groups, so that a
+// Details key of the same name (mappers should not produce one) cannot make
+// a duplicate key.
 func isSensorFixedKey(k string) bool {
 	switch k {
-	case "flow_id", "direction", "icmp_type", "icmp_code", "packet_header", "group", "prefix", "mark", "uid", "gid":
+	case "flow_id", "direction", "icmp_type", "icmp_code", "packet_header", "group", "prefix", "mark", "uid", "gid",
+		"src_networks", "dst_networks", "app_proto":
 		return true
 	}
 	return false
