@@ -40,7 +40,7 @@ type Input struct {
 	Type   string
 	Reader inputs.Input
 	Stats  *stats.Input
-	Log   zerolog.Logger
+	Log    zerolog.Logger
 }
 
 // Output is a configured output ready to run.

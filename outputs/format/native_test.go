@@ -17,9 +17,9 @@ func fullEvent() *normalize.Event {
 	e := &normalize.Event{
 		ID: "0123456789abcdef0123456789abcdef", Timestamp: ts, Received: ts.Add(time.Millisecond),
 		Kind: normalize.KindAlert, Action: normalize.ActionBlocked,
-		Source:  normalize.Source{Type: "suricata", Input: "eve", Sensor: "s-1"},
-		SrcMAC:  "00:11:22:33:44:55", DestMAC: "66:77:88:99:aa:bb", CommunityID: "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
-		FlowID:  1<<63 + 5, InIface: "eth0", VLAN: []uint16{100, 200}, AppProto: "ssh", Direction: "to_server",
+		Source: normalize.Source{Type: "suricata", Input: "eve", Sensor: "s-1"},
+		SrcMAC: "00:11:22:33:44:55", DestMAC: "66:77:88:99:aa:bb", CommunityID: "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+		FlowID: 1<<63 + 5, InIface: "eth0", VLAN: []uint16{100, 200}, AppProto: "ssh", Direction: "to_server",
 		Signature: &normalize.Signature{GID: 1, ID: 2001219, Rev: 20, Name: `ET SCAN "quoted" \ name`, Category: "Attempted Information Leak", Priority: 2},
 		Flow:      &normalize.Flow{PktsToServer: 3, PktsToClient: 2, BytesToServer: 180, BytesToClient: 120, Start: ts, End: ts.Add(time.Second), Age: 1, State: "closed", Reason: "timeout", Alerted: &alerted},
 		Packet:    &normalize.Packet{Len: 60, TTL: 64, HasTTL: true, TOS: 16, IPID: 4321, TCPFlags: "S", TCPWindow: 16384, TCPSeq: 1, TCPAck: 2},
