@@ -3,6 +3,7 @@ package enrich
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"net"
 	"net/netip"
 	"os"
@@ -388,4 +389,25 @@ func TestEnrichConcurrent(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+var mmdbOut = flag.String("mmdb-out", "", "write the test City and ASN databases into this directory (for end-to-end runs) and stop")
+
+// TestWriteDatabasesForBenchmarks is a utility, not a check: with
+// -mmdb-out DIR it leaves the test databases in DIR (city.mmdb, asn.mmdb),
+// for the end-to-end throughput run in docs/performance/formats.md.
+func TestWriteDatabasesForBenchmarks(t *testing.T) {
+	if *mmdbOut == "" {
+		t.Skip("utility: run with -mmdb-out DIR to write the test databases")
+	}
+	city, asn := testDBs(t)
+	for _, f := range []string{city, asn} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(*mmdbOut, filepath.Base(f)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -154,6 +154,17 @@ func referenceEvents() []referenceEvent {
 	nflogAllowed.SetAddrs(addr("fe80::200:86ff:fe05:80da"), addr("fe80::260:97ff:fe07:69ea"), 0, 0, false)
 	nflogAllowed.SetProto(58)
 
+	audit := &normalize.Event{
+		ID: "0123456789abcdef0000000000000009", Timestamp: ts, Received: rcv,
+		Kind: normalize.KindAudit, Action: normalize.ActionUnknown,
+		Source: normalize.Source{Type: "auditd", Input: "audit", Sensor: "host-1"},
+		Details: normalize.Details{
+			{Key: "sequence", Value: normalize.RawJSON(`1203`)},
+			{Key: "syscall", Value: normalize.RawJSON(`{"syscall":"connect","exit":0,"exe":"/usr/bin/curl"}`)},
+		},
+		Observer: &normalize.Observer{Site: "fra1"},
+	}
+
 	return []referenceEvent{
 		{"suricata-alert", suricataAlert},
 		{"suricata-flow", suricataFlow},
@@ -163,5 +174,6 @@ func referenceEvents() []referenceEvent {
 		{"unified2-alert", unified2Alert},
 		{"nflog-packet-blocked", nflogPacket},
 		{"nflog-packet-allowed", nflogAllowed},
+		{"auditd-audit", audit},
 	}
 }
