@@ -389,6 +389,12 @@ func (o *Output) rotate(at time.Time) error {
 	}
 	name := o.names.next(at)
 	if err := os.Rename(o.opts.Path, name); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			// Someone else (logrotate) moved the file away just now: it
+			// is rotated already, and not ours to compress or remove.
+			o.log.Info().Str("path", o.opts.Path).Msg("file moved away before rotation; opening a new one")
+			return o.openActive()
+		}
 		// Keep writing to the active file; the rotation is retried.
 		return errors.Join(fmt.Errorf("rotate: %w", err), o.openActive())
 	}
