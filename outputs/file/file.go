@@ -539,7 +539,7 @@ func (o *Output) tick() {
 			o.log.Error().Err(err).Msg("interval flush and fsync failed")
 		}
 	}
-	if o.opts.Retention.MaxAge > 0 && !now.Before(o.nextSweep) {
+	if o.regular && o.opts.Retention.MaxAge > 0 && !now.Before(o.nextSweep) {
 		o.nextSweep = now.Add(sweepEvery(o.opts.Retention.MaxAge))
 		o.hk.sweep()
 	}
