@@ -83,6 +83,7 @@ type Output struct {
 	buf        []byte // whole lines accepted but not yet written; cap is buffer_size
 	cut        int    // bytes of a failed write to truncate away before anything else
 	unsynced   bool   // data handed to the kernel since the last fsync
+	writes     uint64 // count of writes to the kernel, to tell whether an fsync covered them all
 	lastSync   time.Time
 	nextRotate time.Time // zero: no time rotation
 	nextSweep  time.Time // next age-based retention pass
@@ -192,21 +193,15 @@ func (o *Output) Write(ctx context.Context, b *outputs.Batch) error {
 	return nil
 }
 
-// Flush hands buffered lines to the kernel; with fsync: interval it also
-// syncs when the last sync is older than the interval.
+// Flush hands buffered lines to the kernel. It does not fsync: with
+// fsync: interval the housekeeping tick does, off the pipeline's goroutine.
 func (o *Output) Flush() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed || o.f == nil {
 		return nil
 	}
-	if err := o.flushBuf(); err != nil {
-		return err
-	}
-	if o.opts.Fsync == FsyncInterval && o.unsynced && o.deps.now().Sub(o.lastSync) >= o.opts.FsyncInterval {
-		return o.sync()
-	}
-	return nil
+	return o.flushBuf()
 }
 
 // Reopen writes what is buffered to the current file, closes it and opens
@@ -454,6 +449,7 @@ func (o *Output) writeFile(p []byte) error {
 	o.size += int64(n)
 	if n > 0 {
 		o.unsynced = true
+		o.writes++
 	}
 	if err == nil || n == len(p) {
 		return nil
@@ -523,26 +519,54 @@ func (o *Output) loop(every time.Duration) {
 // tick does what is due with no batch arriving: rotate at a time boundary,
 // sync with fsync: interval, sweep old rotated files.
 func (o *Output) tick() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.closed || o.f == nil {
+	f, writes, now := o.tickLocked()
+	if f == nil {
 		return
 	}
+	// fsync runs without the lock, so that writing goes on meanwhile. If a
+	// rotation or reopen closes f first, it has synced f itself.
+	err := f.Sync()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case err == nil:
+		o.lastSync = now
+		if o.writes == writes && o.f == f {
+			o.unsynced = false
+		}
+	case !errors.Is(err, os.ErrClosed):
+		o.log.Error().Err(err).Str("path", o.opts.Path).Msg("interval fsync failed")
+	}
+}
+
+// tickLocked does the tick's work under the lock and returns the file to
+// fsync, if an interval fsync is due.
+func (o *Output) tickLocked() (handle, uint64, time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	now := o.deps.now()
+	if o.closed || o.f == nil {
+		return nil, 0, now
+	}
 	if o.cut == 0 {
 		if err := o.rotateIfDue(now); err != nil {
 			o.log.Error().Err(err).Msg("time rotation failed; retried at the next write or tick")
-		}
-	}
-	if o.f != nil && o.opts.Fsync == FsyncInterval && (o.unsynced || len(o.buf) > 0) && now.Sub(o.lastSync) >= o.opts.FsyncInterval {
-		if err := o.flushAndSync(); err != nil {
-			o.log.Error().Err(err).Msg("interval flush and fsync failed")
 		}
 	}
 	if o.regular && o.opts.Retention.MaxAge > 0 && !now.Before(o.nextSweep) {
 		o.nextSweep = now.Add(sweepEvery(o.opts.Retention.MaxAge))
 		o.hk.sweep()
 	}
+	if o.f == nil || o.opts.Fsync != FsyncInterval || now.Sub(o.lastSync) < o.opts.FsyncInterval {
+		return nil, 0, now
+	}
+	if err := o.flushBuf(); err != nil {
+		o.log.Error().Err(err).Msg("interval flush failed")
+	}
+	if !o.unsynced {
+		return nil, 0, now
+	}
+	return o.f, o.writes, now
 }
 
 // sweepEvery is how often age-based retention looks for expired files
