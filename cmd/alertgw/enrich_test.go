@@ -63,3 +63,35 @@ enrich:
 		}
 	}
 }
+
+// TestEnrichDocsAndExamplesDecode keeps docs/enrich.md's first YAML block
+// and the example configuration valid as the options change.
+func TestEnrichDocsAndExamplesDecode(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/enrich.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/enrich.md has no yaml block")
+	}
+	docCfg := filepath.Join(t.TempDir(), "doc.yaml")
+	if err := os.WriteFile(docCfg, []byte(block), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{docCfg, "../../examples/alertgw/ecs-ocsf-enrich.yaml"} {
+		f, _, _, probs, err := loadConfig(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Enrich == nil {
+			t.Errorf("%s: no enrich section decoded", path)
+		}
+		for _, p := range probs {
+			if strings.HasPrefix(p.Path, "enrich") {
+				t.Errorf("%s: %v", path, p)
+			}
+		}
+	}
+}
