@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/outputs/format"
 )
 
 // BenchmarkGeoIPLookup measures one address lookup: from the cache (the
@@ -75,5 +76,50 @@ func BenchmarkEnrich(b *testing.B) {
 	for b.Loop() {
 		e := normalize.Event{SrcIP: src, DestIP: dst}
 		en.Enrich(&e)
+	}
+}
+
+// BenchmarkEnrichAndEncode is what turning enrichment and another format on
+// adds per event on a worker: an EVE-like alert (both addresses public,
+// cached) encoded natively without enrichment, then enriched and encoded in
+// each format. The end-to-end comparison (with decoding and I/O) is in
+// docs/performance/formats.md.
+func BenchmarkEnrichAndEncode(b *testing.B) {
+	city, asn := testDBs(b)
+	o := DefaultOptions()
+	o.GeoIP.City, o.GeoIP.ASN, o.GeoIP.Reload = city, asn, 0
+	o.Networks = map[string][]string{"home_net": {"10.0.0.0/8", "192.168.0.0/16"}}
+	o.Observer.Site = "fra1"
+	en := newTestEnricher(b, o)
+	base := normalize.Event{
+		ID: "0123456789abcdef0000000000000001", Kind: normalize.KindAlert, Action: normalize.ActionAllowed,
+		Source:    normalize.Source{Type: "suricata", Input: "suricata", Sensor: "sensor-1"},
+		Signature: &normalize.Signature{GID: 1, ID: 2001219, Rev: 20, Name: "ET SCAN Potential SSH Scan", Category: "Attempted Information Leak", Priority: 2},
+		FlowID:    1234567890123456789, InIface: "eth0", AppProto: "ssh", CommunityID: "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+	}
+	base.SetAddrs(netip.MustParseAddr("81.2.69.142"), netip.MustParseAddr("8.8.8.8"), 51514, 22, true)
+	base.SetProto(6)
+	for _, c := range []struct {
+		name   string
+		enrich bool
+		enc    format.Encoder
+	}{
+		{"native", false, format.Native{}},
+		{"enrich+native", true, format.Native{}},
+		{"enrich+ecs", true, format.ECS{}},
+		{"enrich+ocsf", true, format.OCSF{}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			buf := make([]byte, 0, 4096)
+			e := new(normalize.Event) // reused: the pipeline's events live in a slab
+			b.ReportAllocs()
+			for b.Loop() {
+				*e = base
+				if c.enrich {
+					en.Enrich(e)
+				}
+				buf = c.enc.AppendEvent(buf[:0], e)
+			}
+		})
 	}
 }
