@@ -1,0 +1,840 @@
+package eve
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/alertgw/alertgw/normalize"
+)
+
+// MaxMessageSize is the largest message Decode accepts. Inputs enforce
+// their own (smaller) limits; this one only bounds the work a single call
+// can be made to do.
+const MaxMessageSize = 64 << 20
+
+// SourceType is the sensor family EVE events are labelled with.
+const SourceType = "suricata"
+
+// Decoder maps one Suricata EVE JSON record to a normalize.Event. It is
+// stateless and safe for concurrent use; it implements inputs.Decoder.
+type Decoder struct{}
+
+// Decode overwrites *ev with the event msg describes. msg is one EVE JSON
+// object; trailing whitespace (Suricata's "\n") is allowed. ev keeps
+// sub-slices of msg (Details values), so msg must not change while ev is
+// used. Errors are *normalize.Error.
+func (Decoder) Decode(msg []byte, ev *normalize.Event) error {
+	var d decoder
+	return d.decode(msg, ev)
+}
+
+// extras holds everything an event points to, in one allocation.
+type extras struct {
+	sig     normalize.Signature
+	flow    normalize.Flow
+	pkt     normalize.Packet
+	alerted bool
+	vlan    [3]uint16
+	details [12]normalize.Field
+	arena   [320]byte
+}
+
+// pendingString is a string field filled once decoding is done, so that
+// every string of an event shares one allocation.
+type pendingString struct {
+	dst        *string // the field, or nil for a Details key
+	detail     int     // index in details when dst is nil
+	raw        []byte  // the JSON string's content, escapes not decoded
+	esc        bool
+	start, end int
+}
+
+// deferredMember is a mapped key whose fate is known only at the end of the
+// record (alert.action may be overridden by a verdict that comes later).
+type deferredMember struct {
+	set  bool
+	slot int // details index of the enclosing object's entry
+	m    member
+}
+
+// decoder is the state of one Decode call; it lives on the stack.
+type decoder struct {
+	msg     []byte
+	ev      *normalize.Event
+	x       *extras
+	details normalize.Details
+	arena   []byte // re-encoded partial objects and compacted values
+
+	strs    []pendingString
+	strsBuf [20]pendingString
+
+	keys       keySet   // top-level keys kept in details
+	nested     keySet   // keys kept from the object being mapped
+	keyScratch [64]byte // decoded escaped keys
+	scratch    [64]byte // decoded escaped string values
+
+	seen      uint32 // top-level mapped keys seen
+	kind      normalize.Kind
+	eventType bool
+	netflow   bool
+
+	ports    [2]deferredMember // src_port, dest_port
+	portVals [2]uint16
+	icmp     [2]deferredMember // icmp_type, icmp_code
+	icmpVals [2]uint8
+
+	alertAction   normalize.Action
+	alertMember   deferredMember // alert.action, re-kept when it did not decide
+	flowAction    normalize.Action
+	flowMember    deferredMember // flow.action, likewise
+	verdictAction normalize.Action
+	hasAlert      bool
+
+	pstart int // offset in arena of the partial object being built, -1 none
+}
+
+// Top-level keys mapped to common fields, one bit each for duplicate checks.
+const (
+	kTimestamp = 1 << iota
+	kFlowID
+	kEventType
+	kSrcIP
+	kDestIP
+	kSrcPort
+	kDestPort
+	kProto
+	kICMPType
+	kICMPCode
+	kVLAN
+	kInIface
+	kAppProto
+	kDirection
+	kCommunityID
+	kEther
+	kAlert
+	kFlow
+	kNetflow
+	kDrop
+	kVerdict
+)
+
+func (d *decoder) decode(msg []byte, ev *normalize.Event) error {
+	*ev = normalize.Event{}
+	if len(msg) > MaxMessageSize {
+		return normalize.Errorf(normalize.ReasonTooLarge, "message of %d bytes exceeds %d", len(msg), MaxMessageSize)
+	}
+	if !utf8.Valid(msg) {
+		if endsInsideRune(msg) {
+			return normalize.Errorf(normalize.ReasonTruncated, "message ends inside a UTF-8 sequence")
+		}
+		return normalize.Errorf(normalize.ReasonInvalidUTF8, "message is not valid UTF-8")
+	}
+	i := skipSpace(msg, 0)
+	if i >= len(msg) {
+		return normalize.Errorf(normalize.ReasonInvalidJSON, "empty message")
+	}
+	if msg[i] != '{' {
+		end, _, err := skipValue(msg, i, 0)
+		if err != nil {
+			return err
+		}
+		if skipSpace(msg, end) != len(msg) {
+			return errSyntax(msg, skipSpace(msg, end), "data after the JSON value")
+		}
+		return normalize.Errorf(normalize.ReasonNotObject, "EVE record is a JSON %s, not an object", jsonType(msg[i]))
+	}
+
+	d.msg, d.ev = msg, ev
+	d.x = new(extras)
+	d.details = d.x.details[:0]
+	d.arena = d.x.arena[:0]
+	d.strs = d.strsBuf[:0]
+	d.pstart = -1
+	ev.Source.Type = SourceType
+
+	r := newObjectReader(msg, i, 0)
+	var m member
+	for {
+		ok, err := r.next(&m)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if err := d.topLevel(&m); err != nil {
+			return err
+		}
+	}
+	if end := skipSpace(msg, r.i); end != len(msg) {
+		return errSyntax(msg, end, "data after the EVE object")
+	}
+	return d.finish()
+}
+
+// topLevel maps one member of the record.
+func (d *decoder) topLevel(m *member) error {
+	name := d.keyName(m)
+	switch string(name) {
+	case "timestamp":
+		return d.mapped(kTimestamp, "timestamp", m, d.timestamp)
+	case "flow_id":
+		return d.mapped(kFlowID, "flow_id", m, d.flowID)
+	case "event_type":
+		return d.mapped(kEventType, "event_type", m, d.eventTypeField)
+	case "src_ip":
+		return d.mapped(kSrcIP, "src_ip", m, func(m *member) error { return d.addr("src_ip", m, &d.ev.SrcIP) })
+	case "dest_ip":
+		return d.mapped(kDestIP, "dest_ip", m, func(m *member) error { return d.addr("dest_ip", m, &d.ev.DestIP) })
+	case "src_port":
+		return d.mapped(kSrcPort, "src_port", m, func(m *member) error { return d.port(0, "src_port", m) })
+	case "dest_port":
+		return d.mapped(kDestPort, "dest_port", m, func(m *member) error { return d.port(1, "dest_port", m) })
+	case "proto":
+		return d.mapped(kProto, "proto", m, d.proto)
+	case "icmp_type":
+		return d.mapped(kICMPType, "icmp_type", m, func(m *member) error { return d.icmpField(0, "icmp_type", m) })
+	case "icmp_code":
+		return d.mapped(kICMPCode, "icmp_code", m, func(m *member) error { return d.icmpField(1, "icmp_code", m) })
+	case "vlan":
+		return d.mapped(kVLAN, "vlan", m, d.vlan)
+	case "in_iface":
+		return d.mapped(kInIface, "in_iface", m, func(m *member) error { return d.stringField("in_iface", m, &d.ev.InIface) })
+	case "app_proto":
+		return d.mapped(kAppProto, "app_proto", m, func(m *member) error { return d.stringField("app_proto", m, &d.ev.AppProto) })
+	case "direction":
+		return d.mapped(kDirection, "direction", m, func(m *member) error { return d.stringField("direction", m, &d.ev.Direction) })
+	case "community_id":
+		return d.mapped(kCommunityID, "community_id", m, func(m *member) error { return d.stringField("community_id", m, &d.ev.CommunityID) })
+	case "ether":
+		return d.mapped(kEther, "ether", m, d.ether)
+	case "alert":
+		return d.mapped(kAlert, "alert", m, d.alert)
+	case "flow":
+		return d.mapped(kFlow, "flow", m, d.flow)
+	case "netflow":
+		return d.mapped(kNetflow, "netflow", m, d.netflowField)
+	case "drop":
+		return d.mapped(kDrop, "drop", m, d.drop)
+	case "verdict":
+		return d.mapped(kVerdict, "verdict", m, d.verdict)
+	}
+	return d.keep(m, name)
+}
+
+// mapped runs fn for a top-level key mapped to common fields, after
+// checking it is not repeated. A null value means absent.
+func (d *decoder) mapped(bit uint32, path string, m *member, fn func(*member) error) error {
+	if d.seen&bit != 0 {
+		return fieldErr(path, "duplicate key")
+	}
+	d.seen |= bit
+	if m.val[0] == 'n' {
+		return nil
+	}
+	return fn(m)
+}
+
+// keep puts a top-level member, unchanged, under Details.
+func (d *decoder) keep(m *member, name []byte) error {
+	if !d.keys.add(name, m.keyEsc) {
+		return fieldErr(string(name), "duplicate key")
+	}
+	key, known := internKey(name)
+	d.details = append(d.details, normalize.Field{Key: key, Value: d.value(m)})
+	if !known {
+		d.pendDetailKey(len(d.details)-1, m)
+	}
+	return nil
+}
+
+// keepMapped puts a mapped top-level key whose value the native format
+// cannot carry (zero, empty, "ts-error") under Details, so nothing is lost.
+func (d *decoder) keepMapped(key string, m *member) {
+	d.details = append(d.details, normalize.Field{Key: key, Value: d.value(m)})
+}
+
+// value returns m's value as compact JSON: the message's own bytes when
+// they are compact already.
+func (d *decoder) value(m *member) normalize.RawJSON {
+	if !m.valSpace {
+		return m.val
+	}
+	start := len(d.arena)
+	d.arena = appendCompact(d.arena, m.val)
+	return d.arena[start:len(d.arena):len(d.arena)]
+}
+
+// keyName returns m's key with escapes decoded. The result may live in
+// keyScratch: use it before the next call.
+func (d *decoder) keyName(m *member) []byte {
+	if !m.keyEsc {
+		return m.key
+	}
+	w := sliceWriter{b: d.keyScratch[:0]}
+	unescapeTo(&w, m.key)
+	return w.b
+}
+
+func (d *decoder) pendString(dst *string, content []byte) {
+	d.strs = append(d.strs, pendingString{dst: dst, raw: content, esc: hasBackslash(content)})
+}
+
+func (d *decoder) pendDetailKey(idx int, m *member) {
+	d.strs = append(d.strs, pendingString{detail: idx, raw: m.key, esc: m.keyEsc})
+}
+
+// Partial objects: a mapped object's unmapped members, re-encoded in
+// source order under Details with the object's name.
+
+// beginPartial reserves the object's Details entry and returns its index.
+func (d *decoder) beginPartial(key string) int {
+	d.pstart = -1
+	d.nested.reset()
+	d.details = append(d.details, normalize.Field{Key: key})
+	return len(d.details) - 1
+}
+
+// partialAdd keeps member f of the object being mapped.
+func (d *decoder) partialAdd(path string, f *member, name []byte) error {
+	if !d.nested.add(name, f.keyEsc) {
+		return fieldErr(path+"."+string(name), "duplicate key")
+	}
+	if d.pstart < 0 {
+		d.pstart = len(d.arena)
+		d.arena = append(d.arena, '{')
+	} else {
+		d.arena = append(d.arena, ',')
+	}
+	d.arena = append(d.arena, f.rawKey...)
+	d.arena = append(d.arena, ':')
+	if f.valSpace {
+		d.arena = appendCompact(d.arena, f.val)
+	} else {
+		d.arena = append(d.arena, f.val...)
+	}
+	return nil
+}
+
+// endPartial closes the object being mapped into its Details entry, which
+// stays empty (and is removed at the end) when every member was mapped.
+func (d *decoder) endPartial(slot int) {
+	if d.pstart < 0 {
+		return
+	}
+	d.arena = append(d.arena, '}')
+	d.details[slot].Value = d.arena[d.pstart:len(d.arena):len(d.arena)]
+	d.pstart = -1
+}
+
+// prependMember puts a deferred member back in front of its object's kept
+// members.
+func (d *decoder) prependMember(dm *deferredMember) {
+	old := d.details[dm.slot].Value
+	start := len(d.arena)
+	d.arena = append(d.arena, '{')
+	d.arena = append(d.arena, dm.m.rawKey...)
+	d.arena = append(d.arena, ':')
+	d.arena = append(d.arena, dm.m.val...) // action values are strings: compact
+	if len(old) > 0 {
+		d.arena = append(d.arena, ',')
+		d.arena = append(d.arena, old[1:]...)
+	} else {
+		d.arena = append(d.arena, '}')
+	}
+	d.details[dm.slot].Value = d.arena[start:len(d.arena):len(d.arena)]
+}
+
+// finish checks what needs the whole record, decides the action, and
+// resolves the strings.
+func (d *decoder) finish() error {
+	ev := d.ev
+	if !d.eventType {
+		return normalize.Errorf(normalize.ReasonMissingField, "event_type: missing")
+	}
+	if ev.Kind == normalize.KindAlert && !d.hasAlert {
+		return normalize.Errorf(normalize.ReasonMissingField, "alert: missing in an alert record")
+	}
+
+	// Ports and ICMP type/code come in pairs; a lone one is kept as is.
+	if d.ports[0].set && d.ports[1].set {
+		ev.SrcPort, ev.DestPort, ev.HasPorts = d.portVals[0], d.portVals[1], true
+	} else {
+		for i, name := range [2]string{"src_port", "dest_port"} {
+			if d.ports[i].set {
+				d.keepMapped(name, &d.ports[i].m)
+			}
+		}
+	}
+	if d.icmp[0].set && d.icmp[1].set {
+		ev.ICMPType, ev.ICMPCode, ev.HasICMP = d.icmpVals[0], d.icmpVals[1], true
+	} else {
+		for i, name := range [2]string{"icmp_type", "icmp_code"} {
+			if d.icmp[i].set {
+				d.keepMapped(name, &d.icmp[i].m)
+			}
+		}
+	}
+
+	d.decideAction()
+
+	if len(d.strs) > 0 {
+		d.resolveStrings()
+	}
+	// Drop the entries of objects whose members were all mapped.
+	n := 0
+	for _, f := range d.details {
+		if f.Value != nil {
+			d.details[n] = f
+			n++
+		}
+	}
+	if n > 0 {
+		ev.Details = d.details[:n:n]
+	}
+	return nil
+}
+
+// decideAction sets Action; see docs/schema.md "How action is decided".
+//
+//  1. drop records: blocked (Suricata logs drops only for dropped packets).
+//  2. verdict.action, when present: the engine's final decision for the
+//     packet (drop → blocked; alert, pass, accept → allowed).
+//  3. alert.action: allowed / blocked.
+//  4. flow records: flow.action (drop → blocked, pass → allowed).
+//  5. otherwise unknown.
+//
+// A mapped action key that did not decide goes back under Details.
+func (d *decoder) decideAction() {
+	ev := d.ev
+	alertDecides, flowDecides := false, false
+	switch {
+	case ev.Kind == normalize.KindPacket:
+		ev.Action = normalize.ActionBlocked
+	case d.verdictAction != "":
+		ev.Action = d.verdictAction
+	case d.alertAction != "":
+		ev.Action, alertDecides = d.alertAction, true
+	case ev.Kind == normalize.KindFlow && d.flowAction != "":
+		ev.Action, flowDecides = d.flowAction, true
+	default:
+		ev.Action = normalize.ActionUnknown
+	}
+	if d.alertMember.set && !alertDecides {
+		d.prependMember(&d.alertMember)
+	}
+	if d.flowMember.set && !flowDecides {
+		d.prependMember(&d.flowMember)
+	}
+}
+
+// resolveStrings copies every pending string into one allocation.
+func (d *decoder) resolveStrings() {
+	total := 0
+	for i := range d.strs {
+		total += len(d.strs[i].raw)
+	}
+	var sb strings.Builder
+	sb.Grow(total)
+	for i := range d.strs {
+		p := &d.strs[i]
+		p.start = sb.Len()
+		if p.esc {
+			unescapeTo(&sb, p.raw)
+		} else {
+			sb.Write(p.raw)
+		}
+		p.end = sb.Len()
+	}
+	s := sb.String()
+	for i := range d.strs {
+		p := &d.strs[i]
+		v := s[p.start:p.end]
+		if p.dst != nil {
+			*p.dst = v
+		} else {
+			d.details[p.detail].Key = v
+		}
+	}
+}
+
+// Top-level fields.
+
+func (d *decoder) timestamp(m *member) error {
+	s, err := d.stringContent("timestamp", m.val)
+	if err != nil {
+		return err
+	}
+	t, ok := parseTime(s)
+	if !ok {
+		if string(s) == tsError {
+			// Suricata could not format the time. Keep what it said; the
+			// pipeline stamps the event with the time it was received.
+			d.keepMapped("timestamp", m)
+			return nil
+		}
+		return fieldErr("timestamp", "unsupported time %q", s)
+	}
+	d.ev.Timestamp = t
+	return nil
+}
+
+func (d *decoder) flowID(m *member) error {
+	n, err := uintValue("flow_id", m.val, 1<<64-1)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		d.keepMapped("flow_id", m)
+		return nil
+	}
+	d.ev.FlowID = n
+	return nil
+}
+
+func (d *decoder) eventTypeField(m *member) error {
+	s, err := d.stringContent("event_type", m.val)
+	if err != nil {
+		return err
+	}
+	d.eventType = true
+	switch string(s) {
+	case "alert":
+		d.ev.Kind = normalize.KindAlert
+	case "drop":
+		d.ev.Kind = normalize.KindPacket
+	case "flow":
+		d.ev.Kind = normalize.KindFlow
+	case "netflow":
+		d.ev.Kind = normalize.KindFlow
+		d.netflow = true
+	case "anomaly":
+		d.ev.Kind = normalize.KindAnomaly
+	case "":
+		return fieldErr("event_type", "empty")
+	default:
+		d.ev.Kind = normalize.KindEvent
+	}
+	// The kind says alert, drop, flow and anomaly; netflow and every other
+	// type keep their name so consumers can tell them apart.
+	if d.netflow || d.ev.Kind == normalize.KindEvent {
+		d.keepMapped("event_type", m)
+	}
+	return nil
+}
+
+func (d *decoder) addr(path string, m *member, dst *netip.Addr) error {
+	s, err := d.stringContent(path, m.val)
+	if err != nil {
+		return err
+	}
+	a, ok := parseAddr(s)
+	if !ok {
+		return fieldErr(path, "not an IP address: %q", s)
+	}
+	*dst = a
+	return nil
+}
+
+func (d *decoder) port(i int, path string, m *member) error {
+	n, err := uintValue(path, m.val, 65535)
+	if err != nil {
+		return err
+	}
+	d.ports[i] = deferredMember{set: true, m: *m}
+	d.portVals[i] = uint16(n)
+	return nil
+}
+
+func (d *decoder) icmpField(i int, path string, m *member) error {
+	n, err := uintValue(path, m.val, 255)
+	if err != nil {
+		return err
+	}
+	d.icmp[i] = deferredMember{set: true, m: *m}
+	d.icmpVals[i] = uint8(n)
+	return nil
+}
+
+// proto accepts any spelling ProtoNumber knows, in any case, or a number
+// (as a string, as Suricata writes unnamed protocols, or as a JSON number).
+// An unknown name is kept as the event's proto_name, with no number.
+func (d *decoder) proto(m *member) error {
+	if v := m.val; v[0] == '-' || isDigit(v[0]) {
+		n, err := uintValue("proto", v, 255)
+		if err != nil {
+			return err
+		}
+		d.ev.SetProto(uint8(n))
+		return nil
+	}
+	s, err := d.stringContent("proto", m.val)
+	if err != nil {
+		return err
+	}
+	if len(s) == 0 {
+		d.keepMapped("proto", m)
+		return nil
+	}
+	if n, ok := normalize.ProtoNumber(string(s)); ok {
+		d.ev.SetProto(n)
+		return nil
+	}
+	d.pendString(&d.ev.ProtoName, m.val[1:len(m.val)-1])
+	return nil
+}
+
+// vlan accepts Suricata ≥ 5's array and the plain integer of ≤ 4.1.
+func (d *decoder) vlan(m *member) error {
+	v := m.val
+	if v[0] != '[' {
+		n, err := uintValue("vlan", v, 4095)
+		if err != nil {
+			return err
+		}
+		d.x.vlan[0] = uint16(n)
+		d.ev.VLAN = d.x.vlan[:1:1]
+		return nil
+	}
+	ids := d.x.vlan[:0]
+	i := skipSpace(v, 1)
+	for v[i] != ']' {
+		end, _, err := skipValue(v, i, 2)
+		if err != nil {
+			return err
+		}
+		n, err := uintValue("vlan", v[i:end], 4095)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, uint16(n))
+		i = skipSpace(v, end)
+		if v[i] == ',' {
+			i = skipSpace(v, i+1)
+		}
+	}
+	if len(ids) == 0 {
+		d.keepMapped("vlan", m)
+		return nil
+	}
+	d.ev.VLAN = ids
+	return nil
+}
+
+// stringField maps a string; an empty one stays under Details.
+func (d *decoder) stringField(path string, m *member, dst *string) error {
+	if m.val[0] != '"' {
+		return fieldErr(path, "want a string, found %s", jsonType(m.val[0]))
+	}
+	if len(m.val) == 2 {
+		d.keepMapped(path, m)
+		return nil
+	}
+	content := m.val[1 : len(m.val)-1]
+	if s, ok := internValue(content); ok {
+		*dst = s
+		return nil
+	}
+	d.pendString(dst, content)
+	return nil
+}
+
+// Value helpers.
+
+// stringContent returns the content of a string value with escapes decoded
+// (into scratch when there are any: use it before the next call).
+func (d *decoder) stringContent(path string, v []byte) ([]byte, error) {
+	if v[0] != '"' {
+		return nil, fieldErr(path, "want a string, found %s", jsonType(v[0]))
+	}
+	s := v[1 : len(v)-1]
+	if !hasBackslash(s) {
+		return s, nil
+	}
+	w := sliceWriter{b: d.scratch[:0]}
+	unescapeTo(&w, s)
+	return w.b, nil
+}
+
+// uintValue parses an unsigned integer no larger than max, exactly (never
+// through float64: flow_id exceeds 2^53).
+func uintValue(path string, v []byte, max uint64) (uint64, error) {
+	if !isDigit(v[0]) {
+		if v[0] == '-' {
+			return 0, fieldErr(path, "want an unsigned integer, found %.32s", v)
+		}
+		return 0, fieldErr(path, "want an unsigned integer, found %s", jsonType(v[0]))
+	}
+	if len(v) > 20 {
+		return 0, fieldErr(path, "integer %.32s… out of range", v)
+	}
+	var n uint64
+	for _, c := range v {
+		if !isDigit(c) {
+			return 0, fieldErr(path, "want an unsigned integer, found %.32s", v)
+		}
+		dgt := uint64(c - '0')
+		if n > (max-dgt)/10 {
+			return 0, fieldErr(path, "integer %.32s out of range (max %d)", v, max)
+		}
+		n = n*10 + dgt
+	}
+	return n, nil
+}
+
+// intValue parses a signed 64-bit integer.
+func intValue(path string, v []byte) (int64, error) {
+	if v[0] != '-' {
+		n, err := uintValue(path, v, 1<<63-1)
+		return int64(n), err
+	}
+	n, err := uintValue(path, v[1:], 1<<63)
+	if err != nil {
+		return 0, err
+	}
+	return int64(-n), nil // -(1<<63) wraps to MinInt64, as intended
+}
+
+func boolValue(path string, v []byte) (bool, error) {
+	switch v[0] {
+	case 't':
+		return true, nil
+	case 'f':
+		return false, nil
+	}
+	return false, fieldErr(path, "want a boolean, found %s", jsonType(v[0]))
+}
+
+// timeValue parses a time; tsErr reports Suricata's "ts-error".
+func (d *decoder) timeValue(path string, v []byte) (t time.Time, tsErr bool, err error) {
+	s, err := d.stringContent(path, v)
+	if err != nil {
+		return t, false, err
+	}
+	if t, ok := parseTime(s); ok {
+		return t, false, nil
+	}
+	if string(s) == tsError {
+		return t, true, nil
+	}
+	return t, false, fieldErr(path, "unsupported time %q", s)
+}
+
+// parseAddr parses an IPv4 or IPv6 address in any textual form (IPv6
+// expanded or compressed), with no zone.
+func parseAddr(s []byte) (netip.Addr, bool) {
+	if a, ok := parseIPv4(s); ok {
+		return a, true
+	}
+	if bytes.IndexByte(s, ':') < 0 || bytes.IndexByte(s, '%') >= 0 {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(string(s))
+	return a, err == nil
+}
+
+// parseIPv4 parses dotted-quad IPv4 without allocating. Leading zeros are
+// refused, as netip does (they read as octal to some tools).
+func parseIPv4(s []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	field, n, digitsInField := 0, 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if digitsInField == 0 || field > 3 {
+				return netip.Addr{}, false
+			}
+			ip[field] = byte(n)
+			field++
+			n, digitsInField = 0, 0
+			continue
+		}
+		c := s[i]
+		if !isDigit(c) || (digitsInField > 0 && n == 0) {
+			return netip.Addr{}, false
+		}
+		n = n*10 + int(c-'0')
+		digitsInField++
+		if n > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	if field != 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(ip), true
+}
+
+func jsonType(c byte) string {
+	switch c {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+func fieldErr(path, format string, args ...any) error {
+	return normalize.Errorf(normalize.ReasonInvalidField, path+": "+format, args...)
+}
+
+// endsInsideRune reports whether msg is valid UTF-8 except for a multi-byte
+// sequence cut short at its very end: the sign of a truncated message.
+func endsInsideRune(msg []byte) bool {
+	j := len(msg) - 1
+	for j > 0 && j > len(msg)-utf8.UTFMax && !utf8.RuneStart(msg[j]) {
+		j--
+	}
+	return j >= 0 && utf8.Valid(msg[:j]) && !utf8.FullRune(msg[j:])
+}
+
+// keySet detects repeated keys. Records have a few dozen keys at most, so a
+// linear scan wins; a hostile record with many keys switches to a map so
+// the work stays linear.
+type keySet struct {
+	small [16][]byte
+	n     int
+	big   map[string]struct{}
+}
+
+func (s *keySet) reset() { s.n, s.big = 0, nil }
+
+// add records key and reports whether it is new. volatile keys (decoded
+// into scratch) are copied before they are kept.
+func (s *keySet) add(key []byte, volatile bool) bool {
+	if s.big != nil {
+		if _, dup := s.big[string(key)]; dup {
+			return false
+		}
+		s.big[string(key)] = struct{}{}
+		return true
+	}
+	for _, k := range s.small[:s.n] {
+		if bytes.Equal(k, key) {
+			return false
+		}
+	}
+	if volatile {
+		key = bytes.Clone(key)
+	}
+	if s.n < len(s.small) {
+		s.small[s.n] = key
+		s.n++
+		return true
+	}
+	s.big = make(map[string]struct{}, 2*len(s.small))
+	for _, k := range s.small[:s.n] {
+		s.big[string(k)] = struct{}{}
+	}
+	s.big[string(key)] = struct{}{}
+	return true
+}
