@@ -68,13 +68,15 @@ type decoder struct {
 	details normalize.Details
 	arena   []byte // re-encoded partial objects and compacted values
 
-	strs    []pendingString
-	strsBuf [20]pendingString
+	// Pending strings: the first ones in an array, so that the decoder
+	// (which must not point into itself, or it would leave the stack)
+	// needs no slice for a usual record.
+	strs     [20]pendingString
+	nstrs    int
+	moreStrs []pendingString
 
-	keys       keySet   // top-level keys kept in details
-	nested     keySet   // keys kept from the object being mapped
-	keyScratch [64]byte // decoded escaped keys
-	scratch    [64]byte // decoded escaped string values
+	keys   keySet // top-level keys kept in details
+	nested keySet // keys kept from the object being mapped
 
 	seen      uint32 // top-level mapped keys seen
 	kind      normalize.Kind
@@ -151,21 +153,20 @@ func (d *decoder) decode(msg []byte, ev *normalize.Event) error {
 	d.x = new(extras)
 	d.details = d.x.details[:0]
 	d.arena = d.x.arena[:0]
-	d.strs = d.strsBuf[:0]
 	d.pstart = -1
 	ev.Source.Type = SourceType
 
 	r := newObjectReader(msg, i, 0)
 	var m member
 	for {
-		ok, err := r.next(&m)
+		ok, err := r.nextKey(&m)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			break
 		}
-		if err := d.topLevel(&m); err != nil {
+		if err := d.topLevel(&r, &m); err != nil {
 			return err
 		}
 	}
@@ -175,73 +176,142 @@ func (d *decoder) decode(msg []byte, ev *normalize.Event) error {
 	return d.finish()
 }
 
-// topLevel maps one member of the record.
-func (d *decoder) topLevel(m *member) error {
-	name := d.keyName(m)
+// topLevel maps one member of the record; r is at its value.
+func (d *decoder) topLevel(r *objectReader, m *member) error {
+	name := keyName(m)
+	var bit uint32
 	switch string(name) {
 	case "timestamp":
-		return d.mapped(kTimestamp, "timestamp", m, d.timestamp)
+		bit = kTimestamp
 	case "flow_id":
-		return d.mapped(kFlowID, "flow_id", m, d.flowID)
+		bit = kFlowID
 	case "event_type":
-		return d.mapped(kEventType, "event_type", m, d.eventTypeField)
+		bit = kEventType
 	case "src_ip":
-		return d.mapped(kSrcIP, "src_ip", m, func(m *member) error { return d.addr("src_ip", m, &d.ev.SrcIP) })
+		bit = kSrcIP
 	case "dest_ip":
-		return d.mapped(kDestIP, "dest_ip", m, func(m *member) error { return d.addr("dest_ip", m, &d.ev.DestIP) })
+		bit = kDestIP
 	case "src_port":
-		return d.mapped(kSrcPort, "src_port", m, func(m *member) error { return d.port(0, "src_port", m) })
+		bit = kSrcPort
 	case "dest_port":
-		return d.mapped(kDestPort, "dest_port", m, func(m *member) error { return d.port(1, "dest_port", m) })
+		bit = kDestPort
 	case "proto":
-		return d.mapped(kProto, "proto", m, d.proto)
+		bit = kProto
 	case "icmp_type":
-		return d.mapped(kICMPType, "icmp_type", m, func(m *member) error { return d.icmpField(0, "icmp_type", m) })
+		bit = kICMPType
 	case "icmp_code":
-		return d.mapped(kICMPCode, "icmp_code", m, func(m *member) error { return d.icmpField(1, "icmp_code", m) })
+		bit = kICMPCode
 	case "vlan":
-		return d.mapped(kVLAN, "vlan", m, d.vlan)
+		bit = kVLAN
 	case "in_iface":
-		return d.mapped(kInIface, "in_iface", m, func(m *member) error { return d.stringField("in_iface", m, &d.ev.InIface) })
+		bit = kInIface
 	case "app_proto":
-		return d.mapped(kAppProto, "app_proto", m, func(m *member) error { return d.stringField("app_proto", m, &d.ev.AppProto) })
+		bit = kAppProto
 	case "direction":
-		return d.mapped(kDirection, "direction", m, func(m *member) error { return d.stringField("direction", m, &d.ev.Direction) })
+		bit = kDirection
 	case "community_id":
-		return d.mapped(kCommunityID, "community_id", m, func(m *member) error { return d.stringField("community_id", m, &d.ev.CommunityID) })
+		bit = kCommunityID
 	case "ether":
-		return d.mapped(kEther, "ether", m, d.ether)
+		bit = kEther
 	case "alert":
-		return d.mapped(kAlert, "alert", m, d.alert)
+		bit = kAlert
 	case "flow":
-		return d.mapped(kFlow, "flow", m, d.flow)
+		bit = kFlow
 	case "netflow":
-		return d.mapped(kNetflow, "netflow", m, d.netflowField)
+		bit = kNetflow
 	case "drop":
-		return d.mapped(kDrop, "drop", m, d.drop)
+		bit = kDrop
 	case "verdict":
-		return d.mapped(kVerdict, "verdict", m, d.verdict)
+		bit = kVerdict
+	default:
+		if err := r.skip(m); err != nil {
+			return err
+		}
+		return d.keep(m, name)
 	}
-	return d.keep(m, name)
-}
-
-// mapped runs fn for a top-level key mapped to common fields, after
-// checking it is not repeated. A null value means absent.
-func (d *decoder) mapped(bit uint32, path string, m *member, fn func(*member) error) error {
+	// A mapped key: refuse repeats; null means absent.
 	if d.seen&bit != 0 {
-		return fieldErr(path, "duplicate key")
+		return fieldErr(where{obj: string(name)}, "duplicate key")
 	}
 	d.seen |= bit
+
+	// The partially mapped objects are parsed in place, in one pass.
+	if bit&(kAlert|kFlow|kNetflow|kDrop|kEther) != 0 && r.i < len(r.b) && r.b[r.i] == '{' &&
+		(bit&(kFlow|kNetflow) == 0 || d.ev.Flow == nil) {
+		var end int
+		var err error
+		switch bit {
+		case kAlert:
+			end, err = d.alert(r.b, r.i)
+		case kFlow:
+			end, err = d.flow(r.b, r.i)
+		case kNetflow:
+			end, err = d.netflowField(r.b, r.i)
+		case kDrop:
+			end, err = d.drop(r.b, r.i)
+		default:
+			end, err = d.ether(r.b, r.i)
+		}
+		if err != nil {
+			return err
+		}
+		r.i = end
+		return nil
+	}
+
+	if err := r.skip(m); err != nil {
+		return err
+	}
 	if m.val[0] == 'n' {
 		return nil
 	}
-	return fn(m)
+	switch bit {
+	case kTimestamp:
+		return d.timestamp(m)
+	case kFlowID:
+		return d.flowID(m)
+	case kEventType:
+		return d.eventTypeField(m)
+	case kSrcIP:
+		return d.addr("src_ip", m, &d.ev.SrcIP)
+	case kDestIP:
+		return d.addr("dest_ip", m, &d.ev.DestIP)
+	case kSrcPort:
+		return d.port(0, "src_port", m)
+	case kDestPort:
+		return d.port(1, "dest_port", m)
+	case kProto:
+		return d.proto(m)
+	case kICMPType:
+		return d.icmpField(0, "icmp_type", m)
+	case kICMPCode:
+		return d.icmpField(1, "icmp_code", m)
+	case kVLAN:
+		return d.vlan(m)
+	case kInIface:
+		return d.stringField("in_iface", m, &d.ev.InIface)
+	case kAppProto:
+		return d.stringField("app_proto", m, &d.ev.AppProto)
+	case kDirection:
+		return d.stringField("direction", m, &d.ev.Direction)
+	case kCommunityID:
+		return d.stringField("community_id", m, &d.ev.CommunityID)
+	case kFlow, kNetflow: // the other one came first and filled Flow: keep this one whole
+		if m.val[0] == '{' {
+			return d.keep(m, name)
+		}
+		return fieldErr(where{obj: string(name)}, "want an object, found %s", jsonType(m.val[0]))
+	case kVerdict:
+		return d.verdict(m)
+	default: // an object key whose value is not an object
+		return fieldErr(where{obj: string(name)}, "want an object, found %s", jsonType(m.val[0]))
+	}
 }
 
 // keep puts a top-level member, unchanged, under Details.
 func (d *decoder) keep(m *member, name []byte) error {
-	if !d.keys.add(name, m.keyEsc) {
-		return fieldErr(string(name), "duplicate key")
+	if !d.keys.add(name) {
+		return fieldErr(where{obj: string(name)}, "duplicate key")
 	}
 	key, known := internKey(name)
 	d.details = append(d.details, normalize.Field{Key: key, Value: d.value(m)})
@@ -268,23 +338,38 @@ func (d *decoder) value(m *member) normalize.RawJSON {
 	return d.arena[start:len(d.arena):len(d.arena)]
 }
 
-// keyName returns m's key with escapes decoded. The result may live in
-// keyScratch: use it before the next call.
-func (d *decoder) keyName(m *member) []byte {
+// keyName returns m's key with escapes decoded (escaped keys are rare:
+// they get their own copy).
+func keyName(m *member) []byte {
 	if !m.keyEsc {
 		return m.key
 	}
-	w := sliceWriter{b: d.keyScratch[:0]}
-	unescapeTo(&w, m.key)
-	return w.b
+	return appendUnescaped(nil, m.key)
 }
 
 func (d *decoder) pendString(dst *string, content []byte) {
-	d.strs = append(d.strs, pendingString{dst: dst, raw: content, esc: hasBackslash(content)})
+	d.pend(pendingString{dst: dst, raw: content, esc: hasBackslash(content)})
 }
 
 func (d *decoder) pendDetailKey(idx int, m *member) {
-	d.strs = append(d.strs, pendingString{detail: idx, raw: m.key, esc: m.keyEsc})
+	d.pend(pendingString{detail: idx, raw: m.key, esc: m.keyEsc})
+}
+
+func (d *decoder) pend(p pendingString) {
+	if d.nstrs < len(d.strs) {
+		d.strs[d.nstrs] = p
+		d.nstrs++
+		return
+	}
+	d.moreStrs = append(d.moreStrs, p)
+}
+
+// pending returns the i-th pending string.
+func (d *decoder) pending(i int) *pendingString {
+	if i < d.nstrs {
+		return &d.strs[i]
+	}
+	return &d.moreStrs[i-d.nstrs]
 }
 
 // Partial objects: a mapped object's unmapped members, re-encoded in
@@ -300,8 +385,8 @@ func (d *decoder) beginPartial(key string) int {
 
 // partialAdd keeps member f of the object being mapped.
 func (d *decoder) partialAdd(path string, f *member, name []byte) error {
-	if !d.nested.add(name, f.keyEsc) {
-		return fieldErr(path+"."+string(name), "duplicate key")
+	if !d.nested.add(name) {
+		return fieldErr(where{obj: path, key: name}, "duplicate key")
 	}
 	if d.pstart < 0 {
 		d.pstart = len(d.arena)
@@ -381,7 +466,7 @@ func (d *decoder) finish() error {
 
 	d.decideAction()
 
-	if len(d.strs) > 0 {
+	if d.nstrs > 0 {
 		d.resolveStrings()
 	}
 	// Drop the entries of objects whose members were all mapped.
@@ -433,25 +518,28 @@ func (d *decoder) decideAction() {
 
 // resolveStrings copies every pending string into one allocation.
 func (d *decoder) resolveStrings() {
+	n := d.nstrs + len(d.moreStrs)
 	total := 0
-	for i := range d.strs {
-		total += len(d.strs[i].raw)
+	for i := range n {
+		total += len(d.pending(i).raw) // decoding escapes only shortens
 	}
 	var sb strings.Builder
 	sb.Grow(total)
-	for i := range d.strs {
-		p := &d.strs[i]
+	var tmp []byte
+	for i := range n {
+		p := d.pending(i)
 		p.start = sb.Len()
 		if p.esc {
-			unescapeTo(&sb, p.raw)
+			tmp = appendUnescaped(tmp[:0], p.raw)
+			sb.Write(tmp)
 		} else {
 			sb.Write(p.raw)
 		}
 		p.end = sb.Len()
 	}
 	s := sb.String()
-	for i := range d.strs {
-		p := &d.strs[i]
+	for i := range n {
+		p := d.pending(i)
 		v := s[p.start:p.end]
 		if p.dst != nil {
 			*p.dst = v
@@ -464,7 +552,7 @@ func (d *decoder) resolveStrings() {
 // Top-level fields.
 
 func (d *decoder) timestamp(m *member) error {
-	s, err := d.stringContent("timestamp", m.val)
+	s, err := stringContent(at("timestamp"), m.val)
 	if err != nil {
 		return err
 	}
@@ -476,14 +564,14 @@ func (d *decoder) timestamp(m *member) error {
 			d.keepMapped("timestamp", m)
 			return nil
 		}
-		return fieldErr("timestamp", "unsupported time %q", s)
+		return fieldErr(at("timestamp"), "unsupported time %q", s)
 	}
 	d.ev.Timestamp = t
 	return nil
 }
 
 func (d *decoder) flowID(m *member) error {
-	n, err := uintValue("flow_id", m.val, 1<<64-1)
+	n, err := uintValue(at("flow_id"), m.val, 1<<64-1)
 	if err != nil {
 		return err
 	}
@@ -496,7 +584,7 @@ func (d *decoder) flowID(m *member) error {
 }
 
 func (d *decoder) eventTypeField(m *member) error {
-	s, err := d.stringContent("event_type", m.val)
+	s, err := stringContent(at("event_type"), m.val)
 	if err != nil {
 		return err
 	}
@@ -514,7 +602,7 @@ func (d *decoder) eventTypeField(m *member) error {
 	case "anomaly":
 		d.ev.Kind = normalize.KindAnomaly
 	case "":
-		return fieldErr("event_type", "empty")
+		return fieldErr(at("event_type"), "empty")
 	default:
 		d.ev.Kind = normalize.KindEvent
 	}
@@ -527,20 +615,20 @@ func (d *decoder) eventTypeField(m *member) error {
 }
 
 func (d *decoder) addr(path string, m *member, dst *netip.Addr) error {
-	s, err := d.stringContent(path, m.val)
+	s, err := stringContent(at(path), m.val)
 	if err != nil {
 		return err
 	}
 	a, ok := parseAddr(s)
 	if !ok {
-		return fieldErr(path, "not an IP address: %q", s)
+		return fieldErr(at(path), "not an IP address: %q", s)
 	}
 	*dst = a
 	return nil
 }
 
 func (d *decoder) port(i int, path string, m *member) error {
-	n, err := uintValue(path, m.val, 65535)
+	n, err := uintValue(at(path), m.val, 65535)
 	if err != nil {
 		return err
 	}
@@ -550,7 +638,7 @@ func (d *decoder) port(i int, path string, m *member) error {
 }
 
 func (d *decoder) icmpField(i int, path string, m *member) error {
-	n, err := uintValue(path, m.val, 255)
+	n, err := uintValue(at(path), m.val, 255)
 	if err != nil {
 		return err
 	}
@@ -564,14 +652,14 @@ func (d *decoder) icmpField(i int, path string, m *member) error {
 // An unknown name is kept as the event's proto_name, with no number.
 func (d *decoder) proto(m *member) error {
 	if v := m.val; v[0] == '-' || isDigit(v[0]) {
-		n, err := uintValue("proto", v, 255)
+		n, err := uintValue(at("proto"), v, 255)
 		if err != nil {
 			return err
 		}
 		d.ev.SetProto(uint8(n))
 		return nil
 	}
-	s, err := d.stringContent("proto", m.val)
+	s, err := stringContent(at("proto"), m.val)
 	if err != nil {
 		return err
 	}
@@ -591,7 +679,7 @@ func (d *decoder) proto(m *member) error {
 func (d *decoder) vlan(m *member) error {
 	v := m.val
 	if v[0] != '[' {
-		n, err := uintValue("vlan", v, 4095)
+		n, err := uintValue(at("vlan"), v, 4095)
 		if err != nil {
 			return err
 		}
@@ -606,7 +694,7 @@ func (d *decoder) vlan(m *member) error {
 		if err != nil {
 			return err
 		}
-		n, err := uintValue("vlan", v[i:end], 4095)
+		n, err := uintValue(at("vlan"), v[i:end], 4095)
 		if err != nil {
 			return err
 		}
@@ -627,7 +715,7 @@ func (d *decoder) vlan(m *member) error {
 // stringField maps a string; an empty one stays under Details.
 func (d *decoder) stringField(path string, m *member, dst *string) error {
 	if m.val[0] != '"' {
-		return fieldErr(path, "want a string, found %s", jsonType(m.val[0]))
+		return fieldErr(at(path), "want a string, found %s", jsonType(m.val[0]))
 	}
 	if len(m.val) == 2 {
 		d.keepMapped(path, m)
@@ -644,9 +732,8 @@ func (d *decoder) stringField(path string, m *member, dst *string) error {
 
 // Value helpers.
 
-// stringContent returns the content of a string value with escapes decoded
-// (into scratch when there are any: use it before the next call).
-func (d *decoder) stringContent(path string, v []byte) ([]byte, error) {
+// stringContent returns the content of a string value with escapes decoded.
+func stringContent(path where, v []byte) ([]byte, error) {
 	if v[0] != '"' {
 		return nil, fieldErr(path, "want a string, found %s", jsonType(v[0]))
 	}
@@ -654,14 +741,12 @@ func (d *decoder) stringContent(path string, v []byte) ([]byte, error) {
 	if !hasBackslash(s) {
 		return s, nil
 	}
-	w := sliceWriter{b: d.scratch[:0]}
-	unescapeTo(&w, s)
-	return w.b, nil
+	return appendUnescaped(nil, s), nil // rare: escapes in a mapped value
 }
 
 // uintValue parses an unsigned integer no larger than max, exactly (never
 // through float64: flow_id exceeds 2^53).
-func uintValue(path string, v []byte, max uint64) (uint64, error) {
+func uintValue(path where, v []byte, max uint64) (uint64, error) {
 	if !isDigit(v[0]) {
 		if v[0] == '-' {
 			return 0, fieldErr(path, "want an unsigned integer, found %.32s", v)
@@ -686,7 +771,7 @@ func uintValue(path string, v []byte, max uint64) (uint64, error) {
 }
 
 // intValue parses a signed 64-bit integer.
-func intValue(path string, v []byte) (int64, error) {
+func intValue(path where, v []byte) (int64, error) {
 	if v[0] != '-' {
 		n, err := uintValue(path, v, 1<<63-1)
 		return int64(n), err
@@ -698,7 +783,7 @@ func intValue(path string, v []byte) (int64, error) {
 	return int64(-n), nil // -(1<<63) wraps to MinInt64, as intended
 }
 
-func boolValue(path string, v []byte) (bool, error) {
+func boolValue(path where, v []byte) (bool, error) {
 	switch v[0] {
 	case 't':
 		return true, nil
@@ -709,8 +794,8 @@ func boolValue(path string, v []byte) (bool, error) {
 }
 
 // timeValue parses a time; tsErr reports Suricata's "ts-error".
-func (d *decoder) timeValue(path string, v []byte) (t time.Time, tsErr bool, err error) {
-	s, err := d.stringContent(path, v)
+func timeValue(path where, v []byte) (t time.Time, tsErr bool, err error) {
+	s, err := stringContent(path, v)
 	if err != nil {
 		return t, false, err
 	}
@@ -783,8 +868,24 @@ func jsonType(c byte) string {
 	return "number"
 }
 
-func fieldErr(path, format string, args ...any) error {
-	return normalize.Errorf(normalize.ReasonInvalidField, path+": "+format, args...)
+func fieldErr(path where, format string, args ...any) error {
+	return normalize.Errorf(normalize.ReasonInvalidField, path.String()+": "+format, args...)
+}
+
+// where names a field in error messages: obj, or obj.key. The dotted path
+// is built only when an error needs it.
+type where struct {
+	obj string
+	key []byte
+}
+
+func at(path string) where { return where{obj: path} }
+
+func (w where) String() string {
+	if w.key == nil {
+		return w.obj
+	}
+	return w.obj + "." + string(w.key)
 }
 
 // endsInsideRune reports whether msg is valid UTF-8 except for a multi-byte
@@ -808,9 +909,8 @@ type keySet struct {
 
 func (s *keySet) reset() { s.n, s.big = 0, nil }
 
-// add records key and reports whether it is new. volatile keys (decoded
-// into scratch) are copied before they are kept.
-func (s *keySet) add(key []byte, volatile bool) bool {
+// add records key and reports whether it is new.
+func (s *keySet) add(key []byte) bool {
 	if s.big != nil {
 		if _, dup := s.big[string(key)]; dup {
 			return false
@@ -822,9 +922,6 @@ func (s *keySet) add(key []byte, volatile bool) bool {
 		if bytes.Equal(k, key) {
 			return false
 		}
-	}
-	if volatile {
-		key = bytes.Clone(key)
 	}
 	if s.n < len(s.small) {
 		s.small[s.n] = key

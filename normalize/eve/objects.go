@@ -17,20 +17,23 @@ import (
 
 // objectScan iterates the members of a mapped object and checks mapped
 // keys for repeats.
+//
+// It holds no pointer to the decoder: escape analysis is not field
+// sensitive, and a decoder reachable from here would be moved to the heap.
 type objectScan struct {
-	d    *decoder
 	path string
 	r    objectReader
 	f    member
 	seen uint32
 }
 
-func (d *decoder) scanObject(path string, m *member) (objectScan, error) {
-	if m.val[0] != '{' {
-		return objectScan{}, fieldErr(path, "want an object, found %s", jsonType(m.val[0]))
-	}
-	return objectScan{d: d, path: path, r: newObjectReader(m.val, 0, 1)}, nil
+// scanObject starts reading the top-level member object at b[i] == '{'.
+func scanObject(path string, b []byte, i int) objectScan {
+	return objectScan{path: path, r: newObjectReader(b, i, 1)}
 }
+
+// end returns the offset just past the object, once next reported its end.
+func (s *objectScan) end() int { return s.r.i }
 
 // next returns the next member and its decoded name, or ok false at the end.
 func (s *objectScan) next() (name []byte, ok bool, err error) {
@@ -38,85 +41,82 @@ func (s *objectScan) next() (name []byte, ok bool, err error) {
 	if !ok || err != nil {
 		return nil, false, err
 	}
-	return s.d.keyName(&s.f), true, nil
+	return keyName(&s.f), true, nil
 }
 
 // mapped checks a mapped key (bit) is not repeated and reports whether its
 // value is present (not null).
 func (s *objectScan) mapped(bit uint32, name []byte) (bool, error) {
 	if s.seen&bit != 0 {
-		return false, fieldErr(s.path+"."+string(name), "duplicate key")
+		return false, fieldErr(s.at(name), "duplicate key")
 	}
 	s.seen |= bit
 	return s.f.val[0] != 'n', nil
 }
 
 // keep keeps the current member in the object's Details entry.
-func (s *objectScan) keep(name []byte) error { return s.d.partialAdd(s.path, &s.f, name) }
+func (s *objectScan) keep(d *decoder, name []byte) error { return d.partialAdd(s.path, &s.f, name) }
 
-func (s *objectScan) field(name []byte) string { return s.path + "." + string(name) }
+func (s *objectScan) at(name []byte) where { return where{obj: s.path, key: name} }
 
 // uint maps an unsigned integer no larger than max; zero is kept when
 // keepZero, since the native format leaves that field out when it is zero.
-func (s *objectScan) uint(bit uint32, name []byte, max uint64, keepZero bool, dst func(uint64)) error {
+func (s *objectScan) uint(d *decoder, bit uint32, name []byte, max uint64, keepZero bool, dst func(uint64)) error {
 	present, err := s.mapped(bit, name)
 	if !present || err != nil {
 		return err
 	}
-	n, err := uintValue(s.field(name), s.f.val, max)
+	n, err := uintValue(s.at(name), s.f.val, max)
 	if err != nil {
 		return err
 	}
 	if n == 0 && keepZero {
-		return s.keep(name)
+		return s.keep(d, name)
 	}
 	dst(n)
 	return nil
 }
 
 // string maps a string; an empty one is kept.
-func (s *objectScan) string(bit uint32, name []byte, dst *string) error {
+func (s *objectScan) string(d *decoder, bit uint32, name []byte, dst *string) error {
 	present, err := s.mapped(bit, name)
 	if !present || err != nil {
 		return err
 	}
 	v := s.f.val
 	if v[0] != '"' {
-		return fieldErr(s.field(name), "want a string, found %s", jsonType(v[0]))
+		return fieldErr(s.at(name), "want a string, found %s", jsonType(v[0]))
 	}
 	if len(v) == 2 {
-		return s.keep(name)
+		return s.keep(d, name)
 	}
 	if c, ok := internValue(v[1 : len(v)-1]); ok {
 		*dst = c
 		return nil
 	}
-	s.d.pendString(dst, v[1:len(v)-1])
+	d.pendString(dst, v[1:len(v)-1])
 	return nil
 }
 
 // time maps a timestamp; Suricata's "ts-error" is kept.
-func (s *objectScan) time(bit uint32, name []byte, dst *time.Time) error {
+func (s *objectScan) time(d *decoder, bit uint32, name []byte, dst *time.Time) error {
 	present, err := s.mapped(bit, name)
 	if !present || err != nil {
 		return err
 	}
-	t, tsErr, err := s.d.timeValue(s.field(name), s.f.val)
+	t, tsErr, err := timeValue(s.at(name), s.f.val)
 	if err != nil {
 		return err
 	}
 	if tsErr {
-		return s.keep(name)
+		return s.keep(d, name)
 	}
 	*dst = t
 	return nil
 }
 
-func (d *decoder) alert(m *member) error {
-	s, err := d.scanObject("alert", m)
-	if err != nil {
-		return err
-	}
+func (d *decoder) alert(b []byte, i int) (int, error) {
+	s := scanObject("alert", b, i)
 	d.hasAlert = true
 	sig := &d.x.sig
 	d.ev.Signature = sig
@@ -124,69 +124,63 @@ func (d *decoder) alert(m *member) error {
 	for {
 		name, ok, err := s.next()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !ok {
 			break
 		}
 		switch string(name) {
 		case "action":
-			err = s.alertAction(slot, name)
+			err = s.alertAction(d, slot, name)
 		case "gid":
-			err = s.uint(1<<1, name, 1<<32-1, false, func(n uint64) { sig.GID = uint32(n) })
+			err = s.uint(d, 1<<1, name, 1<<32-1, false, func(n uint64) { sig.GID = uint32(n) })
 		case "signature_id":
-			err = s.uint(1<<2, name, 1<<32-1, false, func(n uint64) { sig.ID = uint32(n) })
+			err = s.uint(d, 1<<2, name, 1<<32-1, false, func(n uint64) { sig.ID = uint32(n) })
 		case "rev":
-			err = s.uint(1<<3, name, 1<<32-1, false, func(n uint64) { sig.Rev = uint32(n) })
+			err = s.uint(d, 1<<3, name, 1<<32-1, false, func(n uint64) { sig.Rev = uint32(n) })
 		case "signature":
-			err = s.string(1<<4, name, &sig.Name)
+			err = s.string(d, 1<<4, name, &sig.Name)
 		case "category":
-			err = s.string(1<<5, name, &sig.Category)
+			err = s.string(d, 1<<5, name, &sig.Category)
 		case "severity":
-			err = s.uint(1<<6, name, 1<<32-1, true, func(n uint64) { sig.Priority = uint32(n) })
+			err = s.uint(d, 1<<6, name, 1<<32-1, true, func(n uint64) { sig.Priority = uint32(n) })
 		default:
-			err = s.keep(name)
+			err = s.keep(d, name)
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 	}
 	d.endPartial(slot)
-	return nil
+	return s.end(), nil
 }
 
 // alertAction notes alert.action; whether it decides the event's action
 // is known only at the end of the record (a drop or a verdict overrides it).
-func (s *objectScan) alertAction(slot int, name []byte) error {
+func (s *objectScan) alertAction(d *decoder, slot int, name []byte) error {
 	present, err := s.mapped(1<<0, name)
 	if !present || err != nil {
 		return err
 	}
-	v, err := s.d.stringContent(s.field(name), s.f.val)
+	v, err := stringContent(s.at(name), s.f.val)
 	if err != nil {
 		return err
 	}
 	switch string(v) {
 	case "allowed":
-		s.d.alertAction = normalize.ActionAllowed
+		d.alertAction = normalize.ActionAllowed
 	case "blocked":
-		s.d.alertAction = normalize.ActionBlocked
+		d.alertAction = normalize.ActionBlocked
 	default: // not an action we know: keep it, decide nothing
-		return s.keep(name)
+		return s.keep(d, name)
 	}
-	s.d.alertMember = deferredMember{set: true, slot: slot, m: s.f}
+	d.alertMember = deferredMember{set: true, slot: slot, m: s.f}
 	return nil
 }
 
 // flow maps flow{}: flow records, and the flow summary alerts carry.
-func (d *decoder) flow(m *member) error {
-	if d.ev.Flow != nil { // netflow{} came first and filled Flow
-		return d.keep(m, d.keyName(m))
-	}
-	s, err := d.scanObject("flow", m)
-	if err != nil {
-		return err
-	}
+func (d *decoder) flow(b []byte, i int) (int, error) {
+	s := scanObject("flow", b, i)
 	fl := &d.x.flow
 	d.ev.Flow = fl
 	slot := d.beginPartial("flow")
@@ -194,57 +188,57 @@ func (d *decoder) flow(m *member) error {
 	for {
 		name, ok, err := s.next()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !ok {
 			break
 		}
 		switch string(name) {
 		case "pkts_toserver":
-			err = s.uint(1<<0, name, 1<<64-1, false, func(n uint64) { fl.PktsToServer = n })
+			err = s.uint(d, 1<<0, name, 1<<64-1, false, func(n uint64) { fl.PktsToServer = n })
 		case "pkts_toclient":
-			err = s.uint(1<<1, name, 1<<64-1, false, func(n uint64) { fl.PktsToClient = n })
+			err = s.uint(d, 1<<1, name, 1<<64-1, false, func(n uint64) { fl.PktsToClient = n })
 		case "bytes_toserver":
-			err = s.uint(1<<2, name, 1<<64-1, false, func(n uint64) { fl.BytesToServer = n })
+			err = s.uint(d, 1<<2, name, 1<<64-1, false, func(n uint64) { fl.BytesToServer = n })
 		case "bytes_toclient":
-			err = s.uint(1<<3, name, 1<<64-1, false, func(n uint64) { fl.BytesToClient = n })
+			err = s.uint(d, 1<<3, name, 1<<64-1, false, func(n uint64) { fl.BytesToClient = n })
 		case "start":
-			err = s.time(1<<4, name, &fl.Start)
+			err = s.time(d, 1<<4, name, &fl.Start)
 		case "end":
-			err = s.time(1<<5, name, &fl.End)
+			err = s.time(d, 1<<5, name, &fl.End)
 		case "age":
-			err = s.age(1<<6, name, fl, &zeroAge)
+			err = s.age(d, 1<<6, name, fl, &zeroAge)
 		case "state":
-			err = s.string(1<<7, name, &fl.State)
+			err = s.string(d, 1<<7, name, &fl.State)
 		case "reason":
-			err = s.string(1<<8, name, &fl.Reason)
+			err = s.string(d, 1<<8, name, &fl.Reason)
 		case "alerted":
-			err = s.alerted(1<<9, name, fl)
+			err = s.alerted(d, 1<<9, name, fl)
 		case "action":
-			err = s.flowAction(1<<10, slot, name)
+			err = s.flowAction(d, 1<<10, slot, name)
 		default:
-			err = s.keep(name)
+			err = s.keep(d, name)
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 	}
-	if err := s.keepZeroAge(fl, &zeroAge); err != nil {
-		return err
+	if err := s.keepZeroAge(d, fl, &zeroAge); err != nil {
+		return 0, err
 	}
 	d.endPartial(slot)
-	return nil
+	return s.end(), nil
 }
 
 // age maps flow.age / netflow.age. The native format writes age when it
 // is not 0 or when the flow has an end; a zero age of a flow with no end is
 // noted in zero and kept by keepZeroAge.
-func (s *objectScan) age(bit uint32, name []byte, fl *normalize.Flow, zero *deferredMember) error {
+func (s *objectScan) age(d *decoder, bit uint32, name []byte, fl *normalize.Flow, zero *deferredMember) error {
 	present, err := s.mapped(bit, name)
 	if !present || err != nil {
 		return err
 	}
-	n, err := intValue(s.field(name), s.f.val)
+	n, err := intValue(s.at(name), s.f.val)
 	if err != nil {
 		return err
 	}
@@ -256,47 +250,47 @@ func (s *objectScan) age(bit uint32, name []byte, fl *normalize.Flow, zero *defe
 }
 
 // keepZeroAge keeps a zero age the native format would leave out.
-func (s *objectScan) keepZeroAge(fl *normalize.Flow, zero *deferredMember) error {
+func (s *objectScan) keepZeroAge(d *decoder, fl *normalize.Flow, zero *deferredMember) error {
 	if !zero.set || !fl.End.IsZero() {
 		return nil
 	}
-	return s.d.partialAdd(s.path, &zero.m, s.d.keyName(&zero.m))
+	return d.partialAdd(s.path, &zero.m, keyName(&zero.m))
 }
 
-func (s *objectScan) alerted(bit uint32, name []byte, fl *normalize.Flow) error {
+func (s *objectScan) alerted(d *decoder, bit uint32, name []byte, fl *normalize.Flow) error {
 	present, err := s.mapped(bit, name)
 	if !present || err != nil {
 		return err
 	}
-	b, err := boolValue(s.field(name), s.f.val)
+	b, err := boolValue(s.at(name), s.f.val)
 	if err != nil {
 		return err
 	}
-	s.d.x.alerted = b
-	fl.Alerted = &s.d.x.alerted
+	d.x.alerted = b
+	fl.Alerted = &d.x.alerted
 	return nil
 }
 
 // flowAction notes flow.action (pass / drop), which decides the action of
 // flow records only.
-func (s *objectScan) flowAction(bit uint32, slot int, name []byte) error {
+func (s *objectScan) flowAction(d *decoder, bit uint32, slot int, name []byte) error {
 	present, err := s.mapped(bit, name)
 	if !present || err != nil {
 		return err
 	}
-	v, err := s.d.stringContent(s.field(name), s.f.val)
+	v, err := stringContent(s.at(name), s.f.val)
 	if err != nil {
 		return err
 	}
 	switch string(v) {
 	case "pass":
-		s.d.flowAction = normalize.ActionAllowed
+		d.flowAction = normalize.ActionAllowed
 	case "drop":
-		s.d.flowAction = normalize.ActionBlocked
+		d.flowAction = normalize.ActionBlocked
 	default:
-		return s.keep(name)
+		return s.keep(d, name)
 	}
-	s.d.flowMember = deferredMember{set: true, slot: slot, m: s.f}
+	d.flowMember = deferredMember{set: true, slot: slot, m: s.f}
 	return nil
 }
 
@@ -304,14 +298,8 @@ func (s *objectScan) flowAction(bit uint32, slot int, name []byte) error {
 // its pkts and bytes went from src to dest, and land in the *_toserver
 // counters (which the schema defines as src → dest); *_toclient stay 0.
 // The other direction is a separate record with src and dest swapped.
-func (d *decoder) netflowField(m *member) error {
-	if d.ev.Flow != nil { // flow{} came first and filled Flow
-		return d.keep(m, d.keyName(m))
-	}
-	s, err := d.scanObject("netflow", m)
-	if err != nil {
-		return err
-	}
+func (d *decoder) netflowField(b []byte, i int) (int, error) {
+	s := scanObject("netflow", b, i)
 	fl := &d.x.flow
 	d.ev.Flow = fl
 	slot := d.beginPartial("netflow")
@@ -319,34 +307,34 @@ func (d *decoder) netflowField(m *member) error {
 	for {
 		name, ok, err := s.next()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !ok {
 			break
 		}
 		switch string(name) {
 		case "pkts":
-			err = s.uint(1<<0, name, 1<<64-1, false, func(n uint64) { fl.PktsToServer = n })
+			err = s.uint(d, 1<<0, name, 1<<64-1, false, func(n uint64) { fl.PktsToServer = n })
 		case "bytes":
-			err = s.uint(1<<1, name, 1<<64-1, false, func(n uint64) { fl.BytesToServer = n })
+			err = s.uint(d, 1<<1, name, 1<<64-1, false, func(n uint64) { fl.BytesToServer = n })
 		case "start":
-			err = s.time(1<<2, name, &fl.Start)
+			err = s.time(d, 1<<2, name, &fl.Start)
 		case "end":
-			err = s.time(1<<3, name, &fl.End)
+			err = s.time(d, 1<<3, name, &fl.End)
 		case "age":
-			err = s.age(1<<4, name, fl, &zeroAge)
+			err = s.age(d, 1<<4, name, fl, &zeroAge)
 		default:
-			err = s.keep(name)
+			err = s.keep(d, name)
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 	}
-	if err := s.keepZeroAge(fl, &zeroAge); err != nil {
-		return err
+	if err := s.keepZeroAge(d, fl, &zeroAge); err != nil {
+		return 0, err
 	}
 	d.endPartial(slot)
-	return nil
+	return s.end(), nil
 }
 
 // tcpFlagBits are drop{}'s flag keys in the schema's FSRPAUEC order.
@@ -372,11 +360,8 @@ var tcpFlagStrings = func() (t [1 << len(tcpFlagBits)]string) {
 // drop maps drop{} (IPv4: len, tos, ttl, ipid; IPv6: len, tc, hoplimit,
 // flowlbl; TCP: tcpseq, tcpack, tcpwin and flag booleans; udplen, icmp_id,
 // icmp_seq, reason …) into Packet.
-func (d *decoder) drop(m *member) error {
-	s, err := d.scanObject("drop", m)
-	if err != nil {
-		return err
-	}
+func (d *decoder) drop(b []byte, i int) (int, error) {
+	s := scanObject("drop", b, i)
 	p := &d.x.pkt
 	d.ev.Packet = p
 	slot := d.beginPartial("drop")
@@ -389,42 +374,42 @@ func (d *decoder) drop(m *member) error {
 	for {
 		name, ok, err := s.next()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !ok {
 			break
 		}
 		switch string(name) {
 		case "len":
-			err = s.uint(1<<0, name, 1<<32-1, false, func(n uint64) { p.Len = uint32(n) })
+			err = s.uint(d, 1<<0, name, 1<<32-1, false, func(n uint64) { p.Len = uint32(n) })
 		case "ttl", "hoplimit":
 			if p.HasTTL { // both spellings: keep the second
-				err = s.keep(name)
+				err = s.keep(d, name)
 				break
 			}
 			bit := uint32(1 << 1)
 			if name[0] == 'h' {
 				bit = 1 << 2
 			}
-			err = s.uint(bit, name, 255, false, func(n uint64) { p.TTL, p.HasTTL = uint8(n), true })
+			err = s.uint(d, bit, name, 255, false, func(n uint64) { p.TTL, p.HasTTL = uint8(n), true })
 		case "tos", "tc":
 			if hasTOS {
-				err = s.keep(name)
+				err = s.keep(d, name)
 				break
 			}
 			bit := uint32(1 << 3)
 			if name[1] == 'c' {
 				bit = 1 << 4
 			}
-			err = s.uint(bit, name, 255, true, func(n uint64) { p.TOS, hasTOS = uint8(n), true })
+			err = s.uint(d, bit, name, 255, true, func(n uint64) { p.TOS, hasTOS = uint8(n), true })
 		case "ipid":
-			err = s.uint(1<<5, name, 1<<32-1, true, func(n uint64) { p.IPID = uint32(n) })
+			err = s.uint(d, 1<<5, name, 1<<32-1, true, func(n uint64) { p.IPID = uint32(n) })
 		case "tcpseq":
-			err = s.uint(1<<6, name, 1<<32-1, true, func(n uint64) { p.TCPSeq = uint32(n) })
+			err = s.uint(d, 1<<6, name, 1<<32-1, true, func(n uint64) { p.TCPSeq = uint32(n) })
 		case "tcpack":
-			err = s.uint(1<<7, name, 1<<32-1, true, func(n uint64) { p.TCPAck = uint32(n) })
+			err = s.uint(d, 1<<7, name, 1<<32-1, true, func(n uint64) { p.TCPAck = uint32(n) })
 		case "tcpwin":
-			err = s.uint(1<<8, name, 1<<32-1, true, func(n uint64) { p.TCPWindow = uint32(n) })
+			err = s.uint(d, 1<<8, name, 1<<32-1, true, func(n uint64) { p.TCPWindow = uint32(n) })
 		case "fin", "syn", "rst", "psh", "ack", "urg":
 			i := 0
 			for tcpFlagBits[i].key != string(name) {
@@ -435,7 +420,7 @@ func (d *decoder) drop(m *member) error {
 				break
 			}
 			var set bool
-			if set, err = boolValue(s.field(name), s.f.val); err != nil {
+			if set, err = boolValue(s.at(name), s.f.val); err != nil {
 				break
 			}
 			if set {
@@ -443,66 +428,63 @@ func (d *decoder) drop(m *member) error {
 			}
 			flagSeen[i], flagMbr[i] = true, s.f
 		default:
-			err = s.keep(name)
+			err = s.keep(d, name)
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 	}
 	p.TCPFlags = tcpFlagStrings[flags]
 	if flags == 0 { // "no flag set" would read as "no flags known": keep them
 		for i := range flagSeen {
 			if flagSeen[i] {
-				if err := d.partialAdd("drop", &flagMbr[i], d.keyName(&flagMbr[i])); err != nil {
-					return err
+				if err := d.partialAdd("drop", &flagMbr[i], keyName(&flagMbr[i])); err != nil {
+					return 0, err
 				}
 			}
 		}
 	}
 	d.endPartial(slot)
-	return nil
+	return s.end(), nil
 }
 
 // ether maps ether{src_mac, dest_mac}; other members (src_macs … in flow
 // records) are kept.
-func (d *decoder) ether(m *member) error {
-	s, err := d.scanObject("ether", m)
-	if err != nil {
-		return err
-	}
+func (d *decoder) ether(b []byte, i int) (int, error) {
+	s := scanObject("ether", b, i)
 	slot := d.beginPartial("ether")
 	for {
 		name, ok, err := s.next()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !ok {
 			break
 		}
 		switch string(name) {
 		case "src_mac":
-			err = s.string(1<<0, name, &d.ev.SrcMAC)
+			err = s.string(d, 1<<0, name, &d.ev.SrcMAC)
 		case "dest_mac":
-			err = s.string(1<<1, name, &d.ev.DestMAC)
+			err = s.string(d, 1<<1, name, &d.ev.DestMAC)
 		default:
-			err = s.keep(name)
+			err = s.keep(d, name)
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 	}
 	d.endPartial(slot)
-	return nil
+	return s.end(), nil
 }
 
 // verdict is kept whole (its alert/pass/accept distinction and reject
 // details have no common field); its action decides the event's action.
 func (d *decoder) verdict(m *member) error {
-	s, err := d.scanObject("verdict", m)
-	if err != nil {
-		return err
+	if m.val[0] != '{' {
+		return fieldErr(at("verdict"), "want an object, found %s", jsonType(m.val[0]))
 	}
-	if err := d.keep(m, d.keyName(m)); err != nil {
+	s := scanObject("verdict", m.val, 0)
+	if err := d.keep(m, keyName(m)); err != nil {
 		return err
 	}
 	for {
@@ -516,7 +498,7 @@ func (d *decoder) verdict(m *member) error {
 		if string(name) != "action" || s.f.val[0] != '"' {
 			continue
 		}
-		v, err := d.stringContent("verdict.action", s.f.val)
+		v, err := stringContent(at("verdict.action"), s.f.val)
 		if err != nil {
 			return err
 		}

@@ -1,7 +1,8 @@
 package eve
 
 import (
-	"strings"
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -54,9 +55,7 @@ func errSyntax(b []byte, i int, what string) error {
 func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	j := i + 1
 	for {
-		for j < len(b) && !stringSpecial[b[j]] {
-			j++
-		}
+		j = skipPlain(b, j)
 		if j >= len(b) {
 			return 0, false, errTruncated()
 		}
@@ -88,6 +87,34 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 			return 0, false, errSyntax(b, j, "control character in string")
 		}
 	}
+}
+
+// skipPlain returns the offset of the first byte at or after j that ends a
+// string's plain run (see stringSpecial). Strings are most of an EVE
+// record's bytes, so it looks at eight bytes at a time.
+func skipPlain(b []byte, j int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for ; j+8 <= len(b); j += 8 {
+		x := binary.LittleEndian.Uint64(b[j:])
+		// A byte's high bit is set in m where the byte is < 0x20, '"' or
+		// '\\' (the classic has-zero-byte trick: exact for the lowest
+		// such byte, which is the one wanted).
+		m := (x - ones*0x20) &^ x
+		q := x ^ (ones * '"')
+		m |= (q - ones) &^ q
+		e := x ^ (ones * '\\')
+		m |= (e - ones) &^ e
+		if m &= highs; m != 0 {
+			return j + bits.TrailingZeros64(m)/8
+		}
+	}
+	for j < len(b) && !stringSpecial[b[j]] {
+		j++
+	}
+	return j
 }
 
 func isHex(c byte) bool {
@@ -320,6 +347,16 @@ func newObjectReader(b []byte, i, depth int) objectReader {
 // next reads the next member into m. It returns false at the object's end
 // (r.i is then just past its closing brace).
 func (r *objectReader) next(m *member) (bool, error) {
+	ok, err := r.nextKey(m)
+	if !ok || err != nil {
+		return false, err
+	}
+	return true, r.skip(m)
+}
+
+// nextKey reads the next member's key into m and leaves r.i at its value,
+// which the caller then reads, with skip or by parsing it in place.
+func (r *objectReader) nextKey(m *member) (bool, error) {
 	if r.done {
 		return false, nil
 	}
@@ -356,15 +393,20 @@ func (r *objectReader) next(m *member) (bool, error) {
 	if b[i] != ':' {
 		return false, errSyntax(b, i, "expected ':' after object key")
 	}
-	i = skipSpace(b, i+1)
-	vend, space, err := skipValue(b, i, r.depth)
-	if err != nil {
-		return false, err
-	}
-	m.val, m.valSpace = b[i:vend], space
-	r.i = vend
+	r.i = skipSpace(b, i+1)
 	r.n++
 	return true, nil
+}
+
+// skip reads the value at r.i into m.
+func (r *objectReader) skip(m *member) error {
+	end, space, err := skipValue(r.b, r.i, r.depth)
+	if err != nil {
+		return err
+	}
+	m.val, m.valSpace = r.b[r.i:end], space
+	r.i = end
+	return nil
 }
 
 // appendCompact appends the validated JSON value v without its
@@ -397,60 +439,51 @@ func hasBackslash(s []byte) bool {
 	return false
 }
 
-// byteWriter is what unescaping writes to: a []byte appender or a
-// strings.Builder.
-type byteWriter interface {
-	WriteByte(byte) error
-	WriteRune(rune) (int, error)
-	Write([]byte) (int, error)
-}
-
-// unescapeTo writes the decoded content of a validated JSON string (the
-// bytes between its quotes) to w. Lone surrogates become U+FFFD, as in
-// encoding/json.
-func unescapeTo(w byteWriter, s []byte) {
+// appendUnescaped appends the decoded content of a validated JSON string
+// (the bytes between its quotes) to dst. Lone surrogates become U+FFFD, as
+// in encoding/json.
+func appendUnescaped(dst, s []byte) []byte {
 	for i := 0; i < len(s); {
 		j := i
 		for j < len(s) && s[j] != '\\' {
 			j++
 		}
-		if j > i {
-			_, _ = w.Write(s[i:j])
-		}
+		dst = append(dst, s[i:j]...)
 		if j >= len(s) {
-			return
+			return dst
 		}
 		switch c := s[j+1]; c {
 		case 'b':
-			_ = w.WriteByte('\b')
+			dst = append(dst, '\b')
 		case 'f':
-			_ = w.WriteByte('\f')
+			dst = append(dst, '\f')
 		case 'n':
-			_ = w.WriteByte('\n')
+			dst = append(dst, '\n')
 		case 'r':
-			_ = w.WriteByte('\r')
+			dst = append(dst, '\r')
 		case 't':
-			_ = w.WriteByte('\t')
+			dst = append(dst, '\t')
 		case 'u':
 			r := hex4(s[j+2 : j+6])
 			if utf16.IsSurrogate(r) {
 				if j+12 <= len(s) && s[j+6] == '\\' && s[j+7] == 'u' {
 					if r2 := utf16.DecodeRune(r, hex4(s[j+8:j+12])); r2 != utf8.RuneError {
-						_, _ = w.WriteRune(r2)
+						dst = utf8.AppendRune(dst, r2)
 						i = j + 12
 						continue
 					}
 				}
 				r = utf8.RuneError
 			}
-			_, _ = w.WriteRune(r)
+			dst = utf8.AppendRune(dst, r)
 			i = j + 6
 			continue
 		default: // '"', '\\', '/'
-			_ = w.WriteByte(c)
+			dst = append(dst, c)
 		}
 		i = j + 2
 	}
+	return dst
 }
 
 func hex4(h []byte) rune {
@@ -468,16 +501,3 @@ func hex4(h []byte) rune {
 	}
 	return r
 }
-
-// sliceWriter adapts a []byte to byteWriter.
-type sliceWriter struct{ b []byte }
-
-func (w *sliceWriter) WriteByte(c byte) error { w.b = append(w.b, c); return nil }
-func (w *sliceWriter) WriteRune(r rune) (int, error) {
-	n := len(w.b)
-	w.b = utf8.AppendRune(w.b, r)
-	return len(w.b) - n, nil
-}
-func (w *sliceWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
-
-var _ byteWriter = (*strings.Builder)(nil)
