@@ -671,6 +671,9 @@ func (d *decoder) proto(m *member) error {
 		d.ev.SetProto(n)
 		return nil
 	}
+	if isDigit(s[0]) {
+		return fieldErr(at("proto"), "protocol number %q out of range", s)
+	}
 	d.pendString(&d.ev.ProtoName, m.val[1:len(m.val)-1])
 	return nil
 }
