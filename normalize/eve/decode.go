@@ -671,7 +671,7 @@ func (d *decoder) proto(m *member) error {
 		d.ev.SetProto(n)
 		return nil
 	}
-	if isDigit(s[0]) {
+	if isDigit(s[0]) || s[0] == '-' {
 		return fieldErr(at("proto"), "protocol number %q out of range", s)
 	}
 	d.pendString(&d.ev.ProtoName, m.val[1:len(m.val)-1])
