@@ -3,6 +3,8 @@ package main
 import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/outputs/file"
+	"github.com/alertgw/alertgw/outputs/stdout"
 )
 
 // Every input and output type is registered here, and only here.
@@ -11,7 +13,9 @@ var (
 	// one line per input type, e.g. suricata.Plugin,
 	)
 	outputPlugins = pluginMap[outputs.Plugin](
-	// one line per output type, e.g. file.Plugin,
+		// one line per output type
+		file.Plugin,
+		stdout.Plugin,
 	)
 )
 
