@@ -671,8 +671,8 @@ func (d *decoder) proto(m *member) error {
 		d.ev.SetProto(n)
 		return nil
 	}
-	if isDigit(s[0]) || s[0] == '-' {
-		return fieldErr(at("proto"), "protocol number %q out of range", s)
+	if t := bytes.TrimPrefix(s, []byte("-")); len(t) > 0 && bytes.IndexFunc(t, func(r rune) bool { return r < '0' || r > '9' }) < 0 {
+		return fieldErr(at("proto"), "protocol number %q out of range", s) // a number, not a name ("3pc" is a name)
 	}
 	d.pendString(&d.ev.ProtoName, m.val[1:len(m.val)-1])
 	return nil

@@ -108,7 +108,9 @@ func TestProto(t *testing.T) {
 		{`"6"`, 6, true, "tcp"},
 		{`17`, 17, true, "udp"}, // re-shippers may write a JSON number
 		{`"FOO-PROTO"`, 0, false, "FOO-PROTO"},
-		{`"\u0054CP"`, 6, true, "tcp"}, // escapes are decoded before the lookup
+		{`"3pc"`, 34, true, "3pc"},             // an IANA keyword that starts with a digit
+		{`"9-unknown"`, 0, false, "9-unknown"}, // a name, not a number
+		{`"\u0054CP"`, 6, true, "tcp"},         // escapes are decoded before the lookup
 	} {
 		t.Run(tc.raw, func(t *testing.T) {
 			ev := mustDecode(t, alertWith("proto", tc.raw))
