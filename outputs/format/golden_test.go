@@ -7,7 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/alertgw/alertgw/internal/schematest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and docs/formats.md from the current code")
@@ -28,6 +29,10 @@ func TestGolden(t *testing.T) {
 					t.Fatalf("output has a newline: %s", line)
 				}
 				assertNoDuplicateKeys(t, line)
+				if name == "native" {
+					// the enrichment fields included: docs/schema/event-v1.json
+					schematest.Validate(t, line)
+				}
 				var pretty bytes.Buffer
 				if err := json.Indent(&pretty, line, "", "  "); err != nil {
 					t.Fatal(err)
@@ -98,24 +103,6 @@ func assertNoDuplicateKeys(t *testing.T, doc []byte) {
 			stack = append(stack, &frame{})
 		case json.Delim(']'):
 			stack = stack[:len(stack)-1]
-		}
-	}
-}
-
-// TestAppendTimeMatchesLayout compares the hand-written timestamp writer
-// with time.AppendFormat over edge cases.
-func TestAppendTimeMatchesLayout(t *testing.T) {
-	for _, ts := range []time.Time{
-		time.Date(2026, 11, 22, 10, 11, 12, 123456789, time.UTC),
-		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
-		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
-		time.Date(2026, 3, 29, 2, 30, 0, 1000, time.FixedZone("CEST", 2*3600)),
-		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
-		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
-	} {
-		want := `"` + ts.UTC().Format(TimeLayout) + `"`
-		if got := string(AppendTime(nil, ts)); got != want {
-			t.Errorf("AppendTime(%v) = %s, want %s", ts, got, want)
 		}
 	}
 }

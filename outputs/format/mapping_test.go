@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/alertgw/alertgw/normalize"
 )
 
 // fieldRow is one row of docs/formats.md: a native field and where the ecs
@@ -59,11 +61,11 @@ var fieldRows = []fieldRow{
 	{native: "vlan", ecs: []string{"network.vlan.id"}, ocsf: []string{"src_endpoint.vlan_uid", "evidences[].src_endpoint.vlan_uid"}, note: "outer tag; ECS also observer.ingress.vlan.id and the inner tag as network.inner.vlan.id"},
 	{native: "app_proto", ecs: []string{"network.protocol"}, ocsf: []string{"app_name", "unmapped.app_proto"}, sameECS: true, sameOCSF: true, note: "OCSF: app_name in Network Activity"},
 	{native: "direction", ecs: []string{ns + ".direction"}, ocsf: []string{"unmapped.direction"}, sameECS: true, sameOCSF: true, note: "the sensor's to_server/to_client"},
-	{native: "signature.gid", ecs: []string{ns + ".alert.gid"}, ocsf: []string{"finding_info.analytic.uid"}, sameECS: true, note: "OCSF analytic uid is gid:sid"},
-	{native: "signature.id", ecs: []string{"rule.id"}, ocsf: []string{"finding_info.analytic.uid"}, sameECS: true, note: "ECS also ‹ns›.alert.signature_id"},
-	{native: "signature.rev", ecs: []string{"rule.version"}, ocsf: []string{"finding_info.analytic.version"}, sameECS: true, sameOCSF: true},
-	{native: "signature.name", ecs: []string{"rule.name"}, ocsf: []string{"finding_info.title"}, sameECS: true, sameOCSF: true, note: "OCSF also message and finding_info.analytic.name"},
-	{native: "signature.category", ecs: []string{"rule.category"}, ocsf: []string{"finding_info.analytic.category"}, sameECS: true, sameOCSF: true, note: "OCSF also finding_info.types[0]"},
+	{native: "signature.gid", ecs: []string{ns + ".alert.gid"}, ocsf: []string{"finding_info.analytic.uid", "firewall_rule.uid"}, sameECS: true, note: "OCSF analytic uid is gid:sid"},
+	{native: "signature.id", ecs: []string{"rule.id"}, ocsf: []string{"finding_info.analytic.uid", "firewall_rule.uid"}, sameECS: true, note: "ECS also ‹ns›.alert.signature_id"},
+	{native: "signature.rev", ecs: []string{"rule.version"}, ocsf: []string{"finding_info.analytic.version", "firewall_rule.version"}, sameECS: true, sameOCSF: true},
+	{native: "signature.name", ecs: []string{"rule.name"}, ocsf: []string{"finding_info.title", "firewall_rule.name"}, sameECS: true, sameOCSF: true, note: "OCSF also message and finding_info.analytic.name; outside findings (an IPS drop) the rule is firewall_rule"},
+	{native: "signature.category", ecs: []string{"rule.category"}, ocsf: []string{"finding_info.analytic.category", "firewall_rule.category"}, sameECS: true, sameOCSF: true, note: "OCSF also finding_info.types[0]"},
 	{native: "signature.priority", ecs: []string{"event.severity"}, ocsf: []string{"severity_id"}, sameECS: true, note: "OCSF: 1 → 4 High, 2 → 3 Medium, 3 → 2 Low, more → 1 Informational; ECS also ‹ns›.alert.priority"},
 	{native: "flow.pkts_toserver", ecs: []string{"source.packets"}, ocsf: []string{"traffic.packets_out", "unmapped.flow.pkts_toserver"}, sameECS: true, sameOCSF: true, note: "OCSF: traffic in Network Activity, unmapped.flow in findings"},
 	{native: "flow.pkts_toclient", ecs: []string{"destination.packets"}, ocsf: []string{"traffic.packets_in", "unmapped.flow.pkts_toclient"}, sameECS: true, sameOCSF: true},
@@ -210,56 +212,72 @@ func scalar(v any) string {
 
 type encoded struct{ native, ecs, ocsf map[string]any }
 
-func TestFieldMapping(t *testing.T) {
-	refs := referenceEvents()
-	enc := make([]encoded, len(refs))
-	for i, r := range refs {
-		enc[i] = encoded{
-			native: leaves(t, Native{}.AppendEvent(nil, r.ev)),
-			ecs:    leaves(t, ECS{}.AppendEvent(nil, r.ev)),
-			ocsf:   leaves(t, OCSF{}.AppendEvent(nil, r.ev)),
-		}
+func encodeAll(t *testing.T, e *normalize.Event) encoded {
+	return encoded{
+		native: leaves(t, Native{}.AppendEvent(nil, e)),
+		ecs:    leaves(t, ECS{}.AppendEvent(nil, e)),
+		ocsf:   leaves(t, OCSF{}.AppendEvent(nil, e)),
 	}
-	used := make([]bool, len(fieldRows))
+}
+
+// mappingProblems checks one event against the table: every native field
+// it has must appear where the table says (holding the same value where
+// the row says so), and every field any format writes must be in the
+// table. used marks the rows the event exercised.
+func mappingProblems(name, namespace string, enc encoded, used []bool) []string {
+	var probs []string
 	for ri, row := range fieldRows {
 		if row.native == "" {
 			continue
 		}
-		for i, r := range refs {
-			v, ok := present(enc[i].native, row.native, "")
-			if !ok {
-				continue
-			}
+		v, ok := present(enc.native, row.native, "")
+		if !ok {
+			continue
+		}
+		if used != nil {
 			used[ri] = true
-			check := func(format string, out map[string]any, alts []string, same bool) {
-				if len(alts) == 0 {
+		}
+		check := func(format string, out map[string]any, alts []string, same bool) {
+			if len(alts) == 0 {
+				return
+			}
+			for _, a := range alts {
+				if got, ok := present(out, a, namespace); ok {
+					if same && !strings.HasSuffix(row.native, ".*") && scalar(got) != scalar(v) {
+						probs = append(probs, fmt.Sprintf("%s: %s %s = %s, native %s = %s", name, format, a, scalar(got), row.native, scalar(v)))
+					}
 					return
 				}
-				for _, a := range alts {
-					if got, ok := present(out, a, nsOf(r)); ok {
-						if same && !strings.HasSuffix(row.native, ".*") && scalar(got) != scalar(v) {
-							t.Errorf("%s: %s %s = %s, native %s = %s", r.name, format, a, scalar(got), row.native, scalar(v))
-						}
-						return
-					}
-				}
-				t.Errorf("%s: native %s is set but %s has none of %v", r.name, row.native, format, alts)
 			}
-			check("ecs", enc[i].ecs, row.ecs, row.sameECS)
-			check("ocsf", enc[i].ocsf, row.ocsf, row.sameOCSF)
+			probs = append(probs, fmt.Sprintf("%s: native %s is set but %s has none of %v", name, row.native, format, alts))
 		}
-		if !used[ri] {
-			t.Errorf("row %s: no reference event has this native field (add one, or drop the row)", row.native)
+		check("ecs", enc.ecs, row.ecs, row.sameECS)
+		check("ocsf", enc.ocsf, row.ocsf, row.sameOCSF)
+	}
+	for format, out := range map[string]map[string]any{"native": enc.native, "ecs": enc.ecs, "ocsf": enc.ocsf} {
+		for path := range out {
+			if !documented(format, path, namespace) {
+				probs = append(probs, fmt.Sprintf("%s: %s field %s is not in the mapping table", name, format, path))
+			}
 		}
 	}
-	// Every field written, in every format, is documented by some row.
+	slices.Sort(probs)
+	return probs
+}
+
+func TestFieldMapping(t *testing.T) {
+	refs := referenceEvents()
+	enc := make([]encoded, len(refs))
+	used := make([]bool, len(fieldRows))
 	for i, r := range refs {
-		for format, out := range map[string]map[string]any{"native": enc[i].native, "ecs": enc[i].ecs, "ocsf": enc[i].ocsf} {
-			for path := range out {
-				if !documented(format, path, nsOf(r)) {
-					t.Errorf("%s: %s field %s is not in the mapping table", r.name, format, path)
-				}
-			}
+		enc[i] = encodeAll(t, r.ev)
+		for _, p := range mappingProblems(r.name, nsOf(r), enc[i], used) {
+			t.Error(p)
+		}
+	}
+	for ri, row := range fieldRows {
+		if row.native != "" && !used[ri] {
+			t.Errorf("row %s: no reference event has this native field (add one, or drop the row)", row.native)
 		}
 	}
 	writeOrCheckDoc(t, refs, enc)

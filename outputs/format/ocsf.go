@@ -96,6 +96,11 @@ func (OCSF) AppendEvent(b []byte, e *normalize.Event) []byte {
 			b = append(b, '}', ']')
 		}
 	case 4001:
+		if e.Signature != nil {
+			// A rule that acted on traffic outside a finding (an IPS drop):
+			// the Security Control profile's firewall_rule.
+			b = appendOCSFRule(b, "firewall_rule", e.Signature)
+		}
 		b = appendOCSFNetwork(b, e)
 		b = AppendStringField(b, "app_name", e.AppProto)
 		if f := e.Flow; f != nil {
@@ -242,8 +247,19 @@ func appendOCSFFindingInfo(b []byte, e *normalize.Event) []byte {
 		b = append(AppendKey(b, "types"), '[')
 		b = append(AppendString(b, s.Category), ']')
 	}
-	b = append(AppendKey(b, "analytic"), `{"type_id":1,"type":"Rule"`...)
-	// uid is gid:sid, the pair that names a rule in Snort and Suricata.
+	b = appendOCSFRule(b, "analytic", s)
+	return append(b, '}')
+}
+
+// appendOCSFRule writes a signature as an OCSF analytic (findings, with
+// type 1 Rule) or firewall_rule (network activity); both take uid, name,
+// category and version, and uid is gid:sid, the pair that names a rule in
+// Snort and Suricata.
+func appendOCSFRule(b []byte, key string, s *normalize.Signature) []byte {
+	b = append(AppendKey(b, key), '{')
+	if key == "analytic" {
+		b = append(b, `"type_id":1,"type":"Rule"`...)
+	}
 	b = append(AppendKey(b, "uid"), '"')
 	b = strconv.AppendUint(b, uint64(s.GID), 10)
 	b = append(b, ':')
@@ -253,8 +269,7 @@ func appendOCSFFindingInfo(b []byte, e *normalize.Event) []byte {
 	b = AppendStringField(b, "category", s.Category)
 	b = append(AppendKey(b, "version"), '"')
 	b = strconv.AppendUint(b, uint64(s.Rev), 10)
-	b = append(b, '"', '}')
-	return append(b, '}')
+	return append(b, '"', '}')
 }
 
 // appendOCSFNetwork writes src_endpoint, dst_endpoint and connection_info.
@@ -268,6 +283,9 @@ func appendOCSFNetwork(b []byte, e *normalize.Event) []byte {
 	}
 	b = appendOCSFEndpoint(b, "src_endpoint", e.SrcIP, e.SrcPort, e.HasPorts, e.SrcMAC, e.SrcGeo, e.SrcLabels, in, e.VLAN)
 	b = appendOCSFEndpoint(b, "dst_endpoint", e.DestIP, e.DestPort, e.HasPorts, e.DestMAC, e.DestGeo, e.DestLabels, out, nil)
+	if !e.HasProto && e.CommunityID == "" && e.FlowID == 0 && !e.SrcIP.IsValid() && !e.DestIP.IsValid() {
+		return b // nothing to say about a connection (a record without a tuple)
+	}
 	b = append(AppendKey(b, "connection_info"), '{')
 	if e.HasProto {
 		b = AppendUintField(b, "protocol_num", uint64(e.Proto))
@@ -286,18 +304,20 @@ func appendOCSFNetwork(b []byte, e *normalize.Event) []byte {
 		b = strconv.AppendUint(b, e.FlowID, 10)
 		b = append(b, '"')
 	}
+	// direction_id is required in network_connection_info: 0 when unknown.
+	dirID, dirName := 0, "Unknown"
 	switch e.NetDirection {
 	case normalize.DirectionInbound:
-		b = append(b, `,"direction_id":1,"direction":"Inbound"`...)
+		dirID, dirName = 1, "Inbound"
 	case normalize.DirectionOutbound:
-		b = append(b, `,"direction_id":2,"direction":"Outbound"`...)
+		dirID, dirName = 2, "Outbound"
 	case normalize.DirectionInternal:
-		b = append(b, `,"direction_id":3,"direction":"Lateral"`...)
+		dirID, dirName = 3, "Lateral"
 	case normalize.DirectionExternal:
-		b = append(b, `,"direction_id":99,"direction":"External"`...)
-	default: // direction_id is required in network_connection_info
-		b = append(b, `,"direction_id":0,"direction":"Unknown"`...)
+		dirID, dirName = 99, "External"
 	}
+	b = AppendIntField(b, "direction_id", int64(dirID))
+	b = AppendStringField(b, "direction", dirName)
 	if e.Packet != nil && e.Packet.TCPFlags != "" {
 		b = AppendUintField(b, "tcp_flags", uint64(tcpFlagBits(e.Packet.TCPFlags)))
 	}
@@ -331,7 +351,7 @@ func tcpFlagBits(s string) uint8 {
 }
 
 func appendOCSFEndpoint(b []byte, key string, ip netip.Addr, port uint16, hasPort bool, mac string, g *normalize.Geo, labels []string, iface string, vlan []uint16) []byte {
-	if !ip.IsValid() && mac == "" {
+	if !ip.IsValid() && mac == "" && iface == "" {
 		return b
 	}
 	b = append(AppendKey(b, key), '{')

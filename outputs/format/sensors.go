@@ -74,7 +74,7 @@ func appendSensorFields(b []byte, e *normalize.Event, withFlow bool) []byte {
 		b, mergedAlert = spliceObject(b, e.Details.Get("alert"))
 		b = append(b, '}')
 	}
-	if f := e.Flow; f != nil && (withFlow || f.State != "" || f.Reason != "" || f.Age != 0 || f.Alerted != nil) {
+	if f := e.Flow; f != nil && (withFlow || hasFlowExtras(f)) {
 		wroteFlow = true
 		b = append(AppendKey(b, "flow"), '{')
 		if withFlow {
@@ -87,7 +87,7 @@ func appendSensorFields(b []byte, e *normalize.Event, withFlow bool) []byte {
 		}
 		b = AppendStringField(b, "state", f.State)
 		b = AppendStringField(b, "reason", f.Reason)
-		if f.Age != 0 {
+		if f.Age != 0 || !f.End.IsZero() { // a finished flow has an age, even 0 (as native writes it)
 			b = AppendIntField(b, "age", f.Age)
 		}
 		if f.Alerted != nil {
@@ -188,5 +188,10 @@ func spliceObject(b []byte, raw normalize.RawJSON) ([]byte, bool) {
 func hasSensorFields(e *normalize.Event) bool {
 	return e.FlowID != 0 || e.Direction != "" || e.HasICMP || e.Signature != nil || e.Packet != nil ||
 		e.Firewall != nil || len(e.Details) > 0 ||
-		(e.Flow != nil && (e.Flow.State != "" || e.Flow.Reason != "" || e.Flow.Age != 0 || e.Flow.Alerted != nil))
+		(e.Flow != nil && hasFlowExtras(e.Flow))
+}
+
+// hasFlowExtras reports whether a flow has more than counters and times.
+func hasFlowExtras(f *normalize.Flow) bool {
+	return f.State != "" || f.Reason != "" || f.Age != 0 || !f.End.IsZero() || f.Alerted != nil
 }

@@ -108,7 +108,7 @@ for name in ["base_event", "detection_finding", "network_activity"]:
 
 OBJECTS = ["metadata", "product", "finding_info", "analytic", "evidences", "network_endpoint",
            "network_connection_info", "location", "autonomous_system", "device", "network_traffic",
-           "network_interface"]
+           "network_interface", "firewall_rule"]
 objects = {}
 for name in OBJECTS:
     _, attrs = resolve(f"objects/{name}.json", "object")
