@@ -13,13 +13,15 @@ import (
 // flow tuple (corelight/community-id-spec), or "" when the event has no
 // addresses or protocol, or addresses of two families.
 //
-// Ports go into the hash only for the protocols that have them in the spec
-// (TCP, UDP, SCTP) and only when the event has them; for ICMP and ICMPv6 the
-// type and code stand in for the ports, mapped by satta/gommunityid's
-// tables (request/reply pairs, one-way messages). Every other protocol
-// hashes addresses and protocol only: the library always hashes two ports,
-// which gives a wrong ID for, say, RSVP or GRE (the official vectors
-// include RSVP, and normalize's tests check every one of them).
+// The rules are the reference implementation's (corelight/pycommunityid):
+// TCP, UDP and SCTP need their ports (an event of those without ports, a
+// fragment, gets no ID rather than one no other tool would compute); for
+// ICMP and ICMPv6 the type and code stand in for the ports, mapped by
+// satta/gommunityid's tables (request/reply pairs, one-way messages); other
+// protocols hash addresses and protocol only, plus ports if the source gave
+// any. The library always hashes two ports, which gives a wrong ID for,
+// say, RSVP, GRE or ESP (the official vectors include RSVP, and normalize's
+// tests check every one of them).
 //
 // The hash is computed here rather than with the library's Calc: it feeds a
 // reflection-based binary.Write and allocates a sha1 state and net.IPs:
@@ -39,17 +41,28 @@ func CommunityID(e *Event) string {
 	var sport, dport uint16
 	hasPorts, oneWay := false, false
 	switch e.Proto {
-	case gommunityid.ProtoICMP:
-		if e.HasICMP {
+	case gommunityid.ProtoICMP, gommunityid.ProtoICMP6:
+		if !e.HasICMP {
+			return "" // the spec hashes type and code: no ID without them
+		}
+		if e.Proto == gommunityid.ProtoICMP {
 			sport, dport, oneWay = gommunityid.GetICMPv4PortEquivalents(e.ICMPType, e.ICMPCode)
-			hasPorts = true
-		}
-	case gommunityid.ProtoICMP6:
-		if e.HasICMP {
+		} else {
 			sport, dport, oneWay = gommunityid.GetICMPv6PortEquivalents(e.ICMPType, e.ICMPCode)
-			hasPorts = true
 		}
+		hasPorts = true
 	case gommunityid.ProtoTCP, gommunityid.ProtoUDP, gommunityid.ProtoSCTP:
+		if !e.HasPorts {
+			// A truncated packet or fragment: the spec's tuple needs the
+			// ports, and an ID other tools would not compute is worse than
+			// none (as the reference implementation, which refuses it).
+			return ""
+		}
+		sport, dport, hasPorts = e.SrcPort, e.DestPort, true
+	default:
+		// Other protocols hash without ports, unless the source gave some:
+		// the reference implementation (corelight/pycommunityid) hashes
+		// whatever ports it is given.
 		if e.HasPorts {
 			sport, dport, hasPorts = e.SrcPort, e.DestPort, true
 		}

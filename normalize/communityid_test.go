@@ -196,13 +196,21 @@ func TestCommunityIDEdgeCases(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
 		}
 	}
-	// TCP without ports (a fragment) hashes like a portless protocol: it
-	// must differ from port 0/0 and be the same in both directions.
-	a := Event{SrcIP: v4, DestIP: v4b, Proto: 6, HasProto: true}
-	b := Event{SrcIP: v4b, DestIP: v4, Proto: 6, HasProto: true}
-	zero := Event{SrcIP: v4, DestIP: v4b, Proto: 6, HasProto: true, HasPorts: true}
-	if CommunityID(&a) != CommunityID(&b) || CommunityID(&a) == CommunityID(&zero) {
-		t.Errorf("portless TCP: %s / %s / zero ports %s", CommunityID(&a), CommunityID(&b), CommunityID(&zero))
+	// TCP without ports (a fragment) and ICMP without type/code get no ID:
+	// the reference implementation refuses them. Portless protocols hash
+	// without ports, the same in both directions; ports a source gave for
+	// one anyway are hashed, as the reference implementation does.
+	if id := CommunityID(&Event{SrcIP: v4, DestIP: v4b, Proto: 6, HasProto: true}); id != "" {
+		t.Errorf("TCP without ports: %q, want none", id)
+	}
+	if id := CommunityID(&Event{SrcIP: v4, DestIP: v4b, Proto: 1, HasProto: true}); id != "" {
+		t.Errorf("ICMP without type/code: %q, want none", id)
+	}
+	a := Event{SrcIP: v4, DestIP: v4b, Proto: 50, HasProto: true}
+	b := Event{SrcIP: v4b, DestIP: v4, Proto: 50, HasProto: true}
+	withPorts := Event{SrcIP: v4, DestIP: v4b, Proto: 50, HasProto: true, HasPorts: true, SrcPort: 1, DestPort: 2}
+	if CommunityID(&a) == "" || CommunityID(&a) != CommunityID(&b) || CommunityID(&a) == CommunityID(&withPorts) || CommunityID(&withPorts) == "" {
+		t.Errorf("ESP: %s / %s / with stray ports %s", CommunityID(&a), CommunityID(&b), CommunityID(&withPorts))
 	}
 }
 
