@@ -37,6 +37,11 @@ func (ECS) AppendEvent(b []byte, e *normalize.Event) []byte {
 		b = append(AppendKey(b, "version"), '"')
 		b = strconv.AppendUint(b, uint64(s.Rev), 10)
 		b = append(b, '"', '}')
+	} else if f := e.Firewall; f != nil && f.Prefix != "" {
+		// A packet-logging firewall names the rule that logged by its
+		// prefix (as Filebeat does for firewall logs).
+		b = append(AppendKey(b, "rule"), '{')
+		b = append(AppendStringField(b, "name", f.Prefix), '}')
 	}
 
 	var srcBytes, srcPkts, dstBytes, dstPkts uint64

@@ -86,7 +86,7 @@ var fieldRows = []fieldRow{
 	{native: "packet.tcp_seq", ecs: []string{ns + ".packet_header.tcp_seq"}, ocsf: []string{"unmapped.packet_header.tcp_seq"}, sameECS: true, sameOCSF: true},
 	{native: "packet.tcp_ack", ecs: []string{ns + ".packet_header.tcp_ack"}, ocsf: []string{"unmapped.packet_header.tcp_ack"}, sameECS: true, sameOCSF: true},
 	{native: "firewall.group", ecs: []string{ns + ".group"}, ocsf: []string{"unmapped.group"}, sameECS: true, sameOCSF: true},
-	{native: "firewall.prefix", ecs: []string{ns + ".prefix"}, ocsf: []string{"unmapped.prefix"}, sameECS: true, sameOCSF: true},
+	{native: "firewall.prefix", ecs: []string{"rule.name"}, ocsf: []string{"firewall_rule.name"}, sameECS: true, sameOCSF: true, note: "when there is no signature: the log rule's name; also ‹ns›.prefix, unmapped.prefix"},
 	{native: "firewall.mark", ecs: []string{ns + ".mark"}, ocsf: []string{"unmapped.mark"}, sameECS: true, sameOCSF: true},
 	{native: "firewall.uid", ecs: []string{ns + ".uid"}, ocsf: []string{"unmapped.uid"}, sameECS: true, sameOCSF: true},
 	{native: "firewall.gid", ecs: []string{ns + ".gid"}, ocsf: []string{"unmapped.gid"}, sameECS: true, sameOCSF: true},
@@ -145,6 +145,7 @@ var fieldRows = []fieldRow{
 	{ocsf: []string{"traffic.bytes", "traffic.packets"}, note: "sums of both directions"},
 	{ocsf: []string{"duration"}, note: "flow.end − flow.start in ms"},
 	{ocsf: []string{"unmapped.packet_header.tcp_flags"}, note: "the flag letters"},
+	{ecs: []string{ns + ".prefix"}, ocsf: []string{"unmapped.prefix"}, note: "firewall.prefix, always"},
 }
 
 // leaves flattens a JSON document into path → value (scalars and arrays of

@@ -100,6 +100,9 @@ func (OCSF) AppendEvent(b []byte, e *normalize.Event) []byte {
 			// A rule that acted on traffic outside a finding (an IPS drop):
 			// the Security Control profile's firewall_rule.
 			b = appendOCSFRule(b, "firewall_rule", e.Signature)
+		} else if f := e.Firewall; f != nil && f.Prefix != "" {
+			b = append(AppendKey(b, "firewall_rule"), '{') // the log rule, named by its prefix
+			b = append(AppendStringField(b, "name", f.Prefix), '}')
 		}
 		b = appendOCSFNetwork(b, e)
 		b = AppendStringField(b, "app_name", e.AppProto)

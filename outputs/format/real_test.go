@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,46 +17,58 @@ import (
 	"github.com/alertgw/alertgw/normalize/eve"
 )
 
-// realSource is one source's mapper run over its own test samples: real
+// realGroup is events a real mapper produced from one sample file: real
 // sensor output (or the corpus) decoded by the real mapper, so the formats
 // are checked on what the gateway will actually see, not only on the
 // hand-made reference events.
-type realSource struct {
-	name    string
-	samples string // glob, relative to this package
-	decode  func(line []byte, e *normalize.Event) error
+type realGroup struct {
+	name   string // golden file base name: <source>_<sample>
+	events []*normalize.Event
 }
 
-var realSources = []realSource{
-	{"eve", "../../normalize/eve/testdata/*.json", eve.Decoder{}.Decode},
+// realSources lists, per source, how to get its groups. Each mapper's own
+// tests own the samples; this package only reads them.
+var realSources = map[string]func(t *testing.T) []realGroup{
+	"eve": eveGroups,
 }
 
-// TestRealEvents decodes every sample line of every source, completes it
-// as the pipeline does, and for the ecs and ocsf formats: validates it
-// against the published definitions, checks it against the mapping table
-// of docs/formats.md, and compares it with the golden file
-// testdata/golden/real/<source>_<sample>.<format>.jsonl. The native line is
-// validated against docs/schema/event-v1.json.
+// eveGroups decodes every line of normalize/eve's samples.
+func eveGroups(t *testing.T) []realGroup {
+	samples, err := filepath.Glob("../../normalize/eve/testdata/*.json")
+	if err != nil || len(samples) == 0 {
+		t.Fatalf("eve: no samples: %v", err)
+	}
+	var groups []realGroup
+	for _, sample := range samples {
+		g := realGroup{name: "eve_" + strings.TrimSuffix(filepath.Base(sample), ".json")}
+		for i, line := range readLines(t, sample) {
+			e := new(normalize.Event)
+			if err := (eve.Decoder{}).Decode(line, e); err != nil {
+				continue // the mapper's own tests cover errors
+			}
+			completeLikePipeline(e, "eve", i+1)
+			g.events = append(g.events, e)
+		}
+		groups = append(groups, g)
+	}
+	return groups
+}
+
+// TestRealEvents runs every real mapper's events through the formats. For
+// ecs and ocsf each event is validated against the published definitions,
+// checked against the mapping table of docs/formats.md, and compared with
+// testdata/golden/real/<group>.<format>.jsonl; the native line is validated
+// against docs/schema/event-v1.json.
 func TestRealEvents(t *testing.T) {
 	fields, schema := loadECS(t), loadOCSF(t)
-	for _, src := range realSources {
-		samples, err := filepath.Glob(src.samples)
-		if err != nil || len(samples) == 0 {
-			t.Fatalf("%s: no samples under %s", src.name, src.samples)
-		}
-		for _, sample := range samples {
-			base := src.name + "_" + strings.TrimSuffix(filepath.Base(sample), filepath.Ext(sample))
-			t.Run(base, func(t *testing.T) {
+	for _, source := range slices.Sorted(maps.Keys(realSources)) {
+		for _, g := range realSources[source](t) {
+			t.Run(g.name, func(t *testing.T) {
 				var out = map[string]*bytes.Buffer{"ecs": {}, "ocsf": {}}
-				for i, line := range readLines(t, sample) {
-					var e normalize.Event
-					if err := src.decode(line, &e); err != nil {
-						continue // the mapper's own tests cover errors
-					}
-					completeLikePipeline(&e, src.name, i+1)
-					name := fmt.Sprintf("%s line %d", filepath.Base(sample), i+1)
-					schematest.Validate(t, Native{}.AppendEvent(nil, &e))
-					ecsLine, ocsfLine := ECS{}.AppendEvent(nil, &e), OCSF{}.AppendEvent(nil, &e)
+				for i, e := range g.events {
+					name := fmt.Sprintf("%s event %d", g.name, i+1)
+					schematest.Validate(t, Native{}.AppendEvent(nil, e))
+					ecsLine, ocsfLine := ECS{}.AppendEvent(nil, e), OCSF{}.AppendEvent(nil, e)
 					assertNoDuplicateKeys(t, ecsLine)
 					assertNoDuplicateKeys(t, ocsfLine)
 					for _, p := range validateECS(fields, decodeDoc(t, ecsLine)) {
@@ -63,15 +77,15 @@ func TestRealEvents(t *testing.T) {
 					for _, p := range validateOCSF(schema, decodeDoc(t, ocsfLine)) {
 						t.Errorf("%s: OCSF: %s", name, p)
 					}
-					ns := strings.Join(sensorOf(&e).namespace, ".")
-					for _, p := range mappingProblems(name, ns, encodeAll(t, &e), nil) {
+					ns := strings.Join(sensorOf(e).namespace, ".")
+					for _, p := range mappingProblems(name, ns, encodeAll(t, e), nil) {
 						t.Error(p)
 					}
 					out["ecs"].Write(append(ecsLine, '\n'))
 					out["ocsf"].Write(append(ocsfLine, '\n'))
 				}
 				for format, got := range out {
-					compareGolden(t, filepath.Join("testdata", "golden", "real", base+"."+format+".jsonl"), got.Bytes())
+					compareGolden(t, filepath.Join("testdata", "golden", "real", g.name+"."+format+".jsonl"), got.Bytes())
 				}
 			})
 		}
