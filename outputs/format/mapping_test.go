@@ -128,7 +128,7 @@ var fieldRows = []fieldRow{
 	{ecs: []string{"network.inner.vlan.id", "observer.ingress.vlan.id"}, note: "from vlan"},
 	{ecs: []string{"observer.type", "observer.vendor", "observer.product"}, note: "from source.type: ids (Suricata/OISF, Snort/Cisco, unified2), firewall (netfilter NFLOG/Linux)"},
 	{ecs: []string{"orchestrator.type", "orchestrator.resource.type"}, note: "kubernetes, pod"},
-	{ecs: []string{ns + ".alert.signature_id", ns + ".alert.priority", ns + ".alert.rev"}, note: "signature, as Filebeat keeps them"},
+	{ecs: []string{ns + ".alert.signature_id", ns + ".alert.priority", ns + ".alert.severity", ns + ".alert.rev"}, note: "signature, as Filebeat keeps them (severity for Suricata, priority for the others)"},
 	{ocsf: []string{"class_uid", "class_name", "category_uid", "category_name", "activity_id", "activity_name", "type_uid", "type_name"}, note: "from kind and action (class table); type_uid = class_uid × 100 + activity_id"},
 	{ocsf: []string{"severity", "severity_id"}, note: "alerts: from priority; other events: 1 Informational"},
 	{ocsf: []string{"action", "disposition", "disposition_id"}, note: "Security Control profile, from action"},
@@ -145,6 +145,7 @@ var fieldRows = []fieldRow{
 	{ocsf: []string{"traffic.bytes", "traffic.packets"}, note: "sums of both directions"},
 	{ocsf: []string{"duration"}, note: "flow.end − flow.start in ms"},
 	{ocsf: []string{"unmapped.packet_header.tcp_flags"}, note: "the flag letters"},
+	{ocsf: []string{"unmapped.alert.signature_id", "unmapped.alert.priority", "unmapped.alert.severity", "unmapped.alert.rev"}, note: "signature, as in ECS"},
 	{ecs: []string{ns + ".prefix"}, ocsf: []string{"unmapped.prefix"}, note: "firewall.prefix, always"},
 }
 

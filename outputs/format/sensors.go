@@ -69,7 +69,12 @@ func appendSensorFields(b []byte, e *normalize.Event, withFlow bool) []byte {
 		b = AppendUintField(b, "signature_id", uint64(s.ID))
 		b = AppendUintField(b, "rev", uint64(s.Rev))
 		if s.Priority != 0 {
-			b = AppendUintField(b, "priority", uint64(s.Priority))
+			// under the sensor's own name for it: EVE says severity
+			key := "priority"
+			if e.Source.Type == "suricata" {
+				key = "severity"
+			}
+			b = AppendUintField(b, key, uint64(s.Priority))
 		}
 		b, mergedAlert = spliceObject(b, e.Details.Get("alert"))
 		b = append(b, '}')
