@@ -16,8 +16,8 @@ import (
 // An Assembler is used by one goroutine: Push, Maintain and Close return the
 // events they completed, oldest serial first.
 type Assembler struct {
-	r    *libaudit.Reassembler
-	out  [][]*auparse.AuditMessage
+	r      *libaudit.Reassembler
+	out    [][]*auparse.AuditMessage
 	lost   uint64
 	resets uint64
 }
