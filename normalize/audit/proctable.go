@@ -54,7 +54,13 @@ type Table struct {
 	procs      map[uint32]*Proc
 	head, tail *Proc
 	now        time.Time
+	exits      []exitMark // exited processes, oldest exit first
 	stats      TableStats
+}
+
+type exitMark struct {
+	p  *Proc
+	at time.Time
 }
 
 // NewTable returns an empty process table.
@@ -102,9 +108,11 @@ func (t *Table) observe(a *activity) (self, parent *Proc) {
 	t.expire()
 
 	self = t.procs[a.pid]
-	if self != nil && a.ppid != 0 && self.PPID != a.ppid && self.PPID != 1 {
-		// The pid was reused by an unrelated process: start over. (A
-		// parent's exit reparents to 1 or a subreaper, hence the 1.)
+	if self != nil && (!self.exited.IsZero() || a.ppid != 0 && self.PPID != a.ppid && self.PPID != 1) {
+		// The pid was reused: the process exited (its exit is its last
+		// event, and events come in serial order), or another parent
+		// owns it now. Start over. (A parent's exit reparents to 1 or a
+		// subreaper, hence the 1.)
 		t.remove(self)
 		self = nil
 	}
@@ -151,6 +159,7 @@ func (t *Table) observe(a *activity) (self, parent *Proc) {
 		}
 	case "exit", "exit_group":
 		self.exited = t.now
+		t.exits = append(t.exits, exitMark{self, t.now})
 	}
 	if a.exe != "" && self.Exe == "" {
 		self.Exe, self.Comm = a.exe, a.comm
@@ -210,21 +219,27 @@ func union(a, b []string) []string {
 	return slices.Compact(out)
 }
 
-// expire drops the least recently seen processes that exited more than
-// ExitedTTL ago or went unmentioned for IdleTTL.
+// expire drops processes that exited more than ExitedTTL ago (in exit
+// order) and, from the least recently seen end, those unmentioned for
+// IdleTTL.
 func (t *Table) expire() {
-	for p := t.tail; p != nil; {
-		prev := p.prev
-		if !(!p.exited.IsZero() && t.now.Sub(p.exited) > t.o.ExitedTTL) &&
-			!(t.o.IdleTTL > 0 && t.now.Sub(p.seen) > t.o.IdleTTL) {
-			// The list is ordered by last sighting, so the rest is younger.
-			// An exited process further up waits until it reaches the tail
-			// (or the cap), which bounds memory all the same.
-			return
+	for len(t.exits) > 0 {
+		e := t.exits[0]
+		if t.now.Sub(e.at) <= t.o.ExitedTTL {
+			break
 		}
-		t.remove(p)
+		t.exits = t.exits[1:]
+		if p := t.procs[e.p.PID]; p == e.p && p.exited.Equal(e.at) {
+			t.remove(p)
+			t.stats.Expired++
+		}
+	}
+	if len(t.exits) == 0 {
+		t.exits = nil // let the backing array go
+	}
+	for t.o.IdleTTL > 0 && t.tail != nil && t.now.Sub(t.tail.seen) > t.o.IdleTTL {
+		t.remove(t.tail)
 		t.stats.Expired++
-		p = prev
 	}
 }
 
