@@ -1,0 +1,288 @@
+package auditd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/alertgw/alertgw/normalize"
+)
+
+// privateAuditd starts Debian's auditd on a private configuration whose
+// only plugin is af_unix on a socket in dir, in the given format. It stops
+// it by PID at cleanup. The kernel's audit state is shared by the whole
+// machine: the caller adds rules with addRule, which removes them again.
+func privateAuditd(t *testing.T, dir, format string) (sock string) {
+	t.Helper()
+	sock = filepath.Join(dir, "audispd_events")
+	plugins := filepath.Join(dir, "plugins.d")
+	if err := os.MkdirAll(plugins, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf(`local_events = yes
+write_logs = no
+log_file = %s/audit.log
+log_format = ENRICHED
+flush = NONE
+freq = 0
+max_log_file = 8
+num_logs = 2
+max_log_file_action = IGNORE
+space_left = 2
+space_left_action = IGNORE
+admin_space_left = 1
+admin_space_left_action = IGNORE
+disk_full_action = IGNORE
+disk_error_action = IGNORE
+name_format = NONE
+q_depth = 2000
+overflow_action = SYSLOG
+plugin_dir = %s
+end_of_event_timeout = 2
+`, dir, plugins)
+	plugin := fmt.Sprintf("active = yes\ndirection = out\npath = builtin_af_unix\ntype = builtin\nargs = 0600 %s\nformat = %s\n", sock, format)
+	if err := os.WriteFile(filepath.Join(dir, "auditd.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(plugins, "af_unix.conf"), []byte(plugin), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command("auditd", "-f", "-c", dir)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start auditd: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(sock); err == nil {
+			return sock
+		}
+		select {
+		case <-exited:
+			t.Fatalf("auditd exited:\n%s", stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("auditd did not create %s:\n%s", sock, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// auditStatus returns auditctl -s's "enabled" and "pid".
+func auditStatus(t *testing.T) (enabled string, pid int) {
+	t.Helper()
+	out, err := exec.Command("auditctl", "-s").Output()
+	if err != nil {
+		t.Fatalf("auditctl -s: %v", err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "enabled "); ok {
+			enabled = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(l, "pid "); ok {
+			pid, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	return enabled, pid
+}
+
+// addRule adds one audit rule and removes exactly it at cleanup.
+func addRule(t *testing.T, rule ...string) {
+	t.Helper()
+	if out, err := exec.Command("auditctl", append([]string{"-a"}, rule...)...).CombinedOutput(); err != nil {
+		t.Fatalf("auditctl -a %v: %v\n%s", rule, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("auditctl", append([]string{"-d"}, rule...)...).CombinedOutput(); err != nil {
+			t.Errorf("auditctl -d %v: %v\n%s", rule, err, out)
+		}
+	})
+}
+
+func requireAuditd(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: starts a private auditd and adds kernel audit rules")
+	}
+	for _, bin := range []string{"auditd", "auditctl"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s not installed (scripts/deps.d/auditd.sh lists the package; make deps installs it)", bin)
+		}
+	}
+	if _, pid := auditStatus(t); pid != 0 {
+		t.Skipf("an audit daemon (pid %d) already owns the kernel's audit stream; not taking it over", pid)
+	}
+}
+
+// TestRealAuditd runs commands under a real auditd and checks the events
+// the input makes of them: hex-encoded arguments decoded into argv, the
+// parent's exe and exec serial, and a label inherited from the parent.
+func TestRealAuditd(t *testing.T) {
+	requireAuditd(t)
+	for _, format := range []string{FormatString, FormatBinary} {
+		t.Run(format, func(t *testing.T) { realAuditd(t, format) })
+	}
+}
+
+func realAuditd(t *testing.T, format string) {
+	enabled, _ := auditStatus(t)
+	t.Cleanup(func() { _ = exec.Command("auditctl", "-e", enabled).Run() })
+
+	dir := t.TempDir()
+	sock := privateAuditd(t, dir, format)
+
+	// Only our own commands are audited: they run under a login uid no one
+	// else has, set by the first shell before it execs the rest.
+	auid := 700000 + os.Getpid()%100000
+	key := fmt.Sprintf("alertgw-test-%d", os.Getpid())
+	rule := []string{"always,exit", "-F", "arch=b64", "-S", "execve", "-F", fmt.Sprintf("auid=%d", auid), "-k", key}
+
+	// A copy of the shell named apt-get plays the package manager whose
+	// children must all carry the software_mgmt label.
+	aptGet := filepath.Join(dir, "apt-get")
+	sh, err := os.ReadFile("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(aptGet, sh, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	in, st := newInput(t, func(o *Options) {
+		o.Socket, o.Format = sock, format
+		o.ResolveIDs = true
+		o.Labels = []LabelRule{{Label: "software_mgmt", Exe: []string{`/apt-get$`}}, {Label: "tested", Keys: []string{key}}}
+	})
+	col := &collector{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx, col) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("input: %v", err)
+		}
+	})
+	addRule(t, rule...)
+
+	// Arguments that force hex encoding: a space, a double quote, non-ASCII.
+	script := `/bin/echo "hello world" 'say "hi"' héllo; /bin/true plain`
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", fmt.Sprintf(`echo %d > /proc/self/loginuid && exec %s -c "$0"`, auid, aptGet), script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("commands: %v\n%s", err, out)
+	}
+
+	// Wait (bounded) for the three execve events: apt-get, echo, true.
+	find := func(exe string) *normalize.Event {
+		col.mu.Lock()
+		defer col.mu.Unlock()
+		for _, ev := range col.events {
+			var p struct{ Exe string }
+			_ = json.Unmarshal(ev.Details.Get("process"), &p)
+			if p.Exe == exe && strings.Contains(string(ev.Details.Get("key")), key) {
+				return ev
+			}
+		}
+		return nil
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for find("/usr/bin/true") == nil || find("/usr/bin/echo") == nil || find(aptGet) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("events missing after 15s; got %d events", len(col.events))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	type proc struct {
+		PID    uint32   `json:"pid"`
+		PPID   uint32   `json:"ppid"`
+		Exe    string   `json:"exe"`
+		Argv   []string `json:"argv"`
+		Labels []string `json:"labels"`
+		Parent *struct {
+			PID        uint32 `json:"pid"`
+			Exe        string `json:"exe"`
+			ExecSerial uint32 `json:"exec_serial"`
+		} `json:"parent"`
+	}
+	parse := func(ev *normalize.Event) (p proc, serial uint32) {
+		if err := json.Unmarshal(ev.Details.Get("process"), &p); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(ev.Details.Get("serial"), &serial); err != nil {
+			t.Fatal(err)
+		}
+		return p, serial
+	}
+	apt, aptSerial := parse(find(aptGet))
+	echo, _ := parse(find("/usr/bin/echo"))
+	tru, _ := parse(find("/usr/bin/true"))
+
+	if want := []string{aptGet, "-c", script}; !slices.Equal(apt.Argv, want) {
+		t.Errorf("apt-get argv %q, want %q", apt.Argv, want)
+	}
+	if want := []string{"/bin/echo", "hello world", `say "hi"`, "héllo"}; !slices.Equal(echo.Argv, want) {
+		t.Errorf("echo argv %q, want %q", echo.Argv, want)
+	}
+	if want := []string{"/bin/true", "plain"}; !slices.Equal(tru.Argv, want) {
+		t.Errorf("true argv %q, want %q", tru.Argv, want)
+	}
+	for name, p := range map[string]proc{"echo": echo, "true": tru} {
+		if p.Parent == nil || p.Parent.PID != apt.PID || p.Parent.Exe != aptGet || p.Parent.ExecSerial != aptSerial {
+			t.Errorf("%s parent %+v, want pid %d exe %s exec_serial %d", name, p.Parent, apt.PID, aptGet, aptSerial)
+		}
+		if p.PPID != apt.PID {
+			t.Errorf("%s ppid %d, want %d", name, p.PPID, apt.PID)
+		}
+		if !slices.Contains(p.Labels, "software_mgmt") || !slices.Contains(p.Labels, "tested") {
+			t.Errorf("%s labels %v, want software_mgmt (inherited from apt-get) and tested", name, p.Labels)
+		}
+	}
+	if !slices.Contains(apt.Labels, "software_mgmt") {
+		t.Errorf("apt-get labels %v, want software_mgmt", apt.Labels)
+	}
+	var user map[string]struct {
+		ID   uint64 `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(find("/usr/bin/echo").Details.Get("user"), &user); err != nil {
+		t.Fatal(err)
+	}
+	if user["auid"].ID != uint64(auid) || user["uid"].Name != "root" {
+		t.Errorf("user %+v, want auid %d and uid named root", user, auid)
+	}
+	if n := st.Dropped.Get(DropFraming); n != 0 {
+		t.Errorf("framing errors: %d", n)
+	}
+	if len(col.failed) > 0 {
+		t.Errorf("failed records: %q", col.failed)
+	}
+	if err := errors.Join(ctx.Err()); err != nil {
+		t.Fatal(err)
+	}
+}
