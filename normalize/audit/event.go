@@ -27,13 +27,22 @@ type Resolver interface {
 type Mapper struct {
 	Resolver Resolver // nil: ids only (and names from the enriched format)
 	Table    *Table   // nil: no parent info, no labels
+	// Summary adds go-libaudit's aucoalesce summary (actor, action,
+	// object, how) as details.summary. It parses every record a second
+	// time with auparse's regular expressions: about 10x the cost.
+	Summary bool
 
-	w       jw
-	keys    []string
-	bodies  []string
-	offsets []int
-	tops    []span
-	cur     span
+	w      jw
+	recs   []parsed
+	keys   []string
+	tops   []span
+	cur    span
+	groups []group
+}
+
+type group struct {
+	name       string
+	start, end int
 }
 
 // userKeys are written first and in this order under details.user;
@@ -54,48 +63,74 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 	ev.Timestamp = first.Timestamp.UTC()
 	ev.Source.Type = SourceType
 
-	// The records go out first, as parsed: aucoalesce below edits the
-	// parsed field maps in place.
-	w := &m.w
-	w.b = w.b[:0]
-	m.offsets = m.offsets[:0]
-	var recKeys []string
+	// Parse every record (scratch reused between events).
+	for len(m.recs) < len(msgs) {
+		m.recs = append(m.recs, parsed{})
+	}
+	recs := m.recs[:len(msgs)]
+	var primary, syscallRec, cwdRec, sockRec *parsed
 	var execve []string
 	var proctitle []string
+	var paths []*parsed
 	for i, r := range msgs {
-		name := r.RecordType.String()
-		if slices.Contains(recKeys, name) {
+		p := &recs[i]
+		p.fields = p.fields[:0]
+		parseRecord(r, p)
+		switch r.RecordType {
+		case auparse.AUDIT_SYSCALL:
+			if syscallRec == nil {
+				syscallRec = p
+			}
+		case auparse.AUDIT_EXECVE:
+			execve = append(execve, body(r))
+		case auparse.AUDIT_PROCTITLE:
+			p.argv = proctitleArgv(r)
+			proctitle = p.argv
+		case auparse.AUDIT_CWD:
+			cwdRec = p
+		case auparse.AUDIT_PATH:
+			paths = append(paths, p)
+		case auparse.AUDIT_SOCKADDR:
+			if sockRec == nil {
+				sockRec = p
+			}
+		}
+	}
+	primary = syscallRec
+	if primary == nil {
+		primary = &recs[0]
+	}
+
+	// The records, one details key per type.
+	w := &m.w
+	w.b = w.b[:0]
+	m.groups = m.groups[:0]
+	for i := range recs {
+		name := recs[i].msg.RecordType.String()
+		if slices.ContainsFunc(m.groups, func(g group) bool { return g.name == name }) {
 			continue
 		}
-		recKeys = append(recKeys, name)
-		start := len(w.b)
 		n := 0
-		for _, r2 := range msgs[i:] {
-			if r2.RecordType == r.RecordType {
+		for j := i; j < len(recs); j++ {
+			if recs[j].msg.RecordType == recs[i].msg.RecordType {
 				n++
 			}
 		}
-		array := n > 1 || r.RecordType == auparse.AUDIT_PATH
+		start := len(w.b)
+		array := n > 1 || recs[i].msg.RecordType == auparse.AUDIT_PATH
 		w.fresh = true
 		if array {
 			w.open('[')
 		}
-		for _, r2 := range msgs[i:] {
-			if r2.RecordType != r.RecordType {
-				continue
+		for j := i; j < len(recs); j++ {
+			if recs[j].msg.RecordType == recs[i].msg.RecordType {
+				m.record(&recs[j])
 			}
-			switch r2.RecordType {
-			case auparse.AUDIT_EXECVE:
-				execve = append(execve, body(r2))
-			case auparse.AUDIT_PROCTITLE:
-				proctitle = m.proctitle(r2)
-			}
-			m.record(r2)
 		}
 		if array {
 			w.close(']')
 		}
-		m.offsets = append(m.offsets, start, len(w.b))
+		m.groups = append(m.groups, group{name, start, len(w.b)})
 	}
 	var argv []string
 	var argc int
@@ -104,88 +139,90 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 		argv, argc, argvComplete = execveArgs(execve)
 	}
 
-	ce, err := aucoalesce.CoalesceMessages(msgs)
-	if err != nil || ce == nil {
-		// Only for a multi-record event without its SYSCALL record (lost):
-		// map what the first record says.
-		ce, _ = aucoalesce.CoalesceMessages(msgs[:1])
-	}
-
-	// Common details, then the records.
-	m.tops = m.tops[:0]
-	var meta *meta
+	var mt *meta
 	for _, r := range msgs {
 		if mm := metaOf(r); mm != nil {
-			meta = mm
+			mt = mm
 			break
 		}
 	}
-	names := enrichedNames(meta)
+	names := enrichedNames(mt)
 
+	// Common details.
+	m.tops = m.tops[:0]
 	m.top("serial")
 	w.uint(uint64(first.Sequence))
-	if meta != nil {
-		m.topStr("node", meta.node)
+	if mt != nil {
+		m.topStr("node", mt.node)
 	}
 	m.topStr("record_type", first.RecordType.String())
-	if ce != nil {
-		m.topStr("category", ce.Category.String())
-		m.topStr("result", ce.Result)
-		if ce.Session != "" && ce.Session != "unset" {
-			m.top("session")
-			w.num(ce.Session)
-		}
-		m.topStr("syscall", ce.Data["syscall"])
-		m.topStr("arch", ce.Data["arch"])
+	m.topStr("category", aucoalesce.GetAuditEventType(first.RecordType).String())
+	res := primary.get("result")
+	if res == "" {
+		res = "unknown"
+	}
+	m.topStr("result", res)
+	if ses := primary.get("ses"); ses != "" && ses != "unset" {
+		m.top("session")
+		w.num(ses)
+	}
+	syscallName := ""
+	if syscallRec != nil {
+		syscallName = syscallRec.get("syscall")
+		m.topStr("syscall", syscallName)
+		m.topStr("arch", syscallRec.get("arch"))
 		if x := rawField(msgs, auparse.AUDIT_SYSCALL, "exit"); x != "" {
 			// auparse names negative exits (EINPROGRESS): keep the number,
 			// and the name beside it.
 			m.top("exit")
 			w.num(x)
-			if name := ce.Data["exit"]; name != x {
+			if name := syscallRec.get("exit"); name != x {
 				m.topStr("errno", name)
 			}
 		}
-		if len(ce.Tags) > 0 {
-			m.top("key")
-			w.strs(ce.Tags)
-		}
-		m.summary(ce)
-		m.user(ce, names)
 	}
+	if len(primary.tags) > 0 {
+		m.top("key")
+		w.strs(primary.tags)
+	}
+	if m.Summary {
+		if ce, err := aucoalesce.CoalesceMessages(msgs); err == nil && ce != nil {
+			m.summary(ce)
+		}
+	}
+	m.user(primary, names)
 
 	// Process, enriched from the table.
-	var act activity
-	act.time = ev.Timestamp
-	act.serial = first.Sequence
-	if ce != nil {
-		act.pid = parseU32(ce.Process.PID)
-		act.ppid = parseU32(ce.Process.PPID)
-		act.exe, act.comm = ce.Process.Exe, ce.Process.Name
-		act.syscall = ce.Data["syscall"]
-		act.success = ce.Result == "success"
-		act.exit, _ = strconv.ParseInt(ce.Data["exit"], 10, 64)
-		act.keys = ce.Tags
+	pid, ppid := primary.get("pid"), primary.get("ppid")
+	exe, comm := primary.get("exe"), primary.get("comm")
+	cwd := primary.get("cwd")
+	if cwdRec != nil {
+		cwd = cwdRec.get("cwd")
 	}
+	act := activity{
+		time: ev.Timestamp, serial: first.Sequence,
+		pid: parseU32(pid), ppid: parseU32(ppid), exe: exe, comm: comm,
+		syscall: syscallName, success: res == "success", keys: primary.tags,
+	}
+	act.exit, _ = strconv.ParseInt(rawField(msgs, auparse.AUDIT_SYSCALL, "exit"), 10, 64)
 	var self, parent *Proc
 	if m.Table != nil {
 		self, parent = m.Table.observe(&act)
 	}
-	if ce != nil && (!ce.Process.IsEmpty() || argv != nil) {
-		p := &ce.Process
+	if pid != "" || ppid != "" || exe != "" || comm != "" || cwd != "" || argv != nil || proctitle != nil {
 		m.top("process")
 		w.open('{')
-		if p.PID != "" {
+		if pid != "" {
 			w.key("pid")
-			w.num(p.PID)
+			w.num(pid)
 		}
-		if p.PPID != "" {
+		if ppid != "" {
 			w.key("ppid")
-			w.num(p.PPID)
+			w.num(ppid)
 		}
-		w.strField("exe", p.Exe)
-		w.strField("comm", p.Name)
-		w.strField("cwd", p.CWD)
+		w.strField("exe", exe)
+		w.strField("comm", comm)
+		w.strField("cwd", cwd)
 		if argv != nil {
 			w.key("argc")
 			w.uint(uint64(argc))
@@ -199,7 +236,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 		if proctitle != nil {
 			w.strField("title", strings.Join(proctitle, " "))
 		}
-		if tty := ce.Data["tty"]; tty != "" && tty != "(none)" {
+		if tty := primary.get("tty"); tty != "" && tty != "(none)" {
 			w.strField("tty", tty)
 		}
 		if self != nil && len(self.Labels) > 0 {
@@ -225,22 +262,20 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 		}
 		w.close('}')
 	}
-
-	if ce != nil {
-		m.files(ce)
-		m.network(ce, ev)
+	m.files(paths)
+	if sockRec != nil {
+		m.network(sockRec, syscallName, ev)
 	}
 	m.endTop()
 
-	// Details: the common fields first (one flat level, in the order
-	// written), then one key per record type.
-	ev.Details = slices.Grow(ev.Details[:0], 16+len(recKeys))
+	// Details: the common fields, then one key per record type.
+	ev.Details = slices.Grow(ev.Details[:0], len(m.tops)+len(m.groups))
 	buf := slices.Clone(w.b) // the events outlive the scratch buffer
 	for _, f := range m.tops {
-		ev.Details = append(ev.Details, normalize.Field{Key: f.key, Value: normalize.RawJSON(buf[f.start:f.end])})
+		ev.Details = append(ev.Details, normalize.Field{Key: f.key, Value: normalize.RawJSON(buf[f.start:f.end:f.end])})
 	}
-	for i, k := range recKeys {
-		ev.Details = append(ev.Details, normalize.Field{Key: k, Value: normalize.RawJSON(buf[m.offsets[2*i]:m.offsets[2*i+1]])})
+	for _, g := range m.groups {
+		ev.Details = append(ev.Details, normalize.Field{Key: g.name, Value: normalize.RawJSON(buf[g.start:g.end:g.end])})
 	}
 	return nil
 }
@@ -273,42 +308,35 @@ func (m *Mapper) topStr(k, v string) {
 	}
 }
 
-// record writes one record's fields, sorted by key so output is stable.
-func (m *Mapper) record(r *auparse.AuditMessage) {
+// record writes one record's fields (source order for the record types
+// parsed here, sorted for those auparse parsed).
+func (m *Mapper) record(p *parsed) {
 	w := &m.w
 	w.open('{')
-	data, err := r.Data()
-	if err != nil {
-		w.strField("raw", body(r))
-		w.strField("error", err.Error())
+	if p.err != nil {
+		w.strField("raw", body(p.msg))
+		w.strField("error", p.err.Error())
 		w.close('}')
 		return
 	}
-	m.keys = m.keys[:0]
-	for k := range data {
-		m.keys = append(m.keys, k)
+	for _, f := range p.fields {
+		w.key(f.key)
+		w.str(f.val)
 	}
-	slices.Sort(m.keys)
-	for _, k := range m.keys {
-		w.key(k)
-		w.str(data[k])
-	}
-	if tags, _ := r.Tags(); len(tags) > 0 {
+	if len(p.tags) > 0 {
 		w.key("key")
-		w.strs(tags)
+		w.strs(p.tags)
 	}
-	if r.RecordType == auparse.AUDIT_PROCTITLE {
-		if argv := m.proctitle(r); argv != nil {
-			w.key("argv")
-			w.strs(argv)
-		}
+	if p.argv != nil {
+		w.key("argv")
+		w.strs(p.argv)
 	}
 	w.close('}')
 }
 
-// proctitle decodes the NUL-separated command line of a PROCTITLE record
-// (auparse joins it with spaces, losing the argument boundaries).
-func (m *Mapper) proctitle(r *auparse.AuditMessage) []string {
+// proctitleArgv decodes the NUL-separated command line of a PROCTITLE
+// record (auparse joins it with spaces, losing the argument boundaries).
+func proctitleArgv(r *auparse.AuditMessage) []string {
 	for k, v, rest, ok := nextField(body(r)); ok; k, v, rest, ok = nextField(rest) {
 		if k == "proctitle" {
 			return splitNUL(decodeString(v))
@@ -345,16 +373,24 @@ func (m *Mapper) summary(ce *aucoalesce.Event) {
 	w.close('}')
 }
 
-// user writes details.user: {"auid":{"id":1000,"name":"alice"}, …}.
-func (m *Mapper) user(ce *aucoalesce.Event, names map[string]string) {
-	ids := ce.User.IDs
-	if len(ids) == 0 {
-		return
+// user writes details.user: {"auid":{"id":1000,"name":"alice"}, …}
+// from the primary record's *uid and *gid fields.
+func (m *Mapper) user(p *parsed, names map[string]string) {
+	m.keys = m.keys[:0]
+	for _, f := range p.fields {
+		if (strings.HasSuffix(f.key, "uid") || strings.HasSuffix(f.key, "gid")) && !slices.Contains(userKeys, f.key) {
+			m.keys = append(m.keys, f.key)
+		}
 	}
+	slices.Sort(m.keys)
+	started := false
 	w := &m.w
-	m.top("user")
-	w.open('{')
 	one := func(k, v string) {
+		if !started {
+			m.top("user")
+			w.open('{')
+			started = true
+		}
 		w.key(k)
 		w.open('{')
 		id, numeric := uint64(0), true
@@ -387,87 +423,87 @@ func (m *Mapper) user(ce *aucoalesce.Event, names map[string]string) {
 		w.close('}')
 	}
 	for _, k := range userKeys {
-		if v, ok := ids[k]; ok {
+		if v := p.get(k); v != "" {
 			one(k, v)
 		}
 	}
-	m.keys = m.keys[:0]
-	for k := range ids {
-		if !slices.Contains(userKeys, k) {
-			m.keys = append(m.keys, k)
-		}
-	}
-	slices.Sort(m.keys)
 	for _, k := range m.keys {
-		one(k, ids[k])
+		one(k, p.get(k))
 	}
-	w.close('}')
+	if started {
+		w.close('}')
+	}
 }
 
-// files writes details.file: the path the event is about (aucoalesce's
-// choice) and every PATH record's name, in record order.
-func (m *Mapper) files(ce *aucoalesce.Event) {
-	if ce.File == nil && len(ce.Paths) == 0 {
+// files writes details.file: every PATH record's name in record order,
+// and as "path" the first that is not a PARENT (directory) entry.
+func (m *Mapper) files(paths []*parsed) {
+	if len(paths) == 0 {
 		return
 	}
 	w := &m.w
 	m.top("file")
 	w.open('{')
-	if ce.File != nil {
-		w.strField("path", ce.File.Path)
-	}
-	if len(ce.Paths) > 0 {
-		w.key("paths")
-		w.open('[')
-		for _, p := range ce.Paths {
-			w.str(p["name"])
+	for _, p := range paths {
+		if p.get("nametype") != "PARENT" && p.get("name") != "" {
+			w.strField("path", p.get("name"))
+			break
 		}
-		w.close(']')
 	}
+	w.key("paths")
+	w.open('[')
+	for _, p := range paths {
+		w.str(p.get("name"))
+	}
+	w.close(']')
 	w.close('}')
 }
 
 // network writes details.network from the SOCKADDR record and fills the
-// event's addresses: the peer is the destination for connect/sendto/sendmsg
-// and the source for accept/recvfrom/recvmsg; bind and others only go to
-// details.
-func (m *Mapper) network(ce *aucoalesce.Event, ev *normalize.Event) {
-	fam := ce.Data["socket_family"]
+// event's addresses: the peer is the destination for connect, sendto and
+// sendmsg and the source for accept, recvfrom and recvmsg; for bind and
+// the rest it only goes to details.
+func (m *Mapper) network(p *parsed, syscall string, ev *normalize.Event) {
+	fam := p.get("family")
 	if fam == "" {
 		return
+	}
+	dir := ""
+	switch syscall {
+	case "connect", "sendto", "sendmsg", "sendmmsg":
+		dir = "egress"
+	case "accept", "accept4", "recvfrom", "recvmsg", "recvmmsg":
+		dir = "ingress"
 	}
 	w := &m.w
 	m.top("network")
 	w.open('{')
 	w.strField("family", fam)
-	addr, port, path := ce.Data["socket_addr"], ce.Data["socket_port"], ce.Data["socket_path"]
+	addr, port, path := p.get("addr"), p.get("port"), p.get("path")
 	w.strField("address", addr)
 	if port != "" {
 		w.key("port")
 		w.num(port)
 	}
 	w.strField("path", path)
-	if ce.Net != nil {
-		w.strField("direction", ce.Net.Direction.String())
-	}
+	w.strField("direction", dir)
 	w.close('}')
 
 	ip, err := parseAddr(addr)
-	if err != nil || ce.Net == nil {
+	if err != nil || dir == "" {
 		return
 	}
-	p, perr := strconv.ParseUint(port, 10, 16)
+	n, perr := strconv.ParseUint(port, 10, 16)
 	hasPort := perr == nil
-	switch ce.Net.Direction {
-	case aucoalesce.OutgoingDir:
+	if dir == "egress" {
 		ev.DestIP = ip
 		if hasPort {
-			ev.DestPort, ev.HasPorts = uint16(p), true
+			ev.DestPort, ev.HasPorts = uint16(n), true
 		}
-	case aucoalesce.IncomingDir:
+	} else {
 		ev.SrcIP = ip
 		if hasPort {
-			ev.SrcPort, ev.HasPorts = uint16(p), true
+			ev.SrcPort, ev.HasPorts = uint16(n), true
 		}
 	}
 }

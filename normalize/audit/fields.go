@@ -37,8 +37,11 @@ func nextField(s string) (key, val, rest string, ok bool) {
 			}
 			return key, s[:end+2], s[end+2:], true
 		default:
-			if sp := strings.IndexByte(s, ' '); sp >= 0 {
-				return key, s[:sp], s[sp+1:], true
+			// A bare value ends at a space or a quote (auparse's
+			// [^"'\s]+): auditd sometimes leaves a stray quote behind a
+			// hex key.
+			if end := strings.IndexAny(s, " \"'"); end >= 0 {
+				return key, s[:end], s[end:], true
 			}
 			return key, s, "", true
 		}
@@ -84,6 +87,11 @@ func splitNUL(s string) []string {
 // writes a0=… a1=…, or for an argument too long for one record
 // "aN_len=TOTAL aN[0]=… aN[1]=…", possibly across several records.
 func execveArgs(bodies []string) (argv []string, argc int, complete bool) {
+	if len(bodies) == 1 && !strings.Contains(bodies[0], "[") {
+		if argv, argc, ok := execveSimple(bodies[0]); ok {
+			return argv, argc, true
+		}
+	}
 	argc = -1
 	parts := map[int]*strings.Builder{}
 	whole := map[int]string{}
@@ -144,4 +152,29 @@ func execveArgs(bodies []string) (argv []string, argc int, complete bool) {
 		}
 	}
 	return argv, argc, complete
+}
+
+// execveSimple handles the common case without maps: one record holding
+// argc=N a0=… … a(N-1)=… in order.
+func execveSimple(b string) (argv []string, argc int, ok bool) {
+	k, v, rest, more := nextField(b)
+	if !more || k != "argc" {
+		return nil, 0, false
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 1<<16 {
+		return nil, 0, false
+	}
+	argv = make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		k, v, rest, more = nextField(rest)
+		if !more || len(k) < 2 || k[0] != 'a' {
+			return nil, 0, false
+		}
+		if idx, err := strconv.Atoi(k[1:]); err != nil || idx != i {
+			return nil, 0, false
+		}
+		argv = append(argv, decodeString(v))
+	}
+	return argv, n, true
 }

@@ -10,7 +10,6 @@
 package audit
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 
@@ -39,7 +38,7 @@ type meta struct {
 // The returned message carries the node name and the enriched fields (when
 // present) for the mapper.
 func ParseLine(line []byte) (*auparse.AuditMessage, error) {
-	line = bytes.TrimRight(line, "\n\r\x00")
+	line = trimEOL(line)
 	if len(line) == 0 {
 		return nil, normalize.Errorf(normalize.ReasonTruncated, "empty audit record")
 	}
@@ -77,7 +76,7 @@ func ParseLine(line []byte) (*auparse.AuditMessage, error) {
 // dispatcher sends it in binary protocol version 0: the record type comes
 // from the frame header and text is "audit(SEC.MSEC:SERIAL): key=value …".
 func ParseKernel(typ uint32, text []byte) (*auparse.AuditMessage, error) {
-	text = bytes.TrimRight(text, "\n\r\x00")
+	text = trimEOL(text)
 	if len(text) == 0 {
 		return nil, normalize.Errorf(normalize.ReasonTruncated, "empty audit record")
 	}
@@ -108,4 +107,17 @@ func body(msg *auparse.AuditMessage) string {
 		return s[i+3:]
 	}
 	return ""
+}
+
+// trimEOL drops trailing newlines, carriage returns and NULs.
+func trimEOL(b []byte) []byte {
+	for len(b) > 0 {
+		switch b[len(b)-1] {
+		case '\n', '\r', 0:
+			b = b[:len(b)-1]
+			continue
+		}
+		break
+	}
+	return b
 }

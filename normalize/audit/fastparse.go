@@ -1,0 +1,417 @@
+package audit
+
+import (
+	"errors"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/elastic/go-libaudit/v2/auparse"
+	"golang.org/x/sys/unix"
+)
+
+// field is one parsed, enriched record field.
+type field struct{ key, val string }
+
+// parsed is one record's fields, in source order, with the same values
+// go-libaudit's auparse gives (AuditMessage.Data), and its rule keys.
+type parsed struct {
+	msg    *auparse.AuditMessage
+	fields []field
+	tags   []string
+	argv   []string // PROCTITLE: the command line split at NULs
+	err    error
+}
+
+func (p *parsed) get(k string) string {
+	for i := range p.fields {
+		if p.fields[i].key == k {
+			return p.fields[i].val
+		}
+	}
+	return ""
+}
+
+// fastTypes are parsed here rather than by auparse: they make up almost
+// all of a syscall-rule stream, and auparse's regular expression costs
+// ten times more than the rest of the pipeline together. Every other type
+// goes through auparse (AuditMessage.Data) as before. TestCorpusGoldens
+// holds both paths to go-libaudit's own parsed output.
+func fastType(t auparse.AuditMessageType) bool {
+	switch t {
+	case auparse.AUDIT_SYSCALL, auparse.AUDIT_EXECVE, auparse.AUDIT_CWD, auparse.AUDIT_PATH,
+		auparse.AUDIT_PROCTITLE, auparse.AUDIT_SOCKADDR, auparse.AUDIT_BPRM_FCAPS, auparse.AUDIT_EOE:
+		return true
+	}
+	return false
+}
+
+var errNoArch = errors.New("arch key not found so syscall cannot be translated to a name")
+
+// parseRecord fills p from msg, appending fields to p.fields.
+func parseRecord(msg *auparse.AuditMessage, p *parsed) {
+	p.msg, p.tags, p.argv, p.err = msg, nil, nil, nil
+	if !fastType(msg.RecordType) {
+		data, err := msg.Data()
+		if err != nil {
+			p.err = err
+			return
+		}
+		for k, v := range data {
+			p.fields = append(p.fields, field{k, v})
+		}
+		sortFields(p.fields)
+		p.tags, _ = msg.Tags()
+		return
+	}
+	s := body(msg)
+	for k, v, rest, ok := nextField(s); ok; k, v, rest, ok = nextField(rest) {
+		if !simpleKey(k) {
+			continue
+		}
+		p.add(k, v)
+	}
+	p.enrich()
+}
+
+func sortFields(fs []field) {
+	// Insertion sort: a record has a few dozen fields at most.
+	for i := 1; i < len(fs); i++ {
+		for j := i; j > 0 && fs[j].key < fs[j-1].key; j-- {
+			fs[j], fs[j-1] = fs[j-1], fs[j]
+		}
+	}
+}
+
+// simpleKey is auparse's key syntax: [a-z0-9_-]+.
+func simpleKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// add stores one raw field: useless values are dropped and a repeated key
+// replaces the earlier value, as in auparse. The value keeps its quotes
+// until enrich, which needs to know whether it was hex.
+func (p *parsed) add(k, raw string) {
+	for i := range p.fields {
+		if p.fields[i].key == k {
+			p.fields[i].val = raw
+			return
+		}
+	}
+	p.fields = append(p.fields, field{k, raw})
+}
+
+// trimQS is strings.Trim(v, `'" `) without building a cutset per call.
+func trimQS(v string) string {
+	i, j := 0, len(v)
+	for i < j && (v[i] == '\'' || v[i] == '"' || v[i] == ' ') {
+		i++
+	}
+	for j > i && (v[j-1] == '\'' || v[j-1] == '"' || v[j-1] == ' ') {
+		j--
+	}
+	return v[i:j]
+}
+
+func useless(v string) bool {
+	switch v {
+	case "", "?", "?,", "(null)":
+		return true
+	}
+	return false
+}
+
+func (p *parsed) set(k, v string) {
+	for i := range p.fields {
+		if p.fields[i].key == k {
+			p.fields[i].val = v
+			return
+		}
+	}
+	p.fields = append(p.fields, field{k, v})
+}
+
+func (p *parsed) del(k string) (string, bool) {
+	for i := range p.fields {
+		if p.fields[i].key == k {
+			v := p.fields[i].val
+			p.fields = append(p.fields[:i], p.fields[i+1:]...)
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// enrich turns raw values into auparse's: quotes trimmed, useless values
+// dropped, hex decoded where the kernel may encode, ids, result, exit,
+// arch and syscall named, key split into tags, sockaddr decoded.
+func (p *parsed) enrich() {
+	// Keep the raw values of fields whose hex form matters, then trim.
+	out := p.fields[:0]
+	var rawExe, rawCwd, rawName, rawTitle, rawKey, rawSaddr string
+	for _, f := range p.fields {
+		v := trimQS(f.val)
+		if useless(v) {
+			continue
+		}
+		switch f.key {
+		case "exe":
+			rawExe = f.val
+		case "cwd":
+			rawCwd = f.val
+		case "name":
+			rawName = f.val
+		case "proctitle":
+			rawTitle = f.val
+		case "key":
+			rawKey = f.val
+		case "saddr":
+			rawSaddr = f.val
+		}
+		if p.msg.RecordType == auparse.AUDIT_EXECVE && len(f.key) > 1 && f.key[0] == 'a' && f.key != "argc" {
+			// Execve args: hex (truncated at NUL) unless quoted.
+			if b, ok := upperHex(f.val); ok {
+				v = cutNUL(string(b))
+			}
+		}
+		out = append(out, field{f.key, v})
+	}
+	p.fields = out
+
+	for _, k := range [...]string{"auid", "old-auid", "ses"} {
+		if v := p.get(k); v == "4294967295" || v == "-1" {
+			p.set(k, "unset")
+		}
+	}
+	if v := p.get("subj"); v != "" {
+		p.del("subj")
+		p.selinux("subj", v)
+	}
+	if v, ok := p.del("success"); ok {
+		p.set("result", result(v))
+	} else if v, ok := p.del("res"); ok {
+		p.set("result", result(v))
+	}
+	if v := p.get("exit"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n < 0 {
+			if name, ok := auparse.AuditErrnoToName[-n]; ok {
+				p.set("exit", name)
+			}
+		}
+	}
+	if _, ok := p.del("key"); ok {
+		p.tags = ruleKeys(rawKey)
+	}
+	if rawCwd != "" {
+		p.hexJoin("cwd", rawCwd)
+	}
+	switch p.msg.RecordType {
+	case auparse.AUDIT_SYSCALL:
+		arch := p.get("arch")
+		if arch == "" {
+			p.err = errors.New("arch key not found")
+			return
+		}
+		n, err := strconv.ParseInt(arch, 16, 64)
+		if err != nil {
+			p.err = errors.New("failed to parse arch: " + err.Error())
+			return
+		}
+		archName := auparse.AuditArch(n).String()
+		p.set("arch", archName)
+		if sc := p.get("syscall"); sc != "" {
+			num, err := strconv.Atoi(sc)
+			if err != nil {
+				p.err = errors.New("failed to parse syscall: " + err.Error())
+				return
+			}
+			if name, ok := auparse.AuditSyscalls[archName][num]; ok {
+				p.set("syscall", name)
+			}
+		} else {
+			p.err = errors.New("syscall key not found")
+			return
+		}
+		if rawExe != "" {
+			p.hexJoin("exe", rawExe)
+		}
+	case auparse.AUDIT_SOCKADDR:
+		if rawSaddr == "" {
+			p.err = errors.New("saddr key not found")
+			return
+		}
+		p.del("saddr")
+		if err := p.sockaddr(trimQS(rawSaddr)); err != nil {
+			p.err = errors.New("failed to parse saddr: " + err.Error())
+		}
+	case auparse.AUDIT_PROCTITLE:
+		if rawTitle != "" {
+			p.hexJoin("proctitle", rawTitle)
+		}
+	case auparse.AUDIT_PATH:
+		if v := p.get("obj"); v != "" {
+			p.del("obj")
+			p.selinux("obj", v)
+		}
+		if rawName != "" {
+			p.hexJoin("name", rawName)
+		}
+	case auparse.AUDIT_EXECVE:
+		argc := p.get("argc")
+		if argc == "" {
+			p.err = errors.New("argc key not found")
+			return
+		}
+		n, err := strconv.ParseUint(argc, 10, 32)
+		if err != nil {
+			p.err = errors.New("failed to convert argc to number")
+			return
+		}
+		for i := uint64(0); i < n; i++ {
+			if p.get("a"+strconv.FormatUint(i, 10)) == "" {
+				// auparse fails the record; the mapper still rebuilds argv
+				// from the raw text (long arguments come as aN[k]).
+				p.err = errors.New("failed to find arg a" + strconv.FormatUint(i, 10))
+				return
+			}
+		}
+	}
+}
+
+func result(v string) string {
+	v = strings.ToLower(v)
+	if v == "yes" || v == "1" || strings.HasPrefix(v, "suc") {
+		return "success"
+	}
+	return "fail"
+}
+
+// hexJoin decodes an upper-case hex value (as written, quotes would make
+// it fail) and joins NUL-separated parts with spaces, as auparse does.
+func (p *parsed) hexJoin(k, raw string) {
+	b, ok := upperHex(raw)
+	if !ok || len(b) == 0 {
+		return
+	}
+	p.set(k, strings.ReplaceAll(string(b), "\x00", " "))
+}
+
+func (p *parsed) selinux(k, v string) {
+	suffixes := [...]string{"_user", "_role", "_domain", "_level", "_category"}
+	for i, part := range strings.SplitN(v, ":", len(suffixes)) {
+		p.set(k+suffixes[i], part)
+	}
+}
+
+// ruleKeys splits an audit rule key field: hex for several keys (joined
+// by 0x01), else "name" or "key=name".
+func ruleKeys(raw string) []string {
+	if b, ok := upperHex(raw); ok {
+		return strings.Split(string(b), "\x01")
+	}
+	v := trimQS(raw)
+	if _, after, ok := strings.Cut(v, "="); ok {
+		return []string{after}
+	}
+	return []string{v}
+}
+
+func upperHex(s string) ([]byte, bool) {
+	if len(s) == 0 || len(s)%2 != 0 {
+		return nil, false
+	}
+	out := make([]byte, len(s)/2)
+	for i := 0; i < len(s); i += 2 {
+		a, ok1 := hexNibble(s[i])
+		b, ok2 := hexNibble(s[i+1])
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		out[i/2] = a<<4 | b
+	}
+	return out, true
+}
+
+func hexNibble(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+func cutNUL(s string) string {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// sockaddr decodes a SOCKADDR record's saddr (a struct sockaddr in hex;
+// the family in host order, ports and addresses in network order).
+func (p *parsed) sockaddr(s string) error {
+	if len(s) < 4 {
+		return errors.New("invalid family: too short")
+	}
+	fam, err := strconv.ParseUint(s[2:4]+s[0:2], 16, 16)
+	if err != nil {
+		return err
+	}
+	switch fam {
+	case unix.AF_UNIX:
+		path := ""
+		if b, ok := upperHex(s[4:]); ok {
+			path = cutNUL(string(b))
+		} else {
+			return errors.New("invalid unix socket path")
+		}
+		p.set("family", "unix")
+		p.set("path", path)
+	case unix.AF_INET:
+		if len(s) < 16 {
+			return errors.New("invalid socket address size family=ipv4")
+		}
+		port, err1 := strconv.ParseUint(s[4:8], 16, 16)
+		ip, err2 := upperHex(s[8:16])
+		if err1 != nil || !err2 {
+			return errors.New("invalid ipv4 socket address")
+		}
+		p.set("family", "ipv4")
+		p.set("addr", netip.AddrFrom4([4]byte(ip)).String())
+		p.set("port", strconv.FormatUint(port, 10))
+	case unix.AF_INET6:
+		if len(s) < 48 {
+			return errors.New("invalid socket address size family=ipv6")
+		}
+		port, err1 := strconv.ParseUint(s[4:8], 16, 16)
+		flow, err2 := strconv.ParseInt(s[8:16], 16, 32)
+		ip, ok := upperHex(s[16:48])
+		if err1 != nil || err2 != nil || !ok {
+			return errors.New("invalid ipv6 socket address")
+		}
+		p.set("family", "ipv6")
+		p.set("addr", netip.AddrFrom16([16]byte(ip)).Unmap().String())
+		p.set("port", strconv.FormatUint(port, 10))
+		if flow > 0 {
+			p.set("flow", strconv.FormatInt(flow, 10))
+		}
+	case unix.AF_NETLINK:
+		p.set("family", "netlink")
+		p.set("saddr", s)
+	default:
+		p.set("family", strconv.FormatUint(fam, 10))
+		p.set("saddr", s)
+	}
+	return nil
+}
