@@ -38,6 +38,10 @@ type Options struct {
 	ReconnectMin time.Duration `mapstructure:"reconnect_min"` // first retry delay
 	ReconnectMax time.Duration `mapstructure:"reconnect_max"` // longest retry delay
 
+	// BatchDelay is the longest a record waits in the socket buffer so
+	// that several are read at once (socket, stdin). 0 reads each at once.
+	BatchDelay time.Duration `mapstructure:"batch_delay"`
+
 	// EventTimeout is how long an event waits for its end-of-event record.
 	EventTimeout time.Duration `mapstructure:"event_timeout"`
 	// MaxInFlight bounds the events being assembled at once.
@@ -73,6 +77,7 @@ func defaultOptions() any {
 		BinaryFraming: FramingFixed,
 		ReconnectMin:  100 * time.Millisecond,
 		ReconnectMax:  5 * time.Second,
+		BatchDelay:    10 * time.Millisecond,
 		EventTimeout:  2 * time.Second,
 		MaxInFlight:   1000,
 		ResolveIDs:    true,
@@ -107,6 +112,9 @@ func (o *Options) Validate() config.Problems {
 	}
 	if o.ReconnectMin <= 0 || o.ReconnectMax < o.ReconnectMin {
 		p.Add("reconnect_min", "must be positive and not above reconnect_max")
+	}
+	if o.BatchDelay < 0 || o.BatchDelay > time.Second {
+		p.Add("batch_delay", "must be between 0 and 1s")
 	}
 	if o.EventTimeout <= 0 {
 		p.Add("event_timeout", "must be positive")

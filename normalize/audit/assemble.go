@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"math/bits"
 	"time"
 
 	libaudit "github.com/elastic/go-libaudit/v2"
@@ -20,6 +21,12 @@ type Assembler struct {
 	out    [][]*auparse.AuditMessage
 	lost   uint64
 	resets uint64
+
+	// Serial gap accounting: a bitmap of the serials seen in
+	// [base, base+gapWindow), and the highest seen.
+	started   bool
+	base, top uint32
+	window    [gapWindow / 64]uint64
 }
 
 // AssemblerOptions bound the records held while events are open.
@@ -46,17 +53,86 @@ type stream Assembler
 
 func (s *stream) ReassemblyComplete(msgs []*auparse.AuditMessage) {
 	s.out = append(s.out, msgs)
+	if len(msgs) > 0 {
+		(*Assembler)(s).saw(msgs[0].Sequence)
+	}
 }
 
-func (s *stream) EventsLost(n int) {
-	// The reassembler subtracts serials as uint32: a serial that goes
-	// backwards (a record later than its evicted event, a restarted
-	// kernel) shows as a gap of billions. That is a reset, not a loss.
-	if n > 0 && n < 1<<24 {
-		s.lost += uint64(n)
-	} else if n != 0 {
-		s.resets++
+// EventsLost is go-libaudit's count of serials skipped between events as
+// it hands them out; it counts events that merely completed out of order
+// (serials are taken at syscall entry, records sent at exit) and serials
+// going backwards as billions. The Assembler counts gaps itself instead,
+// over a window of serials (see saw).
+func (s *stream) EventsLost(int) {}
+
+// gapWindow is how far behind the highest serial a missing one may still
+// arrive before it is counted lost.
+const gapWindow = 4096
+
+// saw records serial s, counting as lost the serials that fall out of the
+// window unseen.
+func (a *Assembler) saw(s uint32) {
+	if !a.started {
+		a.started, a.base, a.top = true, s, s
 	}
+	switch {
+	case s-a.top >= 1<<24 && s-a.top < 1<<31:
+		// A jump of millions: another boot's log, not loss.
+		a.resets++
+		a.started = false
+		a.clearWindow()
+		a.saw(s)
+		return
+	case s-a.base >= 1<<31:
+		// Behind the window: a serial counted lost came late after all,
+		// or the serials restarted (a new boot on replay).
+		if a.top-s > 2*gapWindow {
+			a.resets++
+			a.started = false
+			a.clearWindow()
+			a.saw(s)
+		}
+		return
+	case s-a.base >= gapWindow:
+		a.slide(s - gapWindow + 1)
+	}
+	a.window[s%gapWindow/64] |= 1 << (s % 64)
+	if int32(s-a.top) > 0 {
+		a.top = s
+	}
+}
+
+// slide moves the window's base to nb, counting unseen serials as lost.
+func (a *Assembler) slide(nb uint32) {
+	if nb-a.base >= gapWindow {
+		seen := 0
+		for _, w := range a.window {
+			seen += bits.OnesCount64(w)
+		}
+		a.lost += uint64(gapWindow-seen) + uint64(nb-a.base-gapWindow)
+		a.clearWindow()
+		a.base = nb
+		return
+	}
+	for ; a.base != nb; a.base++ {
+		if !a.seen(a.base) {
+			a.lost++
+		}
+		a.window[a.base%gapWindow/64] &^= 1 << (a.base % 64)
+	}
+}
+
+func (a *Assembler) seen(s uint32) bool { return a.window[s%gapWindow/64]&(1<<(s%64)) != 0 }
+
+func (a *Assembler) clearWindow() { clear(a.window[:]) }
+
+// settle counts the unseen serials below the highest seen (end of input).
+func (a *Assembler) settle() {
+	if !a.started {
+		return
+	}
+	a.slide(a.top)
+	a.window[a.top%gapWindow/64] |= 1 << (a.top % 64)
 }
 
 // Push adds one record and returns the events it completed. The returned
@@ -79,6 +155,7 @@ func (a *Assembler) Maintain() [][]*auparse.AuditMessage {
 func (a *Assembler) Close() [][]*auparse.AuditMessage {
 	a.out = a.out[:0]
 	_ = a.r.Close()
+	a.settle()
 	return a.out
 }
 
