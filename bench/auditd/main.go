@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -39,13 +40,23 @@ func main() {
 	rate := flag.Int("rate", 1000, "execve calls per second")
 	dur := flag.Duration("duration", 10*time.Second, "how long the loop runs (at most 5m)")
 	format := flag.String("format", "string", "af_unix format: string or binary")
+	batchDelay := flag.Duration("batch-delay", 25*time.Millisecond, "the input's batch_delay")
 	loop := flag.Bool("loop", false, "internal: be the execve loop")
+	prof := flag.String("cpuprofile", "", "write the gateway side's CPU profile here")
 	flag.Parse()
+	if *prof != "" && !*loop {
+		f, err := os.Create(*prof)
+		if err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if *loop {
 		os.Exit(execLoop(*rate, *dur))
 	}
-	if err := run(*rate, min(*dur, 5*time.Minute), *format); err != nil {
+	if err := run(*rate, min(*dur, 5*time.Minute), *format, *batchDelay); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/auditd:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -122,7 +133,7 @@ func auditctl(args ...string) (string, error) {
 	return string(out), nil
 }
 
-func run(rate int, dur time.Duration, fmtName string) (err error) {
+func run(rate int, dur time.Duration, fmtName string, batchDelay time.Duration) (err error) {
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (starts auditd, adds an audit rule)")
 	}
@@ -198,7 +209,7 @@ func run(rate int, dur time.Duration, fmtName string) (err error) {
 	defer cancel()
 	st := &stats.Input{Name: "bench", Type: "auditd"}
 	opts := auditd.Plugin.Options().(*auditd.Options)
-	opts.Socket, opts.Format = sock, fmtName
+	opts.Socket, opts.Format, opts.BatchDelay = sock, fmtName, batchDelay
 	opts.Labels = []auditd.LabelRule{{Label: "bench", Keys: []string{"alertgw-bench"}}}
 	in, err := auditd.New(inputs.Env{Name: "bench", Sensor: "bench", Log: zerolog.New(os.Stderr).Level(zerolog.WarnLevel), Stats: st}, opts)
 	if err != nil {
@@ -228,7 +239,7 @@ func run(rate int, dur time.Duration, fmtName string) (err error) {
 		return err
 	}
 	n := c.events.Load()
-	fmt.Printf("auditd bench: format=%s rate=%d/s duration=%s\n", fmtName, rate, dur)
+	fmt.Printf("auditd bench: format=%s rate=%d/s duration=%s batch_delay=%s\n", fmtName, rate, dur, batchDelay)
 	fmt.Printf("  events: %d (%.0f/s), failed %d, sequence gaps %d\n", n, float64(n)/wall.Seconds(), c.failed.Load(), st.Dropped.Get(auditd.DropSequenceGap))
 	fmt.Printf("  gateway (auditd input + native encode): %.2f%% of one core (%s CPU in %s), %.1f us CPU/event\n",
 		100*used.Seconds()/wall.Seconds(), used.Round(time.Millisecond), wall.Round(time.Millisecond), float64(used.Microseconds())/float64(max(n, 1)))

@@ -235,7 +235,7 @@ func (s *session) stream(ctx context.Context, r io.Reader, closer io.Closer) err
 			// A quiet stream hands over a record or two per read; waking
 			// the whole chain for each costs more than the parsing. A
 			// short pause lets records gather in the socket buffer (at
-			// 1,000 execve/s, 10 ms is ~25 KB of auditd's output). Busy
+			// 1,000 execve/s, 25 ms is ~60 KB of auditd's output). Busy
 			// streams fill the buffer and never pause.
 			if delay > 0 && n < len(fr.buf)/2 {
 				select {

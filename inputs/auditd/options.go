@@ -77,7 +77,7 @@ func defaultOptions() any {
 		BinaryFraming: FramingFixed,
 		ReconnectMin:  100 * time.Millisecond,
 		ReconnectMax:  5 * time.Second,
-		BatchDelay:    10 * time.Millisecond,
+		BatchDelay:    25 * time.Millisecond,
 		EventTimeout:  2 * time.Second,
 		MaxInFlight:   1000,
 		ResolveIDs:    true,
