@@ -321,3 +321,35 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleConfigs: the auditd blocks of the shipped examples decode
+// and validate without problems.
+func TestExampleConfigs(t *testing.T) {
+	files, _ := filepath.Glob("../../examples/alertgw/auditd*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no examples")
+	}
+	for _, f := range files {
+		cfg, _, err := config.Load(f, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		n := 0
+		for _, b := range cfg.Inputs {
+			if b.Type != Plugin.Type {
+				continue
+			}
+			n++
+			opts := Plugin.Options()
+			if probs := config.DecodeBlock(b, opts); len(probs) > 0 {
+				t.Errorf("%s: %v", f, probs)
+			}
+			if _, err := New(inputs.Env{Name: b.Name, Log: zerolog.Nop(), Stats: &stats.Input{}}, opts); err != nil {
+				t.Errorf("%s: %v", f, err)
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no auditd input", f)
+		}
+	}
+}
