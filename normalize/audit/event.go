@@ -38,6 +38,7 @@ type Mapper struct {
 	tops   []span
 	cur    span
 	groups []group
+	names  []field
 }
 
 type group struct {
@@ -53,7 +54,11 @@ var userKeys = []string{"auid", "uid", "euid", "suid", "fsuid", "gid", "egid", "
 // returned them. Records whose fields cannot be parsed are kept raw with
 // the parser's error, so nothing is lost.
 func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
-	msgs = slices.DeleteFunc(msgs, func(r *auparse.AuditMessage) bool { return r.RecordType == auparse.AUDIT_EOE })
+	if slices.ContainsFunc(msgs, isEOE) {
+		// go-libaudit's reassembler keeps EOE out; the caller's slice is
+		// not modified.
+		msgs = slices.DeleteFunc(slices.Clone(msgs), isEOE)
+	}
 	if len(msgs) == 0 {
 		return normalize.Errorf(normalize.ReasonMissingField, "audit event without records")
 	}
@@ -146,7 +151,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 			break
 		}
 	}
-	names := enrichedNames(mt)
+	m.names = enrichedNames(mt, m.names)
 
 	// Common details.
 	m.tops = m.tops[:0]
@@ -171,7 +176,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 		syscallName = syscallRec.get("syscall")
 		m.topStr("syscall", syscallName)
 		m.topStr("arch", syscallRec.get("arch"))
-		if x := rawField(msgs, auparse.AUDIT_SYSCALL, "exit"); x != "" {
+		if x := syscallRec.rawExit(); x != "" {
 			// auparse names negative exits (EINPROGRESS): keep the number,
 			// and the name beside it.
 			m.top("exit")
@@ -190,7 +195,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 			m.summary(ce)
 		}
 	}
-	m.user(primary, names)
+	m.user(primary, m.names)
 
 	// Process, enriched from the table.
 	pid, ppid := primary.get("pid"), primary.get("ppid")
@@ -204,7 +209,9 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 		pid: parseU32(pid), ppid: parseU32(ppid), exe: exe, comm: comm,
 		syscall: syscallName, success: res == "success", keys: primary.tags,
 	}
-	act.exit, _ = strconv.ParseInt(rawField(msgs, auparse.AUDIT_SYSCALL, "exit"), 10, 64)
+	if syscallRec != nil {
+		act.exit, _ = strconv.ParseInt(syscallRec.rawExit(), 10, 64)
+	}
 	var self, parent *Proc
 	if m.Table != nil {
 		self, parent = m.Table.observe(&act)
@@ -375,7 +382,7 @@ func (m *Mapper) summary(ce *aucoalesce.Event) {
 
 // user writes details.user: {"auid":{"id":1000,"name":"alice"}, …}
 // from the primary record's *uid and *gid fields.
-func (m *Mapper) user(p *parsed, names map[string]string) {
+func (m *Mapper) user(p *parsed, names []field) {
 	m.keys = m.keys[:0]
 	for _, f := range p.fields {
 		if (strings.HasSuffix(f.key, "uid") || strings.HasSuffix(f.key, "gid")) && !slices.Contains(userKeys, f.key) {
@@ -407,7 +414,7 @@ func (m *Mapper) user(p *parsed, names map[string]string) {
 		} else {
 			w.strField("id", v)
 		}
-		name := names[k]
+		name := nameFor(names, k)
 		switch {
 		case name != "":
 		case v == "unset":
@@ -517,19 +524,28 @@ func parseU32(s string) uint32 {
 }
 
 // enrichedNames reads auditd's enriched-format names (AUID="alice"
-// UID="root" …), keyed by the lower-case field name.
-func enrichedNames(mm *meta) map[string]string {
+// UID="root" …) into dst: the *uid/*gid ones, keys as written (upper case).
+func enrichedNames(mm *meta, dst []field) []field {
+	dst = dst[:0]
 	if mm == nil || mm.enriched == "" {
-		return nil
+		return dst
 	}
-	out := map[string]string{}
 	for k, v, rest, ok := nextField(mm.enriched); ok; k, v, rest, ok = nextField(rest) {
-		lk := strings.ToLower(k)
-		if strings.HasSuffix(lk, "uid") || strings.HasSuffix(lk, "gid") {
-			out[lk] = decodeString(v)
+		if n := len(k); n >= 3 && (strings.EqualFold(k[n-3:], "uid") || strings.EqualFold(k[n-3:], "gid")) {
+			dst = append(dst, field{k, trimQS(v)})
 		}
 	}
-	return out
+	return dst
+}
+
+// nameFor returns the enriched name of id field k (lower case), if any.
+func nameFor(names []field, k string) string {
+	for _, f := range names {
+		if strings.EqualFold(f.key, k) {
+			return f.val
+		}
+	}
+	return ""
 }
 
 func parseAddr(s string) (netip.Addr, error) {
@@ -540,18 +556,18 @@ func parseAddr(s string) (netip.Addr, error) {
 	return a.Unmap(), nil
 }
 
-// rawField returns field k of the first record of type typ as written.
-func rawField(msgs []*auparse.AuditMessage, typ auparse.AuditMessageType, k string) string {
-	for _, r := range msgs {
-		if r.RecordType != typ {
-			continue
+// rawExit is the SYSCALL record's exit as written (a number), whichever
+// parser read it.
+func (p *parsed) rawExit() string {
+	if p.exit != "" {
+		return p.exit
+	}
+	for k, v, rest, ok := nextField(body(p.msg)); ok; k, v, rest, ok = nextField(rest) {
+		if k == "exit" {
+			return v
 		}
-		for k2, v, rest, ok := nextField(body(r)); ok; k2, v, rest, ok = nextField(rest) {
-			if k2 == k {
-				return v
-			}
-		}
-		return ""
 	}
 	return ""
 }
+
+func isEOE(r *auparse.AuditMessage) bool { return r.RecordType == auparse.AUDIT_EOE }

@@ -20,6 +20,7 @@ type parsed struct {
 	fields []field
 	tags   []string
 	argv   []string // PROCTITLE: the command line split at NULs
+	exit   string   // SYSCALL: exit as written (enrich names negative ones)
 	err    error
 }
 
@@ -50,7 +51,7 @@ var errNoArch = errors.New("arch key not found so syscall cannot be translated t
 
 // parseRecord fills p from msg, appending fields to p.fields.
 func parseRecord(msg *auparse.AuditMessage, p *parsed) {
-	p.msg, p.tags, p.argv, p.err = msg, nil, nil, nil
+	p.msg, p.tags, p.argv, p.exit, p.err = msg, nil, nil, "", nil
 	if !fastType(msg.RecordType) {
 		data, err := msg.Data()
 		if err != nil {
@@ -202,6 +203,7 @@ func (p *parsed) enrich() {
 		p.set("result", result(v))
 	}
 	if v := p.get("exit"); v != "" {
+		p.exit = v
 		if n, err := strconv.Atoi(v); err == nil && n < 0 {
 			if name, ok := auparse.AuditErrnoToName[-n]; ok {
 				p.set("exit", name)

@@ -40,8 +40,10 @@ func nextField(s string) (key, val, rest string, ok bool) {
 			// A bare value ends at a space or a quote (auparse's
 			// [^"'\s]+): auditd sometimes leaves a stray quote behind a
 			// hex key.
-			if end := strings.IndexAny(s, " \"'"); end >= 0 {
-				return key, s[:end], s[end:], true
+			for end := 0; end < len(s); end++ {
+				if c := s[end]; c == ' ' || c == '"' || c == '\'' {
+					return key, s[:end], s[end:], true
+				}
 			}
 			return key, s, "", true
 		}
