@@ -28,8 +28,25 @@ func (w *jw) sep() {
 
 func (w *jw) key(k string) {
 	w.sep()
+	if plainKey(k) {
+		w.b = append(w.b, '"')
+		w.b = append(w.b, k...)
+		w.b = append(w.b, '"', ':')
+		return
+	}
 	w.b = json.AppendEscape(w.b, k, 0)
 	w.b = append(w.b, ':')
+}
+
+// plainKey: printable ASCII without quote or backslash needs no escaping
+// (every key of the record types parsed here).
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *jw) open(c byte)  { w.sep(); w.b = append(w.b, c) }
