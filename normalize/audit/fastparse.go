@@ -66,11 +66,18 @@ func parseRecord(msg *auparse.AuditMessage, p *parsed) {
 		return
 	}
 	s := body(msg)
+	var seen uint64 // a one-word Bloom filter of the keys so far
 	for k, v, rest, ok := nextField(s); ok; k, v, rest, ok = nextField(rest) {
 		if !simpleKey(k) {
 			continue
 		}
-		p.add(k, v)
+		bit := uint64(1) << ((uint(k[0]) ^ uint(len(k))<<2 ^ uint(k[len(k)-1])<<1) & 63)
+		if seen&bit != 0 {
+			p.add(k, v) // maybe a repeated key: the later value wins, as in auparse
+		} else {
+			p.fields = append(p.fields, field{k, v})
+		}
+		seen |= bit
 	}
 	p.enrich()
 }
@@ -131,141 +138,131 @@ func useless(v string) bool {
 	return false
 }
 
-func (p *parsed) set(k, v string) {
-	for i := range p.fields {
-		if p.fields[i].key == k {
-			p.fields[i].val = v
-			return
-		}
-	}
-	p.fields = append(p.fields, field{k, v})
-}
-
-func (p *parsed) del(k string) (string, bool) {
-	for i := range p.fields {
-		if p.fields[i].key == k {
-			v := p.fields[i].val
-			p.fields = append(p.fields[:i], p.fields[i+1:]...)
-			return v, true
-		}
-	}
-	return "", false
-}
-
-// enrich turns raw values into auparse's: quotes trimmed, useless values
-// dropped, hex decoded where the kernel may encode, ids, result, exit,
-// arch and syscall named, key split into tags, sockaddr decoded.
+// enrich turns raw values into auparse's, in one pass: quotes trimmed,
+// useless values dropped, hex decoded where the kernel may encode, ids,
+// result, exit, arch and syscall named, key split into tags, SELinux
+// contexts split, sockaddr decoded.
 func (p *parsed) enrich() {
-	// Keep the raw values of fields whose hex form matters, then trim.
-	out := p.fields[:0]
-	var rawExe, rawCwd, rawName, rawTitle, rawKey, rawSaddr string
-	for _, f := range p.fields {
-		v := trimQS(f.val)
+	typ := p.msg.RecordType
+	in := p.fields
+	// Fields are rewritten in place; a few expand (subj, obj, saddr) and
+	// go to extra, appended at the end.
+	out := in[:0]
+	var extra [8]field
+	ext := extra[:0]
+	archName, syscallIdx, hasResult, fromSuccess := "", -1, -1, false
+	for _, f := range in {
+		raw := f.val
+		v := trimQS(raw)
 		if useless(v) {
 			continue
 		}
 		switch f.key {
-		case "exe":
-			rawExe = f.val
-		case "cwd":
-			rawCwd = f.val
-		case "name":
-			rawName = f.val
-		case "proctitle":
-			rawTitle = f.val
+		case "auid", "old-auid", "ses":
+			if v == "4294967295" || v == "-1" {
+				v = "unset"
+			}
+		case "subj":
+			ext = selinux(ext, "subj", v)
+			continue
+		case "success", "res":
+			if hasResult >= 0 {
+				// Both present: success wins, as in auparse.
+				if f.key == "success" && !fromSuccess {
+					out[hasResult].val = result(v)
+					fromSuccess = true
+				}
+				continue
+			}
+			hasResult, fromSuccess = len(out), f.key == "success"
+			out = append(out, field{"result", result(v)})
+			continue
+		case "exit":
+			p.exit = v
+			if n, err := strconv.Atoi(v); err == nil && n < 0 {
+				if name, ok := auparse.AuditErrnoToName[-n]; ok {
+					v = name
+				}
+			}
 		case "key":
-			rawKey = f.val
-		case "saddr":
-			rawSaddr = f.val
+			p.tags = ruleKeys(raw)
+			continue
+		case "cwd":
+			v = hexJoin(v, raw)
 		}
-		if p.msg.RecordType == auparse.AUDIT_EXECVE && len(f.key) > 1 && f.key[0] == 'a' && f.key != "argc" {
-			// Execve args: hex (truncated at NUL) unless quoted.
-			if b, ok := upperHex(f.val); ok {
-				v = cutNUL(string(b))
+		switch typ {
+		case auparse.AUDIT_SYSCALL:
+			switch f.key {
+			case "arch":
+				n, err := strconv.ParseInt(v, 16, 64)
+				if err != nil {
+					p.err = errors.New("failed to parse arch: " + err.Error())
+					return
+				}
+				archName = auparse.AuditArch(n).String()
+				v = archName
+			case "syscall":
+				syscallIdx = len(out)
+			case "exe":
+				v = hexJoin(v, raw)
+			}
+		case auparse.AUDIT_SOCKADDR:
+			if f.key == "saddr" {
+				var err error
+				if ext, err = sockaddr(ext, v); err != nil {
+					p.err = errors.New("failed to parse saddr: " + err.Error())
+					return
+				}
+				continue
+			}
+		case auparse.AUDIT_PROCTITLE:
+			if f.key == "proctitle" {
+				v = hexJoin(v, raw)
+			}
+		case auparse.AUDIT_PATH:
+			switch f.key {
+			case "obj":
+				ext = selinux(ext, "obj", v)
+				continue
+			case "name":
+				v = hexJoin(v, raw)
+			}
+		case auparse.AUDIT_EXECVE:
+			if len(f.key) > 1 && f.key[0] == 'a' && f.key != "argc" {
+				// Execve args: hex (truncated at NUL) unless quoted.
+				if b, ok := upperHex(raw); ok {
+					v = cutNUL(string(b))
+				}
 			}
 		}
 		out = append(out, field{f.key, v})
 	}
+	for _, f := range ext {
+		out = setField(out, f.key, f.val)
+	}
 	p.fields = out
 
-	for _, k := range [...]string{"auid", "old-auid", "ses"} {
-		if v := p.get(k); v == "4294967295" || v == "-1" {
-			p.set(k, "unset")
-		}
-	}
-	if v := p.get("subj"); v != "" {
-		p.del("subj")
-		p.selinux("subj", v)
-	}
-	if v, ok := p.del("success"); ok {
-		p.set("result", result(v))
-	} else if v, ok := p.del("res"); ok {
-		p.set("result", result(v))
-	}
-	if v := p.get("exit"); v != "" {
-		p.exit = v
-		if n, err := strconv.Atoi(v); err == nil && n < 0 {
-			if name, ok := auparse.AuditErrnoToName[-n]; ok {
-				p.set("exit", name)
-			}
-		}
-	}
-	if _, ok := p.del("key"); ok {
-		p.tags = ruleKeys(rawKey)
-	}
-	if rawCwd != "" {
-		p.hexJoin("cwd", rawCwd)
-	}
-	switch p.msg.RecordType {
+	switch typ {
 	case auparse.AUDIT_SYSCALL:
-		arch := p.get("arch")
-		if arch == "" {
+		if archName == "" {
 			p.err = errors.New("arch key not found")
 			return
 		}
-		n, err := strconv.ParseInt(arch, 16, 64)
-		if err != nil {
-			p.err = errors.New("failed to parse arch: " + err.Error())
-			return
-		}
-		archName := auparse.AuditArch(n).String()
-		p.set("arch", archName)
-		if sc := p.get("syscall"); sc != "" {
-			num, err := strconv.Atoi(sc)
-			if err != nil {
-				p.err = errors.New("failed to parse syscall: " + err.Error())
-				return
-			}
-			if name, ok := auparse.AuditSyscalls[archName][num]; ok {
-				p.set("syscall", name)
-			}
-		} else {
+		if syscallIdx < 0 {
 			p.err = errors.New("syscall key not found")
 			return
 		}
-		if rawExe != "" {
-			p.hexJoin("exe", rawExe)
-		}
-	case auparse.AUDIT_SOCKADDR:
-		if rawSaddr == "" {
-			p.err = errors.New("saddr key not found")
+		num, err := strconv.Atoi(out[syscallIdx].val)
+		if err != nil {
+			p.err = errors.New("failed to parse syscall: " + err.Error())
 			return
 		}
-		p.del("saddr")
-		if err := p.sockaddr(trimQS(rawSaddr)); err != nil {
-			p.err = errors.New("failed to parse saddr: " + err.Error())
+		if name, ok := auparse.AuditSyscalls[archName][num]; ok {
+			out[syscallIdx].val = name
 		}
-	case auparse.AUDIT_PROCTITLE:
-		if rawTitle != "" {
-			p.hexJoin("proctitle", rawTitle)
-		}
-	case auparse.AUDIT_PATH:
-		if v := p.get("obj"); v != "" {
-			p.del("obj")
-			p.selinux("obj", v)
-		}
-		if rawName != "" {
-			p.hexJoin("name", rawName)
+	case auparse.AUDIT_SOCKADDR:
+		if p.get("family") == "" {
+			p.err = errors.New("saddr key not found")
 		}
 	case auparse.AUDIT_EXECVE:
 		argc := p.get("argc")
@@ -289,6 +286,16 @@ func (p *parsed) enrich() {
 	}
 }
 
+func setField(fs []field, k, v string) []field {
+	for i := range fs {
+		if fs[i].key == k {
+			fs[i].val = v
+			return fs
+		}
+	}
+	return append(fs, field{k, v})
+}
+
 func result(v string) string {
 	v = strings.ToLower(v)
 	if v == "yes" || v == "1" || strings.HasPrefix(v, "suc") {
@@ -297,21 +304,37 @@ func result(v string) string {
 	return "fail"
 }
 
-// hexJoin decodes an upper-case hex value (as written, quotes would make
-// it fail) and joins NUL-separated parts with spaces, as auparse does.
-func (p *parsed) hexJoin(k, raw string) {
+// hexJoin decodes an upper-case hex value (as written: quotes make it
+// fail) and joins NUL-separated parts with spaces, as auparse does; v is
+// returned when raw is not hex.
+func hexJoin(v, raw string) string {
 	b, ok := upperHex(raw)
 	if !ok || len(b) == 0 {
-		return
+		return v
 	}
-	p.set(k, strings.ReplaceAll(string(b), "\x00", " "))
+	for i, c := range b {
+		if c == 0 {
+			b[i] = ' '
+		}
+	}
+	return string(b)
 }
 
-func (p *parsed) selinux(k, v string) {
+// selinux splits a user:role:domain:level:category context.
+func selinux(dst []field, k, v string) []field {
 	suffixes := [...]string{"_user", "_role", "_domain", "_level", "_category"}
-	for i, part := range strings.SplitN(v, ":", len(suffixes)) {
-		p.set(k+suffixes[i], part)
+	for i := range suffixes {
+		part, rest, found := strings.Cut(v, ":")
+		if i == len(suffixes)-1 {
+			part, found = v, false
+		}
+		dst = append(dst, field{k + suffixes[i], part})
+		if !found {
+			break
+		}
+		v = rest
 	}
+	return dst
 }
 
 // ruleKeys splits an audit rule key field: hex for several keys (joined
@@ -362,58 +385,51 @@ func cutNUL(s string) string {
 
 // sockaddr decodes a SOCKADDR record's saddr (a struct sockaddr in hex;
 // the family in host order, ports and addresses in network order).
-func (p *parsed) sockaddr(s string) error {
+func sockaddr(dst []field, s string) ([]field, error) {
 	if len(s) < 4 {
-		return errors.New("invalid family: too short")
+		return dst, errors.New("invalid family: too short")
 	}
 	fam, err := strconv.ParseUint(s[2:4]+s[0:2], 16, 16)
 	if err != nil {
-		return err
+		return dst, err
 	}
 	switch fam {
 	case unix.AF_UNIX:
-		path := ""
-		if b, ok := upperHex(s[4:]); ok {
-			path = cutNUL(string(b))
-		} else {
-			return errors.New("invalid unix socket path")
+		b, ok := upperHex(s[4:])
+		if !ok {
+			return dst, errors.New("invalid unix socket path")
 		}
-		p.set("family", "unix")
-		p.set("path", path)
+		dst = append(dst, field{"family", "unix"}, field{"path", cutNUL(string(b))})
 	case unix.AF_INET:
 		if len(s) < 16 {
-			return errors.New("invalid socket address size family=ipv4")
+			return dst, errors.New("invalid socket address size family=ipv4")
 		}
 		port, err1 := strconv.ParseUint(s[4:8], 16, 16)
-		ip, err2 := upperHex(s[8:16])
-		if err1 != nil || !err2 {
-			return errors.New("invalid ipv4 socket address")
+		ip, ok := upperHex(s[8:16])
+		if err1 != nil || !ok {
+			return dst, errors.New("invalid ipv4 socket address")
 		}
-		p.set("family", "ipv4")
-		p.set("addr", netip.AddrFrom4([4]byte(ip)).String())
-		p.set("port", strconv.FormatUint(port, 10))
+		dst = append(dst, field{"family", "ipv4"}, field{"addr", netip.AddrFrom4([4]byte(ip)).String()},
+			field{"port", strconv.FormatUint(port, 10)})
 	case unix.AF_INET6:
 		if len(s) < 48 {
-			return errors.New("invalid socket address size family=ipv6")
+			return dst, errors.New("invalid socket address size family=ipv6")
 		}
 		port, err1 := strconv.ParseUint(s[4:8], 16, 16)
 		flow, err2 := strconv.ParseInt(s[8:16], 16, 32)
 		ip, ok := upperHex(s[16:48])
 		if err1 != nil || err2 != nil || !ok {
-			return errors.New("invalid ipv6 socket address")
+			return dst, errors.New("invalid ipv6 socket address")
 		}
-		p.set("family", "ipv6")
-		p.set("addr", netip.AddrFrom16([16]byte(ip)).Unmap().String())
-		p.set("port", strconv.FormatUint(port, 10))
+		dst = append(dst, field{"family", "ipv6"}, field{"addr", netip.AddrFrom16([16]byte(ip)).Unmap().String()},
+			field{"port", strconv.FormatUint(port, 10)})
 		if flow > 0 {
-			p.set("flow", strconv.FormatInt(flow, 10))
+			dst = append(dst, field{"flow", strconv.FormatInt(flow, 10)})
 		}
 	case unix.AF_NETLINK:
-		p.set("family", "netlink")
-		p.set("saddr", s)
+		dst = append(dst, field{"family", "netlink"}, field{"saddr", s})
 	default:
-		p.set("family", strconv.FormatUint(fam, 10))
-		p.set("saddr", s)
+		dst = append(dst, field{"family", strconv.FormatUint(fam, 10)}, field{"saddr", s})
 	}
-	return nil
+	return dst, nil
 }

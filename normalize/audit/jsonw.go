@@ -39,7 +39,7 @@ func (w *jw) key(k string) {
 }
 
 // plainKey: printable ASCII without quote or backslash needs no escaping
-// (every key of the record types parsed here).
+// (every key of the record types parsed here, and most values).
 func plainKey(k string) bool {
 	for i := 0; i < len(k); i++ {
 		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
@@ -52,7 +52,16 @@ func plainKey(k string) bool {
 func (w *jw) open(c byte)  { w.sep(); w.b = append(w.b, c) }
 func (w *jw) close(c byte) { w.b = append(w.b, c) }
 
-func (w *jw) str(s string) { w.sep(); w.b = json.AppendEscape(w.b, s, 0) }
+func (w *jw) str(s string) {
+	w.sep()
+	if plainKey(s) {
+		w.b = append(w.b, '"')
+		w.b = append(w.b, s...)
+		w.b = append(w.b, '"')
+		return
+	}
+	w.b = json.AppendEscape(w.b, s, 0)
+}
 
 func (w *jw) uint(n uint64) { w.sep(); w.b = strconv.AppendUint(w.b, n, 10) }
 func (w *jw) int(n int64)   { w.sep(); w.b = strconv.AppendInt(w.b, n, 10) }
