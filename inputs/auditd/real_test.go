@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/outputs/format"
 )
 
 // privateAuditd starts Debian's auditd on a private configuration whose
@@ -26,6 +28,15 @@ import (
 func privateAuditd(t *testing.T, dir, format string) (sock string) {
 	t.Helper()
 	sock = filepath.Join(dir, "audispd_events")
+	plugin := fmt.Sprintf("active = yes\ndirection = out\npath = builtin_af_unix\ntype = builtin\nargs = 0600 %s\nformat = %s\n", sock, format)
+	startAuditd(t, dir, "af_unix.conf", plugin, sock)
+	return sock
+}
+
+// startAuditd runs auditd -f on a private configuration in dir with one
+// plugin, and waits until waitFor exists. It stops auditd by PID at cleanup.
+func startAuditd(t *testing.T, dir, pluginName, plugin, waitFor string) {
+	t.Helper()
 	plugins := filepath.Join(dir, "plugins.d")
 	if err := os.MkdirAll(plugins, 0o700); err != nil {
 		t.Fatal(err)
@@ -51,11 +62,10 @@ overflow_action = SYSLOG
 plugin_dir = %s
 end_of_event_timeout = 2
 `, dir, plugins)
-	plugin := fmt.Sprintf("active = yes\ndirection = out\npath = builtin_af_unix\ntype = builtin\nargs = 0600 %s\nformat = %s\n", sock, format)
 	if err := os.WriteFile(filepath.Join(dir, "auditd.conf"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(plugins, "af_unix.conf"), []byte(plugin), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(plugins, pluginName), []byte(plugin), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
@@ -77,8 +87,8 @@ end_of_event_timeout = 2
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := os.Stat(sock); err == nil {
-			return sock
+		if _, err := os.Stat(waitFor); err == nil {
+			return
 		}
 		select {
 		case <-exited:
@@ -86,7 +96,7 @@ end_of_event_timeout = 2
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("auditd did not create %s:\n%s", sock, stderr.String())
+			t.Fatalf("auditd did not create %s:\n%s", waitFor, stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -284,5 +294,88 @@ func realAuditd(t *testing.T, format string) {
 	}
 	if err := errors.Join(ctx.Err()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+const pluginDirEnv = "ALERTGW_TEST_PLUGIN_DIR"
+
+// TestStdinPluginHelper is not a test on its own: TestRealAuditdPlugin has
+// auditd start this test binary as a plugin (type = always), running only
+// this function, which reads the dispatcher stream on standard input with
+// source stdin and appends each event to events.jsonl.
+func TestStdinPluginHelper(t *testing.T) {
+	dir := os.Getenv(pluginDirEnv)
+	if dir == "" {
+		t.Skip("helper process for TestRealAuditdPlugin")
+	}
+	out, err := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	in, _ := newInput(t, func(o *Options) { o.Source = SourceStdin })
+	w := &fileEmitter{f: out}
+	if err := os.WriteFile(filepath.Join(dir, "ready"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Run(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fileEmitter writes every event to a file at once, one JSON line each.
+type fileEmitter struct{ f *os.File }
+
+func (w *fileEmitter) Messages(*inputs.Batch)       {}
+func (w *fileEmitter) Failed([]byte, string, error) {}
+func (w *fileEmitter) Events(evs []*normalize.Event, done func()) {
+	for _, ev := range evs {
+		b := format.Native{}.AppendEvent(nil, ev)
+		_, _ = w.f.Write(append(b, '\n'))
+	}
+	if done != nil {
+		done()
+	}
+}
+
+// TestRealAuditdPlugin runs alertgw's stdin source as a real auditd plugin.
+func TestRealAuditdPlugin(t *testing.T) {
+	requireAuditd(t)
+	enabled, _ := auditStatus(t)
+	t.Cleanup(func() { _ = exec.Command("auditctl", "-e", enabled).Run() })
+
+	dir := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "alertgw-plugin.sh")
+	body := fmt.Sprintf("#!/bin/sh\n%s=%s exec %s -test.run='^TestStdinPluginHelper$' -test.count=1 >%s/helper.log 2>&1\n", pluginDirEnv, dir, self, dir)
+	if err := os.WriteFile(script, []byte(body), 0o750); err != nil { // auditd insists on 0750
+		t.Fatal(err)
+	}
+	plugin := fmt.Sprintf("active = yes\ndirection = out\npath = %s\ntype = always\nformat = string\n", script)
+	startAuditd(t, dir, "alertgw.conf", plugin, filepath.Join(dir, "ready"))
+
+	auid := 600000 + os.Getpid()%100000
+	key := fmt.Sprintf("alertgw-plugin-%d", os.Getpid())
+	addRule(t, "always,exit", "-F", "arch=b64", "-S", "execve", "-F", fmt.Sprintf("auid=%d", auid), "-k", key)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", fmt.Sprintf(`echo %d > /proc/self/loginuid && exec /bin/echo "plugin stream" héllo`, auid))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("command: %v\n%s", err, out)
+	}
+	want := `"argv":["/bin/echo","plugin stream","héllo"]`
+	for {
+		b, _ := os.ReadFile(filepath.Join(dir, "events.jsonl"))
+		if bytes.Contains(b, []byte(want)) && bytes.Contains(b, []byte(key)) {
+			return
+		}
+		if ctx.Err() != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, "helper.log"))
+			t.Fatalf("no event with %s from the plugin; events:\n%s\nhelper log:\n%s", want, b, log)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
