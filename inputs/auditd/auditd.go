@@ -197,6 +197,27 @@ type session struct {
 	}
 	lastLostLog  time.Time // sequence gaps are logged at most every 10s
 	lostSinceLog uint64
+	lastStats    time.Time // process table counters, logged every minute
+	lastEvicted  uint64
+}
+
+// tableStats logs the process table's counters every minute (debug), and
+// warns when it had to evict live processes: parent info and labels are
+// then incomplete until max_entries is raised.
+func (s *session) tableStats() {
+	now := time.Now()
+	if now.Sub(s.lastStats) < time.Minute {
+		return
+	}
+	s.lastStats = now
+	st := s.in.tbl.Stats()
+	log := s.in.env.Log.Debug()
+	if st.Evicted > s.lastEvicted {
+		log = s.in.env.Log.Warn().Uint64("evicted_since", st.Evicted-s.lastEvicted)
+	}
+	s.lastEvicted = st.Evicted
+	log.Int("processes", st.Entries).Uint64("evicted", st.Evicted).Uint64("expired", st.Expired).
+		Uint64("labeled", st.Labeled).Msg("auditd process table (raise process_table.max_entries if evicted grows)")
 }
 
 type batch struct {
@@ -258,6 +279,7 @@ func (s *session) stream(ctx context.Context, r io.Reader, closer io.Closer) err
 			return ctx.Err()
 		case <-tick.C:
 			s.flush(in.proc.Maintain(nil))
+			s.tableStats()
 		case b, ok := <-batches:
 			if !ok {
 				return io.EOF
