@@ -10,7 +10,7 @@
 package audit
 
 import (
-	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/elastic/go-libaudit/v2/auparse"
@@ -64,7 +64,7 @@ func ParseLine(line []byte) (*auparse.AuditMessage, error) {
 	}
 	msg, err := auparse.ParseLogLine(s)
 	if err != nil {
-		return nil, &normalize.Error{Reason: normalize.ReasonMalformed, Err: errors.Join(errors.New("audit record header"), err)}
+		return nil, &normalize.Error{Reason: normalize.ReasonMalformed, Err: fmt.Errorf("audit record header: %w", err)}
 	}
 	if m != (meta{}) {
 		msg.Payload = &m
@@ -88,7 +88,7 @@ func ParseKernel(typ uint32, text []byte) (*auparse.AuditMessage, error) {
 	}
 	msg, err := auparse.Parse(auparse.AuditMessageType(typ), string(text))
 	if err != nil {
-		return nil, &normalize.Error{Reason: normalize.ReasonMalformed, Err: errors.Join(errors.New("audit record header"), err)}
+		return nil, &normalize.Error{Reason: normalize.ReasonMalformed, Err: fmt.Errorf("audit record header: %w", err)}
 	}
 	return msg, nil
 }
