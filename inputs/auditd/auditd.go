@@ -107,7 +107,10 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 		return in.runSocket(ctx, s)
 	case SourceStdin:
 		err := s.stream(ctx, in.stdin, nil)
-		if errors.Is(err, io.EOF) {
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, io.EOF):
 			in.env.Log.Info().Msg("auditd closed the plugin stream")
 			return nil
 		}
@@ -176,11 +179,11 @@ func (in *Input) runFiles(ctx context.Context, s *session) error {
 			in.env.Log.Info().Str("file", path).Msg("reading audit log")
 			err = s.stream(ctx, f, nil)
 			f.Close()
-			if err != nil && !errors.Is(err, io.EOF) {
-				return fmt.Errorf("auditd file %s: %w", path, err)
-			}
 			if ctx.Err() != nil {
 				return nil
+			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				return fmt.Errorf("auditd file %s: %w", path, err)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -351,5 +352,22 @@ func TestExampleConfigs(t *testing.T) {
 		if n == 0 {
 			t.Errorf("%s: no auditd input", f)
 		}
+	}
+}
+
+// TestStopIsNotAnError: cancelling a stdin input that is waiting for
+// records returns nil (a shutdown, not a failure).
+func TestStopIsNotAnError(t *testing.T) {
+	in, _ := newInput(t, func(o *Options) { o.Source = SourceStdin })
+	r, w := io.Pipe()
+	defer w.Close()
+	in.stdin = r
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx, &collector{}) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run after cancel = %v, want nil", err)
 	}
 }
