@@ -1,9 +1,11 @@
 // Package audit turns Linux audit records (auditd's text form, as written to
 // audit.log or sent by its af_unix plugin) into alertgw events: records are
-// parsed with go-libaudit's auparse, grouped by serial with its Reassembler,
-// coalesced with aucoalesce, and mapped to one normalize.Event of kind
-// "audit" per audit event, enriched with parent-process information and
-// labels from a process table (see Table).
+// grouped by serial with go-libaudit's Reassembler, their fields parsed
+// (alertgw's scanner for the hot record types, go-libaudit's auparse for
+// the rest, with identical results), and each audit event is mapped to one
+// normalize.Event of kind "audit", enriched with parent-process information
+// and labels from a process table (see Table). go-libaudit's aucoalesce
+// summary can be added (Mapper.Summary).
 //
 // Nothing here does I/O: user and group names come from an injected
 // Resolver, time from the records themselves.
