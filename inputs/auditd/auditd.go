@@ -74,6 +74,7 @@ func New(env inputs.Env, o any) (inputs.Input, error) {
 	}
 	in := &Input{env: env, opts: opts, tbl: tbl, stdin: os.Stdin}
 	in.proc = audit.NewProcessor(audit.AssemblerOptions{MaxInFlight: opts.MaxInFlight, Timeout: opts.EventTimeout}, res, tbl)
+	in.proc.Mapper.Summary = opts.Summary
 	return in, nil
 }
 

@@ -48,6 +48,9 @@ type Options struct {
 	MaxInFlight int `mapstructure:"max_in_flight"`
 	// ResolveIDs names uids and gids with the host's user database.
 	ResolveIDs bool `mapstructure:"resolve_ids"`
+	// Summary adds go-libaudit's actor/action/object/how summary as
+	// details.summary (about ten times the CPU per event).
+	Summary bool `mapstructure:"summary"`
 
 	ProcessTable TableOptions `mapstructure:"process_table"`
 	Labels       []LabelRule  `mapstructure:"labels"`
