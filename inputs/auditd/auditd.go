@@ -62,12 +62,16 @@ func New(env inputs.Env, o any) (inputs.Input, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auditd labels: %w", err)
 	}
-	tbl := audit.NewTable(audit.TableOptions{
+	topts := audit.TableOptions{
 		MaxEntries: opts.ProcessTable.MaxEntries,
 		ExitedTTL:  opts.ProcessTable.ExitedTTL,
 		IdleTTL:    opts.ProcessTable.IdleTTL,
 		Rules:      rules,
-	})
+	}
+	if opts.ProcLookup && opts.Source != SourceFile {
+		topts.Lookup = procLookup("/proc")
+	}
+	tbl := audit.NewTable(topts)
 	var res audit.Resolver
 	if opts.ResolveIDs {
 		res = newHostResolver(10 * time.Minute)
@@ -100,7 +104,7 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 		s.flush(in.proc.Close(nil))
 		st := in.tbl.Stats()
 		in.env.Log.Info().Int("processes", st.Entries).Uint64("evicted", st.Evicted).
-			Uint64("expired", st.Expired).Uint64("labeled", st.Labeled).Uint64("reconnects", in.reconnects).
+			Uint64("expired", st.Expired).Uint64("labeled", st.Labeled).Uint64("adopted", st.Adopted).Uint64("reconnects", in.reconnects).
 			Msg("auditd input stopped")
 	}()
 	switch in.opts.Source {
@@ -221,7 +225,7 @@ func (s *session) tableStats() {
 	}
 	s.lastEvicted = st.Evicted
 	log.Int("processes", st.Entries).Uint64("evicted", st.Evicted).Uint64("expired", st.Expired).
-		Uint64("labeled", st.Labeled).Msg("auditd process table (raise process_table.max_entries if evicted grows)")
+		Uint64("labeled", st.Labeled).Uint64("adopted", st.Adopted).Msg("auditd process table (raise process_table.max_entries if evicted grows)")
 }
 
 type batch struct {

@@ -371,3 +371,30 @@ func TestStopIsNotAnError(t *testing.T) {
 		t.Errorf("Run after cancel = %v, want nil", err)
 	}
 }
+
+// TestProcLookup reads this test process and its parent from /proc.
+func TestProcLookup(t *testing.T) {
+	lookup := procLookup("/proc")
+	ppid, exe, comm, ok := lookup(uint32(os.Getpid()))
+	if !ok || ppid != uint32(os.Getppid()) || comm == "" {
+		t.Fatalf("self: ppid %d exe %q comm %q ok %v", ppid, exe, comm, ok)
+	}
+	if self, _ := os.Executable(); exe != self {
+		t.Errorf("exe %q, want %q", exe, self)
+	}
+	if _, _, _, ok := lookup(1 << 30); ok {
+		t.Error("a pid that cannot exist was found")
+	}
+	// A comm with spaces and parentheses, as /proc writes it.
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "42"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "42", "stat"), []byte("42 (a (b) c) S 7 42 42 0 -1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ppid, _, comm, ok = procLookup(dir)(42)
+	if !ok || ppid != 7 || comm != "a (b) c" {
+		t.Errorf("got ppid %d comm %q ok %v", ppid, comm, ok)
+	}
+}

@@ -53,7 +53,10 @@ type Options struct {
 	Summary bool `mapstructure:"summary"`
 
 	ProcessTable TableOptions `mapstructure:"process_table"`
-	Labels       []LabelRule  `mapstructure:"labels"`
+	// ProcLookup reads /proc for parents the table has not seen (live
+	// sources only: a replayed log's processes are long gone).
+	ProcLookup bool        `mapstructure:"proc_lookup"`
+	Labels     []LabelRule `mapstructure:"labels"`
 }
 
 // TableOptions bound the process table.
@@ -84,6 +87,7 @@ func defaultOptions() any {
 		EventTimeout:  2 * time.Second,
 		MaxInFlight:   1000,
 		ResolveIDs:    true,
+		ProcLookup:    true,
 		ProcessTable: TableOptions{
 			MaxEntries: 32768,
 			ExitedTTL:  time.Minute,

@@ -273,6 +273,11 @@ func realAuditd(t *testing.T, format string) {
 			t.Errorf("%s labels %v, want software_mgmt (inherited from apt-get) and tested", name, p.Labels)
 		}
 	}
+	// apt-get's parent is this test process, which started before any
+	// audited execve: the process table learnt it from /proc.
+	if self, _ := os.Executable(); apt.Parent == nil || apt.Parent.PID != uint32(os.Getpid()) || apt.Parent.Exe != self {
+		t.Errorf("apt-get parent %+v, want this test (pid %d, %s) from /proc", apt.Parent, os.Getpid(), self)
+	}
 	if !slices.Contains(apt.Labels, "software_mgmt") {
 		t.Errorf("apt-get labels %v, want software_mgmt", apt.Labels)
 	}

@@ -34,6 +34,11 @@ type TableOptions struct {
 	ExitedTTL  time.Duration // how long an exited process stays, for late events; default 1m
 	IdleTTL    time.Duration // a process not mentioned for this long is forgotten; 0: never
 	Rules      []LabelRule
+	// Lookup, when set, is asked about a parent the table has not seen
+	// (it started before the gateway, or forked without an audited
+	// execve): a live source reads /proc. It is followed up the ancestry
+	// so that labels of running ancestors reach new children.
+	Lookup func(pid uint32) (ppid uint32, exe, comm string, ok bool)
 }
 
 // TableStats are the process table's counters.
@@ -42,6 +47,7 @@ type TableStats struct {
 	Evicted uint64 // dropped because the table was full
 	Expired uint64 // dropped after exit or idleness
 	Labeled uint64 // label assignments made by rules
+	Adopted uint64 // processes learnt through Lookup
 }
 
 // Table follows processes through execve, clone/fork and exit events, so
@@ -54,7 +60,8 @@ type Table struct {
 	procs      map[uint32]*Proc
 	head, tail *Proc
 	now        time.Time
-	exits      []exitMark // exited processes, oldest exit first
+	exits      []exitMark           // exited processes, oldest exit first
+	misses     map[uint32]time.Time // pids Lookup did not know, and when
 	stats      TableStats
 }
 
@@ -117,6 +124,9 @@ func (t *Table) observe(a *activity) (self, parent *Proc) {
 		self = nil
 	}
 	parent = t.procs[a.ppid]
+	if parent == nil && a.ppid > 1 && t.o.Lookup != nil {
+		parent = t.adopt(a.ppid, 0)
+	}
 	if self == nil {
 		self = &Proc{PID: a.pid, PPID: a.ppid, Exe: a.exe, Comm: a.comm}
 		if parent != nil {
@@ -173,6 +183,45 @@ func (t *Table) observe(a *activity) (self, parent *Proc) {
 	}
 	t.shrink()
 	return self, parent
+}
+
+// adopt learns a running process through Lookup, and its ancestors as
+// needed for their labels; depth bounds the walk.
+func (t *Table) adopt(pid uint32, depth int) *Proc {
+	if depth > 32 {
+		return nil
+	}
+	if at, ok := t.misses[pid]; ok && t.now.Sub(at) < 10*time.Second {
+		return nil
+	}
+	ppid, exe, comm, ok := t.o.Lookup(pid)
+	if !ok {
+		// Remember misses for a while: the children of a parent that is
+		// gone would otherwise ask on every event. Bounded: cleared when full.
+		if len(t.misses) >= 1024 {
+			clear(t.misses)
+		}
+		if t.misses == nil {
+			t.misses = make(map[uint32]time.Time)
+		}
+		t.misses[pid] = t.now
+		return nil
+	}
+	p := &Proc{PID: pid, PPID: ppid, Exe: exe, Comm: comm, seen: t.now}
+	t.stats.Adopted++
+	t.procs[pid] = p
+	t.pushFront(p)
+	if ppid > 1 && ppid != pid {
+		gp := t.procs[ppid]
+		if gp == nil {
+			gp = t.adopt(ppid, depth+1)
+		}
+		if gp != nil {
+			p.Labels = gp.Labels
+		}
+	}
+	t.applyExe(p)
+	return p
 }
 
 func (t *Table) applyExe(p *Proc) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +129,47 @@ func TestTable(t *testing.T) {
 				t.Errorf("stats %+v, want %+v", st, c.stats)
 			}
 		})
+	}
+}
+
+// TestTableLookup: parents the table has not seen are learnt through
+// Lookup (as /proc would answer), with their ancestors' labels.
+func TestTableLookup(t *testing.T) {
+	running := map[uint32][3]string{
+		50: {"1", "/usr/sbin/sshd", "sshd"},
+		60: {"50", "/usr/bin/apt-get", "apt-get"},
+		70: {"60", "/usr/bin/sh", "sh"},
+	}
+	calls := 0
+	tbl := NewTable(TableOptions{Rules: rulesForTest(), Lookup: func(pid uint32) (uint32, string, string, bool) {
+		calls++
+		r, ok := running[pid]
+		if !ok {
+			return 0, "", "", false
+		}
+		ppid, _ := strconv.Atoi(r[0])
+		return uint32(ppid), r[1], r[2], true
+	}})
+	// A command run by the shell that apt-get started before the gateway.
+	self, parent := tbl.observe(&activity{time: at(0), serial: 1, pid: 80, ppid: 70, exe: "/usr/bin/dpkg-deb", comm: "dpkg-deb", syscall: "execve", success: true})
+	if parent == nil || parent.Exe != "/usr/bin/sh" || parent.PPID != 60 {
+		t.Fatalf("parent %+v", parent)
+	}
+	if !slices.Equal(self.Labels, []string{"software_mgmt"}) {
+		t.Errorf("labels %v, want software_mgmt from the running apt-get", self.Labels)
+	}
+	// Known now: no more lookups.
+	before := calls
+	tbl.observe(&activity{time: at(1), serial: 2, pid: 81, ppid: 70, exe: "/usr/bin/true", syscall: "execve", success: true})
+	if calls != before {
+		t.Errorf("%d more lookups for a known parent", calls-before)
+	}
+	if st := tbl.Stats(); st.Adopted != 3 {
+		t.Errorf("adopted %d, want 3 (sh, apt-get, sshd)", st.Adopted)
+	}
+	// An unknown parent (gone): no parent info, no error.
+	if _, parent := tbl.observe(&activity{time: at(2), serial: 3, pid: 90, ppid: 99, exe: "/x", syscall: "execve", success: true}); parent != nil {
+		t.Errorf("parent %+v for a pid Lookup does not know", parent)
 	}
 }
 
