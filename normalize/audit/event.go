@@ -383,9 +383,16 @@ func (m *Mapper) summary(ce *aucoalesce.Event) {
 // user writes details.user: {"auid":{"id":1000,"name":"alice"}, …}
 // from the primary record's *uid and *gid fields.
 func (m *Mapper) user(p *parsed, names []field) {
+	// One pass over the fields: the usual ids by position, others aside.
+	var vals [9]string // in userKeys order
 	m.keys = m.keys[:0]
 	for _, f := range p.fields {
-		if (strings.HasSuffix(f.key, "uid") || strings.HasSuffix(f.key, "gid")) && !slices.Contains(userKeys, f.key) {
+		if !strings.HasSuffix(f.key, "uid") && !strings.HasSuffix(f.key, "gid") {
+			continue
+		}
+		if i := slices.Index(userKeys, f.key); i >= 0 {
+			vals[i] = f.val
+		} else {
 			m.keys = append(m.keys, f.key)
 		}
 	}
@@ -414,7 +421,10 @@ func (m *Mapper) user(p *parsed, names []field) {
 		} else {
 			w.strField("id", v)
 		}
-		name := nameFor(names, k)
+		name := ""
+		if len(names) > 0 {
+			name = nameFor(names, k)
+		}
 		switch {
 		case name != "":
 		case v == "unset":
@@ -429,9 +439,9 @@ func (m *Mapper) user(p *parsed, names []field) {
 		w.strField("name", name)
 		w.close('}')
 	}
-	for _, k := range userKeys {
-		if v := p.get(k); v != "" {
-			one(k, v)
+	for i, k := range userKeys {
+		if vals[i] != "" {
+			one(k, vals[i])
 		}
 	}
 	for _, k := range m.keys {
