@@ -79,6 +79,11 @@ func New(env inputs.Env, o any) (inputs.Input, error) {
 	in := &Input{env: env, opts: opts, tbl: tbl, stdin: os.Stdin}
 	in.proc = audit.NewProcessor(audit.AssemblerOptions{MaxInFlight: opts.MaxInFlight, Timeout: opts.EventTimeout}, res, tbl)
 	in.proc.Mapper.Summary = opts.Summary
+	in.proc.NewTable = func() *audit.Table {
+		o := topts
+		o.Lookup = nil // another host's processes are not in our /proc
+		return audit.NewTable(o)
+	}
 	return in, nil
 }
 
@@ -102,7 +107,7 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 	s := &session{in: in, emit: emit, failed: &failed}
 	defer func() {
 		s.flush(in.proc.Close(nil))
-		st := in.tbl.Stats()
+		st := in.proc.TableStats()
 		in.env.Log.Info().Int("processes", st.Entries).Uint64("evicted", st.Evicted).
 			Uint64("expired", st.Expired).Uint64("labeled", st.Labeled).Uint64("adopted", st.Adopted).Uint64("reconnects", in.reconnects).
 			Msg("auditd input stopped")
@@ -218,7 +223,7 @@ func (s *session) tableStats() {
 		return
 	}
 	s.lastStats = now
-	st := s.in.tbl.Stats()
+	st := s.in.proc.TableStats()
 	log := s.in.env.Log.Debug()
 	if st.Evicted > s.lastEvicted {
 		log = s.in.env.Log.Warn().Uint64("evicted_since", st.Evicted-s.lastEvicted)
@@ -344,7 +349,7 @@ func (s *session) flush(evs []*normalize.Event) {
 		s.emit.Failed(f.raw, reason, f.err)
 	}
 	*s.failed = (*s.failed)[:0]
-	if lost := in.proc.Asm.Lost(); lost > 0 {
+	if lost := in.proc.Lost(); lost > 0 {
 		in.env.Stats.Dropped.Add(DropSequenceGap, lost)
 		s.lostSinceLog += lost
 		if now := time.Now(); now.Sub(s.lastLostLog) >= 10*time.Second {

@@ -14,14 +14,31 @@ import (
 type Processor struct {
 	Asm    *Assembler
 	Mapper Mapper
+	// NewTable, when set, gives each remote node (records with a "node="
+	// prefix, from an auditd aggregating other hosts) its own process
+	// table: pids and serials are per host. Nodes get their own assembler
+	// either way.
+	NewTable func() *Table
 	// Failed receives what could not be mapped (the records' text) with
 	// the error; nil drops them silently, which only tests should do.
 	Failed func(raw []byte, err error)
+
+	ao    AssemblerOptions
+	nodes map[string]*nodeState
+}
+
+// MaxNodes bounds the per-node state; records of further nodes share the
+// local one.
+const MaxNodes = 256
+
+type nodeState struct {
+	asm    *Assembler
+	mapper *Mapper
 }
 
 // NewProcessor builds a processor with its own assembler.
 func NewProcessor(ao AssemblerOptions, r Resolver, t *Table) *Processor {
-	return &Processor{Asm: NewAssembler(ao), Mapper: Mapper{Resolver: r, Table: t}}
+	return &Processor{Asm: NewAssembler(ao), Mapper: Mapper{Resolver: r, Table: t}, ao: ao}
 }
 
 // Line parses one text record and appends the events it completed to out.
@@ -32,7 +49,63 @@ func (p *Processor) Line(line []byte, out []*normalize.Event) ([]*normalize.Even
 	if err != nil {
 		return out, err
 	}
+	if m := metaOf(msg); m != nil && m.node != "" {
+		if n := p.node(m.node); n != nil {
+			return p.emitWith(n.mapper, n.asm.Push(msg), out), nil
+		}
+	}
 	return p.emit(p.Asm.Push(msg), out), nil
+}
+
+func (p *Processor) node(name string) *nodeState {
+	if n := p.nodes[name]; n != nil {
+		return n
+	}
+	if len(p.nodes) >= MaxNodes {
+		return nil
+	}
+	if p.nodes == nil {
+		p.nodes = map[string]*nodeState{}
+	}
+	n := &nodeState{asm: NewAssembler(p.ao), mapper: &Mapper{Resolver: nil, Summary: p.Mapper.Summary}}
+	// Another host's ids mean nothing to this host's user database: only
+	// the names auditd's enriched format carries are used.
+	if p.NewTable != nil {
+		n.mapper.Table = p.NewTable()
+	}
+	p.nodes[name] = n
+	return n
+}
+
+// Lost returns the serials counted lost since the last call, over every
+// node.
+func (p *Processor) Lost() uint64 {
+	n := p.Asm.Lost()
+	for _, ns := range p.nodes {
+		n += ns.asm.Lost()
+	}
+	return n
+}
+
+// TableStats sums the process tables' counters.
+func (p *Processor) TableStats() TableStats {
+	var st TableStats
+	add := func(t *Table) {
+		if t == nil {
+			return
+		}
+		s := t.Stats()
+		st.Entries += s.Entries
+		st.Evicted += s.Evicted
+		st.Expired += s.Expired
+		st.Labeled += s.Labeled
+		st.Adopted += s.Adopted
+	}
+	add(p.Mapper.Table)
+	for _, ns := range p.nodes {
+		add(ns.mapper.Table)
+	}
+	return st
 }
 
 // Kernel parses one record in kernel form (binary protocol version 0).
@@ -46,18 +119,30 @@ func (p *Processor) Kernel(typ uint32, text []byte, out []*normalize.Event) ([]*
 
 // Maintain completes events whose EOE did not come in time.
 func (p *Processor) Maintain(out []*normalize.Event) []*normalize.Event {
-	return p.emit(p.Asm.Maintain(), out)
+	out = p.emit(p.Asm.Maintain(), out)
+	for _, n := range p.nodes {
+		out = p.emitWith(n.mapper, n.asm.Maintain(), out)
+	}
+	return out
 }
 
 // Close completes every open event.
 func (p *Processor) Close(out []*normalize.Event) []*normalize.Event {
-	return p.emit(p.Asm.Close(), out)
+	out = p.emit(p.Asm.Close(), out)
+	for _, n := range p.nodes {
+		out = p.emitWith(n.mapper, n.asm.Close(), out)
+	}
+	return out
 }
 
 func (p *Processor) emit(groups [][]*auparse.AuditMessage, out []*normalize.Event) []*normalize.Event {
+	return p.emitWith(&p.Mapper, groups, out)
+}
+
+func (p *Processor) emitWith(m *Mapper, groups [][]*auparse.AuditMessage, out []*normalize.Event) []*normalize.Event {
 	for _, g := range groups {
 		ev := &normalize.Event{}
-		if err := p.Mapper.Map(g, ev); err != nil {
+		if err := m.Map(g, ev); err != nil {
 			if p.Failed != nil {
 				var sb strings.Builder
 				for _, r := range g {
