@@ -73,7 +73,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 		m.recs = append(m.recs, parsed{})
 	}
 	recs := m.recs[:len(msgs)]
-	var primary, syscallRec, cwdRec, sockRec *parsed
+	var primary, syscallRec, cwdRec, sockRec, execveRec *parsed
 	var execve []string
 	var proctitle []string
 	var paths []*parsed
@@ -88,8 +88,8 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 			}
 		case auparse.AUDIT_EXECVE:
 			execve = append(execve, body(r))
+			execveRec = p
 		case auparse.AUDIT_PROCTITLE:
-			p.argv = proctitleArgv(r)
 			proctitle = p.argv
 		case auparse.AUDIT_CWD:
 			cwdRec = p
@@ -141,7 +141,12 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 	var argc int
 	var argvComplete bool
 	if execve != nil {
-		argv, argc, argvComplete = execveArgs(execve)
+		if len(execve) == 1 && execveRec.err == nil {
+			// The record's decoded a0…aN are the arguments.
+			argv, argc, argvComplete = execveFields(execveRec)
+		} else {
+			argv, argc, argvComplete = execveArgs(execve)
+		}
 	}
 
 	var mt *meta
@@ -341,15 +346,20 @@ func (m *Mapper) record(p *parsed) {
 	w.close('}')
 }
 
-// proctitleArgv decodes the NUL-separated command line of a PROCTITLE
-// record (auparse joins it with spaces, losing the argument boundaries).
-func proctitleArgv(r *auparse.AuditMessage) []string {
-	for k, v, rest, ok := nextField(body(r)); ok; k, v, rest, ok = nextField(rest) {
-		if k == "proctitle" {
-			return splitNUL(decodeString(v))
+// execveFields returns argv from a parsed EXECVE record whose arguments
+// are all present (enrich checked argc against a0…aN).
+func execveFields(p *parsed) (argv []string, argc int, complete bool) {
+	n, err := strconv.Atoi(p.get("argc"))
+	if err != nil || n < 0 {
+		return nil, 0, false
+	}
+	argv = make([]string, n)
+	for _, f := range p.args {
+		if i, err := strconv.Atoi(f.key[1:]); err == nil && i >= 0 && i < n {
+			argv[i] = f.val
 		}
 	}
-	return nil
+	return argv, n, true
 }
 
 func (m *Mapper) summary(ce *aucoalesce.Event) {

@@ -20,6 +20,7 @@ type parsed struct {
 	fields []field
 	tags   []string
 	argv   []string // PROCTITLE: the command line split at NULs
+	args   []field  // EXECVE: aN and its exact value
 	exit   string   // SYSCALL: exit as written (enrich names negative ones)
 	err    error
 }
@@ -52,6 +53,7 @@ var errNoArch = errors.New("arch key not found so syscall cannot be translated t
 // parseRecord fills p from msg, appending fields to p.fields.
 func parseRecord(msg *auparse.AuditMessage, p *parsed) {
 	p.msg, p.tags, p.argv, p.exit, p.err = msg, nil, nil, "", nil
+	p.args = p.args[:0]
 	if !fastType(msg.RecordType) {
 		data, err := msg.Data()
 		if err != nil {
@@ -217,7 +219,13 @@ func (p *parsed) enrich() {
 			}
 		case auparse.AUDIT_PROCTITLE:
 			if f.key == "proctitle" {
-				v = hexJoin(v, raw)
+				// Decoded once: argv split at the NULs, and auparse's value
+				// (hex only, NULs as spaces).
+				dec := decodeString(raw)
+				p.argv = splitNUL(dec)
+				if isUpperHex(raw) {
+					v = strings.ReplaceAll(dec, "\x00", " ")
+				}
 			}
 		case auparse.AUDIT_PATH:
 			switch f.key {
@@ -229,9 +237,14 @@ func (p *parsed) enrich() {
 			}
 		case auparse.AUDIT_EXECVE:
 			if len(f.key) > 1 && f.key[0] == 'a' && f.key != "argc" {
-				// Execve args: hex (truncated at NUL) unless quoted.
+				// Execve args: hex (truncated at NUL) unless quoted. The
+				// record keeps auparse's value; argv gets the exact one
+				// (auparse also trims single quotes and spaces).
 				if b, ok := upperHex(raw); ok {
 					v = cutNUL(string(b))
+					p.args = append(p.args, field{f.key, v})
+				} else {
+					p.args = append(p.args, field{f.key, decodeString(raw)})
 				}
 			}
 		}
@@ -432,4 +445,16 @@ func sockaddr(dst []field, s string) ([]field, error) {
 		dst = append(dst, field{"family", strconv.FormatUint(fam, 10)}, field{"saddr", s})
 	}
 	return dst, nil
+}
+
+func isUpperHex(s string) bool {
+	if len(s) == 0 || len(s)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if _, ok := hexNibble(s[i]); !ok {
+			return false
+		}
+	}
+	return true
 }

@@ -205,3 +205,24 @@ func TestTableThroughMapper(t *testing.T) {
 		t.Errorf("user:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestArgvExact: argv keeps what auparse's record values trim (single
+// quotes at the ends), and empty or "?" arguments.
+func TestArgvExact(t *testing.T) {
+	lines := []string{
+		`type=SYSCALL msg=audit(1700000000.100:5): arch=c000003e syscall=59 success=yes exit=0 items=0 ppid=1 pid=2 auid=0 uid=0 comm="echo" exe="/bin/echo"`,
+		`type=EXECVE msg=audit(1700000000.100:5): argc=4 a0="echo" a1="'x'" a2="" a3="?"`,
+		`type=EOE msg=audit(1700000000.100:5): `,
+	}
+	p := NewProcessor(AssemblerOptions{}, nil, nil)
+	var evs []*normalize.Event
+	for _, l := range lines {
+		evs, _ = p.Line([]byte(l), evs)
+	}
+	if len(evs) != 1 {
+		t.Fatalf("%d events", len(evs))
+	}
+	if got, want := string(evs[0].Details.Get("process")), `"argv":["echo","'x'","","?"]`; !strings.Contains(got, want) {
+		t.Errorf("process %s, want %s", got, want)
+	}
+}
