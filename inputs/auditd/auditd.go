@@ -42,7 +42,6 @@ type Input struct {
 	env  inputs.Env
 	opts *Options
 	proc *audit.Processor
-	tbl  *audit.Table
 
 	// stdin is the plugin stream; a test may replace it.
 	stdin io.Reader
@@ -76,7 +75,7 @@ func New(env inputs.Env, o any) (inputs.Input, error) {
 	if opts.ResolveIDs {
 		res = newHostResolver(10 * time.Minute)
 	}
-	in := &Input{env: env, opts: opts, tbl: tbl, stdin: os.Stdin}
+	in := &Input{env: env, opts: opts, stdin: os.Stdin}
 	in.proc = audit.NewProcessor(audit.AssemblerOptions{MaxInFlight: opts.MaxInFlight, Timeout: opts.EventTimeout}, res, tbl)
 	in.proc.Mapper.Summary = opts.Summary
 	in.proc.NewTable = func() *audit.Table {
@@ -88,9 +87,6 @@ func New(env inputs.Env, o any) (inputs.Input, error) {
 }
 
 var _ config.Validator = (*Options)(nil)
-
-// Table exposes the process table's counters (status, tests).
-func (in *Input) Table() *audit.Table { return in.tbl }
 
 // Run implements inputs.Input.
 func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
