@@ -316,10 +316,12 @@ func (s *session) records(recs []record, n int) {
 	var evs []*normalize.Event
 	for _, r := range recs {
 		var err error
+		// The records live in a per-batch arena nobody writes to again:
+		// the parser may keep referring to it.
 		if r.kernel {
-			evs, err = in.proc.Kernel(r.typ, r.data, evs)
+			evs, err = in.proc.KernelOwned(r.typ, r.data, evs)
 		} else {
-			evs, err = in.proc.Line(r.data, evs)
+			evs, err = in.proc.LineOwned(r.data, evs)
 		}
 		if err != nil {
 			reason := normalize.ReasonMalformed

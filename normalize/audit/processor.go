@@ -45,7 +45,17 @@ func NewProcessor(ao AssemblerOptions, r Resolver, t *Table) *Processor {
 // A record that cannot be parsed is returned as an error (the caller
 // dead-letters it); it does not disturb the events in flight.
 func (p *Processor) Line(line []byte, out []*normalize.Event) ([]*normalize.Event, error) {
-	msg, err := ParseLine(line)
+	return p.line(line, false, out)
+}
+
+// LineOwned is Line for a line the caller will never modify again (see
+// ParseLineOwned).
+func (p *Processor) LineOwned(line []byte, out []*normalize.Event) ([]*normalize.Event, error) {
+	return p.line(line, true, out)
+}
+
+func (p *Processor) line(line []byte, owned bool, out []*normalize.Event) ([]*normalize.Event, error) {
+	msg, err := parseLine(line, owned)
 	if err != nil {
 		return out, err
 	}
@@ -110,7 +120,16 @@ func (p *Processor) TableStats() TableStats {
 
 // Kernel parses one record in kernel form (binary protocol version 0).
 func (p *Processor) Kernel(typ uint32, text []byte, out []*normalize.Event) ([]*normalize.Event, error) {
-	msg, err := ParseKernel(typ, text)
+	return p.kernel(typ, text, false, out)
+}
+
+// KernelOwned is Kernel for bytes the caller will never modify again.
+func (p *Processor) KernelOwned(typ uint32, text []byte, out []*normalize.Event) ([]*normalize.Event, error) {
+	return p.kernel(typ, text, true, out)
+}
+
+func (p *Processor) kernel(typ uint32, text []byte, owned bool, out []*normalize.Event) ([]*normalize.Event, error) {
+	msg, err := parseKernel(typ, text, owned)
 	if err != nil {
 		return out, err
 	}

@@ -14,6 +14,7 @@ package audit
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/elastic/go-libaudit/v2/auparse"
 
@@ -40,6 +41,17 @@ type meta struct {
 // The returned message carries the node name and the enriched fields (when
 // present) for the mapper.
 func ParseLine(line []byte) (*auparse.AuditMessage, error) {
+	return parseLine(line, false)
+}
+
+// ParseLineOwned is ParseLine for a line the caller will never modify
+// again (an input's per-batch arena): the message refers to its bytes
+// instead of copying them.
+func ParseLineOwned(line []byte) (*auparse.AuditMessage, error) {
+	return parseLine(line, true)
+}
+
+func parseLine(line []byte, owned bool) (*auparse.AuditMessage, error) {
 	line = trimEOL(line)
 	if len(line) == 0 {
 		return nil, normalize.Errorf(normalize.ReasonTruncated, "empty audit record")
@@ -47,7 +59,7 @@ func ParseLine(line []byte) (*auparse.AuditMessage, error) {
 	if len(line) > MaxRecordLen {
 		return nil, normalize.Errorf(normalize.ReasonTooLarge, "audit record of %d bytes exceeds %d", len(line), MaxRecordLen)
 	}
-	s := string(line)
+	s := asString(line, owned)
 	var m meta
 	if rest, ok := strings.CutPrefix(s, "node="); ok {
 		sp := strings.IndexByte(rest, ' ')
@@ -78,6 +90,15 @@ func ParseLine(line []byte) (*auparse.AuditMessage, error) {
 // dispatcher sends it in binary protocol version 0: the record type comes
 // from the frame header and text is "audit(SEC.MSEC:SERIAL): key=value …".
 func ParseKernel(typ uint32, text []byte) (*auparse.AuditMessage, error) {
+	return parseKernel(typ, text, false)
+}
+
+// ParseKernelOwned is ParseKernel for bytes the caller will never modify.
+func ParseKernelOwned(typ uint32, text []byte) (*auparse.AuditMessage, error) {
+	return parseKernel(typ, text, true)
+}
+
+func parseKernel(typ uint32, text []byte, owned bool) (*auparse.AuditMessage, error) {
 	text = trimEOL(text)
 	if len(text) == 0 {
 		return nil, normalize.Errorf(normalize.ReasonTruncated, "empty audit record")
@@ -88,7 +109,7 @@ func ParseKernel(typ uint32, text []byte) (*auparse.AuditMessage, error) {
 	if typ > 0xffff {
 		return nil, normalize.Errorf(normalize.ReasonInvalidField, "audit record type %d out of range", typ)
 	}
-	msg, err := auparse.Parse(auparse.AuditMessageType(typ), string(text))
+	msg, err := auparse.Parse(auparse.AuditMessageType(typ), asString(text, owned))
 	if err != nil {
 		return nil, &normalize.Error{Reason: normalize.ReasonMalformed, Err: fmt.Errorf("audit record header: %w", err)}
 	}
@@ -122,4 +143,14 @@ func trimEOL(b []byte) []byte {
 		break
 	}
 	return b
+}
+
+// asString returns b as a string: a copy, or, for bytes the caller owns
+// and will not modify, the same memory (one copy fewer per record on the
+// input's hot path).
+func asString(b []byte, owned bool) string {
+	if !owned || len(b) == 0 {
+		return string(b)
+	}
+	return unsafe.String(&b[0], len(b))
 }
