@@ -90,17 +90,10 @@ var _ config.Validator = (*Options)(nil)
 
 // Run implements inputs.Input.
 func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
-	var failed []struct {
-		raw []byte
-		err error
-	}
-	in.proc.Failed = func(raw []byte, err error) {
-		failed = append(failed, struct {
-			raw []byte
-			err error
-		}{raw, err})
-	}
-	s := &session{in: in, emit: emit, failed: &failed}
+	s := &session{in: in, emit: emit}
+	// Events the mapper could not make are dead-lettered with the next
+	// flush, from this goroutine.
+	in.proc.Failed = func(raw []byte, err error) { s.failed = append(s.failed, failure{raw, err}) }
 	defer func() {
 		s.flush(in.proc.Close(nil))
 		st := in.proc.TableStats()
@@ -196,14 +189,17 @@ func (in *Input) runFiles(ctx context.Context, s *session) error {
 	return nil
 }
 
+// failure is an event the mapper could not make, with its records' text.
+type failure struct {
+	raw []byte
+	err error
+}
+
 // session is the processing side shared by every source.
 type session struct {
-	in     *Input
-	emit   inputs.Emitter
-	failed *[]struct {
-		raw []byte
-		err error
-	}
+	in           *Input
+	emit         inputs.Emitter
+	failed       []failure
 	lastLostLog  time.Time // sequence gaps are logged at most every 10s
 	lostSinceLog uint64
 	lastStats    time.Time // process table counters, logged every minute
@@ -338,7 +334,7 @@ func (s *session) records(recs []record, n int) {
 // flush hands events over and reports what the assembler counted.
 func (s *session) flush(evs []*normalize.Event) {
 	in := s.in
-	for _, f := range *s.failed {
+	for _, f := range s.failed {
 		var ne *normalize.Error
 		reason := normalize.ReasonMalformed
 		if errors.As(f.err, &ne) {
@@ -346,7 +342,7 @@ func (s *session) flush(evs []*normalize.Event) {
 		}
 		s.emit.Failed(f.raw, reason, f.err)
 	}
-	*s.failed = (*s.failed)[:0]
+	s.failed = s.failed[:0]
 	if lost := in.proc.Lost(); lost > 0 {
 		in.env.Stats.Dropped.Add(DropSequenceGap, lost)
 		s.lostSinceLog += lost
