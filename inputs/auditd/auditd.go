@@ -320,12 +320,7 @@ func (s *session) records(recs []record, n int) {
 			evs, err = in.proc.LineOwned(r.data, evs)
 		}
 		if err != nil {
-			reason := normalize.ReasonMalformed
-			var ne *normalize.Error
-			if errors.As(err, &ne) {
-				reason = ne.Reason
-			}
-			s.emit.Failed(r.data, reason, err)
+			s.emit.Failed(r.data, reasonOf(err), err)
 		}
 	}
 	s.flush(evs)
@@ -335,12 +330,7 @@ func (s *session) records(recs []record, n int) {
 func (s *session) flush(evs []*normalize.Event) {
 	in := s.in
 	for _, f := range s.failed {
-		var ne *normalize.Error
-		reason := normalize.ReasonMalformed
-		if errors.As(f.err, &ne) {
-			reason = ne.Reason
-		}
-		s.emit.Failed(f.raw, reason, f.err)
+		s.emit.Failed(f.raw, reasonOf(f.err), f.err)
 	}
 	s.failed = s.failed[:0]
 	if lost := in.proc.Lost(); lost > 0 {
@@ -359,4 +349,12 @@ func (s *session) flush(evs []*normalize.Event) {
 		ev.Source.Sensor = in.env.Sensor
 	}
 	s.emit.Events(evs, nil)
+}
+
+// reasonOf is the counting reason of a decode error.
+func reasonOf(err error) string {
+	if ne, ok := errors.AsType[*normalize.Error](err); ok {
+		return ne.Reason
+	}
+	return normalize.ReasonMalformed
 }
