@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -112,6 +113,7 @@ func (t *Table) observe(a *activity) (self, parent *Proc) {
 	if a.time.After(t.now) {
 		t.now = a.time
 	}
+
 	t.expire()
 
 	self = t.procs[a.pid]
@@ -128,7 +130,9 @@ func (t *Table) observe(a *activity) (self, parent *Proc) {
 		parent = t.adopt(a.ppid, 0)
 	}
 	if self == nil {
-		self = &Proc{PID: a.pid, PPID: a.ppid, Exe: a.exe, Comm: a.comm}
+		// The table outlives the records: it keeps copies, never
+		// sub-strings of record text (an input's whole read buffer).
+		self = &Proc{PID: a.pid, PPID: a.ppid, Exe: strings.Clone(a.exe), Comm: strings.Clone(a.comm)}
 		if parent != nil {
 			self.Labels = parent.Labels
 		}
@@ -151,7 +155,10 @@ func (t *Table) observe(a *activity) (self, parent *Proc) {
 	switch a.syscall {
 	case "execve", "execveat":
 		if a.success {
-			self.Exe, self.Comm, self.ExecSerial = a.exe, a.comm, a.serial
+			if self.Exe != a.exe || self.Comm != a.comm {
+				self.Exe, self.Comm = strings.Clone(a.exe), strings.Clone(a.comm)
+			}
+			self.ExecSerial = a.serial
 			t.applyExe(self)
 		}
 	case "clone", "clone3", "fork", "vfork":
@@ -172,7 +179,7 @@ func (t *Table) observe(a *activity) (self, parent *Proc) {
 		t.exits = append(t.exits, exitMark{self, t.now})
 	}
 	if a.exe != "" && self.Exe == "" {
-		self.Exe, self.Comm = a.exe, a.comm
+		self.Exe, self.Comm = strings.Clone(a.exe), strings.Clone(a.comm)
 	}
 	for _, k := range a.keys {
 		for i := range t.o.Rules {
