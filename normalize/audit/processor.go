@@ -83,7 +83,7 @@ func (p *Processor) node(name string) *nodeState {
 	if p.NewTable != nil {
 		n.mapper.Table = p.NewTable()
 	}
-	p.nodes[name] = n
+	p.nodes[strings.Clone(name)] = n // not a sub-string of an input's buffer
 	return n
 }
 
