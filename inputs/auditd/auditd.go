@@ -98,7 +98,7 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 		s.flush(in.proc.Close(nil))
 		st := in.proc.TableStats()
 		in.env.Log.Info().Int("processes", st.Entries).Uint64("evicted", st.Evicted).
-			Uint64("expired", st.Expired).Uint64("labeled", st.Labeled).Uint64("adopted", st.Adopted).Uint64("reconnects", in.reconnects).
+			Uint64("expired", st.Expired).Uint64("labeled", st.Labeled).Uint64("adopted", st.Adopted).Uint64("reconnects", in.reconnects).Uint64("serial_resets", in.proc.Resets()).
 			Msg("auditd input stopped")
 	}()
 	switch in.opts.Source {

@@ -97,6 +97,17 @@ func (p *Processor) Lost() uint64 {
 	return n
 }
 
+// Resets returns how many times serials went backwards or jumped by
+// millions (auditd or the kernel restarted, logs of several boots), over
+// every node.
+func (p *Processor) Resets() uint64 {
+	n := p.Asm.Resets()
+	for _, ns := range p.nodes {
+		n += ns.asm.Resets()
+	}
+	return n
+}
+
 // TableStats sums the process tables' counters.
 func (p *Processor) TableStats() TableStats {
 	var st TableStats
