@@ -302,7 +302,10 @@ func realAuditd(t *testing.T, format string) {
 	}
 }
 
-const pluginDirEnv = "ALERTGW_TEST_PLUGIN_DIR"
+const (
+	pluginDirEnv    = "ALERTGW_TEST_PLUGIN_DIR"
+	pluginFormatEnv = "ALERTGW_TEST_PLUGIN_FORMAT" // format/binary_framing
+)
 
 // TestStdinPluginHelper is not a test on its own: TestRealAuditdPlugin has
 // auditd start this test binary as a plugin (type = always), running only
@@ -318,7 +321,12 @@ func TestStdinPluginHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	in, _ := newInput(t, func(o *Options) { o.Source = SourceStdin })
+	in, _ := newInput(t, func(o *Options) {
+		o.Source = SourceStdin
+		if f := os.Getenv(pluginFormatEnv); f != "" {
+			o.Format, o.BinaryFraming, _ = strings.Cut(f, "/")
+		}
+	})
 	w := &fileEmitter{f: out}
 	if err := os.WriteFile(filepath.Join(dir, "ready"), nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -343,9 +351,19 @@ func (w *fileEmitter) Events(evs []*normalize.Event, done func()) {
 	}
 }
 
-// TestRealAuditdPlugin runs alertgw's stdin source as a real auditd plugin.
+// TestRealAuditdPlugin runs alertgw's stdin source as a real auditd plugin,
+// in both formats.
 func TestRealAuditdPlugin(t *testing.T) {
 	requireAuditd(t)
+	for _, c := range []struct{ name, auditdFormat, ours string }{
+		{"string", "string", "string/fixed"},
+		{"binary", "binary", "binary/" + FramingFixed},
+	} {
+		t.Run(c.name, func(t *testing.T) { realAuditdPlugin(t, c.auditdFormat, c.ours) })
+	}
+}
+
+func realAuditdPlugin(t *testing.T, auditdFormat, ours string) {
 	enabled, _ := auditStatus(t)
 	t.Cleanup(func() { _ = exec.Command("auditctl", "-e", enabled).Run() })
 
@@ -355,11 +373,12 @@ func TestRealAuditdPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	script := filepath.Join(dir, "alertgw-plugin.sh")
-	body := fmt.Sprintf("#!/bin/sh\n%s=%s exec %s -test.run='^TestStdinPluginHelper$' -test.count=1 >%s/helper.log 2>&1\n", pluginDirEnv, dir, self, dir)
+	body := fmt.Sprintf("#!/bin/sh\n%s=%s %s=%s exec %s -test.run='^TestStdinPluginHelper$' -test.count=1 >%s/helper.log 2>&1\n",
+		pluginDirEnv, dir, pluginFormatEnv, ours, self, dir)
 	if err := os.WriteFile(script, []byte(body), 0o750); err != nil { // auditd insists on 0750
 		t.Fatal(err)
 	}
-	plugin := fmt.Sprintf("active = yes\ndirection = out\npath = %s\ntype = always\nformat = string\n", script)
+	plugin := fmt.Sprintf("active = yes\ndirection = out\npath = %s\ntype = always\nformat = %s\n", script, auditdFormat)
 	startAuditd(t, dir, "alertgw.conf", plugin, filepath.Join(dir, "ready"))
 
 	auid := 600000 + os.Getpid()%100000
