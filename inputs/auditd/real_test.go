@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs/format"
 )
@@ -163,12 +164,12 @@ func TestRealAuditd(t *testing.T) {
 	}
 }
 
-func realAuditd(t *testing.T, format string) {
+func realAuditd(t *testing.T, afFormat string) {
 	enabled, _ := auditStatus(t)
 	t.Cleanup(func() { _ = exec.Command("auditctl", "-e", enabled).Run() })
 
 	dir := t.TempDir()
-	sock := privateAuditd(t, dir, format)
+	sock := privateAuditd(t, dir, afFormat)
 
 	// Only our own commands are audited: they run under a login uid no one
 	// else has, set by the first shell before it execs the rest.
@@ -188,7 +189,7 @@ func realAuditd(t *testing.T, format string) {
 	}
 
 	in, st := newInput(t, func(o *Options) {
-		o.Socket, o.Format = sock, format
+		o.Socket, o.Format = sock, afFormat
 		o.ResolveIDs = true
 		o.Labels = []LabelRule{{Label: "software_mgmt", Exe: []string{`/apt-get$`}}, {Label: "tested", Keys: []string{key}}}
 	})
@@ -296,6 +297,13 @@ func realAuditd(t *testing.T, format string) {
 	if user["auid"].ID != uint64(auid) || user["uid"].Name != "root" {
 		t.Errorf("user %+v, want auid %d and uid named root", user, auid)
 	}
+	col.mu.Lock()
+	for _, ev := range col.events {
+		e := *ev // as the pipeline hands it on: with an id and a received time
+		e.ID, e.Received = "1", time.Now().UTC()
+		schematest.Validate(t, format.Native{}.AppendEvent(nil, &e))
+	}
+	col.mu.Unlock()
 	if n := st.Dropped.Get(DropFraming); n != 0 {
 		t.Errorf("framing errors: %d", n)
 	}
