@@ -52,7 +52,7 @@ func BenchmarkExecveEvent(b *testing.B) {
 			b.StartTimer()
 		}
 		for _, l := range lines[i%n] {
-			evs, _ = p.Line(l, evs[:0])
+			evs, _ = p.LineOwned(l, evs[:0]) // as the input does: lines are never modified
 			for _, ev := range evs {
 				buf = format.Native{}.AppendEvent(buf[:0], ev)
 			}
