@@ -215,7 +215,11 @@ func benchAppend(b *testing.B, sync string) {
 	defer buf.Close()
 	rec := AppendEvent(nil, fullEvent())
 	for len(rec) < 1000 { // ~1 KB events, as a Suricata alert with metadata
-		rec = AppendEvent(nil, func() *normalizeEvent { e := fullEvent(); e.Details = append(e.Details, detail(1000-len(rec))); return e }())
+		rec = AppendEvent(nil, func() *normalizeEvent {
+			e := fullEvent()
+			e.Details = append(e.Details, detail(1000-len(rec)))
+			return e
+		}())
 	}
 	const batch = 256
 	recs := make([][]byte, batch)
