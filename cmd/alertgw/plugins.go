@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/outputs/kafka"
 )
 
 // Every input and output type is registered here, and only here.
@@ -11,7 +12,8 @@ var (
 	// one line per input type, e.g. suricata.Plugin,
 	)
 	outputPlugins = pluginMap[outputs.Plugin](
-	// one line per output type, e.g. file.Plugin,
+		// one line per output type, e.g. file.Plugin,
+		kafka.Plugin,
 	)
 )
 
