@@ -4,6 +4,7 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/kafka"
+	"github.com/alertgw/alertgw/outputs/postgres"
 )
 
 // Every input and output type is registered here, and only here.
@@ -14,6 +15,7 @@ var (
 	outputPlugins = pluginMap[outputs.Plugin](
 		// one line per output type, e.g. file.Plugin,
 		kafka.Plugin,
+		postgres.Plugin,
 	)
 )
 
