@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/outputs/elasticsearch"
 	"github.com/alertgw/alertgw/outputs/kafka"
 	"github.com/alertgw/alertgw/outputs/postgres"
 )
@@ -14,6 +15,7 @@ var (
 	)
 	outputPlugins = pluginMap[outputs.Plugin](
 		// one line per output type, e.g. file.Plugin,
+		elasticsearch.Plugin,
 		kafka.Plugin,
 		postgres.Plugin,
 	)
