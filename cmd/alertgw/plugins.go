@@ -7,6 +7,8 @@ import (
 	"github.com/alertgw/alertgw/outputs/http"
 	"github.com/alertgw/alertgw/outputs/kafka"
 	"github.com/alertgw/alertgw/outputs/postgres"
+	"github.com/alertgw/alertgw/outputs/syslog"
+	"github.com/alertgw/alertgw/outputs/unix"
 )
 
 // Every input and output type is registered here, and only here.
@@ -19,6 +21,8 @@ var (
 		elasticsearch.Plugin,
 		http.Plugin,
 		kafka.Plugin,
+		syslog.Plugin,
+		unix.Plugin,
 		postgres.Plugin,
 	)
 )
