@@ -7,6 +7,7 @@ import (
 	"github.com/alertgw/alertgw/outputs/http"
 	"github.com/alertgw/alertgw/outputs/kafka"
 	"github.com/alertgw/alertgw/outputs/postgres"
+	"github.com/alertgw/alertgw/outputs/splunkhec"
 	"github.com/alertgw/alertgw/outputs/syslog"
 	"github.com/alertgw/alertgw/outputs/unix"
 )
@@ -24,6 +25,7 @@ var (
 		syslog.Plugin,
 		unix.Plugin,
 		postgres.Plugin,
+		splunkhec.Plugin,
 	)
 )
 
