@@ -4,6 +4,7 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/elasticsearch"
+	"github.com/alertgw/alertgw/outputs/graphite"
 	"github.com/alertgw/alertgw/outputs/http"
 	"github.com/alertgw/alertgw/outputs/kafka"
 	"github.com/alertgw/alertgw/outputs/postgres"
@@ -20,6 +21,7 @@ var (
 	outputPlugins = pluginMap[outputs.Plugin](
 		// one line per output type, e.g. file.Plugin,
 		elasticsearch.Plugin,
+		graphite.Plugin,
 		http.Plugin,
 		kafka.Plugin,
 		syslog.Plugin,
