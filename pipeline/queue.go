@@ -41,6 +41,7 @@ type pending struct {
 	fromDisk   bool
 	pos        diskbuf.Pos // from disk: acknowledged once delivered
 	n          int         // events (records) in it
+	settled    bool        // accounted for by giveUp while its Write hung: done and leave do nothing
 }
 
 // queue is one output's buffer. In memory it holds up to max events; with a
@@ -59,9 +60,10 @@ type queue struct {
 	whenFull string
 	disk     *diskbuf.Buffer // nil: memory only
 	diskOnly bool
-	spilling bool // the disk holds unread events: pushes go there too
-	closed   bool // no more pushes; the reader drains what is left while writes succeed
-	abandon  bool // shutdown deadline passed: pushes and pops give up
+	spilling bool     // the disk holds unread events: pushes go there too
+	closed   bool     // no more pushes; the reader drains what is left while writes succeed
+	abandon  bool     // shutdown deadline passed: pushes and pops give up
+	inflight *pending // handed to the output and not done yet
 	stats    *stats.Output
 	log      zerolog.Logger
 	scratch  []byte
@@ -273,12 +275,19 @@ func (q *queue) next(maxEvents int, linger time.Duration) (*pending, bool) {
 				bs = append(bs, d.batch)
 			}
 			q.notFull.Broadcast()
+			q.inflight = p
 			q.mu.Unlock()
 			p.batch = joinBatches(bs)
 			return p, true
 		}
 		q.mu.Unlock()
-		return q.readDisk(maxEvents)
+		p, open := q.readDisk(maxEvents)
+		if p != nil {
+			q.mu.Lock()
+			q.inflight = p
+			q.mu.Unlock()
+		}
+		return p, open
 	}
 }
 
@@ -323,8 +332,25 @@ func (q *queue) readDisk(maxEvents int) (*pending, bool) {
 	return &pending{batch: &outputs.Batch{Events: evs}, fromDisk: true, pos: pos, n: len(recs)}, true
 }
 
+// settle marks p finished; it reports false when giveUp did already.
+func (q *queue) settle(p *pending) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.inflight == p {
+		q.inflight = nil
+	}
+	if p.settled {
+		return false
+	}
+	p.settled = true
+	return true
+}
+
 // done finishes p after it was delivered (or dead-lettered).
 func (q *queue) done(p *pending) {
+	if !q.settle(p) {
+		return
+	}
 	q.stats.Queued.Add(-int64(p.n))
 	if !p.fromDisk {
 		for _, d := range p.deliveries {
@@ -345,7 +371,7 @@ func (q *queue) done(p *pending) {
 // for the next start; events from memory go to the disk when there is one,
 // else they are dropped with reason "shutdown".
 func (q *queue) leave(p *pending) {
-	if p.fromDisk {
+	if !q.settle(p) || p.fromDisk {
 		return
 	}
 	q.stats.Queued.Add(-int64(p.n))
@@ -399,6 +425,22 @@ func (q *queue) giveUp() {
 	left := q.items
 	q.items = nil
 	q.events = 0
+	var hung []*delivery
+	// A batch whose Write hangs past the deadline: what came from memory
+	// is spilled or counted dropped now; what came from disk stays there.
+	if p := q.inflight; p != nil && !p.settled {
+		p.settled = true
+		q.inflight = nil
+		if !p.fromDisk {
+			q.stats.Queued.Add(-int64(p.n))
+			if q.disk != nil {
+				q.spillLocked(p.batch.Events, false)
+			} else {
+				q.stats.Dropped.Add("shutdown", uint64(p.n))
+			}
+			hung = p.deliveries
+		}
+	}
 	for _, d := range left {
 		n := len(d.batch.Events)
 		q.stats.Queued.Add(-int64(n))
@@ -409,7 +451,7 @@ func (q *queue) giveUp() {
 		}
 	}
 	q.mu.Unlock()
-	for _, d := range left {
+	for _, d := range append(left, hung...) {
 		d.release()
 	}
 	q.signal()

@@ -4,11 +4,13 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/elasticsearch"
+	"github.com/alertgw/alertgw/outputs/file"
 	"github.com/alertgw/alertgw/outputs/graphite"
 	"github.com/alertgw/alertgw/outputs/http"
 	"github.com/alertgw/alertgw/outputs/kafka"
 	"github.com/alertgw/alertgw/outputs/postgres"
 	"github.com/alertgw/alertgw/outputs/splunkhec"
+	"github.com/alertgw/alertgw/outputs/stdout"
 	"github.com/alertgw/alertgw/outputs/syslog"
 	"github.com/alertgw/alertgw/outputs/unix"
 )
@@ -19,15 +21,17 @@ var (
 	// one line per input type, e.g. suricata.Plugin,
 	)
 	outputPlugins = pluginMap[outputs.Plugin](
-		// one line per output type, e.g. file.Plugin,
+		// one line per output type
 		elasticsearch.Plugin,
+		file.Plugin,
 		graphite.Plugin,
 		http.Plugin,
 		kafka.Plugin,
-		syslog.Plugin,
-		unix.Plugin,
 		postgres.Plugin,
 		splunkhec.Plugin,
+		stdout.Plugin,
+		syslog.Plugin,
+		unix.Plugin,
 	)
 )
 
