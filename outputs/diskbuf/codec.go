@@ -191,6 +191,8 @@ var ErrCorrupt = errors.New("corrupt event record")
 // field list reads straight.
 type decoder struct {
 	b   []byte
+	s   string // the record as one string: strings are cut from it, one allocation for all
+	n   int    // len(record)
 	err error
 }
 
@@ -257,7 +259,8 @@ func (d *decoder) string(what string) string {
 	if len(b) == 0 {
 		return ""
 	}
-	return string(b)
+	end := d.n - len(d.b)
+	return d.s[end-len(b) : end]
 }
 
 func (d *decoder) time(what string) time.Time {
@@ -304,9 +307,10 @@ func (d *decoder) addr(what string) netip.Addr {
 }
 
 // DecodeEvent decodes rec into e (which should be zero). Details values
-// alias rec: the caller must not reuse rec while e lives.
+// alias rec: the caller must not reuse rec while e lives. The strings share
+// one copy of rec.
 func DecodeEvent(rec []byte, e *normalize.Event) error {
-	d := decoder{b: rec}
+	d := decoder{b: rec, s: string(rec), n: len(rec)}
 	if v := d.byte1("version"); v != codecVersion {
 		if d.err != nil {
 			return d.err
