@@ -21,6 +21,7 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/outputs/diskbuf"
 	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -388,3 +389,53 @@ func crashChild() {
 	fmt.Println("SPILLED", o.Stats.Spilled.Load())
 	select {} // wait for SIGKILL
 }
+
+// BenchmarkDiskQueue measures an output queue with buffer type disk: every
+// event encoded and written to the disk buffer by the pushing side, read
+// back and decoded by the output's side, concurrently, ~1 KB events.
+func BenchmarkDiskQueue(b *testing.B) {
+	for _, sync := range []string{"interval", "never", "always"} {
+		b.Run("sync="+sync, func(b *testing.B) {
+			st := &stats.Output{}
+			q, err := newQueue(outputs.Buffer{Type: outputs.BufferDisk, MaxEvents: 1000, MaxBytes: 8 << 30,
+				WhenFull: outputs.WhenFullBlock, Path: b.TempDir(), Sync: sync, SyncInterval: time.Second}, st, zerolog.Nop())
+			if err != nil {
+				b.Fatal(err)
+			}
+			const batch = 256
+			evs := make([]*normalize.Event, batch)
+			for i := range evs {
+				e := &normalize.Event{ID: fmt.Sprintf("%032x", i), Kind: normalize.KindAlert, Received: time.Now(), Timestamp: time.Now(),
+					Source: normalize.Source{Type: "suricata", Input: "eve", Sensor: "sensor-1"}, CommunityID: "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+					Signature: &normalize.Signature{GID: 1, ID: 2024001, Rev: 3, Name: "ET POLICY something rather long to look like a real signature name"}}
+				e.Details = normalize.Details{{Key: "payload_printable", Value: normalize.RawJSON(`"` + strings.Repeat("x", 800) + `"`)}}
+				evs[i] = e
+			}
+			total := b.N * batch
+			done := make(chan struct{})
+			go func() {
+				got := 0
+				for got < total {
+					p, _ := q.next(1000, 0)
+					if p != nil {
+						got += p.n
+						q.done(p)
+					}
+				}
+				close(done)
+			}()
+			b.SetBytes(int64(len(diskbufRecord(evs[0]))) * batch)
+			b.ResetTimer()
+			for range b.N {
+				q.push(&delivery{batch: &outputs.Batch{Events: evs}, refs: 1})
+			}
+			<-done
+			b.StopTimer()
+			b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "events/s")
+			q.close()
+			q.closeDisk()
+		})
+	}
+}
+
+func diskbufRecord(e *normalize.Event) []byte { return diskbuf.AppendEvent(nil, e) }
