@@ -348,8 +348,12 @@ func (p *Pipeline) runOutput(o *outputRunner) {
 		if !open {
 			break
 		}
-		if pd != nil {
-			p.deliver(o, pd)
+		if pd != nil && !p.deliver(o, pd) {
+			// Shutdown left the batch undelivered. Acknowledgements in the
+			// disk buffer are positions: delivering anything after it now
+			// would acknowledge it too. Leave the rest for the next start.
+			o.q.spillMemory()
+			break
 		}
 		if o.reopen.Swap(false) {
 			if err := o.Writer.(outputs.Reopener).Reopen(); err != nil {
@@ -373,8 +377,8 @@ func (p *Pipeline) runOutput(o *outputRunner) {
 // backoff and jitter; permanent ones (the destination says the event is
 // invalid) go to the dead-letter file with the destination's reason. At
 // shutdown, what is still undelivered stays in (or goes to) the disk buffer,
-// or is counted as dropped when there is none.
-func (p *Pipeline) deliver(o *outputRunner, pd *pending) {
+// or is counted as dropped when there is none; deliver then returns false.
+func (p *Pipeline) deliver(o *outputRunner, pd *pending) bool {
 	batch := pd.batch
 	backoff := o.Retry.Initial
 	for attempt := 1; ; attempt++ {
@@ -382,7 +386,7 @@ func (p *Pipeline) deliver(o *outputRunner, pd *pending) {
 		if err == nil {
 			p.sent(o, batch.Events)
 			o.q.done(pd)
-			return
+			return true
 		}
 		var partial *outputs.PartialError
 		switch {
@@ -390,14 +394,14 @@ func (p *Pipeline) deliver(o *outputRunner, pd *pending) {
 			batch = p.settlePartial(o, batch, partial)
 			if len(batch.Events) == 0 {
 				o.q.done(pd)
-				return
+				return true
 			}
 		case outputs.IsPermanent(err):
 			for _, e := range batch.Events {
 				p.deadLetter(o, e, "rejected", err)
 			}
 			o.q.done(pd)
-			return
+			return true
 		}
 		o.Stats.Retried.Add(1)
 		wait := jitter(backoff)
@@ -410,7 +414,7 @@ func (p *Pipeline) deliver(o *outputRunner, pd *pending) {
 			// disk buffer at the next start: at least once.
 			pd.batch = batch
 			o.q.leave(pd)
-			return
+			return false
 		}
 		backoff = min(backoff*2, o.Retry.Max)
 	}

@@ -387,6 +387,29 @@ func (q *queue) leave(p *pending) {
 	}
 }
 
+// spillMemory moves what waits in memory to the disk buffer when there is
+// one (at shutdown, once the reader stops); without one it stays for the
+// drain or the deadline to account for.
+func (q *queue) spillMemory() {
+	q.mu.Lock()
+	if q.disk == nil {
+		q.mu.Unlock()
+		return
+	}
+	left := q.items
+	q.items = nil
+	q.events = 0
+	for _, d := range left {
+		q.stats.Queued.Add(-int64(len(d.batch.Events)))
+		q.spillLocked(d.batch.Events, false)
+	}
+	q.mu.Unlock()
+	for _, d := range left {
+		d.release()
+	}
+	q.notFull.Broadcast()
+}
+
 // durable reports whether events can be left to the disk buffer at
 // shutdown instead of retried until the deadline.
 func (q *queue) durable() bool {

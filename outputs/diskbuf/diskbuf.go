@@ -323,6 +323,14 @@ func (b *Buffer) newSegment(id uint64) error {
 		f.Close()
 		return fmt.Errorf("write segment header: %w", err)
 	}
+	// The new name must survive a power loss too, or the records written
+	// to it would be unreachable.
+	if b.opts.Sync != SyncNever {
+		if err := syncDir(b.opts.Dir); err != nil {
+			f.Close()
+			return err
+		}
+	}
 	if b.w != nil {
 		// The finished segment is fsynced now whatever the policy: it will
 		// not be written again.
@@ -335,6 +343,18 @@ func (b *Buffer) newSegment(id uint64) error {
 	b.w = f
 	b.segs = append(b.segs, &segment{id: id, size: int64(len(magic))})
 	b.bytes += int64(len(magic))
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open disk buffer directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync disk buffer directory: %w", err)
+	}
 	return nil
 }
 
