@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -166,6 +167,11 @@ func (b *Buffer) load() error {
 	b.ackF, err = os.OpenFile(filepath.Join(b.opts.Dir, ackName), os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
 		return fmt.Errorf("open ack file: %w", err)
+	}
+	// Two writers on one buffer would interleave records and acks: the
+	// lock holds for the life of the process, the kernel drops it at exit.
+	if err := syscall.Flock(int(b.ackF.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fmt.Errorf("disk buffer %s is in use by another process or output: %w", b.opts.Dir, err)
 	}
 	ack, ackOK := b.readAck()
 

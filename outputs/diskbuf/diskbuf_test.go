@@ -102,15 +102,16 @@ func TestReplayUnackedAfterReopen(t *testing.T) {
 	recs, pos, _ := b.Next(20, 1<<20)
 	b.Ack(pos, len(recs))
 	b.Next(10, 1<<20)
-	// No Close: simulate a crash (files are not synced, but the page cache
-	// keeps them for the next open in this process, as after SIGKILL).
+	// No Close: simulate a crash (nothing synced; the kernel closes the
+	// files and drops the lock, the page cache keeps the data, as after
+	// SIGKILL).
+	b.closeFiles()
 	b2 := open(t, dir)
 	if c := b2.Counters(); c.Records != 30 {
 		t.Fatalf("records after reopen = %d, want 30", c.Records)
 	}
 	equal(t, drain(t, b2, 8), want(20, 50))
 	b2.Close()
-	b.closeFiles()
 }
 
 func TestTornTailTruncated(t *testing.T) {
@@ -342,4 +343,18 @@ func FuzzOpenSegment(f *testing.F) {
 			t.Fatalf("after damage: read %q", recs)
 		}
 	})
+}
+
+func TestSecondOpenRefused(t *testing.T) {
+	dir := t.TempDir()
+	b := open(t, dir)
+	if _, err := Open(Options{Dir: dir}); err == nil {
+		t.Fatal("a second buffer opened on the same directory")
+	}
+	b.Close()
+	b2, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("reopen after close: %v", err)
+	}
+	b2.Close()
 }
