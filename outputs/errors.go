@@ -65,7 +65,8 @@ func (e *PartialError) Error() string {
 	return fmt.Sprintf("%d events failed (%d permanently)%s", len(e.Failed), perm, first)
 }
 
-// RetryableStatus classifies an HTTP status of a failed request or item:
+// RetryableStatus classifies the HTTP status of one item of a bulk answer
+// (an Elasticsearch document):
 // throttling (429), timeouts (408), too-early (425) and server errors are
 // worth retrying; any other 4xx means the request itself is wrong.
 func RetryableStatus(code int) bool {
@@ -96,11 +97,25 @@ func (e *StatusError) Error() string {
 	return "HTTP " + strconv.Itoa(e.Code) + ": " + b
 }
 
-// HTTPError turns a failed HTTP answer into a Write error: permanent when
-// the status says retrying cannot help.
+// RetryableRequestStatus classifies the status of a whole request. Beside
+// what RetryableStatus retries, answers that blame the configuration rather
+// than the events — 401 and 407 (credentials), 403 (permissions), 404 (a
+// wrong URL or a missing index) — are retried too: the events are fine and
+// must wait, in the queue and the disk buffer, until an operator fixes the
+// configuration, not be dead-lettered by the thousand.
+func RetryableRequestStatus(code int) bool {
+	switch code {
+	case 401, 403, 404, 407:
+		return true
+	}
+	return RetryableStatus(code)
+}
+
+// HTTPError turns a failed answer to a whole request into a Write error:
+// permanent when the status says retrying cannot help.
 func HTTPError(code int, body []byte) error {
 	err := &StatusError{Code: code, Body: string(body)}
-	if RetryableStatus(code) {
+	if RetryableRequestStatus(code) {
 		return err
 	}
 	return Permanent(err)

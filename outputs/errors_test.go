@@ -8,30 +8,34 @@ import (
 
 func TestRetryableStatus(t *testing.T) {
 	for _, tc := range []struct {
-		code  int
-		retry bool
+		code     int
+		retry    bool // an item with this status
+		retryReq bool // a whole request answered with it
 	}{
-		{400, false}, // malformed request / document
-		{401, false}, // bad credentials: retrying will not fix them
-		{403, false},
-		{404, false}, // no such index / endpoint
-		{408, true},  // request timeout
-		{409, false}, // version conflict
-		{413, false}, // too large: the same bytes will always be too large
-		{425, true},
-		{429, true}, // throttled
-		{500, true},
-		{501, false},
-		{502, true},
-		{503, true}, // unavailable
-		{504, true},
-		{505, false},
+		{400, false, false}, // malformed request / document
+		{401, false, true},  // credentials: the events wait for the operator
+		{403, false, true},
+		{404, false, true},  // no such index / endpoint
+		{408, true, true},   // request timeout
+		{409, false, false}, // version conflict
+		{413, false, false}, // too large: the same bytes will always be too large
+		{425, true, true},
+		{429, true, true}, // throttled
+		{500, true, true},
+		{501, false, false},
+		{502, true, true},
+		{503, true, true}, // unavailable
+		{504, true, true},
+		{505, false, false},
 	} {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
 			if got := RetryableStatus(tc.code); got != tc.retry {
 				t.Fatalf("RetryableStatus(%d) = %v, want %v", tc.code, got, tc.retry)
 			}
-			if got := IsPermanent(HTTPError(tc.code, []byte("body"))); got == tc.retry {
+			if got := RetryableRequestStatus(tc.code); got != tc.retryReq {
+				t.Fatalf("RetryableRequestStatus(%d) = %v, want %v", tc.code, got, tc.retryReq)
+			}
+			if got := IsPermanent(HTTPError(tc.code, []byte("body"))); got == tc.retryReq {
 				t.Fatalf("HTTPError(%d) permanent = %v", tc.code, got)
 			}
 		})

@@ -194,7 +194,7 @@ func TestWholeRequestStatus(t *testing.T) {
 	for _, tc := range []struct {
 		code int
 		perm bool
-	}{{503, false}, {429, false}, {400, true}, {401, true}, {502, false}} {
+	}{{503, false}, {429, false}, {400, true}, {401, false}, {403, false}, {502, false}} {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", tc.code) }))
 			defer srv.Close()

@@ -152,7 +152,7 @@ func TestStatusClassification(t *testing.T) {
 	for _, tc := range []struct {
 		code int
 		perm bool
-	}{{400, true}, {403, true}, {404, true}, {413, true}, {429, false}, {500, false}, {503, false}} {
+	}{{400, true}, {403, false}, {404, false}, {413, true}, {422, true}, {429, false}, {500, false}, {503, false}} {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
 			ep := &endpoint{status: func(int, string) int { return tc.code }}
 			srv := httptest.NewServer(ep)

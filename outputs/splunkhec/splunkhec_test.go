@@ -162,9 +162,11 @@ func TestStatusClassification(t *testing.T) {
 	if err := w.Write(context.Background(), batch(1)); err != nil {
 		t.Fatalf("after busy: %v", err)
 	}
+	// A wrong token blames the configuration, not the events: they wait
+	// (retried) until the operator fixes it.
 	bad := newOutput(t, srv.URL, func(o *Options) { o.Token = "wrong" })
-	if err := bad.Write(context.Background(), batch(1)); !outputs.IsPermanent(err) {
-		t.Fatalf("bad token: want permanent, got %v", err)
+	if err := bad.Write(context.Background(), batch(1)); err == nil || outputs.IsPermanent(err) {
+		t.Fatalf("bad token: want a retryable error, got %v", err)
 	}
 }
 
