@@ -158,7 +158,7 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 }
 
 // Write produces the batch and waits for every record's acknowledgement.
-// Records the broker refuses for good (too large, invalid, not authorized)
+// Records the broker refuses for good (too large, invalid)
 // are reported permanent, so they are dead-lettered; the others are retried.
 func (w *Output) Write(ctx context.Context, b *outputs.Batch) error {
 	lines := b.Encode(w.env.Encoder)
@@ -258,9 +258,11 @@ func anyPermanent(fs []outputs.ItemFailure) bool {
 }
 
 // permanent reports whether producing the same record again cannot work.
+// Authorization failures are not: the ACL is wrong, not the record, and
+// the events wait in the buffer until it is fixed.
 func permanent(err error) bool {
 	for _, e := range []error{kerr.MessageTooLarge, kerr.RecordListTooLarge, kerr.InvalidRecord,
-		kerr.InvalidTopicException, kerr.TopicAuthorizationFailed, kerr.CorruptMessage} {
+		kerr.InvalidTopicException, kerr.CorruptMessage} {
 		if errors.Is(err, e) {
 			return true
 		}
