@@ -484,3 +484,53 @@ func TestShutdownLeavesBacklogOnDisk(t *testing.T) {
 	waitFor(t, "every event, across both runs", func() bool { return delivered() == n })
 	stop()
 }
+
+// TestDiskBufferFullPolicies fills a 1MiB disk buffer behind a dead
+// output: it never grows past its bound, drops are counted under
+// buffer_full, and with drop_oldest the newest events are the ones kept.
+func TestDiskBufferFullPolicies(t *testing.T) {
+	for _, policy := range []string{outputs.WhenFullDropNewest, outputs.WhenFullDropOldest} {
+		t.Run(policy, func(t *testing.T) {
+			const n = 20_000
+			dir := t.TempDir()
+			var mu sync.Mutex
+			up := false
+			rec := newRecorder(func(int, *outputs.Batch) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if !up {
+					return errors.New("down")
+				}
+				return nil
+			})
+			o := testOutput("out", rec, outputs.Buffer{Type: outputs.BufferDisk, MaxEvents: 100, WhenFull: policy, Path: dir, MaxBytes: 1 << 20, Sync: "never"})
+			in := &countInput{n: n, size: 100, emitted: make(chan struct{})}
+			stop := runPipeline(t, Options{Workers: 1}, in, o)
+			<-in.emitted
+			waitFor(t, "every event accounted for", func() bool {
+				return uint64(o.Stats.Queued.Load())+o.Stats.Dropped.Get("buffer_full") >= n
+			})
+			if b := o.Stats.BufferedBytes.Load(); b > 1<<20 {
+				t.Fatalf("disk buffer at %d bytes, bound 1MiB", b)
+			}
+			dropped := o.Stats.Dropped.Get("buffer_full")
+			if dropped == 0 {
+				t.Fatal("nothing dropped although the buffer was full")
+			}
+			mu.Lock()
+			up = true
+			mu.Unlock()
+			waitFor(t, "the kept events", func() bool { u, _ := rec.delivered(); return uint64(u)+dropped >= n })
+			stop()
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			last := rec.order[len(rec.order)-1]
+			if policy == outputs.WhenFullDropOldest && last != n-1 {
+				t.Fatalf("drop_oldest lost the newest event: last delivered %d", last)
+			}
+			if policy == outputs.WhenFullDropNewest && last == n-1 {
+				t.Fatalf("drop_newest kept the newest event")
+			}
+		})
+	}
+}
