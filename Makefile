@@ -60,3 +60,4 @@ bench-outputs:
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./outputs/kafka/
 	$(GO) test -run '^$$' -bench . -benchtime 100x ./outputs/postgres/
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./outputs/elasticsearch/ ./outputs/http/ ./outputs/splunkhec/ ./outputs/syslog/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./outputs/unix/ ./outputs/graphite/

@@ -132,3 +132,15 @@ func TestKeptWhileDown(t *testing.T) {
 		t.Fatalf("points %v", lines)
 	}
 }
+
+func BenchmarkCount(b *testing.B) {
+	o := Plugin.Options().(*Options)
+	o.Address, o.Interval = "127.0.0.1:1", time.Hour
+	w, _ := New(outputs.Env{Log: zerolog.Nop()}, o)
+	defer func() { close(w.stop); <-w.done }()
+	bt := events()
+	for b.Loop() {
+		w.Write(context.Background(), bt)
+	}
+	b.ReportMetric(float64(b.N*len(bt.Events))/b.Elapsed().Seconds(), "events/s")
+}

@@ -117,3 +117,32 @@ func TestStreamAndReceiverRestart(t *testing.T) {
 		t.Fatalf("after restart: %q", l)
 	}
 }
+
+func BenchmarkWriteDatagram(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "collector.sock")
+	pc, err := net.ListenPacket("unixgram", path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pc.Close()
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	o := Plugin.Options().(*Options)
+	o.Path = path
+	w, _ := New(outputs.Env{Encoder: format.Native{}}, o)
+	defer w.Close()
+	bt := batch(1000)
+	bt.Encode(format.Native{})
+	for b.Loop() {
+		if err := w.Write(context.Background(), bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "events/s")
+}
