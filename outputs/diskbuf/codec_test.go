@@ -24,7 +24,7 @@ func fullEvent() *normalize.Event {
 		Source:    normalize.Source{Type: "suricata", Input: "eve", Sensor: "sensor-1"},
 		SrcIP:     netip.MustParseAddr("10.0.0.1"),
 		DestIP:    netip.MustParseAddr("fe80::1%eth0"),
-		SrcPort:   0, DestPort: 443, HasPorts: true,
+		SrcPort:   1234, DestPort: 443, HasPorts: true,
 		Proto: 6, HasProto: true, ProtoName: "tcp",
 		ICMPType: 3, ICMPCode: 1, HasICMP: true,
 		SrcMAC: "00:11:22:33:44:55", DestMAC: "66:77:88:99:aa:bb",
@@ -38,7 +38,7 @@ func fullEvent() *normalize.Event {
 		Flow: &normalize.Flow{PktsToServer: 1, PktsToClient: 2, BytesToServer: 3, BytesToClient: 4,
 			Start: time.Date(2026, 1, 1, 0, 0, 0, 1, time.UTC), End: time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC),
 			Age: -1, State: "closed", Reason: "timeout", Alerted: &yes},
-		Packet:   &normalize.Packet{Len: 60, TTL: 0, HasTTL: true, TOS: 16, IPID: 7, TCPFlags: "SA", TCPWindow: 65535, TCPSeq: 1, TCPAck: 2},
+		Packet:   &normalize.Packet{Len: 60, TTL: 64, HasTTL: true, TOS: 16, IPID: 7, TCPFlags: "SA", TCPWindow: 65535, TCPSeq: 1, TCPAck: 2},
 		Firewall: &normalize.Firewall{Group: 5, Prefix: "drop: ", Mark: 9, InIface: "eth0", OutIface: "eth1", UID: &uid, GID: &gid},
 		Details: normalize.Details{
 			{Key: "tls", Value: normalize.RawJSON(`{"sni":"example.org"}`)},
@@ -46,6 +46,29 @@ func fullEvent() *normalize.Event {
 		},
 	}
 	return e
+}
+
+// TestFullEventSetsEveryField guards the round trip below: a field added to
+// normalize.Event (or a nested struct) must be set in fullEvent, so that a
+// codec that forgets it fails TestCodecRoundTrip.
+func TestFullEventSetsEveryField(t *testing.T) {
+	var walk func(v reflect.Value, path string)
+	walk = func(v reflect.Value, path string) {
+		for i := range v.NumField() {
+			f, name := v.Field(i), path+"."+v.Type().Field(i).Name
+			if f.IsZero() {
+				t.Errorf("fullEvent leaves %s unset: set it, and encode it in codec.go", name)
+				continue
+			}
+			if f.Kind() == reflect.Pointer && f.Elem().Kind() == reflect.Struct {
+				f = f.Elem()
+			}
+			if f.Kind() == reflect.Struct && f.Type().PkgPath() == "github.com/alertgw/alertgw/normalize" {
+				walk(f, name)
+			}
+		}
+	}
+	walk(reflect.ValueOf(*fullEvent()), "Event")
 }
 
 func TestCodecRoundTrip(t *testing.T) {
