@@ -64,6 +64,7 @@ type queue struct {
 	closed   bool     // no more pushes; the reader drains what is left while writes succeed
 	abandon  bool     // shutdown deadline passed: pushes and pops give up
 	inflight *pending // handed to the output and not done yet
+	seenLost int64    // the disk buffer's Lost counter, as last accounted
 	stats    *stats.Output
 	log      zerolog.Logger
 	scratch  []byte
@@ -311,6 +312,7 @@ func joinBatches(bs []*outputs.Batch) *outputs.Batch {
 // acknowledged with the batch.
 func (q *queue) readDisk(maxEvents int) (*pending, bool) {
 	recs, pos, err := q.disk.Next(maxEvents, 8<<20)
+	q.accountLost()
 	if err != nil {
 		q.log.Error().Err(err).Msg("disk buffer read failed")
 		time.Sleep(100 * time.Millisecond) // do not spin on a failing disk
@@ -344,6 +346,23 @@ func (q *queue) settle(p *pending) bool {
 	}
 	p.settled = true
 	return true
+}
+
+// accountLost counts records the disk buffer skipped because it found them
+// corrupt while reading (the disk changed under it): they leave the queue
+// as dropped, with reason buffer_corrupt.
+func (q *queue) accountLost() {
+	c := q.disk.Counters()
+	q.mu.Lock()
+	delta := c.Lost - q.seenLost
+	q.seenLost = c.Lost
+	q.mu.Unlock()
+	if delta > 0 {
+		q.stats.Queued.Add(-delta)
+		q.stats.Dropped.Add("buffer_corrupt", uint64(delta))
+		q.stats.BufferCorrupt.Add(1)
+		q.log.Error().Int64("events", delta).Msg("disk buffer: corrupt records found while reading, the rest of their segment is lost")
+	}
 }
 
 // done finishes p after it was delivered (or dead-lettered).

@@ -76,6 +76,7 @@ type Counters struct {
 	Bytes     int64 // bytes of segment files on disk
 	Corrupt   uint64
 	Truncated int64 // bytes cut off torn or corrupt tails
+	Lost      int64 // records skipped because corruption was found while reading them
 }
 
 type segment struct {
@@ -102,7 +103,9 @@ type Buffer struct {
 	rseg     uint64
 	read     Pos // next record to read
 	acked    Pos // records before this are delivered
-	readRecs int64
+	readRecs int64 // records returned by Next and not yet acknowledged
+	readSeg  int64 // records of the read segment before the read position
+	lost     int64 // records skipped after corruption found while reading
 	records  int64 // records not yet acknowledged
 	bytes    int64
 	corrupt  uint64
@@ -223,6 +226,7 @@ func (b *Buffer) load() error {
 			return err
 		}
 		b.records -= n
+		b.readSeg = n
 	}
 	return nil
 }
@@ -468,7 +472,7 @@ func (b *Buffer) Unread() int64 {
 func (b *Buffer) Counters() Counters {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return Counters{Records: b.records, Bytes: b.bytes, Corrupt: b.corrupt, Truncated: b.trunc}
+	return Counters{Records: b.records, Bytes: b.bytes, Corrupt: b.corrupt, Truncated: b.trunc, Lost: b.lost}
 }
 
 // Next reads up to maxRecs records (and about maxBytes) after the last one
@@ -495,6 +499,7 @@ func (b *Buffer) Next(maxRecs int, maxBytes int) ([][]byte, Pos, error) {
 				break // caught up with the writer
 			}
 			b.read = Pos{Seg: b.nextSeg(s.id), Off: int64(len(magic))}
+			b.readSeg = 0
 			continue
 		}
 		if b.r == nil || b.rseg != s.id {
@@ -548,6 +553,7 @@ func (b *Buffer) Next(maxRecs int, maxBytes int) ([][]byte, Pos, error) {
 			got += ln
 			b.read.Off += int64(headerSize + ln)
 			b.readRecs++
+			b.readSeg++
 		}
 	}
 	return recs, b.read, nil
@@ -556,10 +562,15 @@ func (b *Buffer) Next(maxRecs int, maxBytes int) ([][]byte, Pos, error) {
 func (b *Buffer) skipCorrupt(s *segment) {
 	b.corrupt++
 	b.trunc += s.size - b.read.Off
-	// The records after the corruption are lost to us; count them as read
-	// so the figures stay consistent.
+	// The records after the corruption are lost to us: take them out of
+	// the figures, or Unread would promise records that never come.
+	lost := max(s.records-b.readSeg, 0)
+	s.records -= lost
+	b.records -= lost
+	b.lost += lost
 	if s != b.segs[len(b.segs)-1] {
 		b.read = Pos{Seg: b.nextSeg(s.id), Off: int64(len(magic))}
+		b.readSeg = 0
 	} else {
 		b.read.Off = s.size
 	}
@@ -589,6 +600,7 @@ func (b *Buffer) Rewind() {
 	defer b.mu.Unlock()
 	b.read = b.acked
 	b.readRecs = 0
+	b.readSeg, _ = b.countRecords(b.acked.Seg, b.acked.Off)
 }
 
 // Ack records that every record before p is delivered (n of them), persists

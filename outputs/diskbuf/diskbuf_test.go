@@ -358,3 +358,38 @@ func TestSecondOpenRefused(t *testing.T) {
 	}
 	b2.Close()
 }
+
+// TestCorruptionFoundWhileReading: a segment damaged after it was checked
+// at open (the disk changed under us) loses the rest of that segment only;
+// the figures say so and reading goes on with the next segment.
+func TestCorruptionFoundWhileReading(t *testing.T) {
+	dir := t.TempDir()
+	b := open(t, dir, func(o *Options) { o.SegmentBytes = 250 })
+	defer b.Close()
+	for i := range 30 {
+		b.Append(rec(i))
+	}
+	if len(b.segs) < 3 {
+		t.Fatalf("want several segments, got %d", len(b.segs))
+	}
+	first := b.segs[0]
+	f, err := os.OpenFile(b.segPath(first.id), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Damage the third record's payload: records are 8+13 bytes after the magic.
+	f.WriteAt([]byte{'#'}, int64(len(magic))+2*21+headerSize+3)
+	f.Close()
+	perSeg := first.records
+	got := drain(t, b, 4)
+	c := b.Counters()
+	if c.Lost != perSeg-2 || c.Corrupt != 1 {
+		t.Fatalf("lost %d (want %d), corrupt %d", c.Lost, perSeg-2, c.Corrupt)
+	}
+	if int64(len(got)) != 30-c.Lost || b.Unread() != 0 || c.Records != 0 {
+		t.Fatalf("read %d, unread %d, records %d", len(got), b.Unread(), c.Records)
+	}
+	if got[0] != string(rec(0)) || got[2] != string(rec(int(perSeg))) {
+		t.Fatalf("wrong records around the damage: %v", got[:3])
+	}
+}
