@@ -101,8 +101,8 @@ type Buffer struct {
 	w        *os.File   // the last segment, open for append
 	r        *os.File   // the segment being read
 	rseg     uint64
-	read     Pos // next record to read
-	acked    Pos // records before this are delivered
+	read     Pos   // next record to read
+	acked    Pos   // records before this are delivered
 	readRecs int64 // records returned by Next and not yet acknowledged
 	readSeg  int64 // records of the read segment before the read position
 	lost     int64 // records skipped after corruption found while reading
