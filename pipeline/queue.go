@@ -319,6 +319,9 @@ func (q *queue) readDisk(maxEvents int) (*pending, bool) {
 		return nil, true
 	}
 	if len(recs) == 0 {
+		// Nothing although records were counted unread: never expected,
+		// but do not spin on it.
+		time.Sleep(10 * time.Millisecond)
 		return nil, true
 	}
 	slab := make([]normalize.Event, len(recs))
