@@ -302,3 +302,25 @@ func BenchmarkEncodeBulk(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "events/s")
 }
+
+func TestBasicAuthAndFailover(t *testing.T) {
+	f := newFakeES()
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close() // connection refused
+	w := newOutput(t, deadURL, func(o *Options) {
+		o.URLs = append(o.URLs, srv.URL)
+		o.Username, o.Password = "elastic", "changeme"
+	})
+	if err := w.Write(context.Background(), batch(0, 3)); err == nil {
+		t.Fatal("first node is down: want an error to retry")
+	}
+	if err := w.Write(context.Background(), batch(0, 3)); err != nil {
+		t.Fatalf("second node: %v", err)
+	}
+	if f.auth != "Basic ZWxhc3RpYzpjaGFuZ2VtZQ==" || len(f.docs) != 3 {
+		t.Fatalf("auth %q, %d docs", f.auth, len(f.docs))
+	}
+}
