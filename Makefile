@@ -56,3 +56,15 @@ AUDITD_RATE ?= 1000
 .PHONY: bench-auditd
 bench-auditd:
 	./bench/auditd-cpu.sh $(AUDITD_RATE) 10s string
+
+# Delivery core and writers (issue 5): the figures of docs/performance/outputs.md.
+.PHONY: bench-outputs
+bench-outputs:
+	$(GO) test -run '^$$' -bench 'Append' -benchtime 2000x ./outputs/diskbuf/
+	$(GO) test -run '^$$' -bench 'Replay' -benchtime 3x ./outputs/diskbuf/
+	$(GO) test -run '^$$' -bench 'Codec' -benchmem ./outputs/diskbuf/
+	$(GO) test -run '^$$' -bench 'DiskQueue' -benchtime 400x ./pipeline/
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./outputs/kafka/
+	$(GO) test -run '^$$' -bench . -benchtime 100x ./outputs/postgres/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./outputs/elasticsearch/ ./outputs/http/ ./outputs/splunkhec/ ./outputs/syslog/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./outputs/unix/ ./outputs/graphite/

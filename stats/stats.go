@@ -88,11 +88,37 @@ type Input struct {
 type Output struct {
 	Name    string
 	Type    string
-	Queued  atomic.Int64  // events waiting in the output's queue now
-	Written atomic.Uint64 // events delivered
+	Queued  atomic.Int64  // events accepted and not yet delivered (memory and disk buffer)
+	Written atomic.Uint64 // events delivered ("sent")
 	Retried atomic.Uint64 // delivery attempts repeated
-	Failed  Reasons       // events rejected for good (dead-lettered)
-	Dropped Reasons       // events dropped by an explicit policy
+	Failed  Reasons       // events rejected for good (dead-lettered), by reason
+	Dropped Reasons       // events dropped by an explicit policy, by reason
+
+	BufferedBytes atomic.Int64  // size of the disk buffer's files
+	Spilled       atomic.Uint64 // events written to the disk buffer
+	Replayed      atomic.Uint64 // events found in the disk buffer at start
+	BufferCorrupt atomic.Uint64 // torn or corrupt disk buffer tails cut off
+
+	// Delivery latency, from the gateway receiving an event to the
+	// destination taking it.
+	LatencyCount atomic.Uint64
+	LatencySumNs atomic.Uint64
+	LatencyMaxNs atomic.Uint64
+}
+
+// ObserveLatency records the delivery latency of one event.
+func (o *Output) ObserveLatency(ns int64) {
+	if ns < 0 {
+		ns = 0
+	}
+	o.LatencyCount.Add(1)
+	o.LatencySumNs.Add(uint64(ns))
+	for {
+		cur := o.LatencyMaxNs.Load()
+		if uint64(ns) <= cur || o.LatencyMaxNs.CompareAndSwap(cur, uint64(ns)) {
+			return
+		}
+	}
 }
 
 // Registry holds every input's and output's counters.

@@ -94,7 +94,7 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 		if err != nil {
 			return nil, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
 		}
-		pouts = append(pouts, pipeline.Output{Name: d.block.Name, Type: d.block.Type, Writer: w, Encoder: enc, Buffer: d.common.Buffer, Stats: st, Log: olog})
+		pouts = append(pouts, pipeline.Output{Name: d.block.Name, Type: d.block.Type, Writer: w, Encoder: enc, Buffer: d.common.Buffer, Batch: d.common.Batch, Retry: d.common.Retry, Stats: st, Log: olog})
 	}
 	for _, d := range ins {
 		st := reg.Input(d.block.Name, d.block.Type)

@@ -75,7 +75,9 @@ func logTotals(log zerolog.Logger, reg *stats.Registry, up time.Duration) {
 	}
 	for _, s := range reg.Outputs() {
 		log.Info().Str("output", s.Name).Uint64("written", s.Written.Load()).Uint64("retried", s.Retried.Load()).
-			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Msg("output totals")
+			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).
+			Int64("left_in_buffer", s.Queued.Load()).Uint64("spilled", s.Spilled.Load()).Uint64("replayed", s.Replayed.Load()).
+			Msg("output totals")
 	}
 }
 
