@@ -32,6 +32,7 @@ type File struct {
 	Log        Log        `mapstructure:"log"`
 	Pipeline   Pipeline   `mapstructure:"pipeline"`
 	DeadLetter DeadLetter `mapstructure:"dead_letter"`
+	Admin      Admin      `mapstructure:"admin"`
 	Inputs     []Block    `mapstructure:"-"`
 	Outputs    []Block    `mapstructure:"-"`
 }
@@ -65,6 +66,12 @@ var defaults = map[string]any{
 	"pipeline.shutdown_timeout": "10s",
 	"dead_letter.path":          "./data/deadletter.json",
 	"dead_letter.max_size":      "64MiB",
+	"admin.listen":              "127.0.0.1:9477",
+}
+
+// Admin configures the HTTP endpoint for metrics, health and status.
+type Admin struct {
+	Listen string `mapstructure:"listen"` // host:port; "" turns the endpoint off
 }
 
 // Block is one input or output: its name, type and raw options, decoded

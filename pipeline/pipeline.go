@@ -111,6 +111,7 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 	}
 	for _, o := range outs {
 		p.outputs = append(p.outputs, &outputRunner{Output: o, q: newQueue(o.Buffer.MaxEvents, o.Buffer.WhenFull, o.Stats)})
+		o.Stats.Capacity.Store(int64(o.Buffer.MaxEvents))
 		if !containsEncoder(p.encoders, o.Encoder) {
 			p.encoders = append(p.encoders, o.Encoder)
 		}
@@ -147,6 +148,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	inErrs := make(chan error, len(p.inputs))
 	for _, in := range p.inputs {
 		inWG.Go(func() {
+			in.Stats.Up.Store(true)
+			defer in.Stats.Up.Store(false)
 			if err := in.Reader.Run(inCtx, &emitter{p: p, in: in}); err != nil {
 				in.Log.Error().Err(err).Msg("input stopped")
 				inErrs <- fmt.Errorf("input %s: %w", in.Name, err)
@@ -355,8 +358,10 @@ func (p *Pipeline) deliver(o *outputRunner, d *delivery) {
 		err := o.Writer.Write(context.Background(), d.batch)
 		if err == nil {
 			o.Stats.Written.Add(uint64(len(d.batch.Events)))
+			o.Stats.Failing.Store(false)
 			return
 		}
+		o.Stats.Failing.Store(true)
 		o.Stats.Retried.Add(1)
 		p.failLog.Error().Str("output", o.Name).Err(err).Int("attempt", attempt+1).Dur("retry_in", backoff).Msg("write failed, will retry")
 		if o.q.abandoned(backoff) {

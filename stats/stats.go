@@ -82,6 +82,7 @@ type Input struct {
 	Normalized atomic.Uint64 // events produced
 	Failed     Reasons       // messages that could not be normalized (dead-lettered)
 	Dropped    Reasons       // messages lost before normalization (truncated, ENOBUFS, …)
+	Up         atomic.Bool   // the input is running (its sockets are bound)
 }
 
 // Output counts what one output did.
@@ -93,6 +94,17 @@ type Output struct {
 	Retried atomic.Uint64 // delivery attempts repeated
 	Failed  Reasons       // events rejected for good (dead-lettered)
 	Dropped Reasons       // events dropped by an explicit policy
+	// Capacity is the most events the output's queue holds; Failing is set
+	// while deliveries fail. Together they say whether the output is
+	// delivering or buffering within its limits (readiness).
+	Capacity atomic.Int64
+	Failing  atomic.Bool
+}
+
+// Ready reports whether the output is delivering, or buffering within its
+// limits while its destination is failing.
+func (o *Output) Ready() bool {
+	return !o.Failing.Load() || o.Queued.Load() < o.Capacity.Load()
 }
 
 // Registry holds every input's and output's counters.

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/alertgw/alertgw/admin"
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -47,6 +48,20 @@ func run(ctx context.Context, path string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if f.Admin.Listen != "" {
+		srv, err := admin.New(f.Admin.Listen, reg, version, log.With().Str("component", "admin").Logger())
+		if err != nil {
+			return err
+		}
+		adminCtx, stopAdmin := context.WithCancel(context.Background())
+		defer stopAdmin()
+		go func() {
+			if err := srv.Serve(adminCtx); err != nil {
+				log.Error().Err(err).Msg("admin endpoint stopped")
+			}
+		}()
+		log.Info().Str("listen", srv.Addr()).Msg("admin endpoint: /metrics /healthz /readyz /status")
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
