@@ -49,3 +49,13 @@ fmt:
 
 clean:
 	rm -rf bin run data
+
+# --- container image (build/container, Dockerfile) ---
+.PHONY: image image-docker
+# image builds the final stage from the local static binary with buildah
+# (no registry needed); image-docker builds the full multi-stage Dockerfile.
+image: build
+	buildah bud --format docker -t alertgw:$(VERSION) -f build/container/Containerfile.prebuilt .
+
+image-docker:
+	docker build --build-arg VERSION=$(VERSION) -t alertgw:$(VERSION) .
