@@ -1,6 +1,7 @@
 package privdrop
 
 import (
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 )
@@ -56,6 +58,7 @@ func child() {
 		os.Stdout.WriteString("socket_write=" + err.Error() + "\n")
 	}
 	buf := make([]byte, 8)
+	ln.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if n, _, err := ln.ReadFromUnix(buf); err != nil || string(buf[:n]) != "x" {
 		os.Stdout.WriteString("socket_read_failed\n")
 	}
@@ -65,7 +68,16 @@ func TestDrop(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("dropping privileges needs root")
 	}
-	dir := t.TempDir()
+	// The unprivileged child must reach its socket by path: t.TempDir's
+	// parent is private, so make a world-searchable directory.
+	dir, err := os.MkdirTemp("", "privdrop-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	rootFile := filepath.Join(dir, "root-only")
 	if err := os.WriteFile(rootFile, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -79,7 +91,9 @@ func TestDrop(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run("keep="+tt.keep, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), "ALERTGW_PRIVDROP_CHILD=1", "ALERTGW_PRIVDROP_KEEP="+tt.keep,
 				"ALERTGW_PRIVDROP_ROOTFILE="+rootFile, "ALERTGW_PRIVDROP_SOCKET="+filepath.Join(dir, "s-"+tt.keep+".sock"))
 			out, err := cmd.CombinedOutput()
@@ -87,9 +101,14 @@ func TestDrop(t *testing.T) {
 				t.Fatalf("child: %v\n%s", err, out)
 			}
 			got := string(out)
-			for _, want := range []string{"uid=65534", "caps=" + tt.wantCaps + " ", "write_denied=true", "Uid:\t65534\t65534\t65534\t65534", "Gid:\t65534\t65534\t65534\t65534", "Groups:\t\n"} {
+			for _, want := range []string{"uid=65534", "caps=" + tt.wantCaps + " ", "write_denied=true", "Uid:\t65534\t65534\t65534\t65534", "Gid:\t65534\t65534\t65534\t65534"} {
 				if !strings.Contains(got, want) {
 					t.Errorf("child output lacks %q:\n%s", want, got)
+				}
+			}
+			for _, line := range strings.Split(got, "\n") {
+				if strings.HasPrefix(line, "Groups:") && strings.TrimSpace(line) != "Groups:" {
+					t.Errorf("supplementary groups kept: %q", line)
 				}
 			}
 			if strings.Contains(got, "socket_write=") || strings.Contains(got, "socket_read_failed") {

@@ -11,9 +11,11 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"kernel.org/pub/linux/libs/security/libcap/cap"
 
 	"github.com/alertgw/alertgw/admin"
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/privdrop"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -72,6 +74,12 @@ func run(ctx context.Context, path string) error {
 		}
 	}()
 
+	if f.RunAs.User != "" {
+		if err := dropPrivileges(f, log); err != nil {
+			return err
+		}
+	}
+
 	log.Info().Str("version", version).Str("sensor", f.Sensor).Int("inputs", len(ins)).Int("outputs", len(outs)).Msg("alertgw running")
 	start := time.Now()
 	err = p.Run(ctx)
@@ -107,4 +115,22 @@ func newLogger(c config.Log) zerolog.Logger {
 		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339}).Level(level).With().Timestamp().Logger()
 	}
 	return zerolog.New(os.Stderr).Level(level).With().Timestamp().Logger()
+}
+
+// dropPrivileges switches to run_as once every socket is bound, keeping
+// CAP_NET_ADMIN only when an nflog input needs it to talk to the kernel.
+func dropPrivileges(f *config.File, log zerolog.Logger) error {
+	var keep []cap.Value
+	for _, in := range f.Inputs {
+		if in.Type == "nflog" {
+			keep = []cap.Value{cap.NET_ADMIN}
+			break
+		}
+	}
+	res, err := privdrop.Drop(privdrop.Target{User: f.RunAs.User, Group: f.RunAs.Group}, keep...)
+	if err != nil {
+		return fmt.Errorf("run_as: %w", err)
+	}
+	log.Info().Int("uid", res.UID).Int("gid", res.GID).Interface("capabilities", keep).Msg("dropped privileges")
+	return nil
 }
