@@ -68,3 +68,13 @@ bench-outputs:
 	$(GO) test -run '^$$' -bench . -benchtime 100x ./outputs/postgres/
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./outputs/elasticsearch/ ./outputs/http/ ./outputs/splunkhec/ ./outputs/syslog/
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./outputs/unix/ ./outputs/graphite/
+
+# --- container image (build/container, Dockerfile) ---
+.PHONY: image image-docker
+# image builds the final stage from the local static binary with buildah
+# (no registry needed); image-docker builds the full multi-stage Dockerfile.
+image: build
+	buildah bud --format docker -t alertgw:$(VERSION) -f build/container/Containerfile.prebuilt .
+
+image-docker:
+	docker build --build-arg VERSION=$(VERSION) -t alertgw:$(VERSION) .

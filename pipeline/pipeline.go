@@ -132,6 +132,10 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 			return nil, fmt.Errorf("output %s: %w", o.Name, err)
 		}
 		p.outputs = append(p.outputs, &outputRunner{Output: o, q: q})
+		o.Stats.Capacity.Store(int64(o.Buffer.MaxEvents))
+		if o.Buffer.Path != "" {
+			o.Stats.BufferLimit.Store(int64(o.Buffer.MaxBytes))
+		}
 		if !containsEncoder(p.encoders, o.Encoder) {
 			p.encoders = append(p.encoders, o.Encoder)
 		}
@@ -168,6 +172,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	inErrs := make(chan error, len(p.inputs))
 	for _, in := range p.inputs {
 		inWG.Go(func() {
+			in.Stats.Up.Store(true)
+			defer in.Stats.Up.Store(false)
 			if err := in.Reader.Run(inCtx, &emitter{p: p, in: in}); err != nil {
 				in.Log.Error().Err(err).Msg("input stopped")
 				inErrs <- fmt.Errorf("input %s: %w", in.Name, err)
@@ -384,6 +390,7 @@ func (p *Pipeline) deliver(o *outputRunner, pd *pending) bool {
 	for attempt := 1; ; attempt++ {
 		err := o.Writer.Write(context.Background(), batch)
 		if err == nil {
+			o.Stats.Failing.Store(false)
 			p.sent(o, batch.Events)
 			o.q.done(pd)
 			return true
@@ -403,6 +410,7 @@ func (p *Pipeline) deliver(o *outputRunner, pd *pending) bool {
 			o.q.done(pd)
 			return true
 		}
+		o.Stats.Failing.Store(true)
 		o.Stats.Retried.Add(1)
 		wait := jitter(backoff)
 		p.failLog.Error().Str("output", o.Name).Err(err).Int("attempt", attempt).Int("events", len(batch.Events)).Dur("retry_in", wait).Msg("write failed, will retry")

@@ -82,6 +82,7 @@ type Input struct {
 	Normalized atomic.Uint64 // events produced
 	Failed     Reasons       // messages that could not be normalized (dead-lettered)
 	Dropped    Reasons       // messages lost before normalization (truncated, ENOBUFS, …)
+	Up         atomic.Bool   // the input is running (its sockets are bound)
 }
 
 // Output counts what one output did.
@@ -104,6 +105,10 @@ type Output struct {
 	LatencyCount atomic.Uint64
 	LatencySumNs atomic.Uint64
 	LatencyMaxNs atomic.Uint64
+
+	Capacity    atomic.Int64 // buffer.max_events
+	BufferLimit atomic.Int64 // buffer.max_bytes of the disk buffer; 0 without one
+	Failing     atomic.Bool  // the last delivery attempt failed
 }
 
 // ObserveLatency records the delivery latency of one event.
@@ -119,6 +124,19 @@ func (o *Output) ObserveLatency(ns int64) {
 			return
 		}
 	}
+}
+
+// Ready reports whether the output is delivering, or buffering within its
+// limits while its destination fails: its disk buffer below max_bytes, or,
+// without one, its memory queue below max_events.
+func (o *Output) Ready() bool {
+	if !o.Failing.Load() {
+		return true
+	}
+	if limit := o.BufferLimit.Load(); limit > 0 {
+		return o.BufferedBytes.Load() < limit
+	}
+	return o.Queued.Load() < o.Capacity.Load()
 }
 
 // Registry holds every input's and output's counters.

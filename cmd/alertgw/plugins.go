@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/auditd"
+	"github.com/alertgw/alertgw/inputs/selfstats"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/elasticsearch"
 	"github.com/alertgw/alertgw/outputs/file"
@@ -19,8 +20,8 @@ import (
 // Every input and output type is registered here, and only here.
 var (
 	inputPlugins = pluginMap[inputs.Plugin](
-		// one line per input type, e.g. suricata.Plugin,
 		auditd.Plugin,
+		selfstats.Plugin,
 	)
 	outputPlugins = pluginMap[outputs.Plugin](
 		// one line per output type
