@@ -58,27 +58,65 @@ type Output struct {
 	Log     zerolog.Logger
 }
 
-// Pipeline connects inputs to outputs.
+// Pipeline connects inputs to outputs. Inputs and outputs can be added,
+// removed and replaced while it runs (live reload, reload.go).
 type Pipeline struct {
-	opts     Options
+	opts Options
+
+	// topo is the set of outputs, swapped whole by reloads so that workers
+	// read it without a lock; a queue taken out of it is retired, and
+	// forwards late pushes to its successor (see queue.retire).
+	topo atomic.Pointer[topology]
+	// reloadMu serializes changes to inputs and the topology.
+	reloadMu sync.Mutex
 	inputs   []*inputRunner
-	outputs  []*outputRunner
-	encoders []format.Encoder // distinct encoders the outputs use
+
+	// Set while Run runs, for inputs and outputs started by a reload.
+	runMu   sync.Mutex
+	running bool
+	inCtx   context.Context
+	inWG    sync.WaitGroup
+	outWG   sync.WaitGroup
+	inErrs  chan error
+
 	work     chan work
 	idPrefix string
 	idSeq    atomic.Uint64
 	failLog  zerolog.Logger
 }
 
+// topology is the outputs events fan out to, and the distinct encoders
+// they use, so that each batch is encoded once per format.
+type topology struct {
+	outputs  []*outputRunner
+	encoders []format.Encoder
+}
+
+func newTopology(outs []*outputRunner) *topology {
+	t := &topology{outputs: outs}
+	for _, o := range outs {
+		if !slices.Contains(t.encoders, o.Encoder) {
+			t.encoders = append(t.encoders, o.Encoder)
+		}
+	}
+	return t
+}
+
 type inputRunner struct {
 	Input
 	decoder inputs.Decoder // nil for inputs that emit events themselves
+	stop    context.CancelFunc
+	stopped chan struct{} // closed when Run returned
 }
 
 type outputRunner struct {
 	Output
 	q      *queue
 	reopen atomic.Bool // set by Reopen, acted on by the output's goroutine
+	// start, when not nil, is closed to let the runner begin writing: a
+	// replacement waits until the output it replaces has closed.
+	start    chan struct{}
+	finished chan struct{} // closed when the runner closed the output
 }
 
 // work is what an input hands to the workers: raw messages or events.
@@ -109,47 +147,49 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 		failLog:  opts.Log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second}),
 	}
 	for _, in := range ins {
-		r := &inputRunner{Input: in}
-		r.decoder, _ = in.Reader.(inputs.Decoder)
-		p.inputs = append(p.inputs, r)
+		p.inputs = append(p.inputs, newInputRunner(in))
 	}
-	def := outputs.DefaultCommon()
+	var runners []*outputRunner
 	for _, o := range outs {
-		if o.Batch.MaxEvents <= 0 {
-			o.Batch.MaxEvents = def.Batch.MaxEvents
-		}
-		if o.Retry.Initial <= 0 {
-			o.Retry.Initial = def.Retry.Initial
-		}
-		if o.Retry.Max < o.Retry.Initial {
-			o.Retry.Max = max(def.Retry.Max, o.Retry.Initial)
-		}
-		q, err := newQueue(o.Buffer, o.Stats, o.Log)
+		r, err := newOutputRunner(o)
 		if err != nil {
-			for _, r := range p.outputs {
+			for _, r := range runners {
 				r.q.closeDisk()
 			}
-			return nil, fmt.Errorf("output %s: %w", o.Name, err)
+			return nil, err
 		}
-		p.outputs = append(p.outputs, &outputRunner{Output: o, q: q})
-		o.Stats.Capacity.Store(int64(o.Buffer.MaxEvents))
-		if o.Buffer.Path != "" {
-			o.Stats.BufferLimit.Store(int64(o.Buffer.MaxBytes))
-		}
-		if !containsEncoder(p.encoders, o.Encoder) {
-			p.encoders = append(p.encoders, o.Encoder)
-		}
+		runners = append(runners, r)
 	}
+	p.topo.Store(newTopology(runners))
 	return p, nil
 }
 
-func containsEncoder(list []format.Encoder, e format.Encoder) bool {
-	for _, x := range list {
-		if x == e {
-			return true
-		}
+func newInputRunner(in Input) *inputRunner {
+	r := &inputRunner{Input: in, stopped: make(chan struct{})}
+	r.decoder, _ = in.Reader.(inputs.Decoder)
+	return r
+}
+
+func newOutputRunner(o Output) (*outputRunner, error) {
+	def := outputs.DefaultCommon()
+	if o.Batch.MaxEvents <= 0 {
+		o.Batch.MaxEvents = def.Batch.MaxEvents
 	}
-	return false
+	if o.Retry.Initial <= 0 {
+		o.Retry.Initial = def.Retry.Initial
+	}
+	if o.Retry.Max < o.Retry.Initial {
+		o.Retry.Max = max(def.Retry.Max, o.Retry.Initial)
+	}
+	q, err := newQueue(o.Buffer, o.Stats, o.Log)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", o.Name, err)
+	}
+	o.Stats.Capacity.Store(int64(o.Buffer.MaxEvents))
+	if o.Buffer.Path != "" {
+		o.Stats.BufferLimit.Store(int64(o.Buffer.MaxBytes))
+	}
+	return &outputRunner{Output: o, q: q, finished: make(chan struct{})}, nil
 }
 
 // Run runs until ctx is cancelled, then stops the inputs, drains the workers
@@ -157,9 +197,8 @@ func containsEncoder(list []format.Encoder, e format.Encoder) bool {
 // when the drain did not finish within the shutdown timeout (what was left
 // is counted as dropped with reason "shutdown") or when an input failed.
 func (p *Pipeline) Run(ctx context.Context) error {
-	var outWG sync.WaitGroup
-	for _, o := range p.outputs {
-		outWG.Go(func() { p.runOutput(o) })
+	for _, o := range p.topo.Load().outputs {
+		p.startOutput(o)
 	}
 	var workWG sync.WaitGroup
 	for range p.opts.Workers {
@@ -168,32 +207,30 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 	inCtx, stopInputs := context.WithCancel(ctx)
 	defer stopInputs()
-	var inWG sync.WaitGroup
-	inErrs := make(chan error, len(p.inputs))
+	p.reloadMu.Lock()
+	p.running, p.inCtx = true, inCtx
+	p.inErrs = make(chan error, 64)
 	for _, in := range p.inputs {
-		inWG.Go(func() {
-			in.Stats.Up.Store(true)
-			defer in.Stats.Up.Store(false)
-			if err := in.Reader.Run(inCtx, &emitter{p: p, in: in}); err != nil {
-				in.Log.Error().Err(err).Msg("input stopped")
-				inErrs <- fmt.Errorf("input %s: %w", in.Name, err)
-			}
-		})
+		p.startInput(in)
 	}
+	p.reloadMu.Unlock()
 
 	<-ctx.Done()
+	p.reloadMu.Lock()
+	p.running = false // reloads from now on are refused
+	p.reloadMu.Unlock()
 	p.opts.Log.Info().Dur("deadline", p.opts.ShutdownTimeout).Msg("stopping: draining inputs, workers and outputs")
 	deadline := time.Now().Add(p.opts.ShutdownTimeout)
 
 	drained := make(chan struct{})
 	go func() {
-		inWG.Wait()
+		p.inWG.Wait()
 		close(p.work)
 		workWG.Wait()
-		for _, o := range p.outputs {
+		for _, o := range p.topo.Load().outputs {
 			o.q.close()
 		}
-		outWG.Wait()
+		p.outWG.Wait()
 		close(drained)
 	}()
 
@@ -201,7 +238,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	select {
 	case <-drained:
 	case <-time.After(time.Until(deadline)):
-		for _, o := range p.outputs {
+		for _, o := range p.topo.Load().outputs {
 			o.q.giveUp()
 		}
 		err = fmt.Errorf("shutdown deadline of %s passed before every output drained", p.opts.ShutdownTimeout)
@@ -215,17 +252,47 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			err = fmt.Errorf("close dead-letter file: %w", cerr)
 		}
 	}
-	close(inErrs)
-	for e := range inErrs {
+	close(p.inErrs)
+	for e := range p.inErrs {
 		err = errors.Join(err, e)
 	}
 	return err
 }
 
+// startInput runs one input until its own or the pipeline's context ends.
+// Called with reloadMu held.
+func (p *Pipeline) startInput(in *inputRunner) {
+	ctx, cancel := context.WithCancel(p.inCtx)
+	in.stop = cancel
+	p.inWG.Go(func() {
+		defer close(in.stopped)
+		in.Stats.Up.Store(true)
+		defer in.Stats.Up.Store(false)
+		if err := in.Reader.Run(ctx, &emitter{p: p, in: in}); err != nil {
+			in.Log.Error().Err(err).Msg("input stopped")
+			select {
+			case p.inErrs <- fmt.Errorf("input %s: %w", in.Name, err):
+			default:
+			}
+		}
+	})
+}
+
+// startOutput runs one output's delivery loop.
+func (p *Pipeline) startOutput(o *outputRunner) {
+	p.outWG.Go(func() {
+		defer close(o.finished)
+		if o.start != nil {
+			<-o.start
+		}
+		p.runOutput(o)
+	})
+}
+
 // Reopen asks every output that writes files, and the dead-letter file, to
 // reopen them (SIGHUP after logrotate). It is safe while running.
 func (p *Pipeline) Reopen() {
-	for _, o := range p.outputs {
+	for _, o := range p.topo.Load().outputs {
 		if _, ok := o.Writer.(outputs.Reopener); ok {
 			o.reopen.Store(true)
 			o.q.signal() // wake an idle output so it reopens now
@@ -330,18 +397,19 @@ func (p *Pipeline) fail(in *inputRunner, raw []byte, reason string, err error) {
 
 // fanOut encodes the batch once per format and queues it on every output.
 func (p *Pipeline) fanOut(evs []*normalize.Event, done func()) {
-	if len(evs) == 0 || len(p.outputs) == 0 {
+	t := p.topo.Load()
+	if len(evs) == 0 || len(t.outputs) == 0 {
 		if done != nil {
 			done()
 		}
 		return
 	}
 	b := &outputs.Batch{Events: evs}
-	for _, enc := range p.encoders {
+	for _, enc := range t.encoders {
 		b.Encode(enc)
 	}
-	d := &delivery{batch: b, refs: int32(len(p.outputs)), done: done}
-	for _, o := range p.outputs {
+	d := &delivery{batch: b, refs: int32(len(t.outputs)), done: done}
+	for _, o := range t.outputs {
 		o.q.push(d)
 	}
 }

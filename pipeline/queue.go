@@ -60,44 +60,68 @@ type queue struct {
 	whenFull string
 	disk     *diskbuf.Buffer // nil: memory only
 	diskOnly bool
-	spilling bool     // the disk holds unread events: pushes go there too
-	closed   bool     // no more pushes; the reader drains what is left while writes succeed
-	abandon  bool     // shutdown deadline passed: pushes and pops give up
-	inflight *pending // handed to the output and not done yet
-	seenLost int64    // the disk buffer's Lost counter, as last accounted
-	stats    *stats.Output
-	log      zerolog.Logger
-	scratch  []byte
-	recs     [][]byte
+	spilling bool // the disk holds unread events: pushes go there too
+	closed   bool // no more pushes; the reader drains what is left while writes succeed
+	retired  bool // taken out of the topology by a reload: pushes go to successor
+	// successor replaces a retired queue (nil: its output was removed).
+	successor *queue
+	abandon   bool     // shutdown deadline passed: pushes and pops give up
+	inflight  *pending // handed to the output and not done yet
+	seenLost  int64    // the disk buffer's Lost counter, as last accounted
+	stats     *stats.Output
+	log       zerolog.Logger
+	scratch   []byte
+	recs      [][]byte
 }
 
 func newQueue(buf outputs.Buffer, st *stats.Output, log zerolog.Logger) (*queue, error) {
+	q := newMemoryQueue(buf, st, log)
+	if err := q.attachDisk(buf); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// newMemoryQueue builds the queue without its disk buffer; attachDisk adds
+// it. A reload that replaces an output keeping its buffer directory attaches
+// the disk only once the old output has closed it.
+func newMemoryQueue(buf outputs.Buffer, st *stats.Output, log zerolog.Logger) *queue {
 	q := &queue{max: buf.MaxEvents, whenFull: buf.WhenFull, stats: st, log: log,
 		wake: make(chan struct{}, 1), gone: make(chan struct{})}
 	q.notFull.L = &q.mu
 	if q.max <= 0 {
 		q.max = 1
 	}
-	if buf.Type == outputs.BufferDisk || buf.Path != "" {
-		d, err := diskbuf.Open(diskbuf.Options{Dir: buf.Path, MaxBytes: int64(buf.MaxBytes), Sync: buf.Sync, SyncInterval: buf.SyncInterval})
-		if err != nil {
-			return nil, err
-		}
-		q.disk, q.diskOnly = d, buf.Type == outputs.BufferDisk
-		c := d.Counters()
-		st.Queued.Add(c.Records)
-		st.Replayed.Add(uint64(c.Records))
-		st.BufferedBytes.Store(c.Bytes)
-		st.BufferCorrupt.Add(c.Corrupt)
-		if c.Corrupt > 0 {
-			log.Warn().Uint64("tails", c.Corrupt).Int64("bytes", c.Truncated).Str("path", buf.Path).Msg("disk buffer: torn or corrupt records cut off")
-		}
-		if c.Records > 0 {
-			q.spilling = true
-			log.Info().Int64("events", c.Records).Str("path", buf.Path).Msg("disk buffer: replaying events left from the last run")
-		}
+	return q
+}
+
+// attachDisk opens the buffer's disk part, if it has one, and queues what
+// it holds from an earlier run for replay.
+func (q *queue) attachDisk(buf outputs.Buffer) error {
+	if buf.Type != outputs.BufferDisk && buf.Path == "" {
+		return nil
 	}
-	return q, nil
+	d, err := diskbuf.Open(diskbuf.Options{Dir: buf.Path, MaxBytes: int64(buf.MaxBytes), Sync: buf.Sync, SyncInterval: buf.SyncInterval})
+	if err != nil {
+		return err
+	}
+	st, log := q.stats, q.log
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.disk, q.diskOnly = d, buf.Type == outputs.BufferDisk
+	c := d.Counters()
+	st.Queued.Add(c.Records)
+	st.Replayed.Add(uint64(c.Records))
+	st.BufferedBytes.Store(c.Bytes)
+	st.BufferCorrupt.Add(c.Corrupt)
+	if c.Corrupt > 0 {
+		log.Warn().Uint64("tails", c.Corrupt).Int64("bytes", c.Truncated).Str("path", buf.Path).Msg("disk buffer: torn or corrupt records cut off")
+	}
+	if c.Records > 0 {
+		q.spilling = true
+		log.Info().Int64("events", c.Records).Str("path", buf.Path).Msg("disk buffer: replaying events left from the last run")
+	}
+	return nil
 }
 
 func (q *queue) signal() {
@@ -111,6 +135,10 @@ func (q *queue) signal() {
 func (q *queue) push(d *delivery) {
 	n := len(d.batch.Events)
 	q.mu.Lock()
+	if q.retired {
+		q.forwardLocked(d)
+		return
+	}
 	if q.abandon {
 		q.mu.Unlock()
 		q.stats.Dropped.Add("shutdown", uint64(n))
@@ -144,8 +172,12 @@ func (q *queue) push(d *delivery) {
 	default: // block: back-pressure up to the inputs
 		// A batch larger than the whole queue is still accepted into an
 		// empty queue, so a small max never wedges.
-		for q.events > 0 && q.events+n > q.max && !q.abandon {
+		for q.events > 0 && q.events+n > q.max && !q.abandon && !q.retired {
 			q.notFull.Wait()
+		}
+		if q.retired {
+			q.forwardLocked(d)
+			return
 		}
 		if q.abandon {
 			q.mu.Unlock()
@@ -448,6 +480,31 @@ func (q *queue) empty() bool {
 		return false
 	}
 	return q.disk == nil || q.disk.Unread() == 0
+}
+
+// retire takes the queue out of service for a reload: it accepts nothing
+// more (pushes, including those blocked on a full queue, go to successor, or
+// are dropped with reason "removed" when the output was removed), and its
+// reader drains what it holds, then stops.
+func (q *queue) retire(successor *queue) {
+	q.mu.Lock()
+	q.retired, q.closed, q.successor = true, true, successor
+	q.mu.Unlock()
+	q.notFull.Broadcast()
+	q.signal()
+}
+
+// forwardLocked hands a push to the successor of a retired queue; called
+// with q.mu held, which it releases.
+func (q *queue) forwardLocked(d *delivery) {
+	succ := q.successor
+	q.mu.Unlock()
+	if succ != nil {
+		succ.push(d)
+		return
+	}
+	q.stats.Dropped.Add("removed", uint64(len(d.batch.Events)))
+	d.release()
 }
 
 func (q *queue) close() {
