@@ -62,6 +62,7 @@ It prints: sent, dropped at sender, bytes, elapsed and events/s.`,
 	f.IntVar(&so.Count, "count", 1000, "records to send (0: until interrupted)")
 	f.Float64Var(&so.Rate, "rate", 0, "records per second (0: as fast as possible)")
 	f.BoolVar(&so.NonBlock, "nonblock", false, "send with MSG_DONTWAIT and drop on EAGAIN, like Suricata in live mode")
+	f.IntVar(&so.SendBuffer, "sndbuf", 0, "SO_SNDBUF in bytes (0: the kernel default, net.core.wmem_default, as Suricata uses)")
 	f.IntVar(&gopt.LargeEvery, "large-every", 0, "make every n-th record a large one with a base64 payload (0: none)")
 	f.IntVar(&gopt.LargeSize, "large-size", 64<<10, "approximate size of a large record in bytes")
 	f.IntVar(&pregen, "pregenerate", 0, "render this many records up front and cycle through them (benchmarks: the sender then spends its CPU on sending)")

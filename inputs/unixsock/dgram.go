@@ -28,21 +28,22 @@ type dgramReader struct {
 	s    *Server
 	sk   *socket
 	rc   syscall.RawConn
-	emit inputs.Emitter
-	size int // receive buffer size per datagram
+	emit inputs.Emitter // for failures
+	out  *handoff       // for batches
+	size int            // receive buffer size per datagram
 	buf  []byte
 	iovs []unix.Iovec
 	hdrs []mmsghdr
 }
 
-func (s *Server) serveDgram(ctx context.Context, sk *socket, emit inputs.Emitter) error {
+func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit inputs.Emitter) error {
 	rc, err := sk.rawConn()
 	if err != nil {
 		return err
 	}
 	size := int(s.cfg.MaxMessageSize)
 	vlen := max(1, min(s.cfg.BatchSize, maxRecvArea/size))
-	r := &dgramReader{s: s, sk: sk, rc: rc, emit: emit, size: size,
+	r := &dgramReader{s: s, sk: sk, rc: rc, emit: emit, out: out, size: size,
 		buf: make([]byte, vlen*size), iovs: make([]unix.Iovec, vlen), hdrs: make([]mmsghdr, vlen)}
 	for i := range r.hdrs {
 		r.iovs[i].Base = &r.buf[i*size]
@@ -147,7 +148,7 @@ func (r *dgramReader) handle(n int) {
 		msgs = append(msgs, arena[start:len(arena):len(arena)])
 	}
 	if len(msgs) > 0 {
-		r.emit.Messages(&inputs.Batch{Msgs: msgs, Received: time.Now()})
+		r.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now()}, len(arena))
 	}
 }
 

@@ -76,15 +76,17 @@ func (s *Server) Close() error {
 // files.
 func (s *Server) Run(ctx context.Context, emit inputs.Emitter) error {
 	defer s.Close()
+	h := newHandoff(emit, s.cfg.HandoffBytes)
+	defer h.close() // after the readers: what they read is handed on
 	errs := make(chan error, len(s.socks))
 	var wg sync.WaitGroup
 	for _, sk := range s.socks {
 		wg.Go(func() {
 			var err error
 			if sk.typ == Stream {
-				err = s.serveStream(ctx, sk, emit)
+				err = s.serveStream(ctx, sk, h, emit)
 			} else {
-				err = s.serveDgram(ctx, sk, emit)
+				err = s.serveDgram(ctx, sk, h, emit)
 			}
 			if err != nil {
 				errs <- fmt.Errorf("socket %s: %w", sk.path, err)

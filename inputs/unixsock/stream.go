@@ -23,7 +23,7 @@ const (
 
 // serveStream accepts connections until ctx ends; each connection has its
 // own goroutine, and Run returns once every one has drained.
-func (s *Server) serveStream(ctx context.Context, sk *socket, emit inputs.Emitter) error {
+func (s *Server) serveStream(ctx context.Context, sk *socket, out *handoff, emit inputs.Emitter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() {
@@ -49,18 +49,18 @@ func (s *Server) serveStream(ctx context.Context, sk *socket, emit inputs.Emitte
 			cancel()
 			break
 		}
-		wg.Go(func() { s.serveConn(ctx, sk, c, emit) })
+		wg.Go(func() { s.serveConn(ctx, sk, c, out, emit) })
 	}
 	wg.Wait()
 	return err
 }
 
 // serveConn reads one connection's newline-delimited messages.
-func (s *Server) serveConn(ctx context.Context, sk *socket, c *net.UnixConn, emit inputs.Emitter) {
+func (s *Server) serveConn(ctx context.Context, sk *socket, c *net.UnixConn, out *handoff, emit inputs.Emitter) {
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
-	lr := &lineReader{s: s, sk: sk, emit: emit, max: int(s.cfg.MaxLineSize),
+	lr := &lineReader{s: s, sk: sk, emit: emit, out: out, max: int(s.cfg.MaxLineSize),
 		buf: make([]byte, min(initialLineBuf, int(s.cfg.MaxLineSize)+1))}
 	for {
 		n, err := c.Read(lr.space())
@@ -87,7 +87,8 @@ func (s *Server) serveConn(ctx context.Context, sk *socket, c *net.UnixConn, emi
 type lineReader struct {
 	s          *Server
 	sk         *socket
-	emit       inputs.Emitter
+	emit       inputs.Emitter // for failures
+	out        *handoff       // for batches
 	max        int
 	buf        []byte
 	start, end int  // unconsumed bytes are buf[start:end]
@@ -175,7 +176,7 @@ func (l *lineReader) flush() {
 		l.lines[i] = nil
 	}
 	l.lines = l.lines[:0]
-	l.emit.Messages(&inputs.Batch{Msgs: msgs, Received: time.Now()})
+	l.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now()}, total)
 }
 
 func (l *lineReader) tooLarge(prefix []byte) {

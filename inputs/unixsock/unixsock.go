@@ -149,6 +149,9 @@ type Config struct {
 	// BatchSize is the most datagrams read by one recvmmsg call and handed
 	// on as one batch; 0: 64.
 	BatchSize int
+	// HandoffBytes bounds the messages read but not yet taken by the
+	// pipeline (see handoff); 0: DefaultHandoffBytes.
+	HandoffBytes int
 	// DrainTimeout bounds the read of what is still queued at shutdown.
 	DrainTimeout time.Duration
 	Log          zerolog.Logger
@@ -170,6 +173,9 @@ func (c *Config) fill() {
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 64
+	}
+	if c.HandoffBytes <= 0 {
+		c.HandoffBytes = DefaultHandoffBytes
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = DefaultDrainTimeout

@@ -663,3 +663,48 @@ func TestOptionsValidate(t *testing.T) {
 func syscallGetRcvbuf(fd int) (int, error) {
 	return unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
 }
+
+// blockingEmitter blocks Messages until released.
+type blockingEmitter struct {
+	*recorder
+	release chan struct{}
+}
+
+func (b *blockingEmitter) Messages(batch *inputs.Batch) {
+	<-b.release
+	b.recorder.Messages(batch)
+}
+
+func TestHandoffBoundsAndMerges(t *testing.T) {
+	em := &blockingEmitter{recorder: newRecorder(), release: make(chan struct{})}
+	h := newHandoff(em, 1000)
+	batch := func(n int) *inputs.Batch {
+		msgs := make([][]byte, n)
+		for i := range msgs {
+			msgs[i] = []byte("0123456789")
+		}
+		return &inputs.Batch{Msgs: msgs}
+	}
+	h.put(batch(40), 400) // taken by run, blocked in Messages
+	h.put(batch(40), 400)
+	h.put(batch(20), 200) // 1000 bytes pending: the budget is full
+	put := make(chan struct{})
+	go func() {
+		h.put(batch(1), 10)
+		close(put)
+	}()
+	select {
+	case <-put:
+		t.Fatal("put did not wait with the budget used up")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(em.release)
+	<-put
+	h.close()
+	if n := len(em.msgs); n != 101 {
+		t.Fatalf("%d messages handed on, want 101", n)
+	}
+	if len(em.batches) >= 4 {
+		t.Errorf("%d batches: the ones that piled up were not merged", len(em.batches))
+	}
+}

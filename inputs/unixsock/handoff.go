@@ -1,0 +1,102 @@
+package unixsock
+
+import (
+	"sync"
+
+	"github.com/alertgw/alertgw/inputs"
+)
+
+// DefaultHandoffBytes bounds the messages read but not yet taken by the
+// pipeline.
+const DefaultHandoffBytes = 32 << 20
+
+// handoff decouples the socket readers from the pipeline. The kernel queues
+// only max_dgram_qlen datagrams (512 with systemd, 10 by default), so at
+// 50,000 events/s a reader that stops for 10 ms while the workers are busy
+// or the host is loaded makes a non-blocking sender (Suricata live mode)
+// drop. The readers therefore only read and copy, and put batches here; one
+// goroutine hands them to the pipeline. When the pipeline falls behind by
+// more than max bytes, put blocks: back-pressure then reaches the kernel
+// queue and the sender, as before, but only after this buffer has absorbed
+// the burst.
+type handoff struct {
+	emit  inputs.Emitter
+	ch    chan pendingBatch
+	done  chan struct{}
+	mu    sync.Mutex
+	freed *sync.Cond
+	bytes int // bytes put and not yet handed on
+	max   int
+}
+
+type pendingBatch struct {
+	b    *inputs.Batch
+	size int
+}
+
+func newHandoff(emit inputs.Emitter, max int) *handoff {
+	h := &handoff{emit: emit, ch: make(chan pendingBatch, 1<<16), done: make(chan struct{}), max: max}
+	h.freed = sync.NewCond(&h.mu)
+	go h.run()
+	return h
+}
+
+// put queues a batch of size bytes, waiting while the buffer is full. A
+// batch larger than the whole budget still goes through once the buffer
+// is empty.
+func (h *handoff) put(b *inputs.Batch, size int) {
+	h.mu.Lock()
+	for h.bytes > 0 && h.bytes+size > h.max {
+		h.freed.Wait()
+	}
+	h.bytes += size
+	h.mu.Unlock()
+	h.ch <- pendingBatch{b, size}
+}
+
+// mergeLimit is the most messages merged into one batch.
+const mergeLimit = 1024
+
+func (h *handoff) run() {
+	defer close(h.done)
+	for p := range h.ch {
+		b, size := h.merge(p)
+		h.emit.Messages(b)
+		h.mu.Lock()
+		h.bytes -= size
+		h.mu.Unlock()
+		h.freed.Broadcast()
+	}
+}
+
+// merge joins to p the batches that piled up while the pipeline was busy,
+// so that the per-batch costs downstream (a channel send, an event slab,
+// an output write) are paid once. An idle pipeline gets each batch at
+// once: merging adds no latency.
+func (h *handoff) merge(p pendingBatch) (*inputs.Batch, int) {
+	b, size := p.b, p.size
+	for len(b.Msgs) < mergeLimit {
+		var q pendingBatch
+		var ok bool
+		select {
+		case q, ok = <-h.ch:
+		default:
+		}
+		if !ok {
+			break
+		}
+		if b == p.b { // a new slice: the reader's may not be grown in place
+			b = &inputs.Batch{Msgs: append(make([][]byte, 0, len(b.Msgs)+len(q.b.Msgs)), b.Msgs...), Received: b.Received}
+		}
+		b.Msgs = append(b.Msgs, q.b.Msgs...)
+		size += q.size
+	}
+	return b, size
+}
+
+// close hands on what is queued and returns once the pipeline took it.
+// No put may follow.
+func (h *handoff) close() {
+	close(h.ch)
+	<-h.done
+}
