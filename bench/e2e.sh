@@ -18,6 +18,10 @@
 #                   as root the script runs in its own network namespace
 #                   (unshare --net) and sets it there, leaving the host's
 #                   value alone; otherwise the current value is used.
+#   SNDBUF=0        non-blocking sender's SO_SNDBUF (0: net.core.wmem_default,
+#                   212992, as Suricata, which does not set it; it bounds the
+#                   datagrams in flight to about 93 of 1.1 KB whatever QLEN is)
+#   WORKERS=0       pipeline workers (0: one per CPU)
 #   SCENARIOS="baseline blocking nonblock"
 #   BIN=bin/alertgw PPROF=1 (writes a CPU profile of the gateway to $OUT/cpu.pprof)
 set -euo pipefail
