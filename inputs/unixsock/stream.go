@@ -144,14 +144,16 @@ func (l *lineReader) consume(n int) {
 	l.flush()
 }
 
+// add takes one line without its '\n'. The limit applies to the line as
+// sent ('\r' included), the same whether or not it ended the stream.
 func (l *lineReader) add(line []byte) {
-	line = bytes.TrimRight(line, "\r")
-	if len(bytes.TrimSpace(line)) == 0 {
-		return // blank lines separate nothing (files end with one)
-	}
 	if len(line) > l.max {
 		l.tooLarge(line[:l.max])
 		return
+	}
+	line = bytes.TrimRight(line, "\r")
+	if len(bytes.TrimSpace(line)) == 0 {
+		return // blank lines separate nothing (files end with one)
 	}
 	l.s.cfg.Stats.Received.Add(1)
 	l.lines = append(l.lines, line)
