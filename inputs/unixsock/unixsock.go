@@ -17,8 +17,9 @@
 //     socket is closed.
 //
 // Messages are copied out of the receive buffers into one fresh arena per
-// batch and handed to inputs.Emitter.Messages: the pipeline's decoders may
-// keep sub-slices of them.
+// batch (the pipeline's decoders may keep sub-slices of them) and go through
+// a bounded hand-off buffer to inputs.Emitter.Messages, so that the readers
+// keep draining the sockets while the pipeline is busy (see handoff.go).
 //
 // What cannot be handed on whole is dead-lettered through Emitter.Failed
 // (counted in Stats.Failed): a truncated datagram with reason "truncated"
