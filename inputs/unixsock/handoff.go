@@ -8,7 +8,7 @@ import (
 
 // DefaultHandoffBytes bounds the messages read but not yet taken by the
 // pipeline.
-const DefaultHandoffBytes = 32 << 20
+const DefaultHandoffBytes = 16 << 20
 
 // handoff decouples the socket readers from the pipeline. The kernel queues
 // only max_dgram_qlen datagrams (512 with systemd, 10 by default), so at
