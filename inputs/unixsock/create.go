@@ -151,11 +151,18 @@ func checkExisting(path string, typ Type) error {
 	if typ == Stream {
 		network = "unix"
 	}
-	if c, err := net.DialTimeout(network, path, 200*time.Millisecond); err == nil {
+	c, err := net.DialTimeout(network, path, 200*time.Millisecond)
+	switch {
+	case err == nil:
 		c.Close()
 		return fmt.Errorf("socket %s: another process is listening on it; refusing to take it over", path)
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOENT):
+		return nil // stale: nobody bound to it
+	case errors.Is(err, syscall.EPROTOTYPE):
+		return fmt.Errorf("socket %s: another process is listening on it with a socket type other than %s; refusing to take it over", path, typ)
+	default:
+		return fmt.Errorf("socket %s: cannot tell whether the existing socket is in use: %w", path, err)
 	}
-	return nil
 }
 
 func describeMode(m fs.FileMode) string {

@@ -154,6 +154,20 @@ func TestSafeCreation(t *testing.T) {
 			}
 			t.Cleanup(func() { c.Close() })
 		}, "another process is listening"},
+		{"live socket of the other type refused", func(t *testing.T, path string) {
+			l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+		}, "socket type other than dgram"},
+		{"stale datagram socket replaced", func(t *testing.T, path string) {
+			c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Close() // datagram sockets leave their file behind
+		}, ""},
 		{"regular file refused", func(t *testing.T, path string) {
 			if err := os.WriteFile(path, []byte("precious"), 0o600); err != nil {
 				t.Fatal(err)
