@@ -6,6 +6,7 @@ require (
 	github.com/go-viper/mapstructure/v2 v2.5.0
 	github.com/mattn/go-isatty v0.0.22
 	github.com/rs/zerolog v1.35.1
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
 	github.com/satta/gommunityid v1.0.0
 	github.com/segmentio/encoding v0.5.4
 	github.com/spf13/cobra v1.10.2
