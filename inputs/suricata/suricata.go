@@ -9,6 +9,7 @@ import (
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/unixsock"
+	"github.com/alertgw/alertgw/normalize/eve"
 )
 
 // Plugin registers the input type "suricata".
@@ -44,7 +45,7 @@ func (o *Options) Validate() config.Problems {
 // Input reads EVE records from one or more sockets.
 type Input struct {
 	srv *unixsock.Server
-	Decoder
+	eve.Decoder // runs on the pipeline's workers
 }
 
 // New binds the socket(s) at start-up, so that a bad path fails early.

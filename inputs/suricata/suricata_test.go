@@ -127,6 +127,9 @@ func TestInputOverRealSockets(t *testing.T) {
 				if err := dec.Decode(m, &ev); err != nil {
 					t.Fatalf("decode %q: %v", m, err)
 				}
+				if ev.Kind != normalize.KindAlert || ev.FlowID != 1234567890123456789 {
+					t.Errorf("decoded kind %q flow_id %d", ev.Kind, ev.FlowID)
+				}
 			}
 			if _, err := os.Lstat(o.Socket); !os.IsNotExist(err) {
 				t.Error("socket left behind")
