@@ -44,7 +44,7 @@ func (o *Options) Validate() config.Problems {
 
 // Input reads EVE records from one or more sockets.
 type Input struct {
-	srv *unixsock.Server
+	srv         *unixsock.Server
 	eve.Decoder // runs on the pipeline's workers
 }
 
