@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -33,6 +34,7 @@ func (s *Server) serveStream(ctx context.Context, sk *socket, out *handoff, emit
 	defer stop()
 
 	var wg sync.WaitGroup
+	var active atomic.Int64
 	var err error
 	for {
 		c, aerr := sk.ln.AcceptUnix()
@@ -49,7 +51,18 @@ func (s *Server) serveStream(ctx context.Context, sk *socket, out *handoff, emit
 			cancel()
 			break
 		}
-		wg.Go(func() { s.serveConn(ctx, sk, c, out, emit) })
+		if active.Load() >= int64(s.cfg.MaxConnections) {
+			// Each connection may buffer up to max_line_size: bound them.
+			s.failLog.Warn().Str("socket", sk.path).Int("max_connections", s.cfg.MaxConnections).
+				Msg("too many stream connections; refusing one")
+			c.Close()
+			continue
+		}
+		active.Add(1)
+		wg.Go(func() {
+			defer active.Add(-1)
+			s.serveConn(ctx, sk, c, out, emit)
+		})
 	}
 	wg.Wait()
 	return err

@@ -150,6 +150,9 @@ type Config struct {
 	// BatchSize is the most datagrams read by one recvmmsg call and handed
 	// on as one batch; 0: 64.
 	BatchSize int
+	// MaxConnections bounds the concurrent connections of a stream
+	// socket (each may buffer up to MaxLineSize); 0: 64.
+	MaxConnections int
 	// HandoffBytes bounds the messages read but not yet taken by the
 	// pipeline (see handoff); 0: DefaultHandoffBytes.
 	HandoffBytes int
@@ -174,6 +177,9 @@ func (c *Config) fill() {
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 64
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = 64
 	}
 	if c.HandoffBytes <= 0 {
 		c.HandoffBytes = DefaultHandoffBytes

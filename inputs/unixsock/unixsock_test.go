@@ -722,3 +722,54 @@ func TestHandoffBoundsAndMerges(t *testing.T) {
 		t.Errorf("%d batches: the ones that piled up were not merged", len(em.batches))
 	}
 }
+
+func TestStreamMaxConnections(t *testing.T) {
+	path := filepath.Join(shortTempDir(t), "x.sock")
+	cfg := testConfig(t, Stream, path)
+	cfg.MaxConnections = 2
+	srv, err := Listen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	start(t, srv, rec)
+	var conns []net.Conn
+	for i := range 3 {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+		fmt.Fprintf(c, "{\"c\":%d}\n", i)
+		if i < 2 {
+			rec.waitFor(t, "the line of an accepted connection", func() bool { return len(rec.msgs) == i+1 })
+		}
+	}
+	// The third connection is closed by the gateway: a read sees EOF.
+	conns[2].SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conns[2].Read(make([]byte, 1)); err == nil || os.IsTimeout(err) {
+		t.Fatalf("the connection over the limit was not closed: %v", err)
+	}
+	// Once one closes, a new connection is served again (retried: the
+	// closed one's goroutine ends asynchronously).
+	conns[0].Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "{\"c\":3}\n")
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		_, err = c.Read(make([]byte, 1))
+		c.Close()
+		if os.IsTimeout(err) { // still open: accepted
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no connection accepted after one closed")
+		}
+	}
+	rec.waitFor(t, "the line of the connection accepted again", func() bool { return len(rec.msgs) == 3 })
+}
