@@ -69,6 +69,13 @@ func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit 
 			}
 			return fmt.Errorf("read: %w", err)
 		}
+		if errno == unix.ENOMEM || errno == unix.ENOBUFS {
+			// The kernel is short of memory: transient, and the data
+			// stays queued. Retry rather than stop the input.
+			s.failLog.Error().Err(errno).Str("socket", sk.path).Msg("recvmmsg failed; retrying")
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
 		if errno != 0 {
 			return fmt.Errorf("recvmmsg: %w", errno)
 		}
