@@ -25,7 +25,7 @@ func FuzzLineReader(f *testing.F) {
 
 		rec := newRecorder()
 		s := &Server{cfg: Config{Stats: &stats.Input{}}, failLog: zerolog.Nop()}
-		out := newHandoff(rec, 1<<30)
+		out := newHandoff(rec, 1<<30, -1)
 		l := &lineReader{s: s, sk: &socket{path: "fuzz"}, emit: rec, out: out, max: maxLine, buf: make([]byte, min(initialLineBuf, maxLine+1))}
 		for rest := data; len(rest) > 0; {
 			space := l.space()

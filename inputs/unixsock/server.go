@@ -76,7 +76,7 @@ func (s *Server) Close() error {
 // files.
 func (s *Server) Run(ctx context.Context, emit inputs.Emitter) error {
 	defer s.Close()
-	h := newHandoff(emit, s.cfg.HandoffBytes)
+	h := newHandoff(emit, s.cfg.HandoffBytes, s.cfg.Linger)
 	defer h.close() // after the readers: what they read is handed on
 	errs := make(chan error, len(s.socks))
 	var wg sync.WaitGroup

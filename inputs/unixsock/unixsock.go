@@ -156,6 +156,10 @@ type Config struct {
 	// HandoffBytes bounds the messages read but not yet taken by the
 	// pipeline (see handoff); 0: DefaultHandoffBytes.
 	HandoffBytes int
+	// Linger is how long a small batch may wait for more before it goes
+	// to the pipeline (fewer, larger batches at moderate rates); 0:
+	// DefaultLinger; negative: never wait.
+	Linger time.Duration
 	// DrainTimeout bounds the read of what is still queued at shutdown.
 	DrainTimeout time.Duration
 	Log          zerolog.Logger
@@ -183,6 +187,9 @@ func (c *Config) fill() {
 	}
 	if c.HandoffBytes <= 0 {
 		c.HandoffBytes = DefaultHandoffBytes
+	}
+	if c.Linger == 0 {
+		c.Linger = DefaultLinger
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = DefaultDrainTimeout

@@ -691,7 +691,7 @@ func (b *blockingEmitter) Messages(batch *inputs.Batch) {
 
 func TestHandoffBoundsAndMerges(t *testing.T) {
 	em := &blockingEmitter{recorder: newRecorder(), release: make(chan struct{})}
-	h := newHandoff(em, 1000)
+	h := newHandoff(em, 1000, -1)
 	batch := func(n int) *inputs.Batch {
 		msgs := make([][]byte, n)
 		for i := range msgs {
@@ -772,4 +772,21 @@ func TestStreamMaxConnections(t *testing.T) {
 		}
 	}
 	rec.waitFor(t, "the line of the connection accepted again", func() bool { return len(rec.msgs) == 3 })
+}
+
+func TestHandoffLingerGathersSmallBatches(t *testing.T) {
+	rec := newRecorder()
+	h := newHandoff(rec, 1<<20, 10*time.Second) // long: the batch must go on once full, not on the timer
+	for range 4 {
+		msgs := make([][]byte, lingerBatch/4)
+		for i := range msgs {
+			msgs[i] = []byte("m")
+		}
+		h.put(&inputs.Batch{Msgs: msgs}, len(msgs))
+	}
+	rec.waitFor(t, "one merged batch", func() bool { return len(rec.msgs) == lingerBatch })
+	if len(rec.batches) != 1 {
+		t.Errorf("%d batches, want the 4 small ones merged into 1", len(rec.batches))
+	}
+	h.close()
 }
