@@ -23,7 +23,8 @@
 #                   datagrams in flight to about 93 of 1.1 KB whatever QLEN is)
 #   WORKERS=0       pipeline workers (0: one per CPU)
 #   SCENARIOS="baseline blocking nonblock"
-#   BIN=bin/alertgw PPROF=1 (writes a CPU profile of the gateway to $OUT/cpu.pprof)
+#   BIN=bin/alertgw PPROF=1 (writes a CPU profile of the gateway to $OUT/<scenario>/cpu.pprof)
+#   KEEP=1          keep $OUT (events, logs) after the run
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -48,7 +49,13 @@ qlen_now=$(cat /proc/sys/net/unix/max_dgram_qlen)
 [[ -x $BIN ]] || CGO_ENABLED=0 go build -trimpath -o "$BIN" ./cmd/alertgw
 OUT=$(mktemp -d /tmp/agwbench.XXXXXX)
 go build -o "$OUT/countrecv" ./bench/countrecv
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+# The output files are large (≈ 3 GB for the 60 s run): removed at the end
+# unless KEEP=1 or PPROF=1 (then the profiles and logs stay in $OUT).
+cleanup() {
+	kill $(jobs -p) 2>/dev/null || true
+	if [[ -z ${KEEP:-}${PPROF:-} ]]; then rm -rf "$OUT"; else echo "output kept in $OUT" >&2; fi
+}
+trap cleanup EXIT
 
 HZ=$(getconf CLK_TCK)
 cpu_seconds() { # utime + stime of a live process, in seconds

@@ -7,7 +7,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -35,19 +37,33 @@ var (
 	buildErr  error
 )
 
+// gatewayBinary builds the gateway once per test process. The binary goes
+// to a directory named after this source tree, replaced atomically on every
+// run, so that runs leave no trail of temporary directories and two
+// checkouts never run each other's build.
 func gatewayBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "agwbin")
+		wd, err := os.Getwd()
 		if err != nil {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "alertgw")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		sum := sha256.Sum256([]byte(wd))
+		dir := filepath.Join(os.TempDir(), "alertgw-e2e-"+hex.EncodeToString(sum[:6]))
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			buildErr = err
+			return
 		}
+		tmp := filepath.Join(dir, fmt.Sprintf("alertgw.%d", os.Getpid()))
+		out, err := exec.Command("go", "build", "-o", tmp, ".").CombinedOutput()
+		if err != nil {
+			os.Remove(tmp)
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		binPath = filepath.Join(dir, "alertgw")
+		buildErr = os.Rename(tmp, binPath)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
