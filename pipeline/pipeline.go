@@ -6,11 +6,13 @@ package pipeline
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -50,6 +52,8 @@ type Output struct {
 	Writer  outputs.Output
 	Encoder format.Encoder
 	Buffer  outputs.Buffer
+	Batch   outputs.Batching // zero: the defaults
+	Retry   outputs.Retry    // zero: the defaults
 	Stats   *stats.Output
 	Log     zerolog.Logger
 }
@@ -95,7 +99,7 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
 	var nonce [8]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
+	if _, err := crand.Read(nonce[:]); err != nil {
 		return nil, fmt.Errorf("event id nonce: %w", err)
 	}
 	p := &Pipeline{
@@ -109,8 +113,29 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 		r.decoder, _ = in.Reader.(inputs.Decoder)
 		p.inputs = append(p.inputs, r)
 	}
+	def := outputs.DefaultCommon()
 	for _, o := range outs {
-		p.outputs = append(p.outputs, &outputRunner{Output: o, q: newQueue(o.Buffer.MaxEvents, o.Buffer.WhenFull, o.Stats)})
+		if o.Batch.MaxEvents <= 0 {
+			o.Batch.MaxEvents = def.Batch.MaxEvents
+		}
+		if o.Retry.Initial <= 0 {
+			o.Retry.Initial = def.Retry.Initial
+		}
+		if o.Retry.Max < o.Retry.Initial {
+			o.Retry.Max = max(def.Retry.Max, o.Retry.Initial)
+		}
+		q, err := newQueue(o.Buffer, o.Stats, o.Log)
+		if err != nil {
+			for _, r := range p.outputs {
+				r.q.closeDisk()
+			}
+			return nil, fmt.Errorf("output %s: %w", o.Name, err)
+		}
+		p.outputs = append(p.outputs, &outputRunner{Output: o, q: q})
+		o.Stats.Capacity.Store(int64(o.Buffer.MaxEvents))
+		if o.Buffer.Path != "" {
+			o.Stats.BufferLimit.Store(int64(o.Buffer.MaxBytes))
+		}
 		if !containsEncoder(p.encoders, o.Encoder) {
 			p.encoders = append(p.encoders, o.Encoder)
 		}
@@ -147,6 +172,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	inErrs := make(chan error, len(p.inputs))
 	for _, in := range p.inputs {
 		inWG.Go(func() {
+			in.Stats.Up.Store(true)
+			defer in.Stats.Up.Store(false)
 			if err := in.Reader.Run(inCtx, &emitter{p: p, in: in}); err != nil {
 				in.Log.Error().Err(err).Msg("input stopped")
 				inErrs <- fmt.Errorf("input %s: %w", in.Name, err)
@@ -201,7 +228,7 @@ func (p *Pipeline) Reopen() {
 	for _, o := range p.outputs {
 		if _, ok := o.Writer.(outputs.Reopener); ok {
 			o.reopen.Store(true)
-			o.q.kick() // wake an idle output so it reopens now
+			o.q.signal() // wake an idle output so it reopens now
 		}
 	}
 	if p.opts.DeadLetter != nil {
@@ -323,19 +350,23 @@ func (p *Pipeline) runOutput(o *outputRunner) {
 	log := o.Log
 	flusher, _ := o.Writer.(outputs.Flusher)
 	for {
-		d, open := o.q.pop()
+		pd, open := o.q.next(o.Batch.MaxEvents, o.Batch.Linger)
 		if !open {
 			break
 		}
-		if d != nil {
-			p.deliver(o, d)
+		if pd != nil && !p.deliver(o, pd) {
+			// Shutdown left the batch undelivered. Acknowledgements in the
+			// disk buffer are positions: delivering anything after it now
+			// would acknowledge it too. Leave the rest for the next start.
+			o.q.spillMemory()
+			break
 		}
 		if o.reopen.Swap(false) {
 			if err := o.Writer.(outputs.Reopener).Reopen(); err != nil {
 				log.Error().Err(err).Msg("reopen failed")
 			}
 		}
-		if flusher != nil && d != nil && o.q.empty() {
+		if flusher != nil && pd != nil && o.q.empty() {
 			if err := flusher.Flush(); err != nil {
 				log.Error().Err(err).Msg("flush failed")
 			}
@@ -344,25 +375,122 @@ func (p *Pipeline) runOutput(o *outputRunner) {
 	if err := o.Writer.Close(); err != nil {
 		log.Error().Err(err).Msg("close failed")
 	}
+	o.q.closeDisk()
 }
 
-// deliver writes one batch, retrying with capped exponential backoff until
-// it goes through or shutdown gives up on it.
-func (p *Pipeline) deliver(o *outputRunner, d *delivery) {
-	defer d.release()
-	backoff := 50 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		err := o.Writer.Write(context.Background(), d.batch)
+// deliver writes one batch until every event in it is delivered or
+// dead-lettered: transient failures are retried with capped exponential
+// backoff and jitter; permanent ones (the destination says the event is
+// invalid) go to the dead-letter file with the destination's reason. At
+// shutdown, what is still undelivered stays in (or goes to) the disk buffer,
+// or is counted as dropped when there is none; deliver then returns false.
+func (p *Pipeline) deliver(o *outputRunner, pd *pending) bool {
+	batch := pd.batch
+	backoff := o.Retry.Initial
+	for attempt := 1; ; attempt++ {
+		err := o.Writer.Write(context.Background(), batch)
 		if err == nil {
-			o.Stats.Written.Add(uint64(len(d.batch.Events)))
-			return
+			o.Stats.Failing.Store(false)
+			p.sent(o, batch.Events)
+			o.q.done(pd)
+			return true
 		}
+		var partial *outputs.PartialError
+		switch {
+		case errors.As(err, &partial):
+			batch = p.settlePartial(o, batch, partial)
+			if len(batch.Events) == 0 {
+				o.q.done(pd)
+				return true
+			}
+		case outputs.IsPermanent(err):
+			for _, e := range batch.Events {
+				p.deadLetter(o, e, "rejected", err)
+			}
+			o.q.done(pd)
+			return true
+		}
+		o.Stats.Failing.Store(true)
 		o.Stats.Retried.Add(1)
-		p.failLog.Error().Str("output", o.Name).Err(err).Int("attempt", attempt+1).Dur("retry_in", backoff).Msg("write failed, will retry")
-		if o.q.abandoned(backoff) {
-			o.Stats.Dropped.Add("shutdown", uint64(len(d.batch.Events)))
-			return
+		wait := jitter(backoff)
+		p.failLog.Error().Str("output", o.Name).Err(err).Int("attempt", attempt).Int("events", len(batch.Events)).Dur("retry_in", wait).Msg("write failed, will retry")
+		if o.q.sleep(wait) {
+			if pd.fromDisk || o.q.disk != nil {
+				p.opts.Log.Info().Str("output", o.Name).Int("events", len(batch.Events)).Msg("shutdown: undelivered events left in the disk buffer")
+			}
+			// What was delivered of a partial batch is sent again from the
+			// disk buffer at the next start: at least once.
+			pd.batch = batch
+			o.q.leave(pd)
+			return false
 		}
-		backoff = min(backoff*2, 5*time.Second)
+		backoff = min(backoff*2, o.Retry.Max)
 	}
+}
+
+// settlePartial counts what a partial failure delivered, dead-letters the
+// permanent failures and returns the batch of events to retry.
+func (p *Pipeline) settlePartial(o *outputRunner, b *outputs.Batch, pe *outputs.PartialError) *outputs.Batch {
+	failed := make(map[int]bool, len(pe.Failed))
+	var retry []int
+	for _, f := range pe.Failed {
+		if f.Index < 0 || f.Index >= len(b.Events) || failed[f.Index] {
+			continue
+		}
+		failed[f.Index] = true
+		if f.Permanent {
+			var cause error = pe
+			if f.Detail != "" {
+				cause = errors.New(f.Detail)
+			}
+			p.deadLetter(o, b.Events[f.Index], f.Reason, cause)
+		} else {
+			retry = append(retry, f.Index)
+		}
+	}
+	var ok []*normalize.Event
+	for i, e := range b.Events {
+		if !failed[i] {
+			ok = append(ok, e)
+		}
+	}
+	p.sent(o, ok)
+	slices.Sort(retry)
+	return b.Subset(retry)
+}
+
+func (p *Pipeline) sent(o *outputRunner, evs []*normalize.Event) {
+	o.Stats.Written.Add(uint64(len(evs)))
+	now := time.Now()
+	for _, e := range evs {
+		o.Stats.ObserveLatency(now.Sub(e.Received).Nanoseconds())
+	}
+}
+
+// deadLetter records one event the destination refused for good.
+func (p *Pipeline) deadLetter(o *outputRunner, e *normalize.Event, reason string, cause error) {
+	if reason == "" {
+		reason = "rejected"
+	}
+	label := reason
+	if len(label) > 64 { // counters are labelled by a short reason
+		label = "rejected"
+	}
+	o.Stats.Failed.Add(label, 1)
+	p.failLog.Warn().Str("output", o.Name).Str("id", e.ID).Str("reason", reason).Msg("event rejected by the destination, dead-lettered")
+	if p.opts.DeadLetter != nil {
+		ev := format.Native{}.AppendEvent(nil, e)
+		if err := p.opts.DeadLetter.WriteEvent(o.Name, o.Type, reason, cause, ev); err != nil {
+			p.failLog.Error().Err(err).Msg("dead-letter write failed")
+		}
+	}
+}
+
+// jitter spreads a backoff over [d/2, d], so that gateways that failed
+// together do not retry together.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2+1)
 }
