@@ -78,3 +78,9 @@ image: build
 
 image-docker:
 	docker build --build-arg VERSION=$(VERSION) -t alertgw:$(VERSION) .
+
+# sock (inputs/unixsock, inputs/suricata, alertgw send): the end-to-end
+# benchmark with a 10 s non-blocking scenario instead of 60 s.
+.PHONY: bench-e2e-quick
+bench-e2e-quick: build
+	QUICK=1 COUNT=300000 ./bench/e2e.sh

@@ -4,6 +4,7 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/auditd"
 	"github.com/alertgw/alertgw/inputs/selfstats"
+	"github.com/alertgw/alertgw/inputs/suricata"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/elasticsearch"
 	"github.com/alertgw/alertgw/outputs/file"
@@ -22,6 +23,7 @@ var (
 	inputPlugins = pluginMap[inputs.Plugin](
 		auditd.Plugin,
 		selfstats.Plugin,
+		suricata.Plugin,
 	)
 	outputPlugins = pluginMap[outputs.Plugin](
 		// one line per output type

@@ -20,16 +20,25 @@ import (
 )
 
 func runCmd() *cobra.Command {
-	var path string
+	var path, cpuProfile string
 	c := &cobra.Command{
 		Use:   "run",
 		Short: "Run the gateway (the embedded default configuration without --config)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			return run(cmd.Context(), path)
 		},
 	}
 	c.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML)")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file (benchmarks)")
+	c.Flags().MarkHidden("cpuprofile")
 	return c
 }
 
