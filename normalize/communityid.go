@@ -42,13 +42,21 @@ func CommunityID(e *Event) string {
 	hasPorts, oneWay := false, false
 	switch e.Proto {
 	case gommunityid.ProtoICMP, gommunityid.ProtoICMP6:
-		if !e.HasICMP {
+		typ, code := e.ICMPType, e.ICMPCode
+		switch {
+		case e.HasICMP:
+		case e.HasPorts && e.SrcPort <= 0xff && e.DestPort <= 0xff:
+			// A source that puts type and code in the port fields (EVE
+			// does for some records): the reference implementation takes
+			// them as given.
+			typ, code = uint8(e.SrcPort), uint8(e.DestPort)
+		default:
 			return "" // the spec hashes type and code: no ID without them
 		}
 		if e.Proto == gommunityid.ProtoICMP {
-			sport, dport, oneWay = gommunityid.GetICMPv4PortEquivalents(e.ICMPType, e.ICMPCode)
+			sport, dport, oneWay = gommunityid.GetICMPv4PortEquivalents(typ, code)
 		} else {
-			sport, dport, oneWay = gommunityid.GetICMPv6PortEquivalents(e.ICMPType, e.ICMPCode)
+			sport, dport, oneWay = gommunityid.GetICMPv6PortEquivalents(typ, code)
 		}
 		hasPorts = true
 	case gommunityid.ProtoTCP, gommunityid.ProtoUDP, gommunityid.ProtoSCTP:

@@ -206,6 +206,12 @@ func TestCommunityIDEdgeCases(t *testing.T) {
 	if id := CommunityID(&Event{SrcIP: v4, DestIP: v4b, Proto: 1, HasProto: true}); id != "" {
 		t.Errorf("ICMP without type/code: %q, want none", id)
 	}
+	// ICMP type/code in the port fields, as some EVE records have them.
+	icmpPorts := Event{SrcIP: v4, DestIP: v4b, Proto: 1, HasProto: true, HasPorts: true, SrcPort: 8, DestPort: 0}
+	icmpTC := Event{SrcIP: v4, DestIP: v4b, Proto: 1, HasProto: true, HasICMP: true, ICMPType: 8}
+	if CommunityID(&icmpPorts) == "" || CommunityID(&icmpPorts) != CommunityID(&icmpTC) {
+		t.Errorf("ICMP type/code as ports: %q, want %q", CommunityID(&icmpPorts), CommunityID(&icmpTC))
+	}
 	a := Event{SrcIP: v4, DestIP: v4b, Proto: 50, HasProto: true}
 	b := Event{SrcIP: v4b, DestIP: v4, Proto: 50, HasProto: true}
 	withPorts := Event{SrcIP: v4, DestIP: v4b, Proto: 50, HasProto: true, HasPorts: true, SrcPort: 1, DestPort: 2}
