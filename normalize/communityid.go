@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/binary"
@@ -11,7 +12,7 @@ import (
 
 // CommunityID returns the Community ID v1 (seed 0, base64) of the event's
 // flow tuple (corelight/community-id-spec), or "" when the event has no
-// addresses or protocol, or addresses of two families.
+// addresses or protocol.
 //
 // The rules are the reference implementation's (corelight/pycommunityid):
 // TCP, UDP and SCTP need their ports (an event of those without ports, a
@@ -35,9 +36,6 @@ func CommunityID(e *Event) string {
 		return ""
 	}
 	src, dst := e.SrcIP.Unmap(), e.DestIP.Unmap()
-	if src.Is4() != dst.Is4() {
-		return ""
-	}
 	var sport, dport uint16
 	hasPorts, oneWay := false, false
 	switch e.Proto {
@@ -77,16 +75,20 @@ func CommunityID(e *Event) string {
 	}
 	// The spec orders the endpoints (smaller address first, then smaller
 	// port) so both directions of a flow get one ID; one-way ICMP messages
-	// keep their direction.
+	// keep their direction. Addresses compare as their packed bytes, as the
+	// reference implementation does (which also decides the odd case of an
+	// IPv4 and an IPv6 address).
+	var sa, da [16]byte
+	sl, dl := putAddr(sa[:], src), putAddr(da[:], dst)
 	if !oneWay {
-		if c := src.Compare(dst); c > 0 || (c == 0 && sport > dport) {
-			src, dst, sport, dport = dst, src, dport, sport
+		if c := bytes.Compare(sa[:sl], da[:dl]); c > 0 || (c == 0 && sport > dport) {
+			sa, da, sl, dl, sport, dport = da, sa, dl, sl, dport, sport
 		}
 	}
 	var buf [2 + 16 + 16 + 2 + 4]byte // seed, two addresses, proto + pad, two ports
 	n := 2                            // seed 0
-	n += putAddr(buf[n:], src)
-	n += putAddr(buf[n:], dst)
+	n += copy(buf[n:], sa[:sl])
+	n += copy(buf[n:], da[:dl])
 	buf[n] = e.Proto
 	n += 2
 	if hasPorts {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 
@@ -22,7 +23,9 @@ import (
 // presence byte, varint seconds and uvarint nanoseconds; addresses a length
 // byte (0, 4 or 16), the bytes and, for IPv6, the zone.
 
-const codecVersion = 1
+// codecVersion 2 added the enrichment fields (geo, labels, direction,
+// observer) after the firewall part; version 1 records still decode.
+const codecVersion = 2
 
 // Presence flags of optional parts.
 const (
@@ -38,6 +41,9 @@ const (
 	flagHasTTL
 	flagUID
 	flagGID
+	flagSrcGeo
+	flagDestGeo
+	flagObserver
 )
 
 // AppendEvent appends e's binary encoding to dst.
@@ -78,6 +84,15 @@ func AppendEvent(dst []byte, e *normalize.Event) []byte {
 		if e.Firewall.GID != nil {
 			flags |= flagGID
 		}
+	}
+	if e.SrcGeo != nil {
+		flags |= flagSrcGeo
+	}
+	if e.DestGeo != nil {
+		flags |= flagDestGeo
+	}
+	if e.Observer != nil {
+		flags |= flagObserver
 	}
 	dst = append(dst, codecVersion)
 	dst = binary.AppendUvarint(dst, flags)
@@ -147,11 +162,48 @@ func AppendEvent(dst []byte, e *normalize.Event) []byte {
 			dst = binary.AppendUvarint(dst, uint64(*f.GID))
 		}
 	}
+	if e.SrcGeo != nil {
+		dst = appendGeo(dst, e.SrcGeo)
+	}
+	if e.DestGeo != nil {
+		dst = appendGeo(dst, e.DestGeo)
+	}
+	dst = appendStrings(dst, e.SrcLabels)
+	dst = appendStrings(dst, e.DestLabels)
+	dst = appendString(dst, e.NetDirection)
+	if o := e.Observer; o != nil {
+		for _, s := range [...]string{o.Site, o.Environment, o.Cluster, o.Namespace, o.Pod, o.Node} {
+			dst = appendString(dst, s)
+		}
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(e.Details)))
 	for _, f := range e.Details {
 		dst = appendString(dst, f.Key)
 		dst = binary.AppendUvarint(dst, uint64(len(f.Value)))
 		dst = append(dst, f.Value...)
+	}
+	return dst
+}
+
+func appendGeo(dst []byte, g *normalize.Geo) []byte {
+	dst = appendString(dst, g.CountryISO)
+	dst = appendString(dst, g.CountryName)
+	dst = appendString(dst, g.CityName)
+	if g.HasLocation {
+		dst = append(dst, 1)
+		dst = binary.BigEndian.AppendUint64(dst, math.Float64bits(g.Lat))
+		dst = binary.BigEndian.AppendUint64(dst, math.Float64bits(g.Lon))
+	} else {
+		dst = append(dst, 0)
+	}
+	dst = binary.AppendUvarint(dst, uint64(g.ASN))
+	return appendString(dst, g.ASOrg)
+}
+
+func appendStrings(dst []byte, list []string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(list)))
+	for _, s := range list {
+		dst = appendString(dst, s)
 	}
 	return dst
 }
@@ -306,16 +358,64 @@ func (d *decoder) addr(what string) netip.Addr {
 	}
 }
 
+func (d *decoder) geo(what string) *normalize.Geo {
+	g := &normalize.Geo{
+		CountryISO:  d.string(what + ".country_iso"),
+		CountryName: d.string(what + ".country_name"),
+		CityName:    d.string(what + ".city_name"),
+	}
+	switch d.byte1(what + ".location") {
+	case 0:
+	case 1:
+		g.HasLocation = true
+		g.Lat = math.Float64frombits(d.uint64be(what + ".lat"))
+		g.Lon = math.Float64frombits(d.uint64be(what + ".lon"))
+	default:
+		d.fail(what + ".location")
+	}
+	g.ASN = uint32(d.uint(what+".asn", 0xffffffff))
+	g.ASOrg = d.string(what + ".as_org")
+	return g
+}
+
+func (d *decoder) uint64be(what string) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b) < 8 {
+		d.fail(what)
+		return 0
+	}
+	v := binary.BigEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
+// strings reads a list; each string takes at least a byte, which bounds
+// the count by what is left.
+func (d *decoder) strings(what string) []string {
+	n := d.uint(what+" count", uint64(len(d.b)))
+	if n == 0 {
+		return nil
+	}
+	list := make([]string, n)
+	for i := range list {
+		list[i] = d.string(what)
+	}
+	return list
+}
+
 // DecodeEvent decodes rec into e (which should be zero). Details values
 // alias rec: the caller must not reuse rec while e lives. The strings share
 // one copy of rec.
 func DecodeEvent(rec []byte, e *normalize.Event) error {
 	d := decoder{b: rec, s: string(rec), n: len(rec)}
-	if v := d.byte1("version"); v != codecVersion {
+	version := d.byte1("version")
+	if version != 1 && version != codecVersion {
 		if d.err != nil {
 			return d.err
 		}
-		return fmt.Errorf("%w: unknown version %d", ErrCorrupt, v)
+		return fmt.Errorf("%w: unknown version %d", ErrCorrupt, version)
 	}
 	flags := d.uvarint("flags")
 	e.ID = d.string("id")
@@ -408,6 +508,24 @@ func DecodeEvent(rec []byte, e *normalize.Event) error {
 			f.GID = &v
 		}
 		e.Firewall = f
+	}
+	if version >= 2 {
+		if flags&flagSrcGeo != 0 {
+			e.SrcGeo = d.geo("src_geo")
+		}
+		if flags&flagDestGeo != 0 {
+			e.DestGeo = d.geo("dest_geo")
+		}
+		e.SrcLabels = d.strings("src_labels")
+		e.DestLabels = d.strings("dest_labels")
+		e.NetDirection = d.string("network_direction")
+		if flags&flagObserver != 0 {
+			e.Observer = &normalize.Observer{
+				Site: d.string("observer.site"), Environment: d.string("observer.environment"),
+				Cluster: d.string("observer.cluster"), Namespace: d.string("observer.namespace"),
+				Pod: d.string("observer.pod"), Node: d.string("observer.node"),
+			}
+		}
 	}
 	// Each detail takes at least two bytes: bound the count by what is
 	// left so a hostile count cannot make us allocate gigabytes.

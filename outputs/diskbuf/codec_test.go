@@ -1,6 +1,7 @@
 package diskbuf
 
 import (
+	"bytes"
 	"net/netip"
 	"reflect"
 	"testing"
@@ -44,6 +45,14 @@ func fullEvent() *normalize.Event {
 			{Key: "tls", Value: normalize.RawJSON(`{"sni":"example.org"}`)},
 			{Key: "weird \"key\"", Value: normalize.RawJSON(`[1,2,3]`)},
 		},
+		SrcGeo: &normalize.Geo{CountryISO: "GB", CountryName: "United Kingdom", CityName: "London",
+			Lat: 51.5142, Lon: -0.0931, HasLocation: true, ASN: 20712, ASOrg: "Andrews & Arnold Ltd"},
+		DestGeo: &normalize.Geo{CountryISO: "US", CountryName: "United States", CityName: "Mountain View",
+			Lat: 37.4, Lon: -122.07, HasLocation: true, ASN: 15169, ASOrg: "GOOGLE"},
+		SrcLabels:    []string{"dmz", "home_net"},
+		DestLabels:   []string{"home_net"},
+		NetDirection: normalize.DirectionInternal,
+		Observer:     &normalize.Observer{Site: "fra1", Environment: "prod", Cluster: "edge", Namespace: "sec", Pod: "agw-0", Node: "n3"},
 	}
 	return e
 }
@@ -69,6 +78,27 @@ func TestFullEventSetsEveryField(t *testing.T) {
 		}
 	}
 	walk(reflect.ValueOf(*fullEvent()), "Event")
+}
+
+// TestCodecDecodesVersion1 reads a record as version 1 wrote it (before
+// the enrichment fields): buffers written by an older alertgw replay.
+func TestCodecDecodesVersion1(t *testing.T) {
+	e := &normalize.Event{ID: "x", Kind: normalize.KindAlert, Action: normalize.ActionAllowed, Flow: &normalize.Flow{PktsToServer: 1}}
+	v2 := AppendEvent(nil, e)
+	// version 2 = version 1 + three empty enrichment fields (two label
+	// counts, the direction) before the details count, here 0.
+	if v2[0] != 2 || !bytes.Equal(v2[len(v2)-4:], []byte{0, 0, 0, 0}) {
+		t.Fatalf("unexpected layout: %x", v2)
+	}
+	v1 := append([]byte{1}, v2[1:len(v2)-4]...)
+	v1 = append(v1, 0)
+	var got normalize.Event
+	if err := DecodeEvent(v1, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&got, e) {
+		t.Errorf("version 1 record: got %+v, want %+v", got, e)
+	}
 }
 
 func TestCodecRoundTrip(t *testing.T) {
