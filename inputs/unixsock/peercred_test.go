@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -104,5 +105,16 @@ func TestParseCredShort(t *testing.T) {
 	}
 	if _, _, _, ok := parseCred(make([]byte, credSpace)); ok {
 		t.Error("zeroed control data parsed as credentials")
+	}
+}
+
+func TestWorldWritableDirRefused(t *testing.T) {
+	dir := shortTempDir(t)
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Listen(testConfig(t, Dgram, filepath.Join(dir, "s.sock")))
+	if err == nil || !strings.Contains(err.Error(), "world-writable") {
+		t.Errorf("err = %v, want a world-writable directory refused", err)
 	}
 }
