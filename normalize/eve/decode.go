@@ -38,7 +38,7 @@ type extras struct {
 	pkt     normalize.Packet
 	alerted bool
 	vlan    [3]uint16
-	details [12]normalize.Field
+	details [8]normalize.Field
 	arena   [320]byte
 }
 
