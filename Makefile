@@ -49,3 +49,10 @@ fmt:
 
 clean:
 	rm -rf bin run data
+
+# auditd (inputs/auditd, normalize/audit): gateway CPU under a real auditd at
+# RATE execve/s (root). See docs/performance/auditd.md.
+AUDITD_RATE ?= 1000
+.PHONY: bench-auditd
+bench-auditd:
+	./bench/auditd-cpu.sh $(AUDITD_RATE) 10s string

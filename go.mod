@@ -3,6 +3,7 @@ module github.com/alertgw/alertgw
 go 1.26.0
 
 require (
+	github.com/elastic/go-libaudit/v2 v2.6.2
 	github.com/go-viper/mapstructure/v2 v2.5.0
 	github.com/mattn/go-isatty v0.0.22
 	github.com/rs/zerolog v1.35.1
@@ -31,4 +32,5 @@ require (
 	github.com/subosito/gotenv v1.6.0 // indirect
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

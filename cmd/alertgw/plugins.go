@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/auditd"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/file"
 	"github.com/alertgw/alertgw/outputs/stdout"
@@ -10,7 +11,8 @@ import (
 // Every input and output type is registered here, and only here.
 var (
 	inputPlugins = pluginMap[inputs.Plugin](
-	// one line per input type, e.g. suricata.Plugin,
+		// one line per input type, e.g. suricata.Plugin,
+		auditd.Plugin,
 	)
 	outputPlugins = pluginMap[outputs.Plugin](
 		// one line per output type
