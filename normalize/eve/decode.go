@@ -80,7 +80,7 @@ type decoder struct {
 	nested keySet // keys kept from the object being mapped
 
 	seen      uint32     // top-level mapped keys seen
-	seenVal   [32][]byte // their values, by bit index, to tell a harmless repeat
+	seenVal   [21]span   // their values, by bit index, to tell a harmless repeat
 	kind      normalize.Kind
 	eventType bool
 	netflow   bool
@@ -239,7 +239,7 @@ func (d *decoder) topLevel(r *objectReader, m *member) error {
 		if err := r.skip(m); err != nil {
 			return err
 		}
-		if bytes.Equal(m.val, d.seenVal[idx]) {
+		if sp := d.seenVal[idx]; bytes.Equal(m.val, d.msg[sp.start:sp.end]) {
 			return nil
 		}
 		return fieldErr(where{obj: string(name)}, "repeated with a different value")
@@ -268,14 +268,14 @@ func (d *decoder) topLevel(r *objectReader, m *member) error {
 			return err
 		}
 		r.i = end
-		d.seenVal[idx] = r.b[start:end]
+		d.seenVal[idx] = span{int32(start), int32(end)}
 		return nil
 	}
 
 	if err := r.skip(m); err != nil {
 		return err
 	}
-	d.seenVal[idx] = m.val
+	d.seenVal[idx] = spanOf(m)
 	if m.val[0] == 'n' {
 		return nil
 	}
@@ -324,7 +324,7 @@ func (d *decoder) topLevel(r *objectReader, m *member) error {
 
 // keep puts a top-level member, unchanged, under Details.
 func (d *decoder) keep(m *member, name []byte) error {
-	if dup, same := d.keys.add(name, m.val); dup {
+	if dup, same := d.keys.add(name, spanOf(m), d.msg); dup {
 		if same { // a harmless repeat, see topLevel
 			return nil
 		}
@@ -402,7 +402,7 @@ func (d *decoder) beginPartial(key string) int {
 
 // partialAdd keeps member f of the object being mapped.
 func (d *decoder) partialAdd(path string, f *member, name []byte) error {
-	if dup, same := d.nested.add(name, f.val); dup {
+	if dup, same := d.nested.add(name, spanOf(f), d.msg); dup {
 		if same { // a harmless repeat, see topLevel
 			return nil
 		}
@@ -927,26 +927,30 @@ func endsInsideRune(msg []byte) bool {
 type keySet struct {
 	small [16]keyVal
 	n     int
-	big   map[string][]byte
+	big   map[string]span
 }
 
-type keyVal struct{ key, val []byte }
+type keyVal struct {
+	key []byte
+	val span
+}
 
 func (s *keySet) reset() { s.n, s.big = 0, nil }
 
-// add records key with its value. dup reports a repeated key, same whether
-// its value is byte for byte the first one's.
-func (s *keySet) add(key, val []byte) (dup, same bool) {
+// add records key with its value (a span of msg). dup reports a repeated
+// key, same whether its value is byte for byte the first one's.
+func (s *keySet) add(key []byte, val span, msg []byte) (dup, same bool) {
+	equal := func(a, b span) bool { return bytes.Equal(msg[a.start:a.end], msg[b.start:b.end]) }
 	if s.big != nil {
 		if first, ok := s.big[string(key)]; ok {
-			return true, bytes.Equal(first, val)
+			return true, equal(first, val)
 		}
 		s.big[string(key)] = val
 		return false, false
 	}
 	for _, kv := range s.small[:s.n] {
 		if bytes.Equal(kv.key, key) {
-			return true, bytes.Equal(kv.val, val)
+			return true, equal(kv.val, val)
 		}
 	}
 	if s.n < len(s.small) {
@@ -954,7 +958,7 @@ func (s *keySet) add(key, val []byte) (dup, same bool) {
 		s.n++
 		return false, false
 	}
-	s.big = make(map[string][]byte, 2*len(s.small))
+	s.big = make(map[string]span, 2*len(s.small))
 	for _, kv := range s.small[:s.n] {
 		s.big[string(kv.key)] = kv.val
 	}

@@ -29,7 +29,7 @@ type objectScan struct {
 	seen uint32
 	// first values of the mapped keys, by bit index: a repeat with the
 	// same value is dropped, with another value refused (see topLevel).
-	first [16][]byte
+	first [16]span
 }
 
 // scanObject starts reading the top-level member object at b[i] == '{'.
@@ -54,13 +54,13 @@ func (s *objectScan) next() (name []byte, ok bool, err error) {
 func (s *objectScan) mapped(bit uint32, name []byte) (bool, error) {
 	idx := bits.TrailingZeros32(bit)
 	if s.seen&bit != 0 {
-		if bytes.Equal(s.f.val, s.first[idx]) {
+		if sp := s.first[idx]; bytes.Equal(s.f.val, s.r.b[sp.start:sp.end]) {
 			return false, nil
 		}
 		return false, fieldErr(s.at(name), "repeated with a different value")
 	}
 	s.seen |= bit
-	s.first[idx] = s.f.val
+	s.first[idx] = spanOf(&s.f)
 	return s.f.val[0] != 'n', nil
 }
 
