@@ -79,8 +79,8 @@ type decoder struct {
 	keys   keySet // top-level keys kept in details
 	nested keySet // keys kept from the object being mapped
 
-	seen      uint32     // top-level mapped keys seen
-	seenVal   [21]span   // their values, by bit index, to tell a harmless repeat
+	seen      uint32   // top-level mapped keys seen
+	seenVal   [21]span // their values, by bit index, to tell a harmless repeat
 	kind      normalize.Kind
 	eventType bool
 	netflow   bool
