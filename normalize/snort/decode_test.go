@@ -103,3 +103,18 @@ func TestRawIPInference(t *testing.T) {
 		t.Errorf("raw IP: %v %d %q", ev.SrcIP, ev.Proto, ev.SrcMAC)
 	}
 }
+
+// BenchmarkDecodeAlertpkt: one Snort 2 TCP datagram (65,928 bytes) through
+// Parse, gopacket decoding and mapping.
+func BenchmarkDecodeAlertpkt(b *testing.B) {
+	msg := readGz(b, "testdata/snort-2.9.20/unsock-0003.bin.gz")
+	d := &Decoder{}
+	b.ReportAllocs()
+	for b.Loop() {
+		var ev normalize.Event
+		if err := d.Decode(msg, &ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
+}
