@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/normalize/sigmap"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -54,6 +55,11 @@ func run(ctx context.Context, path string) error {
 		for range hup {
 			log.Info().Msg("SIGHUP: reopening output files")
 			p.Reopen()
+			if n, err := sigmap.ReloadAll(); err != nil { // snort/unified2 signature maps
+				log.Error().Err(err).Msg("SIGHUP: signature maps not reloaded (the previous ones stay in use)")
+			} else if n > 0 {
+				log.Info().Int("maps", n).Msg("SIGHUP: signature maps reloaded")
+			}
 		}
 	}()
 

@@ -13,8 +13,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/alertgw/alertgw/normalize"
@@ -204,13 +206,37 @@ type Map struct {
 	cur   atomic.Pointer[Tables]
 }
 
-// Load reads the files once; Reload reads them again.
+// Load reads the files once; Reload reads them again. The map is also
+// registered for ReloadAll (SIGHUP).
 func Load(f Files) (*Map, error) {
 	m := &Map{files: f}
 	if err := m.Reload(); err != nil {
 		return nil, err
 	}
+	registry.Lock()
+	registry.maps = append(registry.maps, m)
+	registry.Unlock()
 	return m, nil
+}
+
+// registry lists the maps Load made, so one SIGHUP reloads them all
+// without the CLI knowing which inputs use signature maps.
+var registry struct {
+	sync.Mutex
+	maps []*Map
+}
+
+// ReloadAll reloads every map made by Load; it returns how many were
+// reloaded and the errors of those that failed (they keep their tables).
+func ReloadAll() (int, error) {
+	registry.Lock()
+	maps := slices.Clone(registry.maps)
+	registry.Unlock()
+	var errs []error
+	for _, m := range maps {
+		errs = append(errs, m.Reload())
+	}
+	return len(maps), errors.Join(errs...)
 }
 
 // FromTables wraps already parsed tables (tests, generators).
