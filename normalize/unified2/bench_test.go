@@ -1,9 +1,11 @@
 package unified2
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/alertgw/alertgw/normalize"
@@ -22,17 +24,27 @@ func benchFile(b *testing.B) ([]byte, int) {
 	return data, n
 }
 
-// BenchmarkDecodeAggregate: read records from an io.Reader, decode bodies
-// and aggregate event + packets into alerts (what the spool follower does
-// before mapping). Reports records/s.
+// BenchmarkDecodeAggregate: read records from a file (through a 256 KiB
+// bufio.Reader, as the spool follower does), decode bodies and aggregate
+// event + packets into alerts. Reports records/s.
 func BenchmarkDecodeAggregate(b *testing.B) {
 	data, records := benchFile(b)
+	path := filepath.Join(b.TempDir(), "snort.u2.1")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	br := bytes.NewReader(data)
+	br := bufio.NewReaderSize(f, 256<<10)
 	rd := NewReader(br, 0)
 	for b.Loop() {
-		br.Reset(data)
+		f.Seek(0, io.SeekStart)
+		br.Reset(f)
 		rd.Reset(br, 0)
 		var g Aggregator
 		for {
