@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"net"
 	"net/netip"
@@ -159,6 +160,11 @@ func Check(t *testing.T, name string, ev *normalize.Event, tr Truth) {
 	t.Helper()
 	errf := func(field string, got, want any) {
 		t.Errorf("%s: %s = %v, want %v", name, field, got, want)
+	}
+	for _, f := range ev.Details {
+		if !json.Valid(f.Value) {
+			t.Errorf("%s: details.%s is not valid JSON: %s", name, f.Key, f.Value)
+		}
 	}
 	if !ev.Timestamp.Equal(tr.TS) {
 		errf("timestamp", ev.Timestamp, tr.TS)
