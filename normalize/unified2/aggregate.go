@@ -17,7 +17,7 @@ type Alert struct {
 	TaggedExtra []ExtraData
 	Skipped     int // records of other types (113 app stats, unknown) inside the group
 	Start, End  int64
-	arena       []byte
+	firstPacket [1]Packet // backs Packets for the usual one packet per event
 }
 
 // HasEvent reports whether the alert has an event record.
@@ -28,6 +28,10 @@ func (a *Alert) HasEvent() bool { return a.Event.Type != 0 }
 // timeout, end of file) closes it. Not safe for concurrent use.
 type Aggregator struct {
 	open *Alert
+	// slab is carved into the copies alerts keep of their records: one
+	// allocation per 64 KiB instead of one or two per record. A slab lives
+	// as long as any alert carved from it.
+	slab []byte
 	// Counts of what did not become part of an alert.
 	Unknown int // records of unknown types, skipped by length
 }
@@ -42,8 +46,8 @@ func (g *Aggregator) Add(rec Record) (*Alert, error) {
 	switch {
 	case IsEvent(rec.Type):
 		a := &Alert{Start: rec.Offset, End: rec.End()}
-		a.arena = append(make([]byte, 0, len(rec.Body)+256), rec.Body...)
-		if err := DecodeEvent(rec.Type, a.arena, &a.Event); err != nil {
+		a.Packets = a.firstPacket[:0]
+		if err := DecodeEvent(rec.Type, g.keep(rec.Body), &a.Event); err != nil {
 			return nil, g.bad(rec, err)
 		}
 		done := g.open
@@ -55,7 +59,7 @@ func (g *Aggregator) Add(rec Record) (*Alert, error) {
 			return nil, g.bad(rec, err)
 		}
 		a, standalone := g.target(rec)
-		p.Data = a.keep(p.Data)
+		p.Data = g.keep(p.Data)
 		if !standalone && g.matches(p.SensorID, p.EventID, p.EventSecond) {
 			a.Packets = append(a.Packets, p)
 		} else if standalone {
@@ -73,7 +77,7 @@ func (g *Aggregator) Add(rec Record) (*Alert, error) {
 			return nil, g.bad(rec, err)
 		}
 		a, standalone := g.target(rec)
-		x.Data = a.keep(x.Data)
+		x.Data = g.keep(x.Data)
 		if !standalone && g.matches(x.SensorID, x.EventID, x.EventSecond) || standalone {
 			a.Extra = append(a.Extra, x)
 		} else {
@@ -122,14 +126,22 @@ func (g *Aggregator) matches(sensor, id, sec uint32) bool {
 	return e.SensorID == sensor && e.EventID == id && e.Second == sec
 }
 
-// keep copies b into the alert's arena.
-func (a *Alert) keep(b []byte) []byte {
+const slabSize = 64 << 10
+
+// keep copies b into the slab.
+func (g *Aggregator) keep(b []byte) []byte {
 	if len(b) == 0 {
 		return nil
 	}
-	start := len(a.arena)
-	a.arena = append(a.arena, b...)
-	return a.arena[start:len(a.arena):len(a.arena)]
+	if len(b) > cap(g.slab)-len(g.slab) {
+		if len(b) > slabSize/4 {
+			return append([]byte(nil), b...) // large: its own allocation
+		}
+		g.slab = make([]byte, 0, slabSize)
+	}
+	start := len(g.slab)
+	g.slab = append(g.slab, b...)
+	return g.slab[start:len(g.slab):len(g.slab)]
 }
 
 // Flush closes the open group, if any, and returns it.
