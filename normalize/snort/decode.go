@@ -72,7 +72,7 @@ func (d *Decoder) Map(a *Alert, ev *normalize.Event) {
 
 	// What has no common field: one buffer holds every value.
 	buf := make([]byte, 0, 96+len(a.AppName))
-	var det normalize.Details
+	det := make(normalize.Details, 0, 8)
 	add := func(k string, start int) {
 		det = append(det, normalize.Field{Key: k, Value: buf[start:len(buf):len(buf)]})
 	}

@@ -75,7 +75,7 @@ type Mapper struct {
 // Map fills ev from a.
 func (m *Mapper) Map(a *Alert, ev *normalize.Event) {
 	ev.Source.Type = "unified2"
-	det := detailBuilder{buf: make([]byte, 0, 256)}
+	det := detailBuilder{buf: make([]byte, 0, 256), fields: make(normalize.Details, 0, 16)}
 	if !a.HasEvent() {
 		m.mapStandalone(a, ev, &det)
 		ev.Details = det.fields
