@@ -42,7 +42,7 @@ func (r *recorder) Events(evs []*normalize.Event, done func()) {
 	r.events = append(r.events, evs...)
 	r.mu.Unlock()
 	switch {
-	case r.hold:
+	case done == nil, r.hold:
 	case r.ackDelay > 0:
 		d := time.Duration(len(evs)%3) * r.ackDelay
 		time.AfterFunc(d, done)
