@@ -19,6 +19,7 @@ import (
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/replay"
+	"github.com/alertgw/alertgw/normalize/eve"
 	"github.com/alertgw/alertgw/normalize/sigmap"
 	"github.com/alertgw/alertgw/normalize/snort"
 	u2 "github.com/alertgw/alertgw/normalize/unified2"
@@ -33,6 +34,9 @@ func init() { extraCommands = append(extraCommands, replayCmd) }
 // replayDecoders are the line/datagram decoders replay knows, by --type.
 // unified2 is handled by the aggregating reader instead.
 var replayDecoders = map[string]func(sigs *sigmap.Map, format string) (inputs.Decoder, string, error){
+	"suricata": func(*sigmap.Map, string) (inputs.Decoder, string, error) {
+		return eve.Decoder{}, replay.KindLines, nil
+	},
 	"snort": func(sigs *sigmap.Map, format string) (inputs.Decoder, string, error) {
 		f, err := snort.ParseFormat(format)
 		return &snort.Decoder{Format: f, Sigs: sigs}, replay.KindDgrams, err

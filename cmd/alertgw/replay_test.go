@@ -68,3 +68,31 @@ func TestReplayUnified2ToFileOutput(t *testing.T) {
 }
 
 func sigmapFiles() (f sigmap.Files) { return }
+
+// EVE lines (gzip too) through normalize/eve; a broken line is counted.
+func TestReplaySuricata(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "events.json")
+	cfg := filepath.Join(dir, "alertgw.yaml")
+	os.WriteFile(cfg, []byte("dead_letter:\n  path: \"\"\noutputs:\n  - name: events\n    type: file\n    path: "+out+"\n"), 0o644)
+	lines := `{"timestamp":"2026-11-22T10:11:12.123456+0000","event_type":"alert","src_ip":"10.0.0.5","src_port":51514,"dest_ip":"192.0.2.10","dest_port":22,"proto":"TCP","alert":{"action":"allowed","gid":1,"signature_id":2001219,"rev":20,"signature":"ET SCAN Potential SSH Scan","category":"Attempted Information Leak","severity":2}}
+{"timestamp":"2026-11-22T10:11:13.000000+0000","event_type":"dns","src_ip":"10.0.0.5","dest_ip":"192.0.2.53","proto":"UDP","dns":{"type":"query","rrname":"example.org"}}
+{"broken":
+`
+	var gz bytes.Buffer
+	z := gzip.NewWriter(&gz)
+	z.Write([]byte(lines))
+	z.Close()
+	p := filepath.Join(dir, "eve.json.gz")
+	os.WriteFile(p, gz.Bytes(), 0o644)
+	var stderr bytes.Buffer
+	err := runReplay(&stderr, cfg, "suricata", "auto", sigmap.Files{}, true, []string{p})
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
+		t.Fatalf("want exit 1 for the broken line, got %v\n%s", err, stderr.String())
+	}
+	b, _ := os.ReadFile(out)
+	if n := bytes.Count(b, []byte("\n")); n != 2 || !bytes.Contains(b, []byte(`"signature":{"gid":1,"id":2001219`)) {
+		t.Errorf("%d events:\n%s", n, b)
+	}
+}
