@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/normalize/internal/snortgold"
 )
 
 // Every record of the Snort 2.9.20 file, decoded and encoded again, is
@@ -86,6 +87,7 @@ func TestEvent3AndExtraData(t *testing.T) {
 	m := &Mapper{}
 	var ev normalize.Event
 	m.Map(alerts[0], &ev)
+	snortgold.ValidateSchema(t, &ev)
 	if ev.SrcIP.String() != "10.0.0.1" || ev.Signature.GID != 1 || ev.Signature.ID != 2000 || ev.SrcPort != 4444 ||
 		ev.Action != normalize.ActionBlocked || ev.AppProto != "HTTP" || ev.VLAN[0] != 12 {
 		t.Errorf("type 114: %v %+v %d %s %s %v", ev.SrcIP, ev.Signature, ev.SrcPort, ev.Action, ev.AppProto, ev.VLAN)
@@ -98,6 +100,7 @@ func TestEvent3AndExtraData(t *testing.T) {
 	}
 	ev = normalize.Event{}
 	m.Map(alerts[1], &ev)
+	snortgold.ValidateSchema(t, &ev)
 	if ev.Action != normalize.ActionBlocked || ev.Proto != 58 || ev.ICMPType != 128 || ev.HasPorts {
 		t.Errorf("suricata drop: %s proto %d icmp %d", ev.Action, ev.Proto, ev.ICMPType)
 	}

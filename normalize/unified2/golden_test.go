@@ -208,6 +208,7 @@ func TestMultiRecordEvent(t *testing.T) {
 	alerts := readAll(t, openFile(t, "py-idstools_multi-record-event.log"))
 	var ev normalize.Event
 	(&Mapper{}).Map(alerts[0], &ev)
+	snortgold.ValidateSchema(t, &ev)
 	x := ev.Details.Get("extra_data")
 	if !bytes.HasPrefix(x, []byte(`{"jsnorm_data":"`)) {
 		t.Errorf("extra_data = %.80s", x)
@@ -221,6 +222,7 @@ func TestIPv6Alert(t *testing.T) {
 	alerts := readAll(t, openFile(t, "py-idstools_ipv6-alert.unified2"))
 	var ev normalize.Event
 	(&Mapper{}).Map(alerts[0], &ev)
+	snortgold.ValidateSchema(t, &ev)
 	if !ev.SrcIP.Is6() || ev.Proto != 58 || !ev.HasICMP || ev.HasPorts {
 		t.Errorf("ipv6 alert: %v proto %d icmp %v ports %v", ev.SrcIP, ev.Proto, ev.HasICMP, ev.HasPorts)
 	}
@@ -242,6 +244,7 @@ func TestLegacyWithMaps(t *testing.T) {
 	for _, a := range alerts {
 		var ev normalize.Event
 		m.Map(a, &ev)
+		snortgold.ValidateSchema(t, &ev)
 		if ev.Signature.Name != "" {
 			named++
 		}
@@ -327,3 +330,22 @@ func TestActionOf(t *testing.T) {
 }
 
 var _ = strconv.Itoa
+
+// A packet with no event open (a tagged packet, or a file starting with
+// one) becomes an event of kind "event" that keeps the packet.
+func TestStandalonePacket(t *testing.T) {
+	b, _ := os.ReadFile("testdata/snort.u2.1795384908")
+	var recs []Record
+	Split(b, func(r Record) error { recs = append(recs, r); return nil })
+	var g Aggregator
+	a, err := g.Add(recs[1]) // the first packet, without its event
+	if err != nil || a == nil || a.HasEvent() {
+		t.Fatalf("standalone packet: %v %v", a, err)
+	}
+	var ev normalize.Event
+	(&Mapper{}).Map(a, &ev)
+	snortgold.ValidateSchema(t, &ev)
+	if ev.Kind != normalize.KindEvent || string(ev.Details.Get("unified2")) != `"tagged_packet"` || ev.Proto != 1 {
+		t.Errorf("%s %s %d", ev.Kind, ev.Details.Get("unified2"), ev.Proto)
+	}
+}

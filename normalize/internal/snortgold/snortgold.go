@@ -18,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/outputs/format"
 )
 
 func ReadGz(t testing.TB, path string) []byte {
@@ -161,6 +163,7 @@ func Check(t *testing.T, name string, ev *normalize.Event, tr Truth) {
 	errf := func(field string, got, want any) {
 		t.Errorf("%s: %s = %v, want %v", name, field, got, want)
 	}
+	ValidateSchema(t, ev)
 	for _, f := range ev.Details {
 		if !json.Valid(f.Value) {
 			t.Errorf("%s: details.%s is not valid JSON: %s", name, f.Key, f.Value)
@@ -243,4 +246,22 @@ func Check(t *testing.T, name string, ev *normalize.Event, tr Truth) {
 	if tr.ICMPType != "" && (!ev.HasICMP || strconv.Itoa(int(ev.ICMPType)) != tr.ICMPType || strconv.Itoa(int(ev.ICMPCode)) != tr.ICMPCode) {
 		errf("icmp", [2]uint8{ev.ICMPType, ev.ICMPCode}, tr.ICMPType+"/"+tr.ICMPCode)
 	}
+}
+
+// ValidateSchema completes a copy of ev as the pipeline would (id,
+// received, source names, Community ID), encodes it in the native format
+// and validates it against docs/schema/event-v1.json.
+func ValidateSchema(t testing.TB, ev *normalize.Event) {
+	t.Helper()
+	e := *ev
+	e.ID = "0123456789abcdef0123456789abcdef"
+	e.Received = time.Date(2026, 11, 22, 23, 0, 0, 0, time.UTC)
+	if e.Timestamp.IsZero() {
+		e.Timestamp = e.Received
+	}
+	e.Source.Input, e.Source.Sensor = "test", "test-sensor"
+	if e.CommunityID == "" {
+		e.CommunityID = normalize.CommunityID(&e)
+	}
+	schematest.Validate(t, format.Native{}.AppendEvent(nil, &e))
 }
