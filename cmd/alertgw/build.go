@@ -94,12 +94,12 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 		if err != nil {
 			return nil, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
 		}
-		pouts = append(pouts, pipeline.Output{Name: d.block.Name, Type: d.block.Type, Writer: w, Encoder: enc, Buffer: d.common.Buffer, Stats: st, Log: olog})
+		pouts = append(pouts, pipeline.Output{Name: d.block.Name, Type: d.block.Type, Writer: w, Encoder: enc, Buffer: d.common.Buffer, Batch: d.common.Batch, Retry: d.common.Retry, Stats: st, Log: olog})
 	}
 	for _, d := range ins {
 		st := reg.Input(d.block.Name, d.block.Type)
 		ilog := log.With().Str("input", d.block.Name).Logger()
-		r, err := d.plugin.New(inputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: ilog, Stats: st}, d.opts)
+		r, err := d.plugin.New(inputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: ilog, Stats: st, Registry: reg}, d.opts)
 		if err != nil {
 			return nil, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
 		}

@@ -32,6 +32,10 @@ type Options struct {
 	PollInterval time.Duration `mapstructure:"poll_interval"` // look for more data this often at EOF
 	IdleFlush    time.Duration `mapstructure:"idle_flush"`    // emit an open event after this long without records
 
+	// Socket mode: socket (a path, a list, globs) and the shared socket
+	// options (socket_mode, socket_group, receive_buffer, max_message_size).
+	SocketOptions `mapstructure:",squash"`
+
 	BatchSize   int           `mapstructure:"batch_size"`
 	MaxRecord   config.Size   `mapstructure:"max_record"`   // records longer than this are corrupt
 	PacketBytes bool          `mapstructure:"packet_bytes"` // keep the first packet, base64, in details.packet
@@ -50,6 +54,8 @@ func DefaultOptions() *Options {
 		MaxRecord:    u2.DefaultMaxBody,
 		PacketBytes:  true,
 		DrainWait:    5 * time.Second,
+
+		SocketOptions: defaultSocketOptions(),
 	}
 }
 
@@ -76,8 +82,10 @@ func (o *Options) Validate() config.Problems {
 		if o.PollInterval <= 0 {
 			p.Add("poll_interval", "must be positive")
 		}
+	case "socket":
+		p = append(p, o.SocketOptions.validate()...)
 	default:
-		p.Add("mode", "must be spool; got %q", o.Mode)
+		p.Add("mode", "must be spool or socket; got %q", o.Mode)
 	}
 	if o.BatchSize < 1 || o.BatchSize > 65536 {
 		p.Add("batch_size", "must be between 1 and 65536; got %d", o.BatchSize)
@@ -101,6 +109,7 @@ type Input struct {
 	env    inputs.Env
 	opts   *Options
 	mapper *u2.Mapper
+	sock   *socketListener // socket mode
 }
 
 // New builds the input; in socket mode it binds the sockets now.
@@ -130,6 +139,12 @@ func New(env inputs.Env, o any) (inputs.Input, error) {
 				return nil, fmt.Errorf("archive directory: %w", err)
 			}
 		}
+	case "socket":
+		l, err := newSocketListener(env, &opts.SocketOptions)
+		if err != nil {
+			return nil, err
+		}
+		in.sock = l
 	}
 	return in, nil
 }
@@ -144,6 +159,9 @@ func (o *Options) BookmarkPath() string {
 
 // Run reads until ctx ends.
 func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
+	if in.sock != nil {
+		return in.sock.run(ctx, emit, in.mapper, in.opts)
+	}
 	s := &Spool{
 		Dir: in.opts.Directory, Prefix: in.opts.Prefix, BookmarkPath: in.opts.BookmarkPath(),
 		Processed: in.opts.Processed, ArchiveDir: in.opts.ArchiveDir,
