@@ -31,7 +31,11 @@ type Server struct {
 	log     zerolog.Logger
 	srv     *http.Server
 	ln      net.Listener
+	reload  func() error
 }
+
+// SetReload installs what POST /-/reload runs (call before Serve).
+func (s *Server) SetReload(fn func() error) { s.reload = fn }
 
 // New builds the endpoint on listen (host:port). It binds at once, so that
 // a port in use fails start-up.
@@ -54,6 +58,7 @@ func New(listen string, reg *stats.Registry, version string, log zerolog.Logger)
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /status", s.status)
+	mux.HandleFunc("POST /-/reload", s.reloadConfig)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
 }
@@ -92,4 +97,16 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(Snapshot(s.reg, s.version, s.started))
+}
+
+func (s *Server) reloadConfig(w http.ResponseWriter, _ *http.Request) {
+	if s.reload == nil {
+		http.Error(w, "reload is not available", http.StatusNotImplemented)
+		return
+	}
+	if err := s.reload(); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	fmt.Fprintln(w, "reloaded")
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/rs/zerolog"
+
 	"github.com/alertgw/alertgw/config"
 )
 
@@ -34,6 +36,14 @@ func (t *TLS) Validate() config.Problems {
 		p.Add("cert_file", "cert_file and key_file go together")
 	}
 	return p
+}
+
+// ConfigFor is Config, logging loudly when certificate verification is off.
+func (t *TLS) ConfigFor(log zerolog.Logger) (*tls.Config, error) {
+	if t.Enabled && t.InsecureSkipVerify {
+		log.Warn().Msg("tls.insecure_skip_verify is set: the server's certificate is NOT verified, anyone on the path can read and change what this output sends")
+	}
+	return t.Config()
 }
 
 // Config builds the tls.Config, or nil when TLS is off.

@@ -176,6 +176,21 @@ func (r *Registry) Output(name, typ string) *Output {
 	return s
 }
 
+// RemoveInput forgets an input a reload removed, so that it no longer shows
+// in status, readiness or metrics.
+func (r *Registry) RemoveInput(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.inputs, name)
+}
+
+// RemoveOutput forgets an output a reload removed.
+func (r *Registry) RemoveOutput(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.outputs, name)
+}
+
 // Inputs returns the inputs' counters sorted by name.
 func (r *Registry) Inputs() []*Input {
 	r.mu.Lock()

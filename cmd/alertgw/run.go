@@ -60,11 +60,13 @@ func run(ctx context.Context, path string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	reload := newReloader(path, f, p, log, reg)
 	if f.Admin.Listen != "" {
 		srv, err := admin.New(f.Admin.Listen, reg, version, log.With().Str("component", "admin").Logger())
 		if err != nil {
 			return err
 		}
+		srv.SetReload(reload.Reload)
 		adminCtx, stopAdmin := context.WithCancel(context.Background())
 		defer stopAdmin()
 		go func() {
@@ -79,12 +81,18 @@ func run(ctx context.Context, path string) error {
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
-			log.Info().Msg("SIGHUP: reopening output files")
+			log.Info().Msg("SIGHUP: reopening output files and reloading the configuration")
 			p.Reopen()
 			if n, err := sigmap.ReloadAll(); err != nil { // snort/unified2 signature maps
 				log.Error().Err(err).Msg("SIGHUP: signature maps not reloaded (the previous ones stay in use)")
 			} else if n > 0 {
 				log.Info().Int("maps", n).Msg("SIGHUP: signature maps reloaded")
+			}
+			if path == "" {
+				continue // the embedded default cannot change
+			}
+			if err := reload.Reload(); err != nil {
+				log.Error().Err(err).Msg("reload")
 			}
 		}
 	}()
@@ -127,11 +135,12 @@ func newLogger(c config.Log) zerolog.Logger {
 		level = zerolog.InfoLevel
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
+	zerolog.SetGlobalLevel(level) // global, so that a reload can change it
 	console := c.Format == "console" || (c.Format == "auto" && isatty.IsTerminal(os.Stderr.Fd()))
 	if console {
-		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339}).Level(level).With().Timestamp().Logger()
+		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
 	}
-	return zerolog.New(os.Stderr).Level(level).With().Timestamp().Logger()
+	return zerolog.New(os.Stderr).With().Timestamp().Logger()
 }
 
 // dropPrivileges switches to run_as once every socket is bound, keeping

@@ -48,6 +48,9 @@ func bind(path string, c *Config) (*socket, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("socket %s: create directory: %w", path, err)
 	}
+	if err := checkDir(dir); err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	}
 	if err := checkExisting(path, typ); err != nil {
 		return nil, err
 	}
@@ -130,6 +133,21 @@ func bind(path string, c *Config) (*socket, error) {
 }
 
 // checkExisting refuses to replace anything at path but a stale socket.
+// checkDir refuses a world-writable directory: anyone could remove the
+// socket there and put their own in its place, so that a sensor sends its
+// alerts to them. (Even with the sticky bit, as in /tmp, anyone can claim
+// the name while the gateway is down.)
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("directory: %w", err)
+	}
+	if fi.Mode().Perm()&0o002 != 0 {
+		return fmt.Errorf("directory %s is world-writable (%s): anyone could replace the socket; use a directory such as /run/alertgw (created 0750)", dir, fi.Mode().Perm())
+	}
+	return nil
+}
+
 func checkExisting(path string, typ Type) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -2,6 +2,7 @@ package unixsock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"syscall"
 	"time"
@@ -34,7 +35,11 @@ type dgramReader struct {
 	buf  []byte
 	iovs []unix.Iovec
 	hdrs []mmsghdr
+	oob  []byte // one SCM_CREDENTIALS control message per datagram, when peers are checked
 }
+
+// credSpace is the control buffer of one datagram: a cmsghdr and a ucred.
+var credSpace = unix.CmsgSpace(unix.SizeofUcred)
 
 func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit inputs.Emitter) error {
 	rc, err := sk.rawConn()
@@ -50,6 +55,14 @@ func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit 
 		r.iovs[i].SetLen(size)
 		r.hdrs[i].hdr.Iov = &r.iovs[i]
 		r.hdrs[i].hdr.SetIovlen(1)
+	}
+	if s.cfg.checksPeers() {
+		// The kernel attaches each sender's real pid, uid and gid.
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1) }); err != nil || serr != nil {
+			return fmt.Errorf("socket %s: SO_PASSCRED: %w", sk.path, errors.Join(err, serr))
+		}
+		r.oob = make([]byte, vlen*credSpace)
 	}
 
 	// Cancellation wakes the parked reader through a past deadline.
@@ -91,6 +104,10 @@ func (r *dgramReader) recv(fd uintptr) (int, syscall.Errno) {
 	for i := range r.hdrs {
 		r.hdrs[i].hdr.Flags = 0
 		r.hdrs[i].len = 0
+		if r.oob != nil {
+			r.hdrs[i].hdr.Control = &r.oob[i*credSpace]
+			r.hdrs[i].hdr.SetControllen(credSpace)
+		}
 	}
 	for {
 		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(len(r.hdrs)),
@@ -140,6 +157,9 @@ func (r *dgramReader) handle(n int) {
 		full := int(r.hdrs[i].len)
 		got := min(full, r.size)
 		data := r.buf[i*r.size : i*r.size+got]
+		if r.oob != nil && !r.peerAllowed(i) {
+			continue
+		}
 		if r.hdrs[i].hdr.Flags&unix.MSG_TRUNC != 0 || full > r.size {
 			r.truncated(data, full)
 			continue
@@ -157,6 +177,35 @@ func (r *dgramReader) handle(n int) {
 	if len(msgs) > 0 {
 		r.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now()}, len(arena))
 	}
+}
+
+// peerAllowed checks datagram i's sender against allowed_uids/gids. A
+// rejected datagram is counted and logged; its bytes go nowhere.
+func (r *dgramReader) peerAllowed(i int) bool {
+	h := &r.hdrs[i].hdr
+	pid, uid, gid, ok := parseCred(r.oob[i*credSpace : i*credSpace+int(h.Controllen)])
+	if ok && r.s.cfg.peerAllowed(uid, gid) {
+		return true
+	}
+	r.s.cfg.Stats.Dropped.Add("peer_rejected", 1)
+	r.s.failLog.Warn().Str("socket", r.sk.path).Bool("credentials", ok).Int32("pid", pid).Uint32("uid", uid).Uint32("gid", gid).
+		Msg("datagram from a sender not in allowed_uids/allowed_gids rejected")
+	return false
+}
+
+// parseCred reads the SCM_CREDENTIALS message of one datagram's control
+// data, without allocating.
+func parseCred(b []byte) (pid int32, uid, gid uint32, ok bool) {
+	hdr := unix.SizeofCmsghdr
+	if len(b) < hdr+unix.SizeofUcred {
+		return 0, 0, 0, false
+	}
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+	if h.Level != unix.SOL_SOCKET || h.Type != unix.SCM_CREDENTIALS {
+		return 0, 0, 0, false
+	}
+	c := (*unix.Ucred)(unsafe.Pointer(&b[unix.CmsgLen(0)]))
+	return c.Pid, c.Uid, c.Gid, true
 }
 
 func (r *dgramReader) truncated(prefix []byte, full int) {

@@ -51,6 +51,10 @@ func (s *Server) serveStream(ctx context.Context, sk *socket, out *handoff, emit
 			cancel()
 			break
 		}
+		if s.cfg.checksPeers() && !s.connAllowed(sk, c) {
+			c.Close()
+			continue
+		}
 		if active.Load() >= int64(s.cfg.MaxConnections) {
 			// Each connection may buffer up to max_line_size: bound them.
 			s.failLog.Warn().Str("socket", sk.path).Int("max_connections", s.cfg.MaxConnections).
@@ -66,6 +70,27 @@ func (s *Server) serveStream(ctx context.Context, sk *socket, out *handoff, emit
 	}
 	wg.Wait()
 	return err
+}
+
+// connAllowed checks a new connection's peer (SO_PEERCRED: the credentials
+// the peer had when it connected) against allowed_uids/gids.
+func (s *Server) connAllowed(sk *socket, c *net.UnixConn) bool {
+	rc, err := c.SyscallConn()
+	var cred *unix.Ucred
+	var cerr error
+	if err == nil {
+		err = rc.Control(func(fd uintptr) { cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
+	}
+	if err == nil && cerr == nil && s.cfg.peerAllowed(cred.Uid, cred.Gid) {
+		return true
+	}
+	s.cfg.Stats.Dropped.Add("peer_rejected", 1)
+	ev := s.failLog.Warn().Str("socket", sk.path).Err(errors.Join(err, cerr))
+	if cred != nil {
+		ev = ev.Int32("pid", cred.Pid).Uint32("uid", cred.Uid).Uint32("gid", cred.Gid)
+	}
+	ev.Msg("connection from a peer not in allowed_uids/allowed_gids rejected")
+	return false
 }
 
 // serveConn reads one connection's newline-delimited messages.

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,6 +77,19 @@ type Options struct {
 	ReceiveBuffer  config.Size     `mapstructure:"receive_buffer"`   // SO_RCVBUF; 0: the kernel default
 	MaxMessageSize config.Size     `mapstructure:"max_message_size"` // dgram: larger datagrams are truncated and dead-lettered
 	MaxLineSize    config.Size     `mapstructure:"max_line_size"`    // stream: longer lines are dead-lettered
+	// AllowedUIDs and AllowedGIDs, when either is set, admit only senders
+	// whose uid or gid is listed, checked with the kernel's credentials
+	// (SCM_CREDENTIALS per datagram, SO_PEERCRED per stream connection).
+	AllowedUIDs []uint32 `mapstructure:"allowed_uids"`
+	AllowedGIDs []uint32 `mapstructure:"allowed_gids"`
+}
+
+// checksPeers reports whether senders are filtered by credentials.
+func (o *Options) checksPeers() bool { return len(o.AllowedUIDs)+len(o.AllowedGIDs) > 0 }
+
+// peerAllowed reports whether a sender with these credentials may send.
+func (o *Options) peerAllowed(uid, gid uint32) bool {
+	return slices.Contains(o.AllowedUIDs, uid) || slices.Contains(o.AllowedGIDs, gid)
 }
 
 // DefaultOptions returns Options with the package defaults.

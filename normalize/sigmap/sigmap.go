@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"weak"
 
 	"github.com/alertgw/alertgw/normalize"
 )
@@ -214,23 +215,32 @@ func Load(f Files) (*Map, error) {
 		return nil, err
 	}
 	registry.Lock()
-	registry.maps = append(registry.maps, m)
+	registry.maps = append(registry.maps, weak.Make(m))
 	registry.Unlock()
 	return m, nil
 }
 
 // registry lists the maps Load made, so one SIGHUP reloads them all
-// without the CLI knowing which inputs use signature maps.
+// without the CLI knowing which inputs use signature maps. It holds weak
+// pointers: the map of an input that a configuration reload replaced is
+// collected and dropped from the list.
 var registry struct {
 	sync.Mutex
-	maps []*Map
+	maps []weak.Pointer[Map]
 }
 
-// ReloadAll reloads every map made by Load; it returns how many were
+// ReloadAll reloads every live map made by Load; it returns how many were
 // reloaded and the errors of those that failed (they keep their tables).
 func ReloadAll() (int, error) {
 	registry.Lock()
-	maps := slices.Clone(registry.maps)
+	var maps []*Map
+	registry.maps = slices.DeleteFunc(registry.maps, func(w weak.Pointer[Map]) bool {
+		m := w.Value()
+		if m != nil {
+			maps = append(maps, m)
+		}
+		return m == nil
+	})
 	registry.Unlock()
 	var errs []error
 	for _, m := range maps {

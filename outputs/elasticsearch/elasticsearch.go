@@ -40,17 +40,20 @@ var Plugin = outputs.Plugin{
 
 // Options are the elasticsearch block's own keys.
 type Options struct {
-	URLs       []string          `mapstructure:"urls"`        // tried in turn when one fails
-	Index      string            `mapstructure:"index"`       // template; a data stream's name with data_stream
-	DataStream bool              `mapstructure:"data_stream"` // use op_type create, as data streams require
-	Pipeline   string            `mapstructure:"pipeline"`    // ingest pipeline, optional
-	UseEventID bool              `mapstructure:"use_event_id"`
-	Username   string            `mapstructure:"username"`
-	Password   string            `mapstructure:"password"`
-	APIKey     string            `mapstructure:"api_key"` // base64 "id:key" as Elasticsearch prints it, or "id:key"
-	Headers    map[string]string `mapstructure:"headers"`
-	Timeout    time.Duration     `mapstructure:"timeout"`
-	TLS        outputs.TLS       `mapstructure:"tls"`
+	URLs       []string       `mapstructure:"urls"`        // tried in turn when one fails
+	Index      string         `mapstructure:"index"`       // template; a data stream's name with data_stream
+	DataStream bool           `mapstructure:"data_stream"` // use op_type create, as data streams require
+	Pipeline   string         `mapstructure:"pipeline"`    // ingest pipeline, optional
+	UseEventID bool           `mapstructure:"use_event_id"`
+	Username   string         `mapstructure:"username"`
+	Password   outputs.Secret `mapstructure:"password"`
+	APIKey     outputs.Secret `mapstructure:"api_key"` // base64 "id:key" as Elasticsearch prints it, or "id:key"
+	// PasswordFile and APIKeyFile read the secrets from files.
+	PasswordFile string            `mapstructure:"password_file"`
+	APIKeyFile   string            `mapstructure:"api_key_file"`
+	Headers      map[string]string `mapstructure:"headers"`
+	Timeout      time.Duration     `mapstructure:"timeout"`
+	TLS          outputs.TLS       `mapstructure:"tls"`
 }
 
 // Validate implements config.Validator.
@@ -67,7 +70,9 @@ func (o *Options) Validate() config.Problems {
 	if _, err := outputs.ParseTemplate(o.Index); err != nil {
 		p.Add("index", "%v", err)
 	}
-	if o.APIKey != "" && o.Username != "" {
+	outputs.CheckSecret(&p, "password", o.Password, o.PasswordFile)
+	outputs.CheckSecret(&p, "api_key", o.APIKey, o.APIKeyFile)
+	if (o.APIKey != "" || o.APIKeyFile != "") && o.Username != "" {
 		p.Add("api_key", "use either api_key or username/password")
 	}
 	if o.Timeout < time.Second {
@@ -94,7 +99,13 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc, err := o.TLS.Config()
+	if err := o.Password.Load(o.PasswordFile); err != nil {
+		return nil, err
+	}
+	if err := o.APIKey.Load(o.APIKeyFile); err != nil {
+		return nil, err
+	}
+	tc, err := o.TLS.ConfigFor(env.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -105,13 +116,13 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 		client: &http.Client{Transport: tr, Timeout: o.Timeout}}
 	switch {
 	case o.APIKey != "":
-		key := o.APIKey
+		key := o.APIKey.Reveal()
 		if strings.Contains(key, ":") {
 			key = base64.StdEncoding.EncodeToString([]byte(key))
 		}
 		w.auth = "ApiKey " + key
 	case o.Username != "":
-		w.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username+":"+o.Password))
+		w.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username+":"+o.Password.Reveal()))
 	}
 	return w, nil
 }

@@ -45,10 +45,13 @@ type Options struct {
 	Body        string            `mapstructure:"body"`   // ndjson (default), json_array, single (mozdef's default)
 	Headers     map[string]string `mapstructure:"headers"`
 	Username    string            `mapstructure:"username"`
-	Password    string            `mapstructure:"password"`
-	BearerToken string            `mapstructure:"bearer_token"`
-	Timeout     time.Duration     `mapstructure:"timeout"`
-	TLS         outputs.TLS       `mapstructure:"tls"`
+	Password    outputs.Secret    `mapstructure:"password"`
+	BearerToken outputs.Secret    `mapstructure:"bearer_token"`
+	// PasswordFile and BearerTokenFile read the secrets from files.
+	PasswordFile    string        `mapstructure:"password_file"`
+	BearerTokenFile string        `mapstructure:"bearer_token_file"`
+	Timeout         time.Duration `mapstructure:"timeout"`
+	TLS             outputs.TLS   `mapstructure:"tls"`
 }
 
 // Validate implements config.Validator.
@@ -67,7 +70,9 @@ func (o *Options) Validate() config.Problems {
 	default:
 		p.Add("body", "must be ndjson, json_array or single; got %q", o.Body)
 	}
-	if o.BearerToken != "" && o.Username != "" {
+	outputs.CheckSecret(&p, "password", o.Password, o.PasswordFile)
+	outputs.CheckSecret(&p, "bearer_token", o.BearerToken, o.BearerTokenFile)
+	if (o.BearerToken != "" || o.BearerTokenFile != "") && o.Username != "" {
 		p.Add("bearer_token", "use either bearer_token or username/password")
 	}
 	if o.Timeout < time.Second {
@@ -91,7 +96,13 @@ type Output struct {
 
 // New builds the client.
 func New(env outputs.Env, o *Options) (*Output, error) {
-	tc, err := o.TLS.Config()
+	if err := o.Password.Load(o.PasswordFile); err != nil {
+		return nil, err
+	}
+	if err := o.BearerToken.Load(o.BearerTokenFile); err != nil {
+		return nil, err
+	}
+	tc, err := o.TLS.ConfigFor(env.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +124,9 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 	}
 	switch {
 	case o.BearerToken != "":
-		w.auth = "Bearer " + o.BearerToken
+		w.auth = "Bearer " + o.BearerToken.Reveal()
 	case o.Username != "":
-		w.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username+":"+o.Password))
+		w.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username+":"+o.Password.Reveal()))
 	}
 	return w, nil
 }

@@ -54,9 +54,11 @@ type Options struct {
 
 // SASL authenticates to the brokers.
 type SASL struct {
-	Mechanism string `mapstructure:"mechanism"` // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
-	Username  string `mapstructure:"username"`
-	Password  string `mapstructure:"password"`
+	Mechanism string         `mapstructure:"mechanism"` // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+	Username  string         `mapstructure:"username"`
+	Password  outputs.Secret `mapstructure:"password"`
+	// PasswordFile reads the password from a file.
+	PasswordFile string `mapstructure:"password_file"`
 }
 
 // Validate implements config.Validator.
@@ -86,6 +88,7 @@ func (o *Options) Validate() config.Problems {
 	default:
 		p.Add("sasl.mechanism", "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; got %q", o.SASL.Mechanism)
 	}
+	outputs.CheckSecret(&p, "sasl.password", o.SASL.Password, o.SASL.PasswordFile)
 	p = append(p, o.TLS.Validate().Prefixed("tls")...)
 	return p
 }
@@ -120,6 +123,9 @@ type Output struct {
 // New connects lazily: the client dials on first produce, so a broker that
 // is down at start does not stop the gateway (events wait in the buffer).
 func New(env outputs.Env, o *Options) (*Output, error) {
+	if err := o.SASL.Password.Load(o.SASL.PasswordFile); err != nil {
+		return nil, err
+	}
 	tmpl, err := outputs.ParseTemplate(o.Topic)
 	if err != nil {
 		return nil, err
@@ -135,7 +141,7 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 		kgo.RecordDeliveryTimeout(o.Timeout),
 		kgo.MaxBufferedRecords(1 << 20),
 	}
-	tc, err := o.TLS.Config()
+	tc, err := o.TLS.ConfigFor(env.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -144,11 +150,11 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 	}
 	switch m := strings.ToUpper(o.SASL.Mechanism); m {
 	case "PLAIN":
-		kopts = append(kopts, kgo.SASL(plain.Auth{User: o.SASL.Username, Pass: o.SASL.Password}.AsMechanism()))
+		kopts = append(kopts, kgo.SASL(plain.Auth{User: o.SASL.Username, Pass: o.SASL.Password.Reveal()}.AsMechanism()))
 	case "SCRAM-SHA-256":
-		kopts = append(kopts, kgo.SASL(scram.Auth{User: o.SASL.Username, Pass: o.SASL.Password}.AsSha256Mechanism()))
+		kopts = append(kopts, kgo.SASL(scram.Auth{User: o.SASL.Username, Pass: o.SASL.Password.Reveal()}.AsSha256Mechanism()))
 	case "SCRAM-SHA-512":
-		kopts = append(kopts, kgo.SASL(scram.Auth{User: o.SASL.Username, Pass: o.SASL.Password}.AsSha512Mechanism()))
+		kopts = append(kopts, kgo.SASL(scram.Auth{User: o.SASL.Username, Pass: o.SASL.Password.Reveal()}.AsSha512Mechanism()))
 	}
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {

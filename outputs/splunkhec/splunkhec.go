@@ -38,16 +38,17 @@ var Plugin = outputs.Plugin{
 
 // Options are the splunk_hec block's own keys.
 type Options struct {
-	URL        string        `mapstructure:"url"` // https://splunk:8088 (the path is added)
-	Token      string        `mapstructure:"token"`
-	Index      string        `mapstructure:"index"` // default: the token's default index
-	SourceType string        `mapstructure:"sourcetype"`
-	Source     string        `mapstructure:"source"` // default: alertgw:<input name>
-	Ack        bool          `mapstructure:"ack"`    // indexer acknowledgement (enable it on the token too)
-	AckTimeout time.Duration `mapstructure:"ack_timeout"`
-	AckPoll    time.Duration `mapstructure:"ack_poll"`
-	Timeout    time.Duration `mapstructure:"timeout"`
-	TLS        outputs.TLS   `mapstructure:"tls"`
+	URL        string         `mapstructure:"url"` // https://splunk:8088 (the path is added)
+	Token      outputs.Secret `mapstructure:"token"`
+	TokenFile  string         `mapstructure:"token_file"`
+	Index      string         `mapstructure:"index"` // default: the token's default index
+	SourceType string         `mapstructure:"sourcetype"`
+	Source     string         `mapstructure:"source"` // default: alertgw:<input name>
+	Ack        bool           `mapstructure:"ack"`    // indexer acknowledgement (enable it on the token too)
+	AckTimeout time.Duration  `mapstructure:"ack_timeout"`
+	AckPoll    time.Duration  `mapstructure:"ack_poll"`
+	Timeout    time.Duration  `mapstructure:"timeout"`
+	TLS        outputs.TLS    `mapstructure:"tls"`
 }
 
 // Validate implements config.Validator.
@@ -56,9 +57,10 @@ func (o *Options) Validate() config.Problems {
 	if !strings.HasPrefix(o.URL, "http://") && !strings.HasPrefix(o.URL, "https://") {
 		p.Add("url", "must start with http:// or https://; got %q", o.URL)
 	}
-	if o.Token == "" {
-		p.Add("token", "the HEC token is required")
+	if o.Token == "" && o.TokenFile == "" {
+		p.Add("token", "the HEC token is required (token or token_file)")
 	}
+	outputs.CheckSecret(&p, "token", o.Token, o.TokenFile)
 	if o.Timeout < time.Second {
 		p.Add("timeout", "must be at least 1s")
 	}
@@ -81,7 +83,10 @@ type Output struct {
 
 // New builds the client.
 func New(env outputs.Env, o *Options) (*Output, error) {
-	tc, err := o.TLS.Config()
+	if err := o.Token.Load(o.TokenFile); err != nil {
+		return nil, err
+	}
+	tc, err := o.TLS.ConfigFor(env.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +171,7 @@ func (w *Output) post(ctx context.Context, path string, body []byte) (int, hecRe
 	if err != nil {
 		return 0, reply, outputs.Permanent(err)
 	}
-	req.Header.Set("Authorization", "Splunk "+w.opts.Token)
+	req.Header.Set("Authorization", "Splunk "+w.opts.Token.Reveal())
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Splunk-Request-Channel", w.channel)
 	resp, err := w.client.Do(req)
@@ -212,7 +217,7 @@ func (w *Output) postAck(ctx context.Context, body []byte, key string) (bool, st
 	if err != nil {
 		return false, "", err
 	}
-	req.Header.Set("Authorization", "Splunk "+w.opts.Token)
+	req.Header.Set("Authorization", "Splunk "+w.opts.Token.Reveal())
 	req.Header.Set("X-Splunk-Request-Channel", w.channel)
 	resp, err := w.client.Do(req)
 	if err != nil {

@@ -108,7 +108,7 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 	if o.Network == "tls" {
 		o.TLS.Enabled = true
 	}
-	tc, err := o.TLS.Config()
+	tc, err := o.TLS.ConfigFor(env.Log)
 	if err != nil {
 		return nil, err
 	}
