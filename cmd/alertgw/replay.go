@@ -76,6 +76,7 @@ record could not be normalized.`,
 	c.Flags().StringSliceVar(&sigFiles.SidMsg, "sid-msg-map", nil, "sid-msg.map file(s), v1 or v2")
 	c.Flags().StringVar(&sigFiles.GenMsg, "gen-msg-map", "", "gen-msg.map file")
 	c.Flags().StringVar(&sigFiles.Classification, "classification-config", "", "classification.config file")
+	c.Flags().StringSliceVar(&sigFiles.Rules, "rules", nil, "Snort 2/3 rules file(s), for signature names (Snort 3 has no sid-msg.map)")
 	c.Flags().BoolVar(&noProgress, "no-progress", false, "no progress bar or progress lines")
 	c.MarkFlagRequired("type")
 	return c

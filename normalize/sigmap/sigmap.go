@@ -162,11 +162,12 @@ type Files struct {
 	SidMsg         []string `mapstructure:"sid_msg_map"`
 	GenMsg         string   `mapstructure:"gen_msg_map"`
 	Classification string   `mapstructure:"classification_config"`
+	Rules          []string `mapstructure:"rules"` // Snort 2/3 rules files (Snort 3 has no sid-msg.map)
 }
 
 // Empty reports whether no file is named.
 func (f Files) Empty() bool {
-	return len(f.SidMsg) == 0 && f.GenMsg == "" && f.Classification == ""
+	return len(f.SidMsg) == 0 && f.GenMsg == "" && f.Classification == "" && len(f.Rules) == 0
 }
 
 // LoadTables reads and parses the named files.
@@ -174,6 +175,10 @@ func LoadTables(f Files) (*Tables, error) {
 	t := &Tables{}
 	t.init()
 	var errs []error
+	// Rules first: a sid-msg.map entry, written for the sensor, wins.
+	for _, p := range f.Rules {
+		errs = append(errs, parseFile(p, t.ParseRules))
+	}
 	for _, p := range f.SidMsg {
 		errs = append(errs, parseFile(p, t.ParseSidMsg))
 	}
