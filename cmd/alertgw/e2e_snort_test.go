@@ -48,6 +48,7 @@ func TestE2ESnortAndUnified2Spool(t *testing.T) {
 		dead: filepath.Join(dir, "out", "deadletter.json"), log: filepath.Join(dir, "gateway.log")}
 	cfg := fmt.Sprintf(`sensor: e2e
 log: {level: info, format: json}
+admin: {listen: ""}
 dead_letter: {path: %s}
 inputs:
   - name: snort
