@@ -102,6 +102,7 @@ func startGateway(t *testing.T, socketType string, extra string) *gateway {
 		dead: filepath.Join(dir, "out", "deadletter.json"), log: filepath.Join(dir, "gateway.log")}
 	cfg := fmt.Sprintf(`sensor: e2e
 log: {level: info, format: json}
+admin: {listen: ""}
 pipeline: {shutdown_timeout: 20s}
 dead_letter: {path: %s}
 inputs:
@@ -430,6 +431,8 @@ func TestE2EDefaultConfig(t *testing.T) {
 		log: filepath.Join(dir, "gateway.log")}
 	g.cmd = exec.Command(gatewayBinary(t), "run")
 	g.cmd.Dir = dir
+	// Tests run side by side: no fixed admin port.
+	g.cmd.Env = append(os.Environ(), "ALERTGW_ADMIN_LISTEN=127.0.0.1:0")
 	g.start(t, g.sock)
 	fi, err := os.Lstat(g.sock)
 	if err != nil || fi.Mode().Perm() != 0o660 {

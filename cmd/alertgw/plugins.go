@@ -4,7 +4,9 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/auditd"
 	"github.com/alertgw/alertgw/inputs/selfstats"
+	"github.com/alertgw/alertgw/inputs/snort"
 	"github.com/alertgw/alertgw/inputs/suricata"
+	"github.com/alertgw/alertgw/inputs/unified2"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/elasticsearch"
 	"github.com/alertgw/alertgw/outputs/file"
@@ -23,7 +25,9 @@ var (
 	inputPlugins = pluginMap[inputs.Plugin](
 		auditd.Plugin,
 		selfstats.Plugin,
+		snort.Plugin,
 		suricata.Plugin,
+		unified2.Plugin,
 	)
 	outputPlugins = pluginMap[outputs.Plugin](
 		// one line per output type

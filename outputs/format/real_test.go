@@ -3,7 +3,9 @@ package format
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -15,6 +17,9 @@ import (
 	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/eve"
+	"github.com/alertgw/alertgw/normalize/sigmap"
+	"github.com/alertgw/alertgw/normalize/snort"
+	"github.com/alertgw/alertgw/normalize/unified2"
 )
 
 // realGroup is events a real mapper produced from one sample file: real
@@ -29,7 +34,92 @@ type realGroup struct {
 // realSources lists, per source, how to get its groups. Each mapper's own
 // tests own the samples; this package only reads them.
 var realSources = map[string]func(t *testing.T) []realGroup{
-	"eve": eveGroups,
+	"eve":      eveGroups,
+	"snort":    snortGroups,
+	"unified2": unified2Groups,
+}
+
+// snortGroups decodes every Alertpkt datagram captured from real Snort 2,
+// Snort 3 and Barnyard2 runs (normalize/snort/testdata), one group per run.
+func snortGroups(t *testing.T) []realGroup {
+	sigs, err := sigmap.Load(sigmap.Files{Classification: "../../normalize/snort/testdata/classification.config"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &snort.Decoder{Sigs: sigs}
+	dirs, _ := filepath.Glob("../../normalize/snort/testdata/*")
+	var groups []realGroup
+	for _, dir := range dirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "unsock-*.bin.gz"))
+		if len(files) == 0 {
+			continue
+		}
+		g := realGroup{name: "snort_" + filepath.Base(dir)}
+		for i, f := range files {
+			e := new(normalize.Event)
+			if err := d.Decode(readGz(t, f), e); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			completeLikePipeline(e, "snort", i+1)
+			g.events = append(g.events, e)
+		}
+		groups = append(groups, g)
+	}
+	if len(groups) == 0 {
+		t.Fatal("snort: no captured datagrams")
+	}
+	return groups
+}
+
+// unified2Groups reads the unified2 files (Snort 2.9 spool and the public
+// corpus), aggregates and maps every alert. The 4703-alert legacy file is
+// cut to its first 20 alerts to keep the goldens small.
+func unified2Groups(t *testing.T) []realGroup {
+	var groups []realGroup
+	for _, name := range []string{"snort.u2.1795384908", "py-idstools_merged.log", "py-idstools_multi-record-event.log",
+		"py-idstools_ipv6-alert.unified2", "djcas9-unified2_unified2-legacy.log.gz"} {
+		path := filepath.Join("../../normalize/unified2/testdata", name)
+		var data []byte
+		if strings.HasSuffix(name, ".gz") {
+			data = readGz(t, path)
+		} else {
+			var err error
+			if data, err = os.ReadFile(path); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rd := unified2.NewReader(bytes.NewReader(data), 0)
+		var agg unified2.Aggregator
+		var alerts []*unified2.Alert
+		for len(alerts) < 20 {
+			rec, err := rd.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			a, err := agg.Add(rec)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if a != nil {
+				alerts = append(alerts, a)
+			}
+		}
+		if a := agg.Flush(); a != nil && len(alerts) < 20 {
+			alerts = append(alerts, a)
+		}
+		g := realGroup{name: "unified2_" + strings.TrimSuffix(name, ".gz")}
+		for i, a := range alerts {
+			e := new(normalize.Event)
+			(&unified2.Mapper{}).Map(a, e)
+			completeLikePipeline(e, "unified2", i+1)
+			g.events = append(g.events, e)
+		}
+		groups = append(groups, g)
+	}
+	return groups
 }
 
 // eveGroups decodes every line of normalize/eve's samples.
@@ -67,10 +157,11 @@ func TestRealEvents(t *testing.T) {
 				var out = map[string]*bytes.Buffer{"ecs": {}, "ocsf": {}}
 				for i, e := range g.events {
 					name := fmt.Sprintf("%s event %d", g.name, i+1)
-					schematest.Validate(t, Native{}.AppendEvent(nil, e))
+					nativeLine := Native{}.AppendEvent(nil, e)
+					schematest.Validate(t, nativeLine)
 					ecsLine, ocsfLine := ECS{}.AppendEvent(nil, e), OCSF{}.AppendEvent(nil, e)
-					assertNoDuplicateKeys(t, ecsLine)
-					assertNoDuplicateKeys(t, ocsfLine)
+					assertNoNewDuplicateKeys(t, ecsLine, nativeLine)
+					assertNoNewDuplicateKeys(t, ocsfLine, nativeLine)
 					for _, p := range validateECS(fields, decodeDoc(t, ecsLine)) {
 						t.Errorf("%s: ECS: %s", name, p)
 					}
@@ -161,4 +252,22 @@ func compareGolden(t *testing.T, path string, got []byte) {
 			}
 		}
 	}
+}
+
+func readGz(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	b, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return b
 }
