@@ -2,13 +2,15 @@ package main
 
 import (
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/nflog"
 	"github.com/alertgw/alertgw/outputs"
 )
 
 // Every input and output type is registered here, and only here.
 var (
 	inputPlugins = pluginMap[inputs.Plugin](
-	// one line per input type, e.g. suricata.Plugin,
+		// one line per input type, e.g. suricata.Plugin,
+		nflog.Plugin,
 	)
 	outputPlugins = pluginMap[outputs.Plugin](
 	// one line per output type, e.g. file.Plugin,

@@ -224,11 +224,7 @@ func (d *Decoder) Decode(a *Attrs, received time.Time, r *Record) {
 		fw.OutIface = d.ifaceName(a.OutDev)
 	}
 
-	family := a.Family
-	if family == FamilyUnspec {
-		family = inferFamily(a)
-	}
-	switch family {
+	switch FamilyOf(a) {
 	case FamilyInet:
 		det.add("family", jsonInet)
 	case FamilyInet6:
@@ -278,11 +274,14 @@ func (d *Decoder) Decode(a *Attrs, received time.Time, r *Record) {
 	}
 }
 
-// inferFamily guesses the family when nfgenmsg was not available (go-nflog
-// drops it): a bridge-family message carries the L2 header, otherwise the
-// ethertype or the IP version nibble tells.
-func inferFamily(a *Attrs) uint8 {
+// FamilyOf returns the message's address family: nfgen_family when known,
+// otherwise (go-nflog does not pass nfgenmsg on) inferred: a bridge-family
+// message carries the L2 header, otherwise the ethertype or the IP version
+// nibble tells.
+func FamilyOf(a *Attrs) uint8 {
 	switch {
+	case a.Family != FamilyUnspec:
+		return a.Family
 	case a.L2Hdr != nil:
 		return FamilyBridge
 	case a.HasPacketHdr && a.HwProtocol == 0x0800:

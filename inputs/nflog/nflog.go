@@ -1,0 +1,403 @@
+// Package nflog is the `nflog` input: packets that nftables (`log group N`)
+// or iptables (`-j NFLOG`) log to NFLOG groups, read over netlink with
+// florianl/go-nflog and normalized into events of kind "packet".
+//
+// The input normalizes packets itself and hands events to the pipeline
+// (Emitter.Events) instead of raw messages: go-nflog delivers parsed
+// attributes, not bytes, so re-serializing them for a Decoder would only add
+// a copy. Each group's receive goroutine owns a Decoder (its gopacket parser
+// is reused, and decoding allocates nothing); events are written into
+// slab-allocated Records and a batcher groups them for the pipeline.
+package nflog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	gonflog "github.com/florianl/go-nflog/v2"
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+
+	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/normalize"
+	nfdec "github.com/alertgw/alertgw/normalize/nflog"
+)
+
+// Plugin registers the input type.
+var Plugin = inputs.Plugin{
+	Type:    "nflog",
+	Summary: "firewall packet logs from nftables/iptables NFLOG groups (netlink; needs CAP_NET_ADMIN)",
+	Options: func() any { return DefaultOptions() },
+	New: func(env inputs.Env, opts any) (inputs.Input, error) {
+		return New(env, opts.(*Options))
+	},
+}
+
+// Drop reasons this input counts in Stats.Dropped.
+const (
+	DropENOBUFS        = "enobufs"         // the kernel overran our socket buffer
+	DropSeqGap         = "seq_gap"         // packets missing from a group's sequence
+	DropFilteredFamily = "filtered_family" // a family the configuration excludes
+	DropShutdown       = "shutdown"        // received while stopping
+	DropRecvError      = "recv_error"      // other receive errors
+)
+
+// Input reads NFLOG groups.
+type Input struct {
+	env      inputs.Env
+	opts     *Options
+	labeler  *nfdec.Labeler
+	copyMode uint8
+	families [256]bool
+	log      zerolog.Logger
+	warnLog  zerolog.Logger // rate-limited, for per-packet problems
+}
+
+// New checks the options and the privilege the input needs. It does not
+// bind the groups yet: Run does.
+func New(env inputs.Env, opts *Options) (*Input, error) {
+	if probs := opts.Validate(); len(probs) > 0 {
+		return nil, probs.Err()
+	}
+	lab, err := opts.labeler()
+	if err != nil {
+		return nil, err
+	}
+	mode, _ := copyMode(opts.CopyMode)
+	if err := requireNetAdmin(); err != nil {
+		return nil, err
+	}
+	in := &Input{env: env, opts: opts, labeler: lab, copyMode: mode, log: env.Log,
+		warnLog: env.Log.Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second})}
+	for _, f := range opts.Families {
+		in.families[familyNumbers[f]] = true
+	}
+	return in, nil
+}
+
+// ErrNoNetAdmin is returned when the process lacks CAP_NET_ADMIN.
+var ErrNoNetAdmin = errors.New("the nflog input needs CAP_NET_ADMIN to bind NFLOG groups: run alertgw as root, " +
+	"or grant the capability (systemd: AmbientCapabilities=CAP_NET_ADMIN; or setcap cap_net_admin+ep on the binary), " +
+	"or remove the nflog input")
+
+// requireNetAdmin checks the effective capability set, so that a missing
+// privilege is reported clearly at start-up instead of as EPERM later.
+func requireNetAdmin() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return nil // cannot tell: let the bind say
+	}
+	if data[0].Effective&(1<<unix.CAP_NET_ADMIN) == 0 {
+		return ErrNoNetAdmin
+	}
+	return nil
+}
+
+// Run binds every group and reads until ctx ends.
+func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
+	netns := 0
+	if in.opts.NetNS != "" {
+		f, err := os.Open(in.opts.NetNS)
+		if err != nil {
+			return fmt.Errorf("network namespace: %w", err)
+		}
+		defer f.Close()
+		netns = int(f.Fd())
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	names := newIfaceNames(netns, in.opts.IfaceRefresh, in.log)
+	var wg sync.WaitGroup
+	wg.Go(func() { names.watch(ctx) })
+
+	events := make(chan *normalize.Event, 4*in.opts.BatchSize)
+	batcherDone := make(chan struct{})
+	go func() {
+		defer close(batcherDone)
+		in.batch(ctx, events, emit)
+	}()
+
+	var handles []*gonflog.Nflog
+	defer func() {
+		cancel()
+		for _, h := range handles {
+			h.Close()
+		}
+		<-batcherDone
+		wg.Wait()
+	}()
+	for _, g := range in.opts.Groups {
+		h, err := in.bind(ctx, netns, g.Group, names, events)
+		if err != nil {
+			return err
+		}
+		handles = append(handles, h)
+	}
+	in.log.Info().Int("groups", len(handles)).Str("copy_mode", in.opts.CopyMode).Msg("NFLOG groups bound")
+	<-ctx.Done()
+	return nil
+}
+
+// bind opens one socket for one group and starts go-nflog's receive loop
+// with this input's hook.
+func (in *Input) bind(ctx context.Context, netns int, group uint16, names nfdec.IfaceResolver, events chan<- *normalize.Event) (*gonflog.Nflog, error) {
+	cfg := &gonflog.Config{
+		Group:    group,
+		Copymode: in.copyMode,
+		Bufsize:  in.opts.CopyRange, // go-nflog's "Bufsize" is the copy range
+		QThresh:  in.opts.QThreshold,
+		Timeout:  uint32(in.opts.Timeout / (10 * time.Millisecond)),
+		NetNS:    netns,
+	}
+	if in.opts.Sequence {
+		cfg.Flags |= gonflog.FlagSeq
+	}
+	h, err := gonflog.Open(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("nflog group %d: open netlink socket: %w", group, err)
+	}
+	if err := in.setSocketBuffer(h, group); err != nil {
+		in.log.Warn().Err(err).Uint16("group", group).Msg("cannot set the socket receive buffer")
+	}
+	g := &groupReader{in: in, group: group, dec: nfdec.NewDecoder(in.labeler, names), events: events, ctx: ctx}
+	if err := h.RegisterWithErrorFunc(ctx, g.hook, g.onError); err != nil {
+		h.Close()
+		if errors.Is(err, syscall.EPERM) || isPermission(err) {
+			return nil, fmt.Errorf("nflog group %d: %w (the kernel said EPERM: the process lacks CAP_NET_ADMIN in this network namespace, "+
+				"or another process such as ulogd already owns the group; see /proc/net/netfilter/nfnetlink_log)", group, err)
+		}
+		return nil, fmt.Errorf("nflog group %d: bind: %w", group, err)
+	}
+	return h, nil
+}
+
+// isPermission recognizes EPERM also in go-nflog's bind errors, which
+// format the cause with %v and so lose the error chain.
+func isPermission(err error) bool {
+	return err != nil && (errors.Is(err, os.ErrPermission) || strings.Contains(err.Error(), "operation not permitted"))
+}
+
+// setSocketBuffer sets SO_RCVBUFFORCE (root may exceed net.core.rmem_max),
+// falling back to SO_RCVBUF.
+func (in *Input) setSocketBuffer(h *gonflog.Nflog, group uint16) error {
+	size := int(in.opts.SocketBuffer)
+	if size == 0 {
+		return nil
+	}
+	rc, err := h.Con.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	var got int
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size)
+		if serr != nil {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, size)
+		}
+		got, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
+	}); err != nil {
+		return err
+	}
+	in.log.Debug().Uint16("group", group).Int("requested", size).Int("effective", got).Msg("socket receive buffer")
+	return serr
+}
+
+// groupReader is the state of one group's receive goroutine.
+type groupReader struct {
+	in     *Input
+	group  uint16
+	dec    *nfdec.Decoder
+	events chan<- *normalize.Event
+	ctx    context.Context
+
+	slab    []nfdec.Record
+	lastSeq uint32
+	haveSeq bool
+	errRun  int
+}
+
+const slabSize = 64
+
+// hook runs on go-nflog's receive goroutine for every packet message.
+func (g *groupReader) hook(attr gonflog.Attribute) int {
+	st := g.in.env.Stats
+	st.Received.Add(1)
+	var a nfdec.Attrs
+	fromGoNflog(&attr, g.group, &a)
+	st.Bytes.Add(uint64(len(a.Payload)))
+	g.errRun = 0
+
+	if a.HasSeq {
+		if g.haveSeq {
+			if gap := a.Seq - g.lastSeq - 1; gap != 0 && gap < 1<<31 {
+				st.Dropped.Add(DropSeqGap, uint64(gap))
+				g.in.warnLog.Warn().Uint16("group", g.group).Uint32("missing", gap).Msg("NFLOG sequence gap: the kernel dropped packets")
+			}
+		}
+		g.lastSeq, g.haveSeq = a.Seq, true
+	}
+	if fam := nfdec.FamilyOf(&a); fam != nfdec.FamilyUnspec && !g.in.families[fam] {
+		st.Dropped.Add(DropFilteredFamily, 1)
+		return 0
+	}
+	if len(g.slab) == 0 {
+		g.slab = make([]nfdec.Record, slabSize)
+	}
+	r := &g.slab[0]
+	g.slab = g.slab[1:]
+	g.dec.Decode(&a, time.Now(), r)
+	select {
+	case g.events <- &r.Event:
+	case <-g.ctx.Done():
+		st.Dropped.Add(DropShutdown, 1)
+	}
+	return 0
+}
+
+// onError handles a receive error. ENOBUFS means the kernel dropped
+// messages because our socket buffer was full: count, log, keep reading.
+// Only the end of ctx stops the loop.
+func (g *groupReader) onError(err error) int {
+	if g.ctx.Err() != nil {
+		return 1
+	}
+	st := g.in.env.Stats
+	if errors.Is(err, unix.ENOBUFS) {
+		st.Dropped.Add(DropENOBUFS, 1)
+		g.in.warnLog.Warn().Uint16("group", g.group).Msg("NFLOG overrun (ENOBUFS): the kernel dropped packets; raise socket_buffer, or turn on sequence to count them")
+		return 0
+	}
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) && ne.Timeout() {
+		return 0
+	}
+	st.Dropped.Add(DropRecvError, 1)
+	g.in.warnLog.Error().Err(err).Uint16("group", g.group).Msg("NFLOG receive error; still reading")
+	g.errRun++
+	if g.errRun > 3 {
+		time.Sleep(min(time.Duration(g.errRun)*10*time.Millisecond, time.Second)) // no busy loop on a persistent error
+	}
+	return 0
+}
+
+// batch groups events for the pipeline: it waits for one, then takes what
+// else is already queued, up to batch_size, so a busy firewall gets large
+// batches and a quiet one gets its packets at once.
+func (in *Input) batch(ctx context.Context, events <-chan *normalize.Event, emit inputs.Emitter) {
+	max := in.opts.BatchSize
+	for {
+		var first *normalize.Event
+		select {
+		case first = <-events:
+		case <-ctx.Done():
+			in.drain(events, emit)
+			return
+		}
+		b := make([]*normalize.Event, 1, max)
+		b[0] = first
+	fill:
+		for len(b) < max {
+			select {
+			case e := <-events:
+				b = append(b, e)
+			default:
+				break fill
+			}
+		}
+		emit.Events(b, nil)
+	}
+}
+
+// drain hands on what was queued when the input stopped.
+func (in *Input) drain(events <-chan *normalize.Event, emit inputs.Emitter) {
+	var b []*normalize.Event
+	for {
+		select {
+		case e := <-events:
+			b = append(b, e)
+		default:
+			if len(b) > 0 {
+				emit.Events(b, nil)
+			}
+			return
+		}
+	}
+}
+
+// fromGoNflog copies go-nflog's pointer fields into Attrs. go-nflog does
+// not pass the nfgenmsg family on; nfdec infers it.
+func fromGoNflog(s *gonflog.Attribute, group uint16, a *nfdec.Attrs) {
+	*a = nfdec.Attrs{Group: group}
+	if s.HwProtocol != nil {
+		a.HasPacketHdr, a.HwProtocol = true, *s.HwProtocol
+		if s.Hook != nil {
+			a.Hook = *s.Hook
+		}
+	}
+	if s.Mark != nil {
+		a.Mark = *s.Mark
+	}
+	if s.Timestamp != nil {
+		a.Timestamp = *s.Timestamp
+	}
+	if s.InDev != nil {
+		a.InDev = *s.InDev
+	}
+	if s.OutDev != nil {
+		a.OutDev = *s.OutDev
+	}
+	if s.PhysInDev != nil {
+		a.PhysInDev = *s.PhysInDev
+	}
+	if s.PhysOutDev != nil {
+		a.PhysOutDev = *s.PhysOutDev
+	}
+	if s.HwAddr != nil {
+		a.HwAddr = *s.HwAddr
+	}
+	if s.HwType != nil {
+		a.HwType, a.HasHwTyp = *s.HwType, true
+	}
+	if s.HwHeader != nil {
+		a.HwHeader = *s.HwHeader
+	}
+	if s.Layer2Hdr != nil {
+		a.L2Hdr = *s.Layer2Hdr
+	}
+	if s.Payload != nil {
+		a.Payload = *s.Payload
+	}
+	if s.Prefix != nil {
+		// A read-only view of the string: the decoder only compares and
+		// copies it.
+		a.Prefix = unsafe.Slice(unsafe.StringData(*s.Prefix), len(*s.Prefix))
+	}
+	if s.UID != nil {
+		a.UID, a.HasUID = *s.UID, true
+	}
+	if s.GID != nil {
+		a.GID, a.HasGID = *s.GID, true
+	}
+	if s.Seq != nil {
+		a.Seq, a.HasSeq = *s.Seq, true
+	}
+	if s.SeqGlobal != nil {
+		a.SeqGlobal, a.HasSeqGl = *s.SeqGlobal, true
+	}
+	if s.VLAN != nil {
+		a.VLANProto, a.VLANTCI, a.HasVLAN = s.VLAN.Proto, s.VLAN.TCI, true
+	}
+	if s.CtInfo != nil {
+		a.CtInfo, a.HasCtInfo = *s.CtInfo, true
+	}
+}
