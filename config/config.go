@@ -55,6 +55,18 @@ type DeadLetter struct {
 	MaxSize Size   `mapstructure:"max_size"` // rotate to PATH.1 beyond this size
 }
 
+// defaults of the gateway-wide keys; plugins default their own options.
+var defaults = map[string]any{
+	"sensor":                    "",
+	"log.level":                 "info",
+	"log.format":                "auto",
+	"pipeline.workers":          0,
+	"pipeline.batch_size":       256,
+	"pipeline.shutdown_timeout": "10s",
+	"dead_letter.path":          "./data/deadletter.json",
+	"dead_letter.max_size":      "64MiB",
+}
+
 // Block is one input or output: its name, type and raw options, decoded
 // later by the plugin that owns the type.
 type Block struct {
@@ -77,6 +89,11 @@ func Load(path string, environ []string) (*File, Problems, error) {
 	}
 	v := viper.New()
 	v.SetConfigType("yaml")
+	// Defaults live in viper so that an ALERTGW_* variable can override a
+	// key the file does not mention.
+	for k, val := range defaults {
+		v.SetDefault(k, val)
+	}
 	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 		return nil, nil, fmt.Errorf("parse config %s: %w", displayName(path), err)
 	}
@@ -84,11 +101,7 @@ func Load(path string, environ []string) (*File, Problems, error) {
 	var probs Problems
 	probs = append(probs, applyEnv(tree, environ)...)
 
-	f := &File{
-		Log:        Log{Level: "info", Format: "auto"},
-		Pipeline:   Pipeline{BatchSize: 256, ShutdownTimeout: 10 * time.Second},
-		DeadLetter: DeadLetter{Path: "./data/deadletter.json", MaxSize: 64 << 20},
-	}
+	f := &File{}
 	var err error
 	if f.Inputs, err = blocks(tree, "inputs", &probs); err != nil {
 		return nil, nil, err
@@ -99,7 +112,7 @@ func Load(path string, environ []string) (*File, Problems, error) {
 	delete(tree, "inputs")
 	delete(tree, "outputs")
 	probs = append(probs, Decode(tree, "", f)...)
-	probs = append(probs, f.validate()...)
+	probs = probs.Merge(f.validate())
 	if f.Sensor == "" {
 		f.Sensor, _ = os.Hostname()
 	}

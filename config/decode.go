@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"maps"
-	"reflect"
 	"slices"
 	"strings"
 
@@ -18,7 +17,7 @@ import (
 // After decoding, targets that implement Validator are asked for problems.
 func Decode(raw map[string]any, prefix string, targets ...any) Problems {
 	var probs Problems
-	var unused map[string]bool // keys unused by every target so far
+	unusedBy := make([]map[string]bool, 0, len(targets))
 	for _, t := range targets {
 		var md mapstructure.Metadata
 		dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
@@ -41,22 +40,23 @@ func Decode(raw map[string]any, prefix string, targets ...any) Problems {
 		for _, k := range md.Unused {
 			mine[k] = true
 		}
-		if unused == nil {
-			unused = mine
-			continue
-		}
-		for k := range unused {
-			if !mine[k] {
-				delete(unused, k)
-			}
-		}
+		unusedBy = append(unusedBy, mine)
 	}
-	for _, k := range slices.Sorted(maps.Keys(unused)) {
-		probs.Add(joinPath(prefix, k), "unknown key")
+	// A key is unknown when no target used it: each target left it, or a
+	// key above it, unused. ("tls" unused by the common options and
+	// "tls.cert" unused by the plugin's make "tls.cert" unknown.)
+	candidates := map[string]bool{}
+	for _, m := range unusedBy {
+		maps.Copy(candidates, m)
+	}
+	for _, k := range slices.Sorted(maps.Keys(candidates)) {
+		if len(unusedBy) > 0 && !slices.ContainsFunc(unusedBy, func(m map[string]bool) bool { return !unusedAt(m, k) }) {
+			probs.Add(joinPath(prefix, k), "unknown key")
+		}
 	}
 	for _, t := range targets {
 		if v, ok := t.(Validator); ok {
-			probs = append(probs, v.Validate().Prefixed(prefix)...)
+			probs = probs.Merge(v.Validate().Prefixed(prefix))
 		}
 	}
 	return probs
@@ -73,42 +73,39 @@ type blockHeader struct {
 	Type string `mapstructure:"type"`
 }
 
-// decodeProblems flattens mapstructure's joined errors into problems that
-// carry the innermost field name.
+// decodeProblems flattens mapstructure's wrapped and joined errors into
+// problems that carry the innermost field name.
 func decodeProblems(prefix string, err error) Problems {
 	var probs Problems
 	var walk func(err error)
 	walk = func(err error) {
-		if joined, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range joined.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		var de *mapstructure.DecodeError
-		if errors.As(err, &de) {
-			inner := de.Unwrap()
-			if _, ok := inner.(interface{ Unwrap() []error }); ok {
+		switch e := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
 				walk(inner)
-				return
 			}
+		case *mapstructure.DecodeError:
+			inner := e.Unwrap()
 			var deeper *mapstructure.DecodeError
-			if errors.As(inner, &deeper) {
+			if _, joined := inner.(interface{ Unwrap() []error }); joined || errors.As(inner, &deeper) {
 				walk(inner)
 				return
 			}
-			name := de.Name()
 			msg := inner.Error()
 			if keys, ok := strings.CutPrefix(msg, "has invalid keys: "); ok {
 				for _, k := range strings.Split(keys, ", ") {
-					probs.Add(joinPath(prefix, joinPath(name, k)), "unknown key")
+					probs.Add(joinPath(prefix, joinPath(e.Name(), k)), "unknown key")
 				}
 				return
 			}
-			probs.Add(joinPath(prefix, name), "%s", friendly(msg))
-			return
+			probs.Add(joinPath(prefix, e.Name()), "%s", friendly(msg))
+		default:
+			if inner := errors.Unwrap(err); inner != nil {
+				walk(inner)
+				return
+			}
+			probs.Add(prefix, "%s", friendly(err.Error()))
 		}
-		probs.Add(prefix, "%v", err)
 	}
 	walk(err)
 	return probs
@@ -125,14 +122,21 @@ func friendly(msg string) string {
 		"expected type 'uint32'", "expected a non-negative integer",
 		"expected type 'uint64'", "expected a non-negative integer",
 		"expected type 'time.Duration'", "expected a duration such as 10s or 1m30s",
+		"time: invalid duration", "expected a duration such as 10s or 1m30s",
 	)
 	return r.Replace(msg)
 }
 
-// typeName is used in messages about values of the wrong kind.
-func typeName(v any) string {
-	if v == nil {
-		return "nothing"
+// unusedAt reports whether key, or a key above it, is in unused.
+func unusedAt(unused map[string]bool, key string) bool {
+	for {
+		if unused[key] {
+			return true
+		}
+		i := strings.LastIndexByte(key, '.')
+		if i < 0 {
+			return false
+		}
+		key = key[:i]
 	}
-	return reflect.TypeOf(v).String()
 }

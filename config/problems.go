@@ -36,6 +36,24 @@ func (p Problems) Prefixed(prefix string) Problems {
 	return out
 }
 
+// Merge appends more, leaving out problems at paths that already have one:
+// a value that failed to decode need not also be reported as out of range.
+func (p Problems) Merge(more Problems) Problems {
+	for _, m := range more {
+		dup := false
+		for _, q := range p {
+			if q.Path == m.Path {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			p = append(p, m)
+		}
+	}
+	return p
+}
+
 // Err returns nil when there are no problems, else one error listing them.
 func (p Problems) Err() error {
 	if len(p) == 0 {

@@ -65,9 +65,12 @@ func ProtoNumber(name string) (uint8, bool) {
 	if name == "" || len(name) > 32 {
 		return 0, false
 	}
-	if name[0] >= '0' && name[0] <= '9' {
+	if allDigits(name) { // "3pc" is a name, "253" a number
 		n, err := strconv.ParseUint(name, 10, 8)
-		return uint8(n), err == nil
+		if err != nil {
+			return 0, false
+		}
+		return uint8(n), true
 	}
 	var buf [32]byte
 	for i := 0; i < len(name); i++ {
@@ -79,4 +82,13 @@ func ProtoNumber(name string) (uint8, bool) {
 	}
 	n, ok := protoByName[string(buf[:len(name)])] // no allocation: the compiler special-cases map[string(bytes)]
 	return n, ok
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -40,7 +40,7 @@ type Input struct {
 	Type   string
 	Reader inputs.Input
 	Stats  *stats.Input
-	Log   zerolog.Logger
+	Log    zerolog.Logger
 }
 
 // Output is a configured output ready to run.
@@ -201,7 +201,7 @@ func (p *Pipeline) Reopen() {
 	for _, o := range p.outputs {
 		if _, ok := o.Writer.(outputs.Reopener); ok {
 			o.reopen.Store(true)
-			o.q.notEmpty.Broadcast() // wake an idle output so it reopens now
+			o.q.kick() // wake an idle output so it reopens now
 		}
 	}
 	if p.opts.DeadLetter != nil {
