@@ -11,12 +11,16 @@
 # process, from /proc/PID/stat) per logged packet, and the ratios.
 #
 # Usage (root): bench/nflog-vs-ulogd.sh            # RATES="5000 10000 20000 40000"
-#               RATES="10000 50000" COUNT_SECONDS=3 bench/nflog-vs-ulogd.sh
+#               RATES="10000 50000" COUNT_SECONDS=3 LOGGERS="ulogd alertgw" bench/nflog-vs-ulogd.sh
+# Loggers: ulogd, alertgw (reader: direct, the default), alertgw-go-nflog
+# (reader: go-nflog).
 # Traffic stays inside the two namespaces, which are deleted on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RATES=${RATES:-"5000 10000 20000 40000"}
+LOGGERS=${LOGGERS:-"ulogd alertgw alertgw-go-nflog"}
+REPEAT=${REPEAT:-3} # runs per logger and rate, interleaved; the summary takes medians
 COUNT_SECONDS=${COUNT_SECONDS:-3}
 SOCKET_BUFFER=${SOCKET_BUFFER:-4194304}
 ULOGD_PLUGINS=${ULOGD_PLUGINS:-/usr/lib/x86_64-linux-gnu/ulogd}
@@ -121,10 +125,12 @@ run_one() {
 	count=$((rate * COUNT_SECONDS))
 	load_rules
 	case $logger in
-	alertgw)
+	alertgw | alertgw-go-nflog)
+		local reader=direct
+		[ "$logger" = alertgw-go-nflog ] && reader=go-nflog
 		out=$WORK/alertgw.json
 		rm -f "$out"
-		ip netns exec "$FW" "$WORK/nflogbench" -groups 10:allowed,11:blocked -out "$out" \
+		ip netns exec "$FW" "$WORK/nflogbench" -groups 10:allowed,11:blocked -out "$out" -reader "$reader" \
 			-socket-buffer "$SOCKET_BUFFER" >"$WORK/alertgw.stats" 2>"$WORK/alertgw.log" &
 		;;
 	ulogd)
@@ -155,24 +161,33 @@ echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) CPUs; ulogd2 $(dpkg-query -W -f
 printf "logger\trate/s\tsent\tmatched\tlogged\tlost\tloss\tcpu_s\tcpu_us/pkt\n"
 results=()
 for rate in $RATES; do
-	for logger in ulogd alertgw; do
-		line=$(run_one "$logger" "$rate")
-		echo "$line"
-		results+=("$line")
+	for _ in $(seq "$REPEAT"); do
+		for logger in $LOGGERS; do
+			line=$(run_one "$logger" "$rate")
+			echo "$line"
+			results+=("$line")
+			case $logger in alertgw*) echo "#   $logger counters: $(cat "$WORK/alertgw.stats")" ;; esac
+		done
 	done
-	[ -s "$WORK/alertgw.stats" ] && echo "#   alertgw counters: $(cat "$WORK/alertgw.stats")"
 done
 
-# Summary: the highest rate each logger sustained with zero loss, and the
-# CPU-per-packet ratio at every rate both logged without loss.
+# Summary per logger and rate: median CPU per packet over the runs, total
+# loss; the highest rate each logger sustained with zero loss in every run;
+# the CPU-per-packet ratio to ulogd2.
 printf '%s\n' "${results[@]}" | awk -F'\t' '
-	{ lost[$1,$2] = $6; cpu[$1,$2] = $9; rates[$2] = 1 }
+	function median(key,   n, i, j, t, a) {
+		n = split(vals[key], a, " ")
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1]+0 > a[j]+0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+		return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+	}
+	{ k = $1 SUBSEP $2; vals[k] = vals[k] " " $9; lost[k] += $6; rates[$2] = 1; loggers[$1] = 1 }
 	END {
-		for (r in rates) {
-			if (lost["ulogd",r] == 0 && r+0 > u) u = r+0
-			if (lost["alertgw",r] == 0 && r+0 > a) a = r+0
-			if (lost["ulogd",r] == 0 && lost["alertgw",r] == 0 && cpu["ulogd",r] > 0)
-				printf "# rate %d: alertgw/ulogd CPU per packet = %.2f\n", r, cpu["alertgw",r] / cpu["ulogd",r]
+		print "# summary: logger, rate/s, median cpu_us/pkt, packets lost over all runs, ratio to ulogd"
+		for (r in rates) for (l in loggers) {
+			m[l,r] = median(l SUBSEP r)
+			if (lost[l,r] == 0 && r+0 > best[l]) best[l] = r+0
 		}
-		printf "# highest zero-loss rate: ulogd %d/s, alertgw %d/s\n", u, a
-	}'
+		for (r in rates) for (l in loggers)
+			printf "# %s\t%d\t%.2f\t%d\t%s\n", l, r, m[l,r], lost[l,r], (m["ulogd",r] > 0 ? sprintf("%.2f", m[l,r] / m["ulogd",r]) : "-")
+		for (l in loggers) printf "# highest zero-loss rate: %s %d/s\n", l, best[l]
+	}' | sort -t$'\t' -k2,2n

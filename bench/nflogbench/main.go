@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -59,7 +60,19 @@ func main() {
 	ports := flag.String("ports", "7001,7002", "sender mode: destination ports, used in turn")
 	count := flag.Int("count", 10000, "sender mode: datagrams to send")
 	rate := flag.Int("rate", 10000, "sender mode: datagrams per second")
+	batchWait := flag.Duration("batch-wait", nfin.DefaultOptions().BatchWait, "input batch_wait")
+	reader := flag.String("reader", nfin.ReaderDirect, "receive path: direct or go-nflog")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
 	flag.Parse()
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(pf)
+		defer pprof.StopCPUProfile()
+	}
 	if *send != "" {
 		if err := sendUDP(*send, *ports, *count, *rate); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -79,7 +92,8 @@ func main() {
 		}
 		opts.Groups = append(opts.Groups, nfin.GroupOptions{Group: uint16(n), Action: act})
 	}
-	opts.NetNS, opts.SocketBuffer, opts.Sequence = *netns, config.Size(*sockBuf), *seq
+	opts.NetNS, opts.SocketBuffer, opts.Sequence, opts.Reader = *netns, config.Size(*sockBuf), *seq, *reader
+	opts.BatchWait = *batchWait
 	reg := stats.NewRegistry()
 	ist := reg.Input("nflog", "nflog")
 	in, err := nfin.New(inputs.Env{Name: "nflog", Sensor: "bench", Log: log, Stats: ist}, opts)

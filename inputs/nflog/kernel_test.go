@@ -282,10 +282,22 @@ func communityID(t *testing.T, src, dst string, sport, dport uint16, proto uint8
 	return cid.CalcBase64(gommunityid.MakeFlowTuple(net.ParseIP(src), net.ParseIP(dst), sport, dport, proto))
 }
 
+// readers runs f once per receive path.
+func readers(t *testing.T, f func(t *testing.T, reader string)) {
+	for _, r := range []string{ReaderDirect, ReaderGoNflog} {
+		t.Run(r, func(t *testing.T) { f(t, r) })
+	}
+}
+
 func TestKernelNFLOG(t *testing.T) {
 	requireKernel(t)
+	readers(t, testKernelNFLOG)
+}
+
+func testKernelNFLOG(t *testing.T, reader string) {
 	n := setupNet(t, testRuleset)
 	opts := DefaultOptions()
+	opts.Reader = reader
 	opts.Groups = []GroupOptions{{Group: 10, Action: "allowed"}, {Group: 11, Action: "blocked"}}
 	opts.Sequence = true
 	c, st, stop := startInput(t, n, opts)
@@ -391,8 +403,13 @@ func TestKernelNFLOG(t *testing.T) {
 // the filtered packets are counted.
 func TestKernelFamilies(t *testing.T) {
 	requireKernel(t)
+	readers(t, testKernelFamilies)
+}
+
+func testKernelFamilies(t *testing.T, reader string) {
 	n := setupNet(t, testRuleset)
 	opts := DefaultOptions()
+	opts.Reader = reader
 	opts.Groups = []GroupOptions{{Group: 10, Action: "allowed"}, {Group: 11, Action: "blocked"}}
 	opts.Families = []string{"inet6"}
 	c, st, stop := startInput(t, n, opts)
@@ -463,8 +480,13 @@ func (c *blockingCollector) Events(evs []*normalize.Event, done func()) {
 // must show the gap, and the input must keep reading afterwards.
 func TestKernelOverrun(t *testing.T) {
 	requireKernel(t)
+	readers(t, testKernelOverrun)
+}
+
+func testKernelOverrun(t *testing.T, reader string) {
 	n := setupNet(t, testRuleset)
 	opts := DefaultOptions()
+	opts.Reader = reader
 	opts.Groups = []GroupOptions{{Group: 10, Action: "allowed"}, {Group: 11, Action: "blocked"}}
 	opts.Sequence = true
 	opts.SocketBuffer = 4096

@@ -22,6 +22,7 @@ import (
 	"unsafe"
 
 	gonflog "github.com/florianl/go-nflog/v2"
+	"github.com/mdlayher/netlink"
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
@@ -103,15 +104,32 @@ func requireNetAdmin() error {
 
 // Run binds every group and reads until ctx ends.
 func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
-	netns := 0
-	if in.opts.NetNS != "" {
-		f, err := os.Open(in.opts.NetNS)
-		if err != nil {
-			return fmt.Errorf("network namespace: %w", err)
-		}
-		defer f.Close()
-		netns = int(f.Fd())
+	if in.opts.Reader == ReaderGoNflog {
+		return in.runGoNflog(ctx, emit)
 	}
+	return in.runDirect(ctx, emit)
+}
+
+// openNetNS opens the configured namespace; fd 0 means the current one.
+func (in *Input) openNetNS() (fd int, closeFn func(), err error) {
+	if in.opts.NetNS == "" {
+		return 0, func() {}, nil
+	}
+	f, err := os.Open(in.opts.NetNS)
+	if err != nil {
+		return 0, nil, fmt.Errorf("network namespace: %w", err)
+	}
+	return int(f.Fd()), func() { f.Close() }, nil
+}
+
+// runGoNflog reads with go-nflog's receive loop: one goroutine per group
+// calls hook, which hands events to a batcher goroutine.
+func (in *Input) runGoNflog(ctx context.Context, emit inputs.Emitter) error {
+	netns, closeNS, err := in.openNetNS()
+	if err != nil {
+		return err
+	}
+	defer closeNS()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -165,10 +183,10 @@ func (in *Input) bind(ctx context.Context, netns int, group uint16, names nfdec.
 	if err != nil {
 		return nil, fmt.Errorf("nflog group %d: open netlink socket: %w", group, err)
 	}
-	if err := in.setSocketBuffer(h, group); err != nil {
+	if err := in.setSocketBuffer(h.Con, group); err != nil {
 		in.log.Warn().Err(err).Uint16("group", group).Msg("cannot set the socket receive buffer")
 	}
-	g := &groupReader{in: in, group: group, dec: nfdec.NewDecoder(in.labeler, names), events: events, ctx: ctx}
+	g := &groupReader{groupState: newGroupState(in, group, names), events: events, ctx: ctx}
 	if err := h.RegisterWithErrorFunc(ctx, g.hook, g.onError); err != nil {
 		h.Close()
 		if errors.Is(err, syscall.EPERM) || isPermission(err) {
@@ -188,12 +206,12 @@ func isPermission(err error) bool {
 
 // setSocketBuffer sets SO_RCVBUFFORCE (root may exceed net.core.rmem_max),
 // falling back to SO_RCVBUF.
-func (in *Input) setSocketBuffer(h *gonflog.Nflog, group uint16) error {
+func (in *Input) setSocketBuffer(conn *netlink.Conn, group uint16) error {
 	size := int(in.opts.SocketBuffer)
 	if size == 0 {
 		return nil
 	}
-	rc, err := h.Con.SyscallConn()
+	rc, err := conn.SyscallConn()
 	if err != nil {
 		return err
 	}
@@ -212,31 +230,31 @@ func (in *Input) setSocketBuffer(h *gonflog.Nflog, group uint16) error {
 	return serr
 }
 
-// groupReader is the state of one group's receive goroutine.
-type groupReader struct {
-	in     *Input
-	group  uint16
-	dec    *nfdec.Decoder
-	events chan<- *normalize.Event
-	ctx    context.Context
+// groupState is what one group's reader keeps between packets: its
+// decoder (not shared: the gopacket parser is reused), the slab events are
+// carved from, and the last sequence number.
+type groupState struct {
+	in    *Input
+	group uint16
+	dec   *nfdec.Decoder
 
 	slab    []nfdec.Record
 	lastSeq uint32
 	haveSeq bool
-	errRun  int
 }
 
 const slabSize = 64
 
-// hook runs on go-nflog's receive goroutine for every packet message.
-func (g *groupReader) hook(attr gonflog.Attribute) int {
+func newGroupState(in *Input, group uint16, names nfdec.IfaceResolver) *groupState {
+	return &groupState{in: in, group: group, dec: nfdec.NewDecoder(in.labeler, names)}
+}
+
+// packet counts, checks the sequence, filters by family and decodes one
+// packet message. It returns nil for a packet the configuration excludes.
+func (g *groupState) packet(a *nfdec.Attrs, now time.Time) *normalize.Event {
 	st := g.in.env.Stats
 	st.Received.Add(1)
-	var a nfdec.Attrs
-	fromGoNflog(&attr, g.group, &a)
 	st.Bytes.Add(uint64(len(a.Payload)))
-	g.errRun = 0
-
 	if a.HasSeq {
 		if g.haveSeq {
 			if gap := a.Seq - g.lastSeq - 1; gap != 0 && gap < 1<<31 {
@@ -246,25 +264,47 @@ func (g *groupReader) hook(attr gonflog.Attribute) int {
 		}
 		g.lastSeq, g.haveSeq = a.Seq, true
 	}
-	if fam := nfdec.FamilyOf(&a); fam != nfdec.FamilyUnspec && !g.in.families[fam] {
+	if fam := nfdec.FamilyOf(a); fam != nfdec.FamilyUnspec && !g.in.families[fam] {
 		st.Dropped.Add(DropFilteredFamily, 1)
-		return 0
+		return nil
 	}
 	if len(g.slab) == 0 {
+		// Records are never reused: the events point into them until every
+		// output has written them, and the GC frees a slab after its last.
 		g.slab = make([]nfdec.Record, slabSize)
 	}
 	r := &g.slab[0]
 	g.slab = g.slab[1:]
-	g.dec.Decode(&a, time.Now(), r)
+	g.dec.Decode(a, now, r)
+	return &r.Event
+}
+
+// groupReader is the go-nflog reader's per-group state.
+type groupReader struct {
+	*groupState
+	events chan<- *normalize.Event
+	ctx    context.Context
+	errRun int
+}
+
+// hook runs on go-nflog's receive goroutine for every packet message.
+func (g *groupReader) hook(attr gonflog.Attribute) int {
+	var a nfdec.Attrs
+	fromGoNflog(&attr, g.group, &a)
+	g.errRun = 0
+	ev := g.packet(&a, time.Now())
+	if ev == nil {
+		return 0
+	}
 	select {
-	case g.events <- &r.Event:
+	case g.events <- ev:
 	case <-g.ctx.Done():
-		st.Dropped.Add(DropShutdown, 1)
+		g.in.env.Stats.Dropped.Add(DropShutdown, 1)
 	}
 	return 0
 }
 
-// onError handles a receive error. ENOBUFS means the kernel dropped
+// onError handles a receive error of the go-nflog reader. ENOBUFS means the kernel dropped
 // messages because our socket buffer was full: count, log, keep reading.
 // Only the end of ctx stops the loop.
 func (g *groupReader) onError(err error) int {
@@ -290,11 +330,15 @@ func (g *groupReader) onError(err error) int {
 	return 0
 }
 
-// batch groups events for the pipeline: it waits for one, then takes what
-// else is already queued, up to batch_size, so a busy firewall gets large
-// batches and a quiet one gets its packets at once.
+// batch groups events for the pipeline: it waits for one, then collects
+// more for up to batch_wait or until batch_size, so that the pipeline (and a
+// file output's write()) runs once per batch rather than once per packet.
+// The kernel flushes every packet at once by default (the rules' threshold
+// is 1), so without this each packet would cost a trip through every stage.
 func (in *Input) batch(ctx context.Context, events <-chan *normalize.Event, emit inputs.Emitter) {
-	max := in.opts.BatchSize
+	max, wait := in.opts.BatchSize, in.opts.BatchWait
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		var first *normalize.Event
 		select {
@@ -305,15 +349,30 @@ func (in *Input) batch(ctx context.Context, events <-chan *normalize.Event, emit
 		}
 		b := make([]*normalize.Event, 1, max)
 		b[0] = first
+		if wait > 0 {
+			timer.Reset(wait)
+		}
 	fill:
 		for len(b) < max {
 			select {
 			case e := <-events:
 				b = append(b, e)
+				continue
 			default:
+			}
+			if wait <= 0 {
+				break
+			}
+			select {
+			case e := <-events:
+				b = append(b, e)
+			case <-timer.C:
+				break fill
+			case <-ctx.Done():
 				break fill
 			}
 		}
+		timer.Stop()
 		emit.Events(b, nil)
 	}
 }

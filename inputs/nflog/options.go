@@ -46,14 +46,28 @@ type Options struct {
 	Sequence bool `mapstructure:"sequence"`
 	// BatchSize is the most events handed to the pipeline at once.
 	BatchSize int `mapstructure:"batch_size"`
+	// BatchWait is how long a batch may wait for more packets after its
+	// first one; 0 hands on only what is already queued.
+	BatchWait time.Duration `mapstructure:"batch_wait"`
 	// NetNS is the path of a network namespace to log in
 	// (/var/run/netns/NAME, /proc/PID/ns/net); "" is the gateway's own.
 	NetNS string `mapstructure:"netns"`
+	// Reader picks the receive path: "direct" (default) reads the netlink
+	// socket with one reused buffer and parses attributes without
+	// allocating; "go-nflog" uses go-nflog's receive loop and Attribute.
+	// See docs/performance/nflog.md for the difference.
+	Reader string `mapstructure:"reader"`
 	// IfaceRefresh is the shortest time between two re-reads of the
 	// interface list when an unknown interface index shows up (link
 	// changes are also followed as they happen).
 	IfaceRefresh time.Duration `mapstructure:"iface_refresh"`
 }
+
+// Receive paths (Options.Reader).
+const (
+	ReaderDirect  = "direct"
+	ReaderGoNflog = "go-nflog"
+)
 
 // GroupOptions is one NFLOG group and its action.
 type GroupOptions struct {
@@ -76,7 +90,9 @@ func DefaultOptions() *Options {
 		SocketBuffer: 4 << 20,
 		Families:     []string{"inet", "inet6", "bridge"},
 		BatchSize:    256,
+		BatchWait:    20 * time.Millisecond,
 		IfaceRefresh: time.Second,
+		Reader:       ReaderDirect,
 	}
 }
 
@@ -118,6 +134,12 @@ func (o *Options) Validate() config.Problems {
 	}
 	if o.BatchSize < 1 || o.BatchSize > 65536 {
 		p.Add("batch_size", "must be between 1 and 65536; got %d", o.BatchSize)
+	}
+	if o.BatchWait < 0 || o.BatchWait > 10*time.Second {
+		p.Add("batch_wait", "must be between 0 and 10s; got %s", o.BatchWait)
+	}
+	if o.Reader != ReaderDirect && o.Reader != ReaderGoNflog {
+		p.Add("reader", "must be %s or %s; got %q", ReaderDirect, ReaderGoNflog, o.Reader)
 	}
 	if o.IfaceRefresh < 0 {
 		p.Add("iface_refresh", "must not be negative")

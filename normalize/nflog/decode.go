@@ -34,8 +34,8 @@ type Record struct {
 	Firewall normalize.Firewall
 	uid, gid uint32
 	vlan     [1]uint16
-	details  [28]normalize.Field
-	arena    [384]byte
+	details  [22]normalize.Field // more than any packet needs; append moves on if not
+	arena    [192]byte
 	used     int // bytes of arena taken by Details values
 }
 
