@@ -49,3 +49,9 @@ fmt:
 
 clean:
 	rm -rf bin run data
+
+# nflog: side-by-side with ulogd2 (root; installs ulogd2/ulogd2-json/nftables
+# when missing). RATES, REPEAT, COUNT_SECONDS, LOGGERS tune it.
+.PHONY: bench-nflog
+bench-nflog:
+	./bench/nflog-vs-ulogd.sh

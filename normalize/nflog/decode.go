@@ -458,6 +458,9 @@ func (d *Decoder) transport(t gopacket.LayerType, r *Record, det details) {
 		if tc.URG {
 			det.num("tcp_urgent", uint64(tc.Urgent))
 		}
+		if len(tc.Contents) > 12 && tc.Contents[12]&0x0f != 0 { // reserved bits (and NS): zero unless something is odd
+			det.num("tcp_reserved", uint64(tc.Contents[12]&0x0f))
+		}
 	case layers.LayerTypeUDP:
 		u := &d.udp
 		e.SrcPort, e.DestPort, e.HasPorts = uint16(u.SrcPort), uint16(u.DstPort), true
