@@ -67,7 +67,33 @@ func decodePayload(t *testing.T, payload []byte, mod func(*Attrs)) *normalize.Ev
 	return &r.Event
 }
 
+// builtPayloads returns the packets TestDecodePayloads decodes.
+func builtPayloads(t testing.TB) [][]byte {
+	var out [][]byte
+	for _, tc := range payloadCases(t) {
+		out = append(out, tc.payload)
+	}
+	return out
+}
+
+type payloadCase struct {
+	name    string
+	payload []byte
+	proto   uint8
+	ports   [2]uint16 // 0,0 = no ports
+	icmp    [2]uint8
+	hasICMP bool
+	flags   string
+	details map[string]string
+}
+
 func TestDecodePayloads(t *testing.T) {
+	for _, tc := range payloadCases(t) {
+		t.Run(tc.name, func(t *testing.T) { checkPayloadCase(t, tc) })
+	}
+}
+
+func payloadCases(t testing.TB) []payloadCase {
 	udp := &layers.UDP{SrcPort: 5000, DstPort: 53}
 	sctpPkt := func() []byte {
 		b := serialize(t, ip4(layers.IPProtocolSCTP), gopacket.Payload(make([]byte, 12)))
@@ -97,16 +123,7 @@ func TestDecodePayloads(t *testing.T) {
 	}
 	udp.SetNetworkLayerForChecksum(ip4(layers.IPProtocolUDP))
 
-	tests := []struct {
-		name    string
-		payload []byte
-		proto   uint8
-		ports   [2]uint16 // 0,0 = no ports
-		icmp    [2]uint8
-		hasICMP bool
-		flags   string
-		details map[string]string
-	}{
+	return []payloadCase{
 		{name: "tcp4 syn", payload: serialize(t, ip4(layers.IPProtocolTCP), tcp("S")), proto: 6, ports: [2]uint16{40000, 443}, flags: "S",
 			details: map[string]string{"ip_flags": `"DF"`, "ip_ihl": "5", "tcp_offset": "5"}},
 		{name: "tcp4 fin ack", payload: serialize(t, ip4(layers.IPProtocolTCP), tcp("FPA")), proto: 6, ports: [2]uint16{40000, 443}, flags: "FPA"},
@@ -136,45 +153,44 @@ func TestDecodePayloads(t *testing.T) {
 		{name: "truncated tcp (copy range)", payload: serialize(t, ip4(layers.IPProtocolTCP), tcp("S"))[:30], proto: 6,
 			details: map[string]string{"payload_error": `"truncated"`}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e := decodePayload(t, tc.payload, nil)
-			if !e.HasProto || e.Proto != tc.proto {
-				t.Errorf("proto %d (has %v), want %d", e.Proto, e.HasProto, tc.proto)
-			}
-			if (tc.ports != [2]uint16{}) != e.HasPorts || e.SrcPort != tc.ports[0] || e.DestPort != tc.ports[1] {
-				t.Errorf("ports %d→%d (has %v), want %v", e.SrcPort, e.DestPort, e.HasPorts, tc.ports)
-			}
-			if e.HasICMP != tc.hasICMP || e.ICMPType != tc.icmp[0] || e.ICMPCode != tc.icmp[1] {
-				t.Errorf("icmp %d/%d (has %v), want %v", e.ICMPType, e.ICMPCode, e.HasICMP, tc.icmp)
-			}
-			if e.Packet == nil {
-				t.Fatal("no packet fields")
-			}
-			if e.Packet.TCPFlags != tc.flags {
-				t.Errorf("tcp flags %q, want %q", e.Packet.TCPFlags, tc.flags)
-			}
-			v4 := tc.payload[0]>>4 == 4
-			if v4 && (e.SrcIP.String() != "192.0.2.1" || e.Packet.TTL != 61 || e.Packet.TOS != 0x10 || e.Packet.IPID != 4242) {
-				t.Errorf("ipv4 fields: %s ttl %d tos %d id %d", e.SrcIP, e.Packet.TTL, e.Packet.TOS, e.Packet.IPID)
-			}
-			if !v4 && (e.DestIP.String() != "2001:db8::2" || e.Packet.TTL != 63 || e.Packet.TOS != 0x20) {
-				t.Errorf("ipv6 fields: %s hop limit %d tc %d", e.DestIP, e.Packet.TTL, e.Packet.TOS)
-			}
-			if tc.details["payload_error"] == "" {
-				if v := e.Details.Get("payload_error"); v != nil {
-					t.Errorf("payload_error %s", v)
-				}
-				if int(e.Packet.Len) != len(tc.payload) {
-					t.Errorf("len %d, want %d", e.Packet.Len, len(tc.payload))
-				}
-			}
-			for k, want := range tc.details {
-				if got := string(e.Details.Get(k)); got != want {
-					t.Errorf("details.%s = %s, want %s", k, got, want)
-				}
-			}
-		})
+}
+
+func checkPayloadCase(t *testing.T, tc payloadCase) {
+	e := decodePayload(t, tc.payload, nil)
+	if !e.HasProto || e.Proto != tc.proto {
+		t.Errorf("proto %d (has %v), want %d", e.Proto, e.HasProto, tc.proto)
+	}
+	if (tc.ports != [2]uint16{}) != e.HasPorts || e.SrcPort != tc.ports[0] || e.DestPort != tc.ports[1] {
+		t.Errorf("ports %d→%d (has %v), want %v", e.SrcPort, e.DestPort, e.HasPorts, tc.ports)
+	}
+	if e.HasICMP != tc.hasICMP || e.ICMPType != tc.icmp[0] || e.ICMPCode != tc.icmp[1] {
+		t.Errorf("icmp %d/%d (has %v), want %v", e.ICMPType, e.ICMPCode, e.HasICMP, tc.icmp)
+	}
+	if e.Packet == nil {
+		t.Fatal("no packet fields")
+	}
+	if e.Packet.TCPFlags != tc.flags {
+		t.Errorf("tcp flags %q, want %q", e.Packet.TCPFlags, tc.flags)
+	}
+	v4 := tc.payload[0]>>4 == 4
+	if v4 && (e.SrcIP.String() != "192.0.2.1" || e.Packet.TTL != 61 || e.Packet.TOS != 0x10 || e.Packet.IPID != 4242) {
+		t.Errorf("ipv4 fields: %s ttl %d tos %d id %d", e.SrcIP, e.Packet.TTL, e.Packet.TOS, e.Packet.IPID)
+	}
+	if !v4 && (e.DestIP.String() != "2001:db8::2" || e.Packet.TTL != 63 || e.Packet.TOS != 0x20) {
+		t.Errorf("ipv6 fields: %s hop limit %d tc %d", e.DestIP, e.Packet.TTL, e.Packet.TOS)
+	}
+	if tc.details["payload_error"] == "" {
+		if v := e.Details.Get("payload_error"); v != nil {
+			t.Errorf("payload_error %s", v)
+		}
+		if int(e.Packet.Len) != len(tc.payload) {
+			t.Errorf("len %d, want %d", e.Packet.Len, len(tc.payload))
+		}
+	}
+	for k, want := range tc.details {
+		if got := string(e.Details.Get(k)); got != want {
+			t.Errorf("details.%s = %s, want %s", k, got, want)
+		}
 	}
 }
 
