@@ -4,6 +4,8 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/nflog"
 	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/outputs/file"
+	"github.com/alertgw/alertgw/outputs/stdout"
 )
 
 // Every input and output type is registered here, and only here.
@@ -13,7 +15,9 @@ var (
 		nflog.Plugin,
 	)
 	outputPlugins = pluginMap[outputs.Plugin](
-	// one line per output type, e.g. file.Plugin,
+		// one line per output type
+		file.Plugin,
+		stdout.Plugin,
 	)
 )
 

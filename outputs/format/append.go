@@ -52,12 +52,44 @@ func AppendBoolField(dst []byte, key string, b bool) []byte {
 // TimeLayout is RFC 3339 in UTC with microseconds, the schema's timestamp form.
 const TimeLayout = "2006-01-02T15:04:05.000000Z"
 
-// AppendTime appends t in UTC with microseconds, as a JSON string.
+// AppendTime appends t in UTC with microseconds, as a JSON string. Every
+// event has two or three times, and time.Time.AppendFormat's general layout
+// interpreter was half the cost of encoding one, so the fixed layout is
+// written digit by digit (identical output, checked in append_test.go).
 func AppendTime(dst []byte, t time.Time) []byte {
-	dst = append(dst, '"')
-	dst = t.UTC().AppendFormat(dst, TimeLayout)
-	return append(dst, '"')
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		dst = append(dst, '"')
+		dst = t.AppendFormat(dst, TimeLayout)
+		return append(dst, '"')
+	}
+	hour, minute, sec := t.Clock()
+	var b [len(TimeLayout) + 2]byte
+	b[0] = '"'
+	put4(b[1:], year)
+	b[5] = '-'
+	put2(b[6:], int(month))
+	b[8] = '-'
+	put2(b[9:], day)
+	b[11] = 'T'
+	put2(b[12:], hour)
+	b[14] = ':'
+	put2(b[15:], minute)
+	b[17] = ':'
+	put2(b[18:], sec)
+	b[20] = '.'
+	us := t.Nanosecond() / 1000
+	put2(b[21:], us/10000)
+	put2(b[23:], us/100%100)
+	put2(b[25:], us%100)
+	b[27] = 'Z'
+	b[28] = '"'
+	return append(dst, b[:]...)
 }
+
+func put2(b []byte, n int) { b[0], b[1] = byte('0'+n/10), byte('0'+n%10) }
+func put4(b []byte, n int) { put2(b, n/100); put2(b[2:], n%100) }
 
 // AppendTimeField appends "key":"time" when t is set.
 func AppendTimeField(dst []byte, key string, t time.Time) []byte {

@@ -85,7 +85,8 @@ func (Native) AppendEvent(b []byte, e *normalize.Event) []byte {
 		b = AppendUintField(b, "bytes_toclient", f.BytesToClient)
 		b = AppendTimeField(b, "start", f.Start)
 		b = AppendTimeField(b, "end", f.End)
-		if f.Age != 0 {
+		// A finished flow has an age even when it is 0 (under a second).
+		if f.Age != 0 || !f.End.IsZero() {
 			b = AppendIntField(b, "age", f.Age)
 		}
 		b = AppendStringField(b, "state", f.State)
