@@ -17,7 +17,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -386,6 +388,9 @@ func testKernelNFLOG(t *testing.T, reader string) {
 			if got := normalize.CommunityID(e); got != wantCID {
 				t.Errorf("%s: community id %s, want %s", prefix, got, wantCID)
 			}
+			c := *e // as the pipeline completes it, then against the published schema
+			c.ID, c.Source.Input, c.Source.Sensor, c.CommunityID = "0123456789abcdef0123456789abcdef", "fw", "test", wantCID
+			schematest.Validate(t, format.Native{}.AppendEvent(nil, &c))
 			if e.Packet == nil || !e.Packet.HasTTL || e.Packet.TTL != 64 {
 				t.Errorf("%s: packet fields %+v", prefix, e.Packet)
 			}

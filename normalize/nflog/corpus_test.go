@@ -13,7 +13,9 @@ import (
 
 	"github.com/google/gopacket/pcapgo"
 
+	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/outputs/format"
 )
 
 const corpusPcap = "testdata/nflog-netlink_generated_linktype253.pcap"
@@ -323,6 +325,7 @@ func TestCorpusEvents(t *testing.T) {
 			if cid := normalize.CommunityID(e); !strings.HasPrefix(cid, "1:") {
 				t.Errorf("community id %q", cid)
 			}
+			validateNative(t, e)
 		}
 	}
 	want := map[string]int{"ICMP-IN-ACCEPT": 11, "ICMP6-IN": 1, "TCP-IN-DROP": 2, "UDP-OUT-MARK": 7, "UDP-BATCH": 7, "CT-NEW": 1}
@@ -331,6 +334,16 @@ func TestCorpusEvents(t *testing.T) {
 			t.Errorf("%s: %d events, want %d (all: %v)", k, counts[k], n, counts)
 		}
 	}
+}
+
+// validateNative encodes e as the pipeline would (id, source and Community
+// ID filled in) and checks the line against docs/schema/event-v1.json.
+func validateNative(t *testing.T, e *normalize.Event) {
+	t.Helper()
+	c := *e
+	c.ID, c.Source.Input, c.Source.Sensor = "0123456789abcdef0123456789abcdef", "fw", "test"
+	c.CommunityID = normalize.CommunityID(&c)
+	schematest.Validate(t, format.Native{}.AppendEvent(nil, &c))
 }
 
 func want4(t *testing.T, e *normalize.Event, proto uint8, src, dst string) {

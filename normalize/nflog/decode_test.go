@@ -157,6 +157,7 @@ func payloadCases(t testing.TB) []payloadCase {
 
 func checkPayloadCase(t *testing.T, tc payloadCase) {
 	e := decodePayload(t, tc.payload, nil)
+	validateNative(t, e)
 	if !e.HasProto || e.Proto != tc.proto {
 		t.Errorf("proto %d (has %v), want %d", e.Proto, e.HasProto, tc.proto)
 	}
