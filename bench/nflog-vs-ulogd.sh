@@ -46,7 +46,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$WORK/nflogbench" ./bench/nflogbench
+go build -o "$WORK/alertgw" ./cmd/alertgw
+go build -o "$WORK/nflogbench" ./bench/nflogbench # the paced UDP sender
+
+# alertgw_conf READER → a configuration: the nflog input, the file output.
+alertgw_conf() {
+	cat >"$WORK/alertgw-$1.yaml" <<EOF
+log: {level: info, format: json}
+dead_letter: {path: ""}
+inputs:
+  - name: fw
+    type: nflog
+    reader: $1
+    groups: [{group: 10, action: allowed}, {group: 11, action: blocked}]
+    socket_buffer: $SOCKET_BUFFER
+    sequence: true
+outputs:
+  - name: file
+    type: file
+    path: $WORK/alertgw.json
+EOF
+}
+alertgw_conf direct
+alertgw_conf go-nflog
 
 ip netns add "$FW"
 ip netns add "$CL"
@@ -130,8 +152,7 @@ run_one() {
 		[ "$logger" = alertgw-go-nflog ] && reader=go-nflog
 		out=$WORK/alertgw.json
 		rm -f "$out"
-		ip netns exec "$FW" "$WORK/nflogbench" -groups 10:allowed,11:blocked -out "$out" -reader "$reader" \
-			-socket-buffer "$SOCKET_BUFFER" >"$WORK/alertgw.stats" 2>"$WORK/alertgw.log" &
+		ip netns exec "$FW" "$WORK/alertgw" run -c "$WORK/alertgw-$reader.yaml" >"$WORK/alertgw.log" 2>&1 &
 		;;
 	ulogd)
 		out=$WORK/ulogd.json
@@ -166,7 +187,7 @@ for rate in $RATES; do
 			line=$(run_one "$logger" "$rate")
 			echo "$line"
 			results+=("$line")
-			case $logger in alertgw*) echo "#   $logger counters: $(cat "$WORK/alertgw.stats")" ;; esac
+			case $logger in alertgw*) echo "#   $logger: $(grep -h '"input totals"' "$WORK/alertgw.log" | sed 's/.*"received"/"received"/; s/,"uptime".*//')" ;; esac
 		done
 	done
 done

@@ -1,9 +1,9 @@
-// Command nflogbench runs alertgw's nflog input through the real pipeline
-// (workers, native encoding) into a file, for bench/nflog-vs-ulogd.sh. It
-// exists because the gateway's file output lives on another branch: it
-// wires the same pieces `alertgw run` does, with a minimal buffered file
-// writer. On SIGINT/SIGTERM it drains, then prints its counters as JSON on
-// stdout.
+// Command nflogbench is bench/nflog-vs-ulogd.sh's helper. With -send it is
+// the paced UDP sender. Otherwise it runs alertgw's nflog input through the
+// real pipeline (workers, native encoding) into a plain buffered file, the
+// pieces `alertgw run` wires, with -cpuprofile for profiling the input
+// alone; on SIGINT/SIGTERM it drains, then prints its counters as JSON on
+// stdout. The benchmark itself runs the real `alertgw run`.
 package main
 
 import (
