@@ -39,7 +39,10 @@ const (
 	recvBufSize    = 256 << 10 // > the kernel's largest batch (nlbufsiz ≤ 128 KiB) and any one packet
 )
 
-// runDirect binds every group and runs one reader goroutine per group.
+// runDirect binds every group on one socket and reads it in one goroutine:
+// one wake-up, one batch and one trip through the pipeline serve all the
+// groups' packets, which matters at low rates where each wake-up carries
+// few packets.
 func (in *Input) runDirect(ctx context.Context, emit inputs.Emitter) error {
 	netns, closeNS, err := in.openNetNS()
 	if err != nil {
@@ -54,50 +57,55 @@ func (in *Input) runDirect(ctx context.Context, emit inputs.Emitter) error {
 	defer wg.Wait()
 	wg.Go(func() { names.watch(ctx) })
 
-	var readers []*directReader
-	defer func() {
-		for _, r := range readers {
-			r.conn.Close()
-		}
-	}()
-	for _, g := range in.opts.Groups {
-		r, err := in.bindDirect(netns, g.Group, names)
-		if err != nil {
-			cancel()
-			return err
-		}
-		readers = append(readers, r)
+	r, err := in.bindDirect(netns, names)
+	if err != nil {
+		cancel()
+		return err
 	}
-	for _, r := range readers {
-		wg.Go(func() { r.run(ctx, emit) })
-	}
-	in.log.Info().Int("groups", len(readers)).Str("copy_mode", in.opts.CopyMode).Str("reader", ReaderDirect).Msg("NFLOG groups bound")
+	defer r.conn.Close()
+	wg.Go(func() { r.run(ctx, emit) })
+	in.log.Info().Int("groups", len(r.states)).Str("copy_mode", in.opts.CopyMode).Str("reader", ReaderDirect).Msg("NFLOG groups bound")
 	<-ctx.Done()
 	return nil
 }
 
 // bindDirect opens a NETLINK_NETFILTER socket in the namespace and binds
-// and configures one group on it.
-func (in *Input) bindDirect(netns int, group uint16, names nfdec.IfaceResolver) (*directReader, error) {
+// and configures every group on it (a socket may own several groups).
+func (in *Input) bindDirect(netns int, names nfdec.IfaceResolver) (*directReader, error) {
 	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: netns})
 	if err != nil {
-		return nil, fmt.Errorf("nflog group %d: open netlink socket: %w", group, err)
+		return nil, fmt.Errorf("nflog: open netlink socket: %w", err)
 	}
-	if err := in.setSocketBuffer(conn, group); err != nil {
-		in.log.Warn().Err(err).Uint16("group", group).Msg("cannot set the socket receive buffer")
-	}
-	fail := func(what string, err error) (*directReader, error) {
-		conn.Close()
-		if errors.Is(err, unix.EPERM) {
-			return nil, fmt.Errorf("nflog group %d: %s: %w (the kernel said EPERM: the process lacks CAP_NET_ADMIN in this network namespace, "+
-				"or another process such as ulogd already owns the group; see /proc/net/netfilter/nfnetlink_log)", group, what, err)
-		}
-		return nil, fmt.Errorf("nflog group %d: %s: %w", group, what, err)
+	if err := in.setSocketBuffer(conn, in.opts.Groups[0].Group); err != nil {
+		in.log.Warn().Err(err).Msg("cannot set the socket receive buffer")
 	}
 	// PF_BIND matters only before Linux 3.17 (later kernels ignore it);
 	// errors are not fatal.
 	for _, f := range in.opts.Families {
-		_ = configure(conn, familyNumbers[f], 0, attr(cfgCmd, []byte{cmdPFBind}))
+		_, _ = configure(conn, familyNumbers[f], 0, attr(cfgCmd, []byte{cmdPFBind}))
+	}
+	r := &directReader{conn: conn, dec: nfdec.NewDecoder(in.labeler, names), in: in}
+	for _, g := range in.opts.Groups {
+		early, err := in.bindGroup(conn, g.Group)
+		r.early = append(r.early, early...)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		r.states = append(r.states, &groupState{in: in, group: g.Group, dec: r.dec})
+	}
+	return r, nil
+}
+
+// bindGroup binds and configures one group on conn, returning packets of
+// other groups that arrived meanwhile.
+func (in *Input) bindGroup(conn *netlink.Conn, group uint16) ([][]byte, error) {
+	fail := func(what string, err error) error {
+		if errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("nflog group %d: %s: %w (the kernel said EPERM: the process lacks CAP_NET_ADMIN in this network namespace, "+
+				"or another process such as ulogd already owns the group; see /proc/net/netfilter/nfnetlink_log)", group, what, err)
+		}
+		return fmt.Errorf("nflog group %d: %s: %w", group, what, err)
 	}
 	// One message binds and configures: the kernel handles the command
 	// first, then the other attributes, so no packet can arrive with the
@@ -115,32 +123,58 @@ func (in *Input) bindDirect(netns int, group uint16, names nfdec.IfaceResolver) 
 	if in.opts.QThreshold > 0 {
 		attrs = append(attrs, attr(cfgQThresh, binary.BigEndian.AppendUint32(nil, in.opts.QThreshold)))
 	}
-	if err := configure(conn, unix.AF_UNSPEC, group, attrs...); err != nil {
-		return fail("bind", err)
+	early, err := configure(conn, unix.AF_UNSPEC, group, attrs...)
+	if err != nil {
+		return early, fail("bind", err)
 	}
-	return &directReader{groupState: newGroupState(in, group, names), conn: conn}, nil
+	return early, nil
 }
 
 func attr(typ uint16, data []byte) netlink.Attribute { return netlink.Attribute{Type: typ, Data: data} }
 
 // configure sends one NFULNL_MSG_CONFIG message and waits for its ack.
-func configure(conn *netlink.Conn, family uint8, group uint16, attrs ...netlink.Attribute) error {
+// Packets of groups bound earlier on the same socket may arrive before the
+// ack: they are returned (whole netlink messages) for the reader to handle
+// first, rather than lost or mistaken for a bad reply.
+func configure(conn *netlink.Conn, family uint8, group uint16, attrs ...netlink.Attribute) ([][]byte, error) {
 	body, err := netlink.MarshalAttributes(attrs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	hdr := []byte{family, 0, byte(group >> 8), byte(group)} // nfgenmsg; res_id is big-endian
-	_, err = conn.Execute(netlink.Message{
+	req, err := conn.Send(netlink.Message{
 		Header: netlink.Header{Type: netlink.HeaderType(msgConfig), Flags: netlink.Request | netlink.Acknowledge},
 		Data:   append(hdr, body...),
 	})
-	return err
+	if err != nil {
+		return nil, err
+	}
+	var early [][]byte
+	for {
+		msgs, err := conn.Receive()
+		if err != nil {
+			return early, err // an error ack (EPERM, EBUSY …) comes back as err
+		}
+		for _, m := range msgs {
+			switch {
+			case m.Header.Type == netlink.Error && m.Header.Sequence == req.Header.Sequence:
+				return early, nil // success ack
+			case m.Header.Type == netlink.HeaderType(nfdec.MsgPacket):
+				if b, err := m.MarshalBinary(); err == nil {
+					early = append(early, b)
+				}
+			}
+		}
+	}
 }
 
-// directReader reads one group's socket.
+// directReader reads the input's socket: every group's packets.
 type directReader struct {
-	*groupState
-	conn *netlink.Conn
+	in     *Input
+	conn   *netlink.Conn
+	dec    *nfdec.Decoder // shared by the groups: one goroutine uses it
+	states []*groupState
+	early  [][]byte // packet messages that arrived while binding
 
 	batch    []*normalize.Event
 	deadline bool // a read deadline is set to flush a partial batch
@@ -153,17 +187,22 @@ func (r *directReader) run(ctx context.Context, emit inputs.Emitter) {
 	st := r.in.env.Stats
 	rc, err := r.conn.SyscallConn()
 	if err != nil {
-		r.in.log.Error().Err(err).Uint16("group", r.group).Msg("NFLOG socket unusable")
+		r.in.log.Error().Err(err).Msg("NFLOG socket unusable")
 		return
 	}
 	// Cancelling ctx wakes a blocked read by moving the deadline to the past.
 	stop := context.AfterFunc(ctx, func() { r.conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	defer func() {
-		r.in.log.Info().Uint16("group", r.group).Uint64("packets", r.packets).Uint64("datagrams", r.dgrams).Msg("NFLOG group closed")
+		r.in.log.Info().Int("groups", len(r.states)).Uint64("packets", r.packets).Uint64("datagrams", r.dgrams).Msg("NFLOG socket closed")
 	}()
 	buf := make([]byte, recvBufSize)
 	r.batch = make([]*normalize.Event, 0, r.in.opts.BatchSize)
+	for _, m := range r.early {
+		r.datagram(m, time.Now())
+	}
+	r.early = nil
+	r.flush(emit)
 	for {
 		var n, flags int
 		var rerr error
@@ -182,7 +221,7 @@ func (r *directReader) run(ctx context.Context, emit inputs.Emitter) {
 		}
 		if err != nil {
 			r.flush(emit)
-			r.in.log.Error().Err(err).Uint16("group", r.group).Msg("NFLOG socket unusable: group no longer read")
+			r.in.log.Error().Err(err).Msg("NFLOG socket unusable: no longer read")
 			return
 		}
 		if rerr != nil {
@@ -194,7 +233,7 @@ func (r *directReader) run(ctx context.Context, emit inputs.Emitter) {
 		r.errRun = 0
 		if flags&unix.MSG_TRUNC != 0 {
 			st.Dropped.Add(normalize.ReasonTruncated, 1)
-			r.in.warnLog.Warn().Uint16("group", r.group).Int("size", n).Msg("NFLOG datagram larger than the receive buffer: dropped")
+			r.in.warnLog.Warn().Int("size", n).Msg("NFLOG datagram larger than the receive buffer: dropped")
 			continue
 		}
 		r.dgrams++
@@ -230,7 +269,7 @@ func (r *directReader) datagram(b []byte, now time.Time) {
 		msg, typ, rest, err := nfdec.NextMessage(b)
 		if err != nil {
 			st.Dropped.Add(normalize.ReasonMalformed, 1)
-			r.in.warnLog.Warn().Err(err).Uint16("group", r.group).Msg("malformed netlink datagram: rest dropped")
+			r.in.warnLog.Warn().Err(err).Msg("malformed netlink datagram: rest dropped")
 			return
 		}
 		b = rest
@@ -240,14 +279,28 @@ func (r *directReader) datagram(b []byte, now time.Time) {
 		var a nfdec.Attrs
 		if err := nfdec.ParseMessage(msg, &a); err != nil {
 			st.Dropped.Add(normalize.ReasonMalformed, 1)
-			r.in.warnLog.Warn().Err(err).Uint16("group", r.group).Msg("malformed NFLOG message dropped")
+			r.in.warnLog.Warn().Err(err).Msg("malformed NFLOG message dropped")
 			continue
 		}
 		r.packets++
-		if ev := r.packet(&a, now); ev != nil {
+		g := r.state(a.Group)
+		if g == nil {
+			st.Dropped.Add(DropOtherGroup, 1) // cannot happen: the kernel sends only what we bound
+			continue
+		}
+		if ev := g.packet(&a, now); ev != nil {
 			r.batch = append(r.batch, ev)
 		}
 	}
+}
+
+func (r *directReader) state(group uint16) *groupState {
+	for _, g := range r.states {
+		if g.group == group {
+			return g
+		}
+	}
+	return nil
 }
 
 func (r *directReader) flush(emit inputs.Emitter) {
@@ -265,7 +318,7 @@ func (r *directReader) recvError(err error) bool {
 	switch {
 	case errors.Is(err, unix.ENOBUFS):
 		st.Dropped.Add(DropENOBUFS, 1)
-		r.in.warnLog.Warn().Uint16("group", r.group).Msg("NFLOG overrun (ENOBUFS): the kernel dropped packets; raise socket_buffer, or turn on sequence to count them")
+		r.in.warnLog.Warn().Msg("NFLOG overrun (ENOBUFS): the kernel dropped packets; raise socket_buffer, or turn on sequence to count them")
 		return false
 	case errors.Is(err, unix.EINTR):
 		return false
@@ -273,7 +326,7 @@ func (r *directReader) recvError(err error) bool {
 		return true
 	}
 	st.Dropped.Add(DropRecvError, 1)
-	r.in.warnLog.Error().Err(err).Uint16("group", r.group).Msg("NFLOG receive error; still reading")
+	r.in.warnLog.Error().Err(err).Msg("NFLOG receive error; still reading")
 	r.errRun++
 	if r.errRun > 3 {
 		time.Sleep(min(time.Duration(r.errRun)*10*time.Millisecond, time.Second)) // no busy loop on a persistent error

@@ -48,6 +48,7 @@ const (
 	DropFilteredFamily = "filtered_family" // a family the configuration excludes
 	DropShutdown       = "shutdown"        // received while stopping
 	DropRecvError      = "recv_error"      // other receive errors
+	DropOtherGroup     = "other_group"     // a packet of a group this input did not bind
 )
 
 // Input reads NFLOG groups.
