@@ -1,0 +1,47 @@
+package unified2
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/alertgw/alertgw/config"
+)
+
+// Every unified2 block in the docs' YAML examples and in examples/alertgw/
+// decodes and validates, so the documentation cannot drift from the options.
+func TestDocumentedConfigs(t *testing.T) {
+	root := filepath.Join("..", "..")
+	var configs []string
+	raw, err := os.ReadFile(filepath.Join(root, "docs/inputs/unified2.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile("(?s)```yaml\n(inputs:.*?)```").FindAllSubmatch(raw, -1) {
+		p := filepath.Join(t.TempDir(), "doc.yaml")
+		os.WriteFile(p, m[1], 0o600)
+		configs = append(configs, p)
+	}
+	examples, _ := filepath.Glob(filepath.Join(root, "examples", "alertgw", "*.yaml"))
+	configs = append(configs, examples...)
+	checked := 0
+	for _, path := range configs {
+		f, _, err := config.Load(path, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, b := range f.Inputs {
+			if b.Type != Plugin.Type {
+				continue
+			}
+			if probs := config.DecodeBlock(b, Plugin.Options()); len(probs) > 0 {
+				t.Errorf("%s: %v", path, probs.Err())
+			}
+			checked++
+		}
+	}
+	if checked < 2 {
+		t.Errorf("checked %d unified2 blocks, want the doc's and the example's", checked)
+	}
+}

@@ -1,0 +1,593 @@
+package audit
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/elastic/go-libaudit/v2/aucoalesce"
+	"github.com/elastic/go-libaudit/v2/auparse"
+
+	"github.com/alertgw/alertgw/normalize"
+)
+
+// SourceType is written as source.type.
+const SourceType = "auditd"
+
+// Resolver names user and group ids. The input gives the host's (cached
+// NSS lookups); tests give a fixed table. ok is false for unknown ids.
+type Resolver interface {
+	UserName(uid uint32) (name string, ok bool)
+	GroupName(gid uint32) (name string, ok bool)
+}
+
+// Mapper turns the records of one audit event into a normalize.Event. It
+// keeps scratch space between calls: use one per goroutine.
+type Mapper struct {
+	Resolver Resolver // nil: ids only (and names from the enriched format)
+	Table    *Table   // nil: no parent info, no labels
+	// Summary adds go-libaudit's aucoalesce summary (actor, action,
+	// object, how) as details.summary. It parses every record a second
+	// time with auparse's regular expressions: about 10x the cost.
+	Summary bool
+
+	w      jw
+	recs   []parsed
+	keys   []string
+	tops   []span
+	cur    span
+	groups []group
+	names  []field
+}
+
+type group struct {
+	name       string
+	start, end int
+}
+
+// userKeys are written first and in this order under details.user;
+// other *uid/*gid fields follow sorted.
+var userKeys = []string{"auid", "uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid"}
+
+// Map fills ev from msgs, the records of one event as the Assembler
+// returned them. Records whose fields cannot be parsed are kept raw with
+// the parser's error, so nothing is lost.
+func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
+	if slices.ContainsFunc(msgs, isEOE) {
+		// go-libaudit's reassembler keeps EOE out; the caller's slice is
+		// not modified.
+		msgs = slices.DeleteFunc(slices.Clone(msgs), isEOE)
+	}
+	if len(msgs) == 0 {
+		return normalize.Errorf(normalize.ReasonMissingField, "audit event without records")
+	}
+	first := msgs[0]
+	ev.Kind = normalize.KindAudit
+	ev.Action = normalize.ActionUnknown
+	ev.Timestamp = first.Timestamp.UTC()
+	ev.Source.Type = SourceType
+
+	// Parse every record (scratch reused between events).
+	for len(m.recs) < len(msgs) {
+		m.recs = append(m.recs, parsed{})
+	}
+	recs := m.recs[:len(msgs)]
+	var primary, syscallRec, cwdRec, sockRec, execveRec *parsed
+	var execve []string
+	var proctitle []string
+	var paths []*parsed
+	for i, r := range msgs {
+		p := &recs[i]
+		p.fields = p.fields[:0]
+		parseRecord(r, p)
+		switch r.RecordType {
+		case auparse.AUDIT_SYSCALL:
+			if syscallRec == nil {
+				syscallRec = p
+			}
+		case auparse.AUDIT_EXECVE:
+			execve = append(execve, body(r))
+			execveRec = p
+		case auparse.AUDIT_PROCTITLE:
+			proctitle = p.argv
+		case auparse.AUDIT_CWD:
+			cwdRec = p
+		case auparse.AUDIT_PATH:
+			paths = append(paths, p)
+		case auparse.AUDIT_SOCKADDR:
+			if sockRec == nil {
+				sockRec = p
+			}
+		}
+	}
+	primary = syscallRec
+	if primary == nil {
+		primary = &recs[0]
+	}
+
+	// The records, one details key per type.
+	w := &m.w
+	w.b = w.b[:0]
+	m.groups = m.groups[:0]
+	for i := range recs {
+		name := recs[i].msg.RecordType.String()
+		if slices.ContainsFunc(m.groups, func(g group) bool { return g.name == name }) {
+			continue
+		}
+		n := 0
+		for j := i; j < len(recs); j++ {
+			if recs[j].msg.RecordType == recs[i].msg.RecordType {
+				n++
+			}
+		}
+		start := len(w.b)
+		array := n > 1 || recs[i].msg.RecordType == auparse.AUDIT_PATH
+		w.fresh = true
+		if array {
+			w.open('[')
+		}
+		for j := i; j < len(recs); j++ {
+			if recs[j].msg.RecordType == recs[i].msg.RecordType {
+				m.record(&recs[j])
+			}
+		}
+		if array {
+			w.close(']')
+		}
+		m.groups = append(m.groups, group{name, start, len(w.b)})
+	}
+	var argv []string
+	var argc int
+	var argvComplete bool
+	if execve != nil {
+		if len(execve) == 1 && execveRec.err == nil {
+			// The record's decoded a0…aN are the arguments.
+			argv, argc, argvComplete = execveFields(execveRec)
+		} else {
+			argv, argc, argvComplete = execveArgs(execve)
+		}
+	}
+
+	var mt *meta
+	for _, r := range msgs {
+		if mm := metaOf(r); mm != nil {
+			mt = mm
+			break
+		}
+	}
+	m.names = enrichedNames(mt, m.names)
+
+	// Common details.
+	m.tops = m.tops[:0]
+	m.top("serial")
+	w.uint(uint64(first.Sequence))
+	if mt != nil {
+		m.topStr("node", mt.node)
+	}
+	m.topStr("record_type", first.RecordType.String())
+	m.topStr("category", aucoalesce.GetAuditEventType(first.RecordType).String())
+	res := primary.get("result")
+	if res == "" {
+		res = "unknown"
+	}
+	m.topStr("result", res)
+	if ses := primary.get("ses"); ses != "" && ses != "unset" {
+		m.top("session")
+		w.num(ses)
+	}
+	syscallName := ""
+	if syscallRec != nil {
+		syscallName = syscallRec.get("syscall")
+		m.topStr("syscall", syscallName)
+		m.topStr("arch", syscallRec.get("arch"))
+		if x := syscallRec.rawExit(); x != "" {
+			// auparse names negative exits (EINPROGRESS): keep the number,
+			// and the name beside it.
+			m.top("exit")
+			w.num(x)
+			if name := syscallRec.get("exit"); name != x {
+				m.topStr("errno", name)
+			}
+		}
+	}
+	if len(primary.tags) > 0 {
+		m.top("key")
+		w.strs(primary.tags)
+	}
+	if m.Summary {
+		if ce, err := aucoalesce.CoalesceMessages(msgs); err == nil && ce != nil {
+			m.summary(ce)
+		}
+	}
+	m.user(primary, m.names)
+
+	// Process, enriched from the table.
+	pid, ppid := primary.get("pid"), primary.get("ppid")
+	exe, comm := primary.get("exe"), primary.get("comm")
+	cwd := primary.get("cwd")
+	if cwdRec != nil {
+		cwd = cwdRec.get("cwd")
+	}
+	act := activity{
+		time: ev.Timestamp, serial: first.Sequence,
+		pid: parseU32(pid), ppid: parseU32(ppid), exe: exe, comm: comm,
+		syscall: syscallName, success: res == "success", keys: primary.tags,
+	}
+	if syscallRec != nil {
+		act.exit, _ = strconv.ParseInt(syscallRec.rawExit(), 10, 64)
+	}
+	var self, parent *Proc
+	if m.Table != nil {
+		self, parent = m.Table.observe(&act)
+	}
+	if pid != "" || ppid != "" || exe != "" || comm != "" || cwd != "" || argv != nil || proctitle != nil {
+		m.top("process")
+		w.open('{')
+		if pid != "" {
+			w.key("pid")
+			w.num(pid)
+		}
+		if ppid != "" {
+			w.key("ppid")
+			w.num(ppid)
+		}
+		w.strField("exe", exe)
+		w.strField("comm", comm)
+		w.strField("cwd", cwd)
+		if argv != nil {
+			w.key("argc")
+			w.uint(uint64(argc))
+			w.key("argv")
+			w.strs(argv)
+			if !argvComplete {
+				w.key("argv_incomplete")
+				w.b = append(w.b, "true"...)
+			}
+		}
+		if proctitle != nil {
+			w.strField("title", strings.Join(proctitle, " "))
+		}
+		if tty := primary.get("tty"); tty != "" && tty != "(none)" {
+			w.strField("tty", tty)
+		}
+		if self != nil && len(self.Labels) > 0 {
+			w.key("labels")
+			w.strs(self.Labels)
+		}
+		if parent != nil {
+			w.key("parent")
+			w.open('{')
+			w.key("pid")
+			w.uint(uint64(parent.PID))
+			if parent.PPID != 0 {
+				w.key("ppid")
+				w.uint(uint64(parent.PPID))
+			}
+			w.strField("exe", parent.Exe)
+			w.strField("comm", parent.Comm)
+			if parent.ExecSerial != 0 {
+				w.key("exec_serial")
+				w.uint(uint64(parent.ExecSerial))
+			}
+			w.close('}')
+		}
+		w.close('}')
+	}
+	m.files(paths)
+	if sockRec != nil {
+		m.network(sockRec, syscallName, ev)
+	}
+	m.endTop()
+
+	// Details: the common fields, then one key per record type.
+	ev.Details = slices.Grow(ev.Details[:0], len(m.tops)+len(m.groups))
+	buf := slices.Clone(w.b) // the events outlive the scratch buffer
+	for _, f := range m.tops {
+		ev.Details = append(ev.Details, normalize.Field{Key: f.key, Value: normalize.RawJSON(buf[f.start:f.end:f.end])})
+	}
+	for _, g := range m.groups {
+		ev.Details = append(ev.Details, normalize.Field{Key: g.name, Value: normalize.RawJSON(buf[g.start:g.end:g.end])})
+	}
+	return nil
+}
+
+type span struct {
+	key        string
+	start, end int
+}
+
+// top starts the top-level details field k; its value is what is written
+// next, up to the next top or endTop.
+func (m *Mapper) top(k string) {
+	m.endTop()
+	m.cur = span{key: k, start: len(m.w.b)}
+	m.w.fresh = true
+}
+
+func (m *Mapper) endTop() {
+	if m.cur.key != "" {
+		m.cur.end = len(m.w.b)
+		m.tops = append(m.tops, m.cur)
+		m.cur = span{}
+	}
+}
+
+func (m *Mapper) topStr(k, v string) {
+	if v != "" {
+		m.top(k)
+		m.w.str(v)
+	}
+}
+
+// record writes one record's fields (source order for the record types
+// parsed here, sorted for those auparse parsed).
+func (m *Mapper) record(p *parsed) {
+	w := &m.w
+	w.open('{')
+	if p.err != nil {
+		w.strField("raw", body(p.msg))
+		w.strField("error", p.err.Error())
+		w.close('}')
+		return
+	}
+	for _, f := range p.fields {
+		w.key(f.key)
+		w.str(f.val)
+	}
+	if len(p.tags) > 0 {
+		w.key("key")
+		w.strs(p.tags)
+	}
+	if p.argv != nil {
+		w.key("argv")
+		w.strs(p.argv)
+	}
+	w.close('}')
+}
+
+// execveFields returns argv from a parsed EXECVE record whose arguments
+// are all present (enrich checked argc against a0…aN).
+func execveFields(p *parsed) (argv []string, argc int, complete bool) {
+	n, err := strconv.Atoi(p.get("argc"))
+	if err != nil || n < 0 {
+		return nil, 0, false
+	}
+	argv = make([]string, n)
+	for _, f := range p.args {
+		if i, err := strconv.Atoi(f.key[1:]); err == nil && i >= 0 && i < n {
+			argv[i] = f.val
+		}
+	}
+	return argv, n, true
+}
+
+func (m *Mapper) summary(ce *aucoalesce.Event) {
+	s := &ce.Summary
+	if s.Actor == (aucoalesce.Actor{}) && s.Action == "" && s.Object == (aucoalesce.Object{}) && s.How == "" {
+		return
+	}
+	w := &m.w
+	m.top("summary")
+	w.open('{')
+	if s.Actor != (aucoalesce.Actor{}) {
+		w.key("actor")
+		w.open('{')
+		w.strField("primary", s.Actor.Primary)
+		w.strField("secondary", s.Actor.Secondary)
+		w.close('}')
+	}
+	w.strField("action", s.Action)
+	if s.Object != (aucoalesce.Object{}) {
+		w.key("object")
+		w.open('{')
+		w.strField("type", s.Object.Type)
+		w.strField("primary", s.Object.Primary)
+		w.strField("secondary", s.Object.Secondary)
+		w.close('}')
+	}
+	w.strField("how", s.How)
+	w.close('}')
+}
+
+// user writes details.user: {"auid":{"id":1000,"name":"alice"}, …}
+// from the primary record's *uid and *gid fields.
+func (m *Mapper) user(p *parsed, names []field) {
+	// One pass over the fields: the usual ids by position, others aside.
+	var vals [9]string // in userKeys order
+	m.keys = m.keys[:0]
+	for _, f := range p.fields {
+		if !strings.HasSuffix(f.key, "uid") && !strings.HasSuffix(f.key, "gid") {
+			continue
+		}
+		if i := slices.Index(userKeys, f.key); i >= 0 {
+			vals[i] = f.val
+		} else {
+			m.keys = append(m.keys, f.key)
+		}
+	}
+	slices.Sort(m.keys)
+	started := false
+	w := &m.w
+	one := func(k, v string) {
+		if !started {
+			m.top("user")
+			w.open('{')
+			started = true
+		}
+		w.key(k)
+		w.open('{')
+		id, numeric := uint64(0), true
+		if v == "unset" {
+			id = 4294967295
+		} else if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+			id = n
+		} else {
+			numeric = false
+		}
+		if numeric {
+			w.key("id")
+			w.uint(id)
+		} else {
+			w.strField("id", v)
+		}
+		name := ""
+		if len(names) > 0 {
+			name = nameFor(names, k)
+		}
+		switch {
+		case name != "":
+		case v == "unset":
+			name = "unset"
+		case numeric && m.Resolver != nil:
+			if strings.HasSuffix(k, "gid") {
+				name, _ = m.Resolver.GroupName(uint32(id))
+			} else {
+				name, _ = m.Resolver.UserName(uint32(id))
+			}
+		}
+		w.strField("name", name)
+		w.close('}')
+	}
+	for i, k := range userKeys {
+		if vals[i] != "" {
+			one(k, vals[i])
+		}
+	}
+	for _, k := range m.keys {
+		one(k, p.get(k))
+	}
+	if started {
+		w.close('}')
+	}
+}
+
+// files writes details.file: every PATH record's name in record order,
+// and as "path" the first that is not a PARENT (directory) entry.
+func (m *Mapper) files(paths []*parsed) {
+	if len(paths) == 0 {
+		return
+	}
+	w := &m.w
+	m.top("file")
+	w.open('{')
+	for _, p := range paths {
+		if p.get("nametype") != "PARENT" && p.get("name") != "" {
+			w.strField("path", p.get("name"))
+			break
+		}
+	}
+	w.key("paths")
+	w.open('[')
+	for _, p := range paths {
+		w.str(p.get("name"))
+	}
+	w.close(']')
+	w.close('}')
+}
+
+// network writes details.network from the SOCKADDR record and fills the
+// event's addresses: the peer is the destination for connect, sendto and
+// sendmsg and the source for accept, recvfrom and recvmsg; for bind and
+// the rest it only goes to details.
+func (m *Mapper) network(p *parsed, syscall string, ev *normalize.Event) {
+	fam := p.get("family")
+	if fam == "" {
+		return
+	}
+	dir := ""
+	switch syscall {
+	case "connect", "sendto", "sendmsg", "sendmmsg":
+		dir = "egress"
+	case "accept", "accept4", "recvfrom", "recvmsg", "recvmmsg":
+		dir = "ingress"
+	}
+	w := &m.w
+	m.top("network")
+	w.open('{')
+	w.strField("family", fam)
+	addr, port, path := p.get("addr"), p.get("port"), p.get("path")
+	w.strField("address", addr)
+	if port != "" {
+		w.key("port")
+		w.num(port)
+	}
+	w.strField("path", path)
+	w.strField("direction", dir)
+	w.close('}')
+
+	ip, err := parseAddr(addr)
+	if err != nil || dir == "" {
+		return
+	}
+	n, perr := strconv.ParseUint(port, 10, 16)
+	hasPort := perr == nil
+	if dir == "egress" {
+		ev.DestIP = ip
+		if hasPort {
+			ev.DestPort, ev.HasPorts = uint16(n), true
+		}
+	} else {
+		ev.SrcIP = ip
+		if hasPort {
+			ev.SrcPort, ev.HasPorts = uint16(n), true
+		}
+	}
+}
+
+func parseU32(s string) uint32 {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0
+	}
+	return uint32(n)
+}
+
+// enrichedNames reads auditd's enriched-format names (AUID="alice"
+// UID="root" …) into dst: the *uid/*gid ones, keys as written (upper case).
+func enrichedNames(mm *meta, dst []field) []field {
+	dst = dst[:0]
+	if mm == nil || mm.enriched == "" {
+		return dst
+	}
+	for k, v, rest, ok := nextField(mm.enriched); ok; k, v, rest, ok = nextField(rest) {
+		if n := len(k); n >= 3 && (strings.EqualFold(k[n-3:], "uid") || strings.EqualFold(k[n-3:], "gid")) {
+			dst = append(dst, field{k, trimQS(v)})
+		}
+	}
+	return dst
+}
+
+// nameFor returns the enriched name of id field k (lower case), if any.
+func nameFor(names []field, k string) string {
+	for _, f := range names {
+		if strings.EqualFold(f.key, k) {
+			return f.val
+		}
+	}
+	return ""
+}
+
+func parseAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return a.Unmap(), nil
+}
+
+// rawExit is the SYSCALL record's exit as written (a number), whichever
+// parser read it.
+func (p *parsed) rawExit() string {
+	if p.exit != "" {
+		return p.exit
+	}
+	for k, v, rest, ok := nextField(body(p.msg)); ok; k, v, rest, ok = nextField(rest) {
+		if k == "exit" {
+			return v
+		}
+	}
+	return ""
+}
+
+func isEOE(r *auparse.AuditMessage) bool { return r.RecordType == auparse.AUDIT_EOE }

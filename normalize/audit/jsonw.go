@@ -1,0 +1,97 @@
+package audit
+
+import (
+	"strconv"
+
+	"github.com/segmentio/encoding/json"
+)
+
+// jw appends compact JSON to a reused buffer. Commas are put in front of a
+// key or array element unless it follows an opening brace or bracket, so
+// callers never track "first".
+type jw struct {
+	b     []byte
+	fresh bool // the next value starts a new top-level value: no comma
+}
+
+func (w *jw) sep() {
+	if w.fresh {
+		w.fresh = false
+		return
+	}
+	if n := len(w.b); n > 0 {
+		if c := w.b[n-1]; c != '{' && c != '[' && c != ':' {
+			w.b = append(w.b, ',')
+		}
+	}
+}
+
+func (w *jw) key(k string) {
+	w.sep()
+	if plainKey(k) {
+		w.b = append(w.b, '"')
+		w.b = append(w.b, k...)
+		w.b = append(w.b, '"', ':')
+		return
+	}
+	w.b = json.AppendEscape(w.b, k, 0)
+	w.b = append(w.b, ':')
+}
+
+// plainKey: printable ASCII without quote or backslash needs no escaping
+// (every key of the record types parsed here, and most values).
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *jw) open(c byte)  { w.sep(); w.b = append(w.b, c) }
+func (w *jw) close(c byte) { w.b = append(w.b, c) }
+
+func (w *jw) str(s string) {
+	w.sep()
+	if plainKey(s) {
+		w.b = append(w.b, '"')
+		w.b = append(w.b, s...)
+		w.b = append(w.b, '"')
+		return
+	}
+	w.b = json.AppendEscape(w.b, s, 0)
+}
+
+func (w *jw) uint(n uint64) { w.sep(); w.b = strconv.AppendUint(w.b, n, 10) }
+func (w *jw) int(n int64)   { w.sep(); w.b = strconv.AppendInt(w.b, n, 10) }
+
+func (w *jw) strField(k, v string) {
+	if v != "" {
+		w.key(k)
+		w.str(v)
+	}
+}
+
+func (w *jw) strs(ss []string) {
+	w.open('[')
+	for _, s := range ss {
+		w.str(s)
+	}
+	w.close(']')
+}
+
+// num writes v as a JSON number when it is a decimal integer, else as a
+// string: audit ids and pids are numbers, but a record may say "unset" or
+// "?".
+func (w *jw) num(v string) {
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+		w.uint(n)
+		return
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		w.int(n)
+		return
+	}
+	w.str(v)
+}
