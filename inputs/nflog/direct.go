@@ -44,28 +44,14 @@ const (
 // groups' packets, which matters at low rates where each wake-up carries
 // few packets.
 func (in *Input) runDirect(ctx context.Context, emit inputs.Emitter) error {
-	netns, closeNS, err := in.openNetNS()
-	if err != nil {
-		return err
-	}
-	defer closeNS()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	names := newIfaceNames(netns, in.opts.IfaceRefresh, in.log)
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Go(func() { names.watch(ctx) })
-
-	r, err := in.bindDirect(netns, names)
-	if err != nil {
-		cancel()
-		return err
-	}
-	defer r.conn.Close()
+	r := in.direct
+	wg.Go(func() { in.names.watch(ctx) })
 	wg.Go(func() { r.run(ctx, emit) })
 	in.log.Info().Int("groups", len(r.states)).Str("copy_mode", in.opts.CopyMode).Str("reader", ReaderDirect).Msg("NFLOG groups bound")
 	<-ctx.Done()
+	wg.Wait() // the reader has handed on its last batch
+	in.closeAll()
 	return nil
 }
 

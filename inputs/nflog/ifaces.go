@@ -19,21 +19,52 @@ import (
 // hot path). The map is replaced when rtnetlink announces a link change and,
 // rate-limited, when an unknown index shows up (a notification may have
 // been lost, or the link appeared before the watch started).
+//
+// Both rtnetlink sockets are opened by newIfaceNames, in the input's
+// namespace, so that entering a namespace (CAP_SYS_ADMIN) happens at start-up,
+// before the gateway drops privileges (run_as).
 type ifaceNames struct {
-	netns    int
 	interval time.Duration
 	log      zerolog.Logger
 	names    atomic.Pointer[map[uint32]string]
+	dump     *netlink.Conn // RTM_GETLINK dumps; nil when it could not be opened
+	notify   *netlink.Conn // RTMGRP_LINK notifications; nil likewise
 
-	mu   sync.Mutex
+	mu   sync.Mutex // serializes dumps and their rate limit
 	last time.Time
 }
 
 func newIfaceNames(netns int, interval time.Duration, log zerolog.Logger) *ifaceNames {
-	c := &ifaceNames{netns: netns, interval: interval, log: log}
+	c := &ifaceNames{interval: interval, log: log}
 	empty := map[uint32]string{}
 	c.names.Store(&empty)
+	var err error
+	if c.notify, err = netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: netns, Groups: unix.RTMGRP_LINK}); err != nil {
+		log.Warn().Err(err).Msg("cannot follow link changes; interface names refresh on unknown indexes only")
+		c.notify = nil
+	}
+	if c.dump, err = netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: netns}); err != nil {
+		log.Warn().Err(err).Msg("cannot list network interfaces; interface names will be missing")
+		c.dump = nil
+	}
+	// The dump after subscribing cannot miss a change made in between.
+	if err := c.refresh(); err != nil {
+		log.Warn().Err(err).Msg("cannot list network interfaces")
+	}
 	return c
+}
+
+// close releases both sockets (watch also closes notify when ctx ends).
+func (c *ifaceNames) close() {
+	if c.notify != nil {
+		c.notify.Close()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dump != nil {
+		c.dump.Close()
+		c.dump = nil
+	}
 }
 
 // IfaceName implements nflog.IfaceResolver.
@@ -57,16 +88,16 @@ func (c *ifaceNames) IfaceName(index uint32) string {
 
 // refresh re-reads every link with an RTM_GETLINK dump.
 func (c *ifaceNames) refresh() error {
-	conn, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: c.netns})
-	if err != nil {
-		return fmt.Errorf("rtnetlink: %w", err)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dump == nil {
+		return fmt.Errorf("rtnetlink: no socket")
 	}
-	defer conn.Close()
 	req := netlink.Message{
 		Header: netlink.Header{Type: unix.RTM_GETLINK, Flags: netlink.Request | netlink.Dump},
 		Data:   make([]byte, unix.SizeofIfInfomsg),
 	}
-	msgs, err := conn.Execute(req)
+	msgs, err := c.dump.Execute(req)
 	if err != nil {
 		return fmt.Errorf("rtnetlink link dump: %w", err)
 	}
@@ -82,17 +113,12 @@ func (c *ifaceNames) refresh() error {
 
 // watch follows RTM_NEWLINK/RTM_DELLINK notifications until ctx ends.
 func (c *ifaceNames) watch(ctx context.Context) {
-	conn, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: c.netns, Groups: unix.RTMGRP_LINK})
-	if err != nil {
-		c.log.Warn().Err(err).Msg("cannot follow link changes; interface names refresh on unknown indexes only")
+	conn := c.notify
+	if conn == nil {
 		return
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	// The dump after subscribing cannot miss a change made in between.
-	if err := c.refresh(); err != nil {
-		c.log.Warn().Err(err).Msg("cannot list network interfaces")
-	}
 	for {
 		msgs, err := conn.Receive()
 		if ctx.Err() != nil {

@@ -60,6 +60,13 @@ type Input struct {
 	families [256]bool
 	log      zerolog.Logger
 	warnLog  zerolog.Logger // rate-limited, for per-packet problems
+
+	// Opened by New, in the configured namespace, so that run_as can drop
+	// privileges before Run (binding needs CAP_NET_ADMIN only, which the
+	// gateway keeps for nflog inputs; entering a namespace needs more).
+	names   *ifaceNames
+	direct  *directReader    // reader direct: the socket, every group bound
+	handles []*gonflog.Nflog // reader go-nflog: one socket per group, bound by Run
 }
 
 // New checks the options and the privilege the input needs. It does not
@@ -81,7 +88,49 @@ func New(env inputs.Env, opts *Options) (*Input, error) {
 	for _, f := range opts.Families {
 		in.families[familyNumbers[f]] = true
 	}
+	if err := in.open(); err != nil {
+		return nil, err
+	}
 	return in, nil
+}
+
+// open creates the sockets in the configured namespace: the interface-name
+// cache's, and either the direct reader's (with every group bound, so that
+// a group owned by another logger fails at start-up) or go-nflog's.
+func (in *Input) open() error {
+	netns, closeNS, err := in.openNetNS()
+	if err != nil {
+		return err
+	}
+	defer closeNS()
+	in.names = newIfaceNames(netns, in.opts.IfaceRefresh, in.log)
+	if in.opts.Reader == ReaderGoNflog {
+		for _, g := range in.opts.Groups {
+			h, err := in.openGoNflog(netns, g.Group)
+			if err != nil {
+				in.closeAll()
+				return err
+			}
+			in.handles = append(in.handles, h)
+		}
+		return nil
+	}
+	if in.direct, err = in.bindDirect(netns, in.names); err != nil {
+		in.closeAll()
+		return err
+	}
+	return nil
+}
+
+func (in *Input) closeAll() {
+	for _, h := range in.handles {
+		h.Close()
+	}
+	in.handles = nil
+	if in.direct != nil {
+		in.direct.conn.Close()
+	}
+	in.names.close()
 }
 
 // ErrNoNetAdmin is returned when the process lacks CAP_NET_ADMIN.
@@ -126,17 +175,10 @@ func (in *Input) openNetNS() (fd int, closeFn func(), err error) {
 // runGoNflog reads with go-nflog's receive loop: one goroutine per group
 // calls hook, which hands events to a batcher goroutine.
 func (in *Input) runGoNflog(ctx context.Context, emit inputs.Emitter) error {
-	netns, closeNS, err := in.openNetNS()
-	if err != nil {
-		return err
-	}
-	defer closeNS()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
-	names := newIfaceNames(netns, in.opts.IfaceRefresh, in.log)
 	var wg sync.WaitGroup
-	wg.Go(func() { names.watch(ctx) })
+	wg.Go(func() { in.names.watch(ctx) })
 
 	events := make(chan *normalize.Event, 4*in.opts.BatchSize)
 	batcherDone := make(chan struct{})
@@ -144,31 +186,24 @@ func (in *Input) runGoNflog(ctx context.Context, emit inputs.Emitter) error {
 		defer close(batcherDone)
 		in.batch(ctx, events, emit)
 	}()
-
-	var handles []*gonflog.Nflog
 	defer func() {
 		cancel()
-		for _, h := range handles {
-			h.Close()
-		}
+		in.closeAll()
 		<-batcherDone
 		wg.Wait()
 	}()
-	for _, g := range in.opts.Groups {
-		h, err := in.bind(ctx, netns, g.Group, names, events)
-		if err != nil {
+	for i, g := range in.opts.Groups {
+		if err := in.register(ctx, in.handles[i], g.Group, events); err != nil {
 			return err
 		}
-		handles = append(handles, h)
 	}
-	in.log.Info().Int("groups", len(handles)).Str("copy_mode", in.opts.CopyMode).Msg("NFLOG groups bound")
+	in.log.Info().Int("groups", len(in.handles)).Str("copy_mode", in.opts.CopyMode).Str("reader", ReaderGoNflog).Msg("NFLOG groups bound")
 	<-ctx.Done()
 	return nil
 }
 
-// bind opens one socket for one group and starts go-nflog's receive loop
-// with this input's hook.
-func (in *Input) bind(ctx context.Context, netns int, group uint16, names nfdec.IfaceResolver, events chan<- *normalize.Event) (*gonflog.Nflog, error) {
+// openGoNflog opens go-nflog's socket for one group.
+func (in *Input) openGoNflog(netns int, group uint16) (*gonflog.Nflog, error) {
 	cfg := &gonflog.Config{
 		Group:    group,
 		Copymode: in.copyMode,
@@ -187,16 +222,21 @@ func (in *Input) bind(ctx context.Context, netns int, group uint16, names nfdec.
 	if err := in.setSocketBuffer(h.Con, group); err != nil {
 		in.log.Warn().Err(err).Uint16("group", group).Msg("cannot set the socket receive buffer")
 	}
-	g := &groupReader{groupState: newGroupState(in, group, names), events: events, ctx: ctx}
+	return h, nil
+}
+
+// register binds the group and starts go-nflog's receive loop with this
+// input's hook.
+func (in *Input) register(ctx context.Context, h *gonflog.Nflog, group uint16, events chan<- *normalize.Event) error {
+	g := &groupReader{groupState: newGroupState(in, group, in.names), events: events, ctx: ctx}
 	if err := h.RegisterWithErrorFunc(ctx, g.hook, g.onError); err != nil {
-		h.Close()
 		if errors.Is(err, syscall.EPERM) || isPermission(err) {
-			return nil, fmt.Errorf("nflog group %d: %w (the kernel said EPERM: the process lacks CAP_NET_ADMIN in this network namespace, "+
+			return fmt.Errorf("nflog group %d: %w (the kernel said EPERM: the process lacks CAP_NET_ADMIN in this network namespace, "+
 				"or another process such as ulogd already owns the group; see /proc/net/netfilter/nfnetlink_log)", group, err)
 		}
-		return nil, fmt.Errorf("nflog group %d: bind: %w", group, err)
+		return fmt.Errorf("nflog group %d: bind: %w", group, err)
 	}
-	return h, nil
+	return nil
 }
 
 // isPermission recognizes EPERM also in go-nflog's bind errors, which
