@@ -69,8 +69,10 @@ type Input struct {
 	handles []*gonflog.Nflog // reader go-nflog: one socket per group, bound by Run
 }
 
-// New checks the options and the privilege the input needs. It does not
-// bind the groups yet: Run does.
+// New checks the options and the privilege the input needs, and opens the
+// sockets (binding the groups with the direct reader), so that a missing
+// capability or a group owned by another logger fails at start-up. It does
+// not read: Run does.
 func New(env inputs.Env, opts *Options) (*Input, error) {
 	if probs := opts.Validate(); len(probs) > 0 {
 		return nil, probs.Err()
@@ -152,7 +154,7 @@ func requireNetAdmin() error {
 	return nil
 }
 
-// Run binds every group and reads until ctx ends.
+// Run reads until ctx ends (the go-nflog reader binds its groups here).
 func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 	if in.opts.Reader == ReaderGoNflog {
 		return in.runGoNflog(ctx, emit)
