@@ -14,9 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/gopacket/pcapgo"
+
 	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/eve"
+	"github.com/alertgw/alertgw/normalize/nflog"
 	"github.com/alertgw/alertgw/normalize/sigmap"
 	"github.com/alertgw/alertgw/normalize/snort"
 	"github.com/alertgw/alertgw/normalize/unified2"
@@ -37,6 +40,60 @@ var realSources = map[string]func(t *testing.T) []realGroup{
 	"eve":      eveGroups,
 	"snort":    snortGroups,
 	"unified2": unified2Groups,
+	"nflog":    nflogGroups,
+}
+
+// nflogGroups decodes every NFLOG message of the netlink capture made from
+// a real kernel (normalize/nflog/testdata), labelled as that package's
+// corpus test does (group 5 allowed, "*-DROP *" prefixes blocked).
+func nflogGroups(t *testing.T) []realGroup {
+	lab, err := nflog.NewLabeler(map[uint16]normalize.Action{5: normalize.ActionAllowed, 6: normalize.ActionUnknown},
+		[]nflog.PrefixRule{{Glob: "*-DROP *", Action: normalize.ActionBlocked}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := nflog.NewDecoder(lab, nflog.IfaceMap{1: "lo"})
+	f, err := os.Open("../../normalize/nflog/testdata/nflog-netlink_generated_linktype253.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := realGroup{name: "nflog_netlink-capture"}
+	for {
+		dg, _, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rest := dg; len(rest) > 0; {
+			msg, typ, next, err := nflog.NextMessage(rest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rest = next
+			if typ != nflog.MsgPacket {
+				continue
+			}
+			var a nflog.Attrs
+			if err := nflog.ParseMessage(msg, &a); err != nil {
+				t.Fatal(err)
+			}
+			rec := new(nflog.Record)
+			d.Decode(&a, time.Date(2026, 11, 22, 23, 0, 0, 0, time.UTC), rec)
+			completeLikePipeline(&rec.Event, "nflog", len(g.events)+1)
+			g.events = append(g.events, &rec.Event)
+		}
+	}
+	if len(g.events) == 0 {
+		t.Fatal("nflog: no messages")
+	}
+	return []realGroup{g}
 }
 
 // snortGroups decodes every Alertpkt datagram captured from real Snort 2,
