@@ -156,7 +156,7 @@ func appendECSEvent(b []byte, e *normalize.Event) []byte {
 }
 
 func appendECSEndpoint(b []byte, key string, ip netip.Addr, port uint16, hasPort bool, mac string, g *normalize.Geo, bytes, pkts uint64, hasCounters bool) []byte {
-	if !ip.IsValid() && mac == "" {
+	if !ip.IsValid() && mac == "" && !hasPort {
 		return b
 	}
 	b = append(AppendKey(b, key), '{')

@@ -20,7 +20,9 @@ const OCSFVersion = "1.4.0"
 //     Activity (class 4001, category 4 Network Activity); flows and packets
 //     are activity Traffic (6), blocked packets Refuse (5), anomalies and
 //     other records Other (99).
-//   - audit and the gateway's own stats: Base Event (class 0).
+//   - audit: Base Event (class 0), or Network Activity, activity Other,
+//     when the record names a socket address; the gateway's own stats:
+//     Base Event.
 //
 // Every event carries the Security Control profile (action_id,
 // disposition_id) and the Host profile (device: the sensor).
@@ -67,6 +69,10 @@ func ocsfClassOf(e *normalize.Event) ocsfClass {
 		return ocsfNetTraffic
 	case normalize.KindAnomaly, normalize.KindEvent:
 		return ocsfNetOther
+	case normalize.KindAudit:
+		if e.SrcIP.IsValid() || e.DestIP.IsValid() {
+			return ocsfNetOther // a syscall on a socket (auditd SOCKADDR): the peer is network activity
+		}
 	}
 	return ocsfBaseEventOther
 }
@@ -354,7 +360,7 @@ func tcpFlagBits(s string) uint8 {
 }
 
 func appendOCSFEndpoint(b []byte, key string, ip netip.Addr, port uint16, hasPort bool, mac string, g *normalize.Geo, labels []string, iface string, vlan []uint16) []byte {
-	if !ip.IsValid() && mac == "" && iface == "" {
+	if !ip.IsValid() && mac == "" && iface == "" && !hasPort {
 		return b
 	}
 	b = append(AppendKey(b, key), '{')

@@ -18,6 +18,7 @@ import (
 
 	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/normalize/audit"
 	"github.com/alertgw/alertgw/normalize/eve"
 	"github.com/alertgw/alertgw/normalize/nflog"
 	"github.com/alertgw/alertgw/normalize/sigmap"
@@ -41,6 +42,38 @@ var realSources = map[string]func(t *testing.T) []realGroup{
 	"snort":    snortGroups,
 	"unified2": unified2Groups,
 	"nflog":    nflogGroups,
+	"auditd":   auditGroups,
+}
+
+// noNames resolves no user or group: the audit mapper then keeps the ids.
+type noNames struct{}
+
+func (noNames) UserName(uint32) (string, bool)  { return "", false }
+func (noNames) GroupName(uint32) (string, bool) { return "", false }
+
+// auditGroups assembles and maps every auditd log of normalize/audit's
+// corpus (go-libaudit's test logs).
+func auditGroups(t *testing.T) []realGroup {
+	logs, _ := filepath.Glob("../../normalize/audit/testdata/*.log")
+	if len(logs) == 0 {
+		t.Fatal("audit: no logs")
+	}
+	var groups []realGroup
+	for _, path := range logs {
+		p := audit.NewProcessor(audit.AssemblerOptions{Timeout: time.Hour}, noNames{}, nil)
+		var evs []*normalize.Event
+		for _, line := range readLines(t, path) {
+			evs, _ = p.Line(line, evs) // unparseable lines: the mapper's own tests
+		}
+		evs = p.Close(evs)
+		g := realGroup{name: "auditd_" + strings.TrimSuffix(filepath.Base(path), ".log")}
+		for i, e := range evs {
+			completeLikePipeline(e, "auditd", i+1)
+			g.events = append(g.events, e)
+		}
+		groups = append(groups, g)
+	}
+	return groups
 }
 
 // nflogGroups decodes every NFLOG message of the netlink capture made from
