@@ -50,6 +50,12 @@ fmt:
 clean:
 	rm -rf bin run data
 
+# nflog: side-by-side with ulogd2 (root; installs ulogd2/ulogd2-json/nftables
+# when missing). RATES, REPEAT, COUNT_SECONDS, LOGGERS tune it.
+.PHONY: bench-nflog
+bench-nflog:
+	./bench/nflog-vs-ulogd.sh
+
 # auditd (inputs/auditd, normalize/audit): gateway CPU under a real auditd at
 # RATE execve/s (root). See docs/performance/auditd.md.
 AUDITD_RATE ?= 1000

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/auditd"
+	"github.com/alertgw/alertgw/inputs/nflog"
 	"github.com/alertgw/alertgw/inputs/selfstats"
 	"github.com/alertgw/alertgw/inputs/snort"
 	"github.com/alertgw/alertgw/inputs/suricata"
@@ -24,6 +25,7 @@ import (
 var (
 	inputPlugins = pluginMap[inputs.Plugin](
 		auditd.Plugin,
+		nflog.Plugin,
 		selfstats.Plugin,
 		snort.Plugin,
 		suricata.Plugin,
