@@ -6,6 +6,7 @@ package outputs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -205,6 +206,71 @@ func EncodeLines(enc format.Encoder, events []*normalize.Event, buf []byte) *Lin
 		l.Data = enc.AppendEvent(l.Data, e)
 		l.Data = append(l.Data, '\n')
 		l.Ends[i] = len(l.Data)
+		if i == 0 && len(events) > 1 {
+			// Size the buffer once from the first line rather than
+			// growing it (and copying it) log2(n) times: growth was a
+			// tenth of the gateway's CPU at full rate.
+			l.Data = slices.Grow(l.Data, len(l.Data)*(len(events)-1)*5/4)
+		}
+	}
+	return l
+}
+
+// Join makes one batch of several, carrying over their encoding by enc
+// when all of them have it already (the pipeline encodes before fan-out),
+// so that an output taking several queued batches at once does not encode
+// them again. Unlike JoinBatches it never encodes.
+func Join(enc format.Encoder, bs []*Batch) *Batch {
+	if len(bs) == 1 {
+		return bs[0]
+	}
+	n := 0
+	for _, b := range bs {
+		n += len(b.Events)
+	}
+	out := &Batch{Events: make([]*normalize.Event, 0, n)}
+	for _, b := range bs {
+		out.Events = append(out.Events, b.Events...)
+	}
+	if enc == nil {
+		return out
+	}
+	parts := make([]*Lines, 0, len(bs))
+	for _, b := range bs {
+		p := b.encodedAs(enc)
+		if p == nil {
+			return out
+		}
+		parts = append(parts, p)
+	}
+	out.encoded = []*Lines{joinLines(enc, parts, n)}
+	return out
+}
+
+// encodedAs returns the batch's encoding by enc, nil when it has none yet.
+func (b *Batch) encodedAs(enc format.Encoder) *Lines {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.encoded {
+		if l.Encoder == enc {
+			return l
+		}
+	}
+	return nil
+}
+
+func joinLines(enc format.Encoder, parts []*Lines, n int) *Lines {
+	size := 0
+	for _, l := range parts {
+		size += len(l.Data)
+	}
+	l := &Lines{Encoder: enc, Data: make([]byte, 0, size), Ends: make([]int, 0, n)}
+	for _, p := range parts {
+		base := len(l.Data)
+		l.Data = append(l.Data, p.Data...)
+		for _, e := range p.Ends {
+			l.Ends = append(l.Ends, base+e)
+		}
 	}
 	return l
 }
@@ -225,18 +291,7 @@ func JoinBatches(enc format.Encoder, bs []*Batch) *Batch {
 		out.Events = append(out.Events, b.Events...)
 		parts = append(parts, b.Encode(enc))
 	}
-	size := 0
-	for _, l := range parts {
-		size += len(l.Data)
-	}
-	l := &Lines{Encoder: enc, Data: make([]byte, 0, size), Ends: make([]int, 0, n)}
-	for _, p := range parts {
-		base := len(l.Data)
-		l.Data = append(l.Data, p.Data...)
-		for _, e := range p.Ends {
-			l.Ends = append(l.Ends, base+e)
-		}
-	}
+	l := joinLines(enc, parts, n)
 	out.encoded = []*Lines{l}
 	return out
 }

@@ -188,6 +188,7 @@ func newOutputRunner(o Output) (*outputRunner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("output %s: %w", o.Name, err)
 	}
+	q.enc = o.Encoder
 	o.Stats.Capacity.Store(int64(o.Buffer.MaxEvents))
 	if o.Buffer.Path != "" {
 		o.Stats.BufferLimit.Store(int64(o.Buffer.MaxBytes))

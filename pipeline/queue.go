@@ -10,6 +10,7 @@ import (
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/diskbuf"
+	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -72,6 +73,9 @@ type queue struct {
 	log       zerolog.Logger
 	scratch   []byte
 	recs      [][]byte
+	// enc is the output's encoder: batches joined for it keep their
+	// encoding by it (nil: joined batches are encoded by the output).
+	enc format.Encoder
 }
 
 func newQueue(buf outputs.Buffer, st *stats.Output, log zerolog.Logger) (*queue, error) {
@@ -310,7 +314,7 @@ func (q *queue) next(maxEvents int, linger time.Duration) (*pending, bool) {
 			q.notFull.Broadcast()
 			q.inflight = p
 			q.mu.Unlock()
-			p.batch = joinBatches(bs)
+			p.batch = outputs.Join(q.enc, bs) // keeps the encodings made before fan-out
 			return p, true
 		}
 		q.mu.Unlock()
@@ -322,21 +326,6 @@ func (q *queue) next(maxEvents int, linger time.Duration) (*pending, bool) {
 		}
 		return p, open
 	}
-}
-
-func joinBatches(bs []*outputs.Batch) *outputs.Batch {
-	if len(bs) == 1 {
-		return bs[0]
-	}
-	n := 0
-	for _, b := range bs {
-		n += len(b.Events)
-	}
-	out := &outputs.Batch{Events: make([]*normalize.Event, 0, n)}
-	for _, b := range bs {
-		out.Events = append(out.Events, b.Events...)
-	}
-	return out
 }
 
 // readDisk reads a batch back from the disk buffer. Records that do not

@@ -27,6 +27,7 @@ func runCmd() *cobra.Command {
 		Short: "Run the gateway (the embedded default configuration without --config)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			defer tuneGC()()
 			if cpuProfile != "" {
 				stop, err := startCPUProfile(cpuProfile)
 				if err != nil {

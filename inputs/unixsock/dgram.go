@@ -35,7 +35,10 @@ type dgramReader struct {
 	buf  []byte
 	iovs []unix.Iovec
 	hdrs []mmsghdr
-	oob  []byte // one SCM_CREDENTIALS control message per datagram, when peers are checked
+	oob  []byte   // one SCM_CREDENTIALS control message per datagram, when peers are checked
+	kept [][]byte // the datagrams of one batch that go on (reused)
+	// shrunk holds one batch's datagrams as Config.Shrink made them (reused).
+	shrunk []byte
 }
 
 // credSpace is the control buffer of one datagram: a cmsghdr and a ucred.
@@ -151,8 +154,9 @@ func (r *dgramReader) handle(n int) {
 	st.Received.Add(uint64(n))
 	st.Bytes.Add(uint64(total))
 
-	arena := make([]byte, 0, total)
-	msgs := make([][]byte, 0, n)
+	shrink := r.s.cfg.Shrink
+	r.shrunk = r.shrunk[:0]
+	size := 0
 	for i := range n {
 		full := int(r.hdrs[i].len)
 		got := min(full, r.size)
@@ -170,13 +174,33 @@ func (r *dgramReader) handle(n int) {
 		if len(data) == 0 {
 			continue // an empty datagram carries no message
 		}
+		if shrink != nil {
+			// Earlier slices keep the old array if this one grows it.
+			start := len(r.shrunk)
+			r.shrunk = shrink(r.shrunk, data)
+			data = r.shrunk[start:]
+		}
+		r.kept = append(r.kept, data)
+		size += len(data)
+	}
+	if len(r.kept) == 0 {
+		return
+	}
+	// One arena per batch, exactly sized: the messages must outlive the
+	// receive buffers (they live as long as their events).
+	arena := make([]byte, 0, size)
+	msgs := make([][]byte, 0, len(r.kept))
+	for _, data := range r.kept {
 		start := len(arena)
 		arena = append(arena, data...)
 		msgs = append(msgs, arena[start:len(arena):len(arena)])
 	}
-	if len(msgs) > 0 {
-		r.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now()}, len(arena))
+	clear(r.kept)
+	r.kept = r.kept[:0]
+	if cap(r.shrunk) > 4<<20 {
+		r.shrunk = nil
 	}
+	r.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now()}, size)
 }
 
 // peerAllowed checks datagram i's sender against allowed_uids/gids. A

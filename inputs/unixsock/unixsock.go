@@ -174,6 +174,13 @@ type Config struct {
 	// to the pipeline (fewer, larger batches at moderate rates); 0:
 	// DefaultLinger; negative: never wait.
 	Linger time.Duration
+	// Shrink, when not nil, appends a datagram to dst in the form the
+	// input's decoder will be given: for fixed-size binary sensors whose
+	// datagrams are mostly padding (Snort's 65,864 bytes carry ~500
+	// useful ones), so that only the useful bytes are copied and kept.
+	// It must return the datagram verbatim when it does not shrink it,
+	// and never fail: the decoder dead-letters what it cannot read.
+	Shrink func(dst, datagram []byte) []byte
 	// DrainTimeout bounds the read of what is still queued at shutdown.
 	DrainTimeout time.Duration
 	Log          zerolog.Logger

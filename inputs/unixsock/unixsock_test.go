@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -789,4 +790,39 @@ func TestHandoffLingerGathersSmallBatches(t *testing.T) {
 		t.Errorf("%d batches, want the 4 small ones merged into 1", len(rec.batches))
 	}
 	h.close()
+}
+
+// Config.Shrink sees every datagram that goes on (after the newline is
+// trimmed) and the pipeline gets what it returned; truncated datagrams are
+// dead-lettered as received, never shrunk.
+func TestDgramShrink(t *testing.T) {
+	path := filepath.Join(shortTempDir(t), "s.sock")
+	cfg := testConfig(t, Dgram, path)
+	cfg.MaxMessageSize = 1024
+	cfg.Shrink = func(dst, d []byte) []byte {
+		if bytes.HasPrefix(d, []byte("pad:")) {
+			return append(dst, bytes.TrimRight(d, ".")...)
+		}
+		return append(dst, d...)
+	}
+	srv, err := Listen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	start(t, srv, rec)
+
+	big := "pad:big" + strings.Repeat(".", 2000)
+	send(t, "unixgram", path, "pad:one"+strings.Repeat(".", 900)+"\n", "plain\n", big, "pad:two.\n")
+	rec.waitFor(t, "3 messages and 1 failure", func() bool { return len(rec.msgs) == 3 && len(rec.failed) == 1 })
+
+	if got, want := rec.messages(), []string{"pad:one", "plain", "pad:two"}; !slices.Equal(got, want) {
+		t.Errorf("messages %q, want %q", got, want)
+	}
+	if f := rec.failed[0]; len(f.raw) != 1024 || !bytes.Equal(f.raw, []byte(big)[:1024]) {
+		t.Errorf("dead-lettered %d bytes, want the first 1024 as received", len(f.raw))
+	}
+	if got := srv.cfg.Stats.Bytes.Load(); got != uint64(len("pad:one")+901+len("plain\n")+1024+len("pad:two.\n")) {
+		t.Errorf("Bytes = %d: should count what was received, not what was shrunk", got)
+	}
 }

@@ -148,13 +148,22 @@ func (e *SizeError) Error() string {
 func sizeError(msg []byte, want string) error { return &SizeError{Size: len(msg), Want: want} }
 
 func parseSnort(msg []byte, a *Alert, snort3 bool) error {
+	parseSnortParts(msg[:offSnortPkt], msg[offSnortPkt:offSnortPkt+pktLenSnort], msg[offSnortEvent:], len(msg) == SizeAlertpktAppID, a, snort3)
+	return nil
+}
+
+// parseSnortParts reads an Alertpkt from its parts: head is everything
+// before the packet (message, pcap header, offsets), room the packet area
+// (at least the captured bytes), tail the event and, with appID, the
+// OpenAppID name after it.
+func parseSnortParts(head, room, tail []byte, appID bool, a *Alert, snort3 bool) {
 	le := binary.LittleEndian // host order; every known Snort host is little-endian
 	a.Variant = VariantSnort2
-	if len(msg) == SizeAlertpktAppID {
+	if appID {
 		a.Variant = VariantSnort2AppID
-		a.AppName = cstring(msg[offSnortApp : offSnortApp+appNameLen])
+		a.AppName = cstring(tail[offSnortApp-offSnortEvent : offSnortApp-offSnortEvent+appNameLen])
 	}
-	a.Msg = cstring(msg[:msgLen])
+	a.Msg = cstring(head[:msgLen])
 	// Snort 3 keeps the rule's quotes around msg; Snort 2 never does. In
 	// auto mode a message both starting and ending with a quote is taken as
 	// Snort 3's (a Snort 2 rule cannot produce one: its parser strips them).
@@ -164,15 +173,14 @@ func parseSnort(msg []byte, a *Alert, snort3 bool) error {
 	} else if snort3 {
 		a.Variant = VariantSnort3
 	}
-	h := msg[offSnortPkth:]
+	h := head[offSnortPkth:]
 	a.TsSec, a.TsUsec, a.Caplen, a.Len = le.Uint32(h), le.Uint32(h[4:]), le.Uint32(h[8:]), le.Uint32(h[12:])
-	o := msg[offSnortHdrs:]
+	o := head[offSnortHdrs:]
 	a.DLTHdr, a.NetHdr, a.TransHdr, a.Data, a.Val = le.Uint32(o), le.Uint32(o[4:]), le.Uint32(o[8:]), le.Uint32(o[12:]), le.Uint32(o[16:])
-	setPacket(a, msg[offSnortPkt:offSnortPkt+pktLenSnort])
-	e := msg[offSnortEvent:]
+	setPacket(a, room)
+	e := tail
 	a.GID, a.SID, a.Rev, a.Class, a.Priority = le.Uint32(e), le.Uint32(e[4:]), le.Uint32(e[8:]), le.Uint32(e[12:]), le.Uint32(e[16:])
 	a.EventID, a.EventRef, a.RefSec, a.RefUsec = le.Uint32(e[20:]), le.Uint32(e[24:]), le.Uint32(e[28:]), le.Uint32(e[32:])
-	return nil
 }
 
 func parseBarnyard2(msg []byte, a *Alert) error {

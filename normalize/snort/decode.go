@@ -23,10 +23,20 @@ type Decoder struct {
 	// Sigs resolves classification names (and, for Barnyard2 datagrams
 	// whose map had no entry, messages). Nil resolves nothing.
 	Sigs *sigmap.Map
+	// Compact, when not nil, is the compactor messages went through
+	// (Compact.Append): they are decoded in either form.
+	Compact *Compact
 }
 
 // Decode implements inputs.Decoder.
 func (d *Decoder) Decode(msg []byte, ev *normalize.Event) error {
+	if d.Compact != nil {
+		var a Alert
+		if d.Compact.parse(msg, &a) {
+			d.Map(&a, ev)
+			return nil
+		}
+	}
 	a, err := Parse(msg, d.Format)
 	if err != nil {
 		var se *SizeError

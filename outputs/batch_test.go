@@ -1,0 +1,88 @@
+package outputs
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/alertgw/alertgw/normalize"
+)
+
+// countingEncoder writes the event's id and counts its calls.
+type countingEncoder struct{ calls *int }
+
+func (countingEncoder) Name() string { return "counting" }
+func (c countingEncoder) AppendEvent(dst []byte, e *normalize.Event) []byte {
+	*c.calls++
+	return append(dst, e.ID...)
+}
+
+func batchOf(ids ...string) *Batch {
+	b := &Batch{}
+	for _, id := range ids {
+		b.Events = append(b.Events, &normalize.Event{ID: id})
+	}
+	return b
+}
+
+func TestEncodeLinesManyEvents(t *testing.T) {
+	var calls int
+	enc := countingEncoder{&calls}
+	var ids []string
+	for i := range 100 {
+		ids = append(ids, fmt.Sprintf("event-%d", i*37)) // lines of different lengths
+	}
+	l := batchOf(ids...).Encode(enc)
+	for i, id := range ids {
+		if got := string(l.Line(i)); got != id {
+			t.Fatalf("line %d = %q, want %q", i, got, id)
+		}
+	}
+	if calls != len(ids) {
+		t.Errorf("encoded %d times, want %d", calls, len(ids))
+	}
+}
+
+func TestJoinKeepsEncoding(t *testing.T) {
+	var calls int
+	enc := countingEncoder{&calls}
+	a, b, c := batchOf("a1", "a2"), batchOf("b1"), batchOf("c1", "c2", "c3")
+	for _, x := range []*Batch{a, b, c} {
+		x.Encode(enc)
+	}
+	before := calls
+
+	tests := []struct {
+		name    string
+		enc     *countingEncoder
+		parts   []*Batch
+		want    []string
+		encodes int // AppendEvent calls by the joined batch's Encode
+	}{
+		{"encoded parts", &enc, []*Batch{a, b, c}, []string{"a1", "a2", "b1", "c1", "c2", "c3"}, 0},
+		{"one part not encoded", &enc, []*Batch{a, batchOf("d1")}, []string{"a1", "a2", "d1"}, 3},
+		{"no encoder", nil, []*Batch{b, c}, []string{"b1", "c1", "c2", "c3"}, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var j *Batch
+			if tt.enc != nil {
+				j = Join(*tt.enc, tt.parts)
+			} else {
+				j = Join(nil, tt.parts)
+			}
+			before = calls
+			l := j.Encode(enc)
+			if got := calls - before; got != tt.encodes {
+				t.Errorf("joined batch encoded %d events, want %d", got, tt.encodes)
+			}
+			if len(j.Events) != len(tt.want) {
+				t.Fatalf("%d events, want %d", len(j.Events), len(tt.want))
+			}
+			for i, id := range tt.want {
+				if j.Events[i].ID != id || string(l.Line(i)) != id {
+					t.Errorf("event %d: id %q line %q, want %q", i, j.Events[i].ID, l.Line(i), id)
+				}
+			}
+		})
+	}
+}
