@@ -39,6 +39,8 @@ type Mapper struct {
 	cur    span
 	groups []group
 	names  []field
+	arena  scratch                // decoded strings of the event being mapped
+	msgs   []*auparse.AuditMessage // the records without EOE
 }
 
 type group struct {
@@ -54,10 +56,13 @@ var userKeys = []string{"auid", "uid", "euid", "suid", "fsuid", "gid", "egid", "
 // returned them. Records whose fields cannot be parsed are kept raw with
 // the parser's error, so nothing is lost.
 func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
+	m.arena.reset()
 	if slices.ContainsFunc(msgs, isEOE) {
 		// go-libaudit's reassembler keeps EOE out; the caller's slice is
 		// not modified.
-		msgs = slices.DeleteFunc(slices.Clone(msgs), isEOE)
+		m.msgs = slices.DeleteFunc(append(m.msgs[:0], msgs...), isEOE)
+		msgs = m.msgs
+		defer clear(m.msgs) // do not keep the records alive
 	}
 	if len(msgs) == 0 {
 		return normalize.Errorf(normalize.ReasonMissingField, "audit event without records")
@@ -80,7 +85,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 	for i, r := range msgs {
 		p := &recs[i]
 		p.fields = p.fields[:0]
-		parseRecord(r, p)
+		parseRecord(r, p, &m.arena)
 		switch r.RecordType {
 		case auparse.AUDIT_SYSCALL:
 			if syscallRec == nil {
@@ -143,7 +148,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 	if execve != nil {
 		if len(execve) == 1 && execveRec.err == nil {
 			// The record's decoded a0…aN are the arguments.
-			argv, argc, argvComplete = execveFields(execveRec)
+			argv, argc, argvComplete = execveFields(&m.arena, execveRec)
 		} else {
 			argv, argc, argvComplete = execveArgs(execve)
 		}
@@ -246,7 +251,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 			}
 		}
 		if proctitle != nil {
-			w.strField("title", strings.Join(proctitle, " "))
+			w.strField("title", m.join(proctitle))
 		}
 		if tty := primary.get("tty"); tty != "" && tty != "(none)" {
 			w.strField("tty", tty)
@@ -348,18 +353,31 @@ func (m *Mapper) record(p *parsed) {
 
 // execveFields returns argv from a parsed EXECVE record whose arguments
 // are all present (enrich checked argc against a0…aN).
-func execveFields(p *parsed) (argv []string, argc int, complete bool) {
+func execveFields(a *scratch, p *parsed) (argv []string, argc int, complete bool) {
 	n, err := strconv.Atoi(p.get("argc"))
 	if err != nil || n < 0 {
 		return nil, 0, false
 	}
-	argv = make([]string, n)
+	argv = a.strSlice(n)
 	for _, f := range p.args {
 		if i, err := strconv.Atoi(f.key[1:]); err == nil && i >= 0 && i < n {
 			argv[i] = f.val
 		}
 	}
 	return argv, n, true
+}
+
+// join is strings.Join(ss, " ") in the scratch space.
+func (m *Mapper) join(ss []string) string {
+	a := &m.arena
+	start := len(a.b)
+	for i, s := range ss {
+		if i > 0 {
+			a.b = append(a.b, ' ')
+		}
+		a.b = append(a.b, s...)
+	}
+	return a.since(start)
 }
 
 func (m *Mapper) summary(ce *aucoalesce.Event) {
@@ -561,11 +579,45 @@ func enrichedNames(mm *meta, dst []field) []field {
 // nameFor returns the enriched name of id field k (lower case), if any.
 func nameFor(names []field, k string) string {
 	for _, f := range names {
-		if strings.EqualFold(f.key, k) {
+		if equalFoldLower(f.key, k) {
 			return f.val
 		}
 	}
 	return ""
+}
+
+// equalFoldLower is strings.EqualFold(s, t) without Unicode tables when
+// both are ASCII (the enriched names' keys and the id fields' are).
+func equalFoldLower(s, t string) bool {
+	if len(s) != len(t) {
+		// Unicode folding can match strings of different lengths.
+		return (!isASCII(s) || !isASCII(t)) && strings.EqualFold(s, t)
+	}
+	for i := 0; i < len(s); i++ {
+		c, d := s[i], t[i]
+		if c >= 0x80 || d >= 0x80 {
+			return strings.EqualFold(s, t)
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func parseAddr(s string) (netip.Addr, error) {

@@ -64,6 +64,26 @@ func decodeString(v string) string {
 	return v
 }
 
+// decodeStringIn is decodeString with the decoded bytes in a.
+func decodeStringIn(a *scratch, v string) string {
+	if n := len(v); n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n-1] == v[0] {
+		return v[1 : n-1]
+	}
+	if s, ok := a.hex(v); ok {
+		return s
+	}
+	return v
+}
+
+// splitNULIn is splitNUL with the slice taken from a.
+func splitNULIn(a *scratch, s string) []string {
+	s = strings.TrimRight(s, "\x00")
+	if s == "" {
+		return nil
+	}
+	return a.split(s, 0)
+}
+
 func decodeHex(v string) ([]byte, bool) {
 	if len(v) == 0 || len(v)%2 != 0 {
 		return nil, false
