@@ -39,7 +39,7 @@ type Mapper struct {
 	cur    span
 	groups []group
 	names  []field
-	arena  scratch                // decoded strings of the event being mapped
+	arena  scratch                 // decoded strings of the event being mapped
 	msgs   []*auparse.AuditMessage // the records without EOE
 }
 
