@@ -50,7 +50,7 @@ type group struct {
 
 // userKeys are written first and in this order under details.user;
 // other *uid/*gid fields follow sorted.
-var userKeys = []string{"auid", "uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid"}
+var userKeys = [...]string{"auid", "uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid"}
 
 // Map fills ev from msgs, the records of one event as the Assembler
 // returned them. Records whose fields cannot be parsed are kept raw with
@@ -412,72 +412,121 @@ func (m *Mapper) summary(ce *aucoalesce.Event) {
 // from the primary record's *uid and *gid fields.
 func (m *Mapper) user(p *parsed, names []field) {
 	// One pass over the fields: the usual ids by position, others aside.
-	var vals [9]string // in userKeys order
+	var vals [len(userKeys)]string
 	m.keys = m.keys[:0]
 	for _, f := range p.fields {
 		if !strings.HasSuffix(f.key, "uid") && !strings.HasSuffix(f.key, "gid") {
 			continue
 		}
-		if i := slices.Index(userKeys, f.key); i >= 0 {
+		if i := userKeyIndex(f.key); i >= 0 {
 			vals[i] = f.val
 		} else {
 			m.keys = append(m.keys, f.key)
 		}
 	}
+	// The enriched names of the usual ids, by position: the first name
+	// whose key matches (case-insensitively), as nameFor finds it.
+	var known [len(userKeys)]string
+	var have [len(userKeys)]bool
+	for _, f := range names {
+		i := -1
+		if isASCII(f.key) {
+			var low [8]byte
+			if len(f.key) <= len(low) {
+				for j := 0; j < len(f.key); j++ {
+					c := f.key[j]
+					if 'A' <= c && c <= 'Z' {
+						c += 'a' - 'A'
+					}
+					low[j] = c
+				}
+				i = userKeyIndex(string(low[:len(f.key)]))
+			}
+		} else {
+			i = slices.IndexFunc(userKeys[:], func(k string) bool { return strings.EqualFold(f.key, k) })
+		}
+		if i >= 0 && !have[i] {
+			known[i], have[i] = f.val, true
+		}
+	}
 	slices.Sort(m.keys)
 	started := false
-	w := &m.w
-	one := func(k, v string) {
-		if !started {
-			m.top("user")
-			w.open('{')
-			started = true
-		}
-		w.key(k)
-		w.open('{')
-		id, numeric := uint64(0), true
-		if v == "unset" {
-			id = 4294967295
-		} else if n, err := strconv.ParseUint(v, 10, 32); err == nil {
-			id = n
-		} else {
-			numeric = false
-		}
-		if numeric {
-			w.key("id")
-			w.uint(id)
-		} else {
-			w.strField("id", v)
-		}
-		name := ""
-		if len(names) > 0 {
-			name = nameFor(names, k)
-		}
-		switch {
-		case name != "":
-		case v == "unset":
-			name = "unset"
-		case numeric && m.Resolver != nil:
-			if strings.HasSuffix(k, "gid") {
-				name, _ = m.Resolver.GroupName(uint32(id))
-			} else {
-				name, _ = m.Resolver.UserName(uint32(id))
-			}
-		}
-		w.strField("name", name)
-		w.close('}')
-	}
 	for i, k := range userKeys {
 		if vals[i] != "" {
-			one(k, vals[i])
+			m.userID(&started, k, vals[i], known[i])
 		}
 	}
 	for _, k := range m.keys {
-		one(k, p.get(k))
+		m.userID(&started, k, p.get(k), nameFor(names, k))
 	}
 	if started {
-		w.close('}')
+		m.w.close('}')
 	}
+}
+
+// userKeyIndex is slices.Index(userKeys, k).
+func userKeyIndex(k string) int {
+	switch k {
+	case "auid":
+		return 0
+	case "uid":
+		return 1
+	case "euid":
+		return 2
+	case "suid":
+		return 3
+	case "fsuid":
+		return 4
+	case "gid":
+		return 5
+	case "egid":
+		return 6
+	case "sgid":
+		return 7
+	case "fsgid":
+		return 8
+	}
+	return -1
+}
+
+// userID writes one id of details.user; name is the enriched format's,
+// if any.
+func (m *Mapper) userID(started *bool, k, v, name string) {
+	w := &m.w
+	if !*started {
+		m.top("user")
+		w.open('{')
+		*started = true
+	}
+	w.key(k)
+	w.open('{')
+	id, numeric := uint64(0), true
+	if v == "unset" {
+		id = 4294967295
+	} else if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		id = n
+	} else {
+		numeric = false
+	}
+	if numeric {
+		w.key("id")
+		w.uint(id)
+	} else {
+		w.strField("id", v)
+	}
+	switch {
+	case name != "":
+	case v == "unset":
+		name = "unset"
+	case numeric && m.Resolver != nil:
+		if strings.HasSuffix(k, "gid") {
+			name, _ = m.Resolver.GroupName(uint32(id))
+		} else {
+			name, _ = m.Resolver.UserName(uint32(id))
+		}
+	}
+	w.strField("name", name)
+	w.close('}')
 }
 
 // files writes details.file: every PATH record's name in record order,
