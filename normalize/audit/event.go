@@ -336,7 +336,23 @@ func (m *Mapper) record(p *parsed) {
 		w.close('}')
 		return
 	}
-	for _, f := range p.fields {
+	for i, f := range p.fields {
+		if plainKey(f.key) && plainKey(f.val) {
+			// The usual case in one piece: [,]"key":"value".
+			comma := 0
+			if i > 0 {
+				comma = 1 // after '{' no comma, as sep decides
+			}
+			d := w.reserve(comma + len(f.key) + len(f.val) + 5)
+			d[0] = ','
+			d = d[comma:]
+			d[0] = '"'
+			n := 1 + copy(d[1:], f.key)
+			d[n], d[n+1], d[n+2] = '"', ':', '"'
+			n += 3 + copy(d[n+3:], f.val)
+			d[n] = '"'
+			continue
+		}
 		w.key(f.key)
 		w.str(f.val)
 	}

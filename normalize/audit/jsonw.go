@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/binary"
+	"slices"
 	"strconv"
 	"unsafe"
 
@@ -16,6 +17,36 @@ type jw struct {
 	fresh bool // the next value starts a new top-level value: no comma
 }
 
+// reserve extends the buffer by n bytes and returns them to fill. It
+// stores only the slice's length unless the buffer must grow: storing its
+// pointer into the (heap) writer would go through the GC write barrier
+// while the collector marks, hundreds of times per event.
+func (w *jw) reserve(n int) []byte {
+	l := len(w.b)
+	if cap(w.b)-l < n {
+		w.b = slices.Grow(w.b, n)
+	}
+	w.b = w.b[:l+n] // same array: the compiler writes the length only
+	return w.b[l : l+n]
+}
+
+func (w *jw) byte(c byte) { w.reserve(1)[0] = c }
+
+// quoted writes "s" and then tail (':' or nothing), s needing no escape.
+func (w *jw) quoted(s string, colon bool) {
+	n := len(s) + 2
+	if colon {
+		n++
+	}
+	d := w.reserve(n)
+	d[0] = '"'
+	copy(d[1:], s)
+	d[len(s)+1] = '"'
+	if colon {
+		d[len(s)+2] = ':'
+	}
+}
+
 func (w *jw) sep() {
 	if w.fresh {
 		w.fresh = false
@@ -23,7 +54,7 @@ func (w *jw) sep() {
 	}
 	if n := len(w.b); n > 0 {
 		if c := w.b[n-1]; c != '{' && c != '[' && c != ':' {
-			w.b = append(w.b, ',')
+			w.byte(',')
 		}
 	}
 }
@@ -31,13 +62,11 @@ func (w *jw) sep() {
 func (w *jw) key(k string) {
 	w.sep()
 	if plainKey(k) {
-		w.b = append(w.b, '"')
-		w.b = append(w.b, k...)
-		w.b = append(w.b, '"', ':')
+		w.quoted(k, true)
 		return
 	}
 	w.b = json.AppendEscape(w.b, k, 0)
-	w.b = append(w.b, ':')
+	w.byte(':')
 }
 
 // plainKey: printable ASCII without quote or backslash needs no escaping
@@ -66,22 +95,31 @@ func plainKey(k string) bool {
 	return true
 }
 
-func (w *jw) open(c byte)  { w.sep(); w.b = append(w.b, c) }
-func (w *jw) close(c byte) { w.b = append(w.b, c) }
+func (w *jw) open(c byte)  { w.sep(); w.byte(c) }
+func (w *jw) close(c byte) { w.byte(c) }
 
 func (w *jw) str(s string) {
 	w.sep()
 	if plainKey(s) {
-		w.b = append(w.b, '"')
-		w.b = append(w.b, s...)
-		w.b = append(w.b, '"')
+		w.quoted(s, false)
 		return
 	}
 	w.b = json.AppendEscape(w.b, s, 0)
 }
 
-func (w *jw) uint(n uint64) { w.sep(); w.b = strconv.AppendUint(w.b, n, 10) }
-func (w *jw) int(n int64)   { w.sep(); w.b = strconv.AppendInt(w.b, n, 10) }
+func (w *jw) uint(n uint64) {
+	w.sep()
+	var tmp [20]byte
+	d := strconv.AppendUint(tmp[:0], n, 10)
+	copy(w.reserve(len(d)), d)
+}
+
+func (w *jw) int(n int64) {
+	w.sep()
+	var tmp [20]byte
+	d := strconv.AppendInt(tmp[:0], n, 10)
+	copy(w.reserve(len(d)), d)
+}
 
 func (w *jw) strField(k, v string) {
 	if v != "" {
