@@ -524,11 +524,13 @@ func (m *Mapper) userID(started *bool, k, v, name string) {
 	} else {
 		numeric = false
 	}
-	if numeric {
-		w.key("id")
+	switch {
+	case numeric:
+		w.raw(`"id":`) // first in the object: no comma
 		w.uint(id)
-	} else {
-		w.strField("id", v)
+	case v != "":
+		w.raw(`"id":`)
+		w.str(v)
 	}
 	switch {
 	case name != "":

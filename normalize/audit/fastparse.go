@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/elastic/go-libaudit/v2/auparse"
 	"golang.org/x/sys/unix"
@@ -70,6 +71,7 @@ func parseRecord(msg *auparse.AuditMessage, p *parsed, a *scratch) {
 	}
 	s := body(msg)
 	var seen [4]uint64 // a 256-bit Bloom filter of the keys so far
+	fs := p.fields     // a local slice: the header is stored back once
 	for k, v, rest, ok := nextField(s); ok; k, v, rest, ok = nextField(rest) {
 		h, ok := simpleKeyHash(k)
 		if !ok {
@@ -77,12 +79,13 @@ func parseRecord(msg *auparse.AuditMessage, p *parsed, a *scratch) {
 		}
 		word, bit := h>>6&3, uint64(1)<<(h&63)
 		if seen[word]&bit != 0 {
-			p.add(k, v) // maybe a repeated key: the later value wins, as in auparse
+			fs = addField(fs, k, v) // maybe a repeated key: the later value wins, as in auparse
 		} else {
-			p.fields = append(p.fields, field{k, v})
+			fs = append(fs, field{k, v})
 		}
 		seen[word] |= bit
 	}
+	p.fields = fs
 	p.enrich(a)
 }
 
@@ -114,14 +117,14 @@ func simpleKeyHash(k string) (h uint, ok bool) {
 // add stores one raw field: useless values are dropped and a repeated key
 // replaces the earlier value, as in auparse. The value keeps its quotes
 // until enrich, which needs to know whether it was hex.
-func (p *parsed) add(k, raw string) {
-	for i := range p.fields {
-		if p.fields[i].key == k {
-			p.fields[i].val = raw
-			return
+func addField(fs []field, k, raw string) []field {
+	for i := range fs {
+		if fs[i].key == k {
+			fs[i].val = raw
+			return fs
 		}
 	}
-	p.fields = append(p.fields, field{k, raw})
+	return append(fs, field{k, raw})
 }
 
 // trimQS is strings.Trim(v, `'" `) without building a cutset per call.
@@ -157,7 +160,7 @@ func (p *parsed) enrich(a *scratch) {
 	var extra [8]field
 	ext := extra[:0]
 	archName, syscallIdx, hasResult, fromSuccess := "", -1, -1, false
-	for _, f := range in {
+	for i, f := range in {
 		raw := f.val
 		v := trimQS(raw)
 		if useless(v) {
@@ -252,7 +255,13 @@ func (p *parsed) enrich(a *scratch) {
 				}
 			}
 		}
-		out = append(out, field{f.key, v})
+		if len(out) == i && sameString(v, raw) {
+			// Unchanged and in place: only the length moves (storing the
+			// strings again would cost GC write barriers while it marks).
+			out = out[:i+1]
+		} else {
+			out = append(out, field{f.key, v})
+		}
 	}
 	for _, f := range ext {
 		out = setField(out, f.key, f.val)
@@ -299,6 +308,11 @@ func (p *parsed) enrich(a *scratch) {
 			return
 		}
 	}
+}
+
+// sameString reports whether a and b are the same bytes in memory.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 func setField(fs []field, k, v string) []field {

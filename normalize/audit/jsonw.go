@@ -32,6 +32,9 @@ func (w *jw) reserve(n int) []byte {
 
 func (w *jw) byte(c byte) { w.reserve(1)[0] = c }
 
+// raw writes s as it is: JSON punctuation and keys the caller knows.
+func (w *jw) raw(s string) { copy(w.reserve(len(s)), s) }
+
 // quoted writes "s" and then tail (':' or nothing), s needing no escape.
 func (w *jw) quoted(s string, colon bool) {
 	n := len(s) + 2
