@@ -286,13 +286,22 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 	m.endTop()
 
 	// Details: the common fields, then one key per record type.
-	ev.Details = slices.Grow(ev.Details[:0], len(m.tops)+len(m.groups))
+	// Built on the stack and copied in one go: element by element into
+	// the heap, every string and slice pointer would pass the GC's write
+	// barrier while it marks.
+	var stack [32]normalize.Field
+	det := stack[:0]
 	buf := slices.Clone(w.b) // the events outlive the scratch buffer
 	for _, f := range m.tops {
-		ev.Details = append(ev.Details, normalize.Field{Key: f.key, Value: normalize.RawJSON(buf[f.start:f.end:f.end])})
+		det = append(det, normalize.Field{Key: f.key, Value: normalize.RawJSON(buf[f.start:f.end:f.end])})
 	}
 	for _, g := range m.groups {
-		ev.Details = append(ev.Details, normalize.Field{Key: g.name, Value: normalize.RawJSON(buf[g.start:g.end:g.end])})
+		det = append(det, normalize.Field{Key: g.name, Value: normalize.RawJSON(buf[g.start:g.end:g.end])})
+	}
+	if cap(ev.Details) >= len(det) {
+		ev.Details = append(ev.Details[:0], det...)
+	} else {
+		ev.Details = slices.Clone(det)
 	}
 	return nil
 }
@@ -469,11 +478,11 @@ func (m *Mapper) user(p *parsed, names []field) {
 	started := false
 	for i, k := range userKeys {
 		if vals[i] != "" {
-			m.userID(&started, k, vals[i], known[i])
+			m.userID(&started, i, k, vals[i], known[i])
 		}
 	}
 	for _, k := range m.keys {
-		m.userID(&started, k, p.get(k), nameFor(names, k))
+		m.userID(&started, -1, k, p.get(k), nameFor(names, k))
 	}
 	if started {
 		m.w.close('}')
@@ -505,17 +514,30 @@ func userKeyIndex(k string) int {
 	return -1
 }
 
-// userID writes one id of details.user; name is the enriched format's,
-// if any.
-func (m *Mapper) userID(started *bool, k, v, name string) {
+// userIDOpen is what starts each usual id in details.user.
+var userIDOpen = func() (o [len(userKeys)]string) {
+	for i, k := range userKeys {
+		o[i] = `"` + k + `":{`
+	}
+	return o
+}()
+
+// userID writes one id of details.user (ki: its index in userKeys, or
+// -1); name is the enriched format's, if any.
+func (m *Mapper) userID(started *bool, ki int, k, v, name string) {
 	w := &m.w
 	if !*started {
 		m.top("user")
 		w.open('{')
 		*started = true
 	}
-	w.key(k)
-	w.open('{')
+	if ki >= 0 {
+		w.sep()
+		w.raw(userIDOpen[ki])
+	} else {
+		w.key(k)
+		w.open('{')
+	}
 	id, numeric := uint64(0), true
 	if v == "unset" {
 		id = 4294967295
@@ -543,7 +565,13 @@ func (m *Mapper) userID(started *bool, k, v, name string) {
 			name, _ = m.Resolver.UserName(uint32(id))
 		}
 	}
-	w.strField("name", name)
+	if name != "" {
+		if len(w.b) > 0 && w.b[len(w.b)-1] != '{' {
+			w.byte(',')
+		}
+		w.raw(`"name":`)
+		w.str(name)
+	}
 	w.close('}')
 }
 
@@ -636,7 +664,7 @@ func enrichedNames(mm *meta, dst []field) []field {
 		return dst
 	}
 	for k, v, rest, ok := nextField(mm.enriched); ok; k, v, rest, ok = nextField(rest) {
-		if n := len(k); n >= 3 && (strings.EqualFold(k[n-3:], "uid") || strings.EqualFold(k[n-3:], "gid")) {
+		if n := len(k); n >= 3 && (equalFoldLower(k[n-3:], "uid") || equalFoldLower(k[n-3:], "gid")) {
 			dst = append(dst, field{k, trimQS(v)})
 		}
 	}
