@@ -40,8 +40,33 @@ type Mapper struct {
 	groups []group
 	names  []field
 	arena  scratch                 // decoded strings of the event being mapped
+	types  []typeNames             // record types seen, with their names (map lookups otherwise)
 	msgs   []*auparse.AuditMessage // the records without EOE
 }
+
+type typeNames struct {
+	t              auparse.AuditMessageType
+	name, category string
+}
+
+// typeInfo returns the names of record type t, from a small cache: a
+// stream has a handful of record types.
+func (m *Mapper) typeInfo(t auparse.AuditMessageType) *typeNames {
+	for i := range m.types {
+		if m.types[i].t == t {
+			return &m.types[i]
+		}
+	}
+	tn := typeNames{t, t.String(), aucoalesce.GetAuditEventType(t).String()}
+	if len(m.types) >= 64 {
+		return &tn
+	}
+	m.types = append(m.types, tn)
+	return &m.types[len(m.types)-1]
+}
+
+func (m *Mapper) typeName(t auparse.AuditMessageType) string { return m.typeInfo(t).name }
+func (m *Mapper) category(t auparse.AuditMessageType) string { return m.typeInfo(t).category }
 
 type group struct {
 	name       string
@@ -116,7 +141,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 	w.b = w.b[:0]
 	m.groups = m.groups[:0]
 	for i := range recs {
-		name := recs[i].msg.RecordType.String()
+		name := m.typeName(recs[i].msg.RecordType)
 		if slices.ContainsFunc(m.groups, func(g group) bool { return g.name == name }) {
 			continue
 		}
@@ -170,8 +195,8 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 	if mt != nil {
 		m.topStr("node", mt.node)
 	}
-	m.topStr("record_type", first.RecordType.String())
-	m.topStr("category", aucoalesce.GetAuditEventType(first.RecordType).String())
+	m.topStr("record_type", m.typeName(first.RecordType))
+	m.topStr("category", m.category(first.RecordType))
 	res := primary.get("result")
 	if res == "" {
 		res = "unknown"
@@ -346,7 +371,7 @@ func (m *Mapper) record(p *parsed) {
 		return
 	}
 	for i, f := range p.fields {
-		if plainKey(f.key) && plainKey(f.val) {
+		if (p.simple || plainKey(f.key)) && plainKey(f.val) {
 			// The usual case in one piece: [,]"key":"value".
 			comma := 0
 			if i > 0 {

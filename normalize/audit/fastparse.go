@@ -23,6 +23,7 @@ type parsed struct {
 	argv   []string // PROCTITLE: the command line split at NULs
 	args   []field  // EXECVE: aN and its exact value
 	exit   string   // SYSCALL: exit as written (enrich names negative ones)
+	simple bool     // every key is auparse's [a-z0-9_-]+ or one of ours: no JSON escaping
 	err    error
 }
 
@@ -54,7 +55,7 @@ var errNoArch = errors.New("arch key not found so syscall cannot be translated t
 // parseRecord fills p from msg, appending fields to p.fields. Decoded
 // values go to a (valid until its reset).
 func parseRecord(msg *auparse.AuditMessage, p *parsed, a *scratch) {
-	p.msg, p.tags, p.argv, p.exit, p.err = msg, nil, nil, "", nil
+	p.msg, p.tags, p.argv, p.exit, p.err, p.simple = msg, nil, nil, "", nil, false
 	p.args = p.args[:0]
 	if !fastType(msg.RecordType) {
 		data, err := msg.Data()
@@ -86,6 +87,7 @@ func parseRecord(msg *auparse.AuditMessage, p *parsed, a *scratch) {
 		seen[word] |= bit
 	}
 	p.fields = fs
+	p.simple = true
 	p.enrich(a)
 }
 
