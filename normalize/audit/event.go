@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/elastic/go-libaudit/v2/aucoalesce"
 	"github.com/elastic/go-libaudit/v2/auparse"
@@ -42,6 +43,9 @@ type Mapper struct {
 	arena  scratch                 // decoded strings of the event being mapped
 	types  []typeNames             // record types seen, with their names (map lookups otherwise)
 	msgs   []*auparse.AuditMessage // the records without EOE
+
+	userMemo userMemo
+	known    knownMemo
 }
 
 type typeNames struct {
@@ -186,7 +190,6 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 			break
 		}
 	}
-	m.names = enrichedNames(mt, m.names)
 
 	// Common details.
 	m.tops = m.tops[:0]
@@ -230,7 +233,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 			m.summary(ce)
 		}
 	}
-	m.user(primary, m.names)
+	m.user(primary, mt)
 
 	// Process, enriched from the table.
 	pid, ppid := primary.get("pid"), primary.get("ppid")
@@ -460,7 +463,7 @@ func (m *Mapper) summary(ce *aucoalesce.Event) {
 
 // user writes details.user: {"auid":{"id":1000,"name":"alice"}, …}
 // from the primary record's *uid and *gid fields.
-func (m *Mapper) user(p *parsed, names []field) {
+func (m *Mapper) user(p *parsed, mt *meta) {
 	// One pass over the fields: the usual ids by position, others aside.
 	var vals [len(userKeys)]string
 	m.keys = m.keys[:0]
@@ -474,11 +477,34 @@ func (m *Mapper) user(p *parsed, names []field) {
 			m.keys = append(m.keys, f.key)
 		}
 	}
-	// The enriched names of the usual ids, by position: the first name
-	// whose key matches (case-insensitively), as nameFor finds it.
-	var known [len(userKeys)]string
+	enriched := ""
+	if mt != nil {
+		enriched = mt.enriched
+	}
+	var names []field
+	if len(m.keys) > 0 {
+		m.names = enrichedNames(mt, m.names)
+		names = m.names
+	}
+	known := m.knownNames(enriched, mt)
+	m.userJSON(p, vals, known, names)
+}
+
+// knownNames returns the enriched names of the usual ids, by position:
+// the first name whose key matches (case-insensitively), as nameFor
+// finds it. The names' positions in the enriched text are remembered:
+// consecutive events of a session carry the same text.
+func (m *Mapper) knownNames(enriched string, mt *meta) (known [len(userKeys)]string) {
+	k := &m.known
+	if k.ok && k.enriched == enriched {
+		for i, sp := range k.at {
+			known[i] = enriched[sp.start:sp.end]
+		}
+		return known
+	}
+	m.names = enrichedNames(mt, m.names)
 	var have [len(userKeys)]bool
-	for _, f := range names {
+	for _, f := range m.names {
 		i := -1
 		if isASCII(f.key) {
 			var low [8]byte
@@ -499,7 +525,59 @@ func (m *Mapper) user(p *parsed, names []field) {
 			known[i], have[i] = f.val, true
 		}
 	}
+	// Every name is a piece of the enriched text (nextField and trimQS
+	// cut, never copy).
+	base := uintptr(unsafe.Pointer(unsafe.StringData(enriched)))
+	k.ok = false
+	for i, n := range known {
+		k.at[i] = span{}
+		if n != "" {
+			off := int(uintptr(unsafe.Pointer(unsafe.StringData(n))) - base)
+			if off < 0 || off+len(n) > len(enriched) {
+				return known // not a piece after all: no memo
+			}
+			k.at[i] = span{start: off, end: off + len(n)}
+		}
+	}
+	k.buf = append(k.buf[:0], enriched...)
+	k.enriched = unsafe.String(unsafe.SliceData(k.buf), len(k.buf))
+	k.ok = true
+	return known
+}
+
+// knownMemo is where the names of the usual ids were in the last
+// enriched text (a copy).
+type knownMemo struct {
+	ok       bool
+	enriched string // in buf
+	buf      []byte
+	at       [len(userKeys)]span
+}
+
+// userJSON writes details.user from the ids in vals, their enriched
+// names in known, and the other id fields in m.keys (names for those).
+func (m *Mapper) userJSON(p *parsed, vals, known [len(userKeys)]string, names []field) {
 	slices.Sort(m.keys)
+
+	// When the JSON depends on vals and known alone (no other id fields,
+	// no Resolver call), the last one written may be reused: the events
+	// of one session repeat their ids.
+	pure := len(m.keys) == 0
+	for i := range vals {
+		if vals[i] != "" && known[i] == "" && vals[i] != "unset" && m.Resolver != nil {
+			pure = false
+		}
+	}
+	memo := &m.userMemo
+	if pure && memo.ok && memo.vals == vals && memo.known == known {
+		if len(memo.json) > 0 {
+			m.top("user")
+			copy(m.w.reserve(len(memo.json)), memo.json)
+			m.w.fresh = false
+		}
+		return
+	}
+
 	started := false
 	for i, k := range userKeys {
 		if vals[i] != "" {
@@ -511,6 +589,38 @@ func (m *Mapper) user(p *parsed, names []field) {
 	}
 	if started {
 		m.w.close('}')
+	}
+	memo.ok = pure
+	if pure {
+		memo.set(vals, known)
+		if started {
+			memo.json = append(memo.json[:0], m.w.b[m.cur.start:]...)
+		}
+	}
+}
+
+// userMemo is the last details.user written from ids and enriched names
+// alone, with those inputs (copied: they point into the record text).
+type userMemo struct {
+	ok          bool
+	vals, known [len(userKeys)]string
+	buf, json   []byte
+}
+
+// set remembers vals and known; json is emptied.
+func (u *userMemo) set(vals, known [len(userKeys)]string) {
+	u.buf = u.buf[:0]
+	u.json = u.json[:0]
+	keep := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		start := len(u.buf)
+		u.buf = append(u.buf, s...)
+		return unsafe.String(&u.buf[start], len(s))
+	}
+	for i := range vals {
+		u.vals[i], u.known[i] = keep(vals[i]), keep(known[i])
 	}
 }
 
