@@ -673,6 +673,15 @@ func (m *Mapper) userID(started *bool, ki int, k, v, name string) {
 		w.key(k)
 		w.open('{')
 	}
+	if canonicalUint(v, 9) && name != "" {
+		// The usual case: a small id, named by the enriched format.
+		w.raw(`"id":`)
+		w.raw(v)
+		w.raw(`,"name":`)
+		w.str(name)
+		w.close('}')
+		return
+	}
 	id, numeric := uint64(0), true
 	if v == "unset" {
 		id = 4294967295

@@ -143,6 +143,12 @@ func (w *jw) strs(ss []string) {
 // string: audit ids and pids are numbers, but a record may say "unset" or
 // "?".
 func (w *jw) num(v string) {
+	if canonicalUint(v, 19) {
+		// What ParseUint and AppendUint would give back.
+		w.sep()
+		w.raw(v)
+		return
+	}
 	if n, err := strconv.ParseUint(v, 10, 64); err == nil {
 		w.uint(n)
 		return
@@ -152,4 +158,18 @@ func (w *jw) num(v string) {
 		return
 	}
 	w.str(v)
+}
+
+// canonicalUint reports whether v is a decimal number as strconv writes
+// it (digits, no sign, no leading zero) of at most maxDigits digits.
+func canonicalUint(v string, maxDigits int) bool {
+	if len(v) == 0 || len(v) > maxDigits || v[0] == '0' && len(v) > 1 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
