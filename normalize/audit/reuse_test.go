@@ -118,3 +118,20 @@ func groupLog(t *testing.T, path string) [][]*auparse.AuditMessage {
 	}
 	return groups
 }
+
+// TestEmptyArgv: an EXECVE record with argc=0 (execve with an empty
+// argument vector) gives an empty argv, not a missing one.
+func TestEmptyArgv(t *testing.T) {
+	msg, err := ParseLine([]byte("type=EXECVE msg=audit(1.1:1): argc=0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m Mapper
+	var ev normalize.Event
+	if err := m.Map([]*auparse.AuditMessage{msg}, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(ev.Details.Get("process")), `{"argc":0,"argv":[]}`; got != want {
+		t.Fatalf("process = %s, want %s", got, want)
+	}
+}

@@ -94,8 +94,12 @@ func (a *scratch) split(s string, sep byte) []string {
 	return a.strs[start:len(a.strs):len(a.strs)]
 }
 
-// strSlice returns n empty strings from the scratch space.
+// strSlice returns n empty strings from the scratch space; never nil
+// (an empty argv is not a missing one).
 func (a *scratch) strSlice(n int) []string {
+	if n == 0 {
+		return []string{}
+	}
 	start := len(a.strs)
 	a.strs = append(a.strs, make([]string, n)...)
 	return a.strs[start:len(a.strs):len(a.strs)]
