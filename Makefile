@@ -50,9 +50,43 @@ fmt:
 clean:
 	rm -rf bin run data
 
+# nflog: side-by-side with ulogd2 (root; installs ulogd2/ulogd2-json/nftables
+# when missing). RATES, REPEAT, COUNT_SECONDS, LOGGERS tune it.
+.PHONY: bench-nflog
+bench-nflog:
+	./bench/nflog-vs-ulogd.sh
+
 # auditd (inputs/auditd, normalize/audit): gateway CPU under a real auditd at
 # RATE execve/s (root). See docs/performance/auditd.md.
 AUDITD_RATE ?= 1000
 .PHONY: bench-auditd
 bench-auditd:
 	./bench/auditd-cpu.sh $(AUDITD_RATE) 10s string
+
+# Delivery core and writers (issue 5): the figures of docs/performance/outputs.md.
+.PHONY: bench-outputs
+bench-outputs:
+	$(GO) test -run '^$$' -bench 'Append' -benchtime 2000x ./outputs/diskbuf/
+	$(GO) test -run '^$$' -bench 'Replay' -benchtime 3x ./outputs/diskbuf/
+	$(GO) test -run '^$$' -bench 'Codec' -benchmem ./outputs/diskbuf/
+	$(GO) test -run '^$$' -bench 'DiskQueue' -benchtime 400x ./pipeline/
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./outputs/kafka/
+	$(GO) test -run '^$$' -bench . -benchtime 100x ./outputs/postgres/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./outputs/elasticsearch/ ./outputs/http/ ./outputs/splunkhec/ ./outputs/syslog/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./outputs/unix/ ./outputs/graphite/
+
+# --- container image (build/container, Dockerfile) ---
+.PHONY: image image-docker
+# image builds the final stage from the local static binary with buildah
+# (no registry needed); image-docker builds the full multi-stage Dockerfile.
+image: build
+	buildah bud --format docker -t alertgw:$(VERSION) -f build/container/Containerfile.prebuilt .
+
+image-docker:
+	docker build --build-arg VERSION=$(VERSION) -t alertgw:$(VERSION) .
+
+# sock (inputs/unixsock, inputs/suricata, alertgw send): the end-to-end
+# benchmark with a 10 s non-blocking scenario instead of 60 s.
+.PHONY: bench-e2e-quick
+bench-e2e-quick: build
+	QUICK=1 COUNT=300000 ./bench/e2e.sh

@@ -32,6 +32,8 @@ type File struct {
 	Log        Log        `mapstructure:"log"`
 	Pipeline   Pipeline   `mapstructure:"pipeline"`
 	DeadLetter DeadLetter `mapstructure:"dead_letter"`
+	Admin      Admin      `mapstructure:"admin"`
+	RunAs      RunAs      `mapstructure:"run_as"`
 	Inputs     []Block    `mapstructure:"-"`
 	Outputs    []Block    `mapstructure:"-"`
 }
@@ -65,6 +67,21 @@ var defaults = map[string]any{
 	"pipeline.shutdown_timeout": "10s",
 	"dead_letter.path":          "./data/deadletter.json",
 	"dead_letter.max_size":      "64MiB",
+	"admin.listen":              "127.0.0.1:9477",
+	"run_as.user":               "",
+	"run_as.group":              "",
+}
+
+// Admin configures the HTTP endpoint for metrics, health and status.
+type Admin struct {
+	Listen string `mapstructure:"listen"` // host:port; "" turns the endpoint off
+}
+
+// RunAs names the unprivileged user the gateway switches to once its sockets
+// are bound, when started as root.
+type RunAs struct {
+	User  string `mapstructure:"user"`  // "" keeps running as the starting user
+	Group string `mapstructure:"group"` // "" uses the user's primary group
 }
 
 // Block is one input or output: its name, type and raw options, decoded

@@ -36,6 +36,9 @@ type Env struct {
 	Sensor string         // the gateway's sensor name
 	Log    zerolog.Logger // already labelled with the input's name
 	Stats  *stats.Input
+	// Registry holds every input's and output's counters, for inputs that
+	// report on the gateway itself (type stats).
+	Registry *stats.Registry
 }
 
 // Input reads one source.

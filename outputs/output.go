@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -59,19 +60,44 @@ type Reopener interface {
 
 // Common holds the options every output block has besides its own.
 type Common struct {
-	Format string `mapstructure:"format"`
-	Buffer Buffer `mapstructure:"buffer"`
+	Format string   `mapstructure:"format"`
+	Buffer Buffer   `mapstructure:"buffer"`
+	Batch  Batching `mapstructure:"batch"`
+	Retry  Retry    `mapstructure:"retry"`
 }
 
-// Buffer is an output's queue.
+// Buffer is an output's queue: memory, spilling to a disk buffer in Path
+// when one is given, or disk only (every event written ahead to disk).
+// See docs/outputs/delivery.md.
 type Buffer struct {
-	Type      string `mapstructure:"type"`       // memory
-	MaxEvents int    `mapstructure:"max_events"` // events held before when_full applies
-	WhenFull  string `mapstructure:"when_full"`  // block | drop_newest | drop_oldest
+	Type         string        `mapstructure:"type"`          // memory | disk
+	MaxEvents    int           `mapstructure:"max_events"`    // events held in memory before spilling or when_full
+	MaxBytes     config.Size   `mapstructure:"max_bytes"`     // bound on the disk buffer's files
+	Path         string        `mapstructure:"path"`          // disk buffer directory, one per output
+	WhenFull     string        `mapstructure:"when_full"`     // block | drop_newest | drop_oldest
+	Sync         string        `mapstructure:"sync"`          // disk: always | interval | never
+	SyncInterval time.Duration `mapstructure:"sync_interval"` // disk, sync: interval
 }
 
-// Queue policies.
+// Batching groups queued events into one Write.
+type Batching struct {
+	MaxEvents int           `mapstructure:"max_events"` // events per Write at most
+	Linger    time.Duration `mapstructure:"linger"`     // wait this long for a batch to fill; 0: send what is queued
+}
+
+// Retry is the backoff between attempts of a failing Write: exponential
+// from Initial to Max, with jitter so that many gateways do not retry in
+// step. Transient failures are retried until they succeed (or shutdown
+// leaves the events in the disk buffer); permanent ones are dead-lettered.
+type Retry struct {
+	Initial time.Duration `mapstructure:"initial"`
+	Max     time.Duration `mapstructure:"max"`
+}
+
+// Buffer types and queue policies.
 const (
+	BufferMemory       = "memory"
+	BufferDisk         = "disk"
 	WhenFullBlock      = "block"
 	WhenFullDropNewest = "drop_newest"
 	WhenFullDropOldest = "drop_oldest"
@@ -81,7 +107,10 @@ const (
 func DefaultCommon() *Common {
 	return &Common{
 		Format: "native",
-		Buffer: Buffer{Type: "memory", MaxEvents: 100_000, WhenFull: WhenFullBlock},
+		Buffer: Buffer{Type: BufferMemory, MaxEvents: 100_000, MaxBytes: 1 << 30, WhenFull: WhenFullBlock,
+			Sync: "interval", SyncInterval: time.Second},
+		Batch: Batching{MaxEvents: 1000},
+		Retry: Retry{Initial: 100 * time.Millisecond, Max: 30 * time.Second},
 	}
 }
 
@@ -91,16 +120,39 @@ func (c *Common) Validate() config.Problems {
 	if _, err := format.Lookup(c.Format); err != nil {
 		p.Add("format", "%v", err)
 	}
-	if c.Buffer.Type != "memory" {
-		p.Add("buffer.type", "must be memory; got %q", c.Buffer.Type)
+	switch c.Buffer.Type {
+	case BufferMemory:
+	case BufferDisk:
+		if c.Buffer.Path == "" {
+			p.Add("buffer.path", "a disk buffer needs a directory")
+		}
+	default:
+		p.Add("buffer.type", "must be memory or disk; got %q", c.Buffer.Type)
 	}
 	if c.Buffer.MaxEvents < 1 || c.Buffer.MaxEvents > 100_000_000 {
 		p.Add("buffer.max_events", "must be between 1 and 100000000; got %d", c.Buffer.MaxEvents)
+	}
+	if c.Buffer.Path != "" && c.Buffer.MaxBytes < 1<<20 {
+		p.Add("buffer.max_bytes", "must be at least 1MiB; got %d", c.Buffer.MaxBytes)
 	}
 	switch c.Buffer.WhenFull {
 	case WhenFullBlock, WhenFullDropNewest, WhenFullDropOldest:
 	default:
 		p.Add("buffer.when_full", "must be block, drop_newest or drop_oldest; got %q", c.Buffer.WhenFull)
+	}
+	switch c.Buffer.Sync {
+	case "always", "interval", "never":
+	default:
+		p.Add("buffer.sync", "must be always, interval or never; got %q", c.Buffer.Sync)
+	}
+	if c.Batch.MaxEvents < 1 || c.Batch.MaxEvents > 1_000_000 {
+		p.Add("batch.max_events", "must be between 1 and 1000000; got %d", c.Batch.MaxEvents)
+	}
+	if c.Batch.Linger < 0 || c.Batch.Linger > time.Minute {
+		p.Add("batch.linger", "must be between 0 and 1m; got %s", c.Batch.Linger)
+	}
+	if c.Retry.Initial <= 0 || c.Retry.Max < c.Retry.Initial {
+		p.Add("retry", "need 0 < initial <= max; got initial %s, max %s", c.Retry.Initial, c.Retry.Max)
 	}
 	return p
 }
@@ -155,6 +207,48 @@ func EncodeLines(enc format.Encoder, events []*normalize.Event, buf []byte) *Lin
 		l.Ends[i] = len(l.Data)
 	}
 	return l
+}
+
+// JoinBatches makes one batch of several, carrying over their encodings in
+// enc so that nothing is encoded twice.
+func JoinBatches(enc format.Encoder, bs []*Batch) *Batch {
+	if len(bs) == 1 {
+		return bs[0]
+	}
+	n := 0
+	for _, b := range bs {
+		n += len(b.Events)
+	}
+	out := &Batch{Events: make([]*normalize.Event, 0, n)}
+	var parts []*Lines
+	for _, b := range bs {
+		out.Events = append(out.Events, b.Events...)
+		parts = append(parts, b.Encode(enc))
+	}
+	size := 0
+	for _, l := range parts {
+		size += len(l.Data)
+	}
+	l := &Lines{Encoder: enc, Data: make([]byte, 0, size), Ends: make([]int, 0, n)}
+	for _, p := range parts {
+		base := len(l.Data)
+		l.Data = append(l.Data, p.Data...)
+		for _, e := range p.Ends {
+			l.Ends = append(l.Ends, base+e)
+		}
+	}
+	out.encoded = []*Lines{l}
+	return out
+}
+
+// Subset returns a batch of the events at idx (ascending), for retrying
+// only those that failed.
+func (b *Batch) Subset(idx []int) *Batch {
+	out := &Batch{Events: make([]*normalize.Event, len(idx))}
+	for i, j := range idx {
+		out.Events[i] = b.Events[j]
+	}
+	return out
 }
 
 // Error wraps an output's error with its name.

@@ -129,3 +129,32 @@ func (d *DeadLetter) closeLocked() error {
 	d.f = nil
 	return err
 }
+
+// WriteEvent records one event that an output's destination rejected for
+// good, with the destination's reason and the event in the native format,
+// so it can be fixed and replayed:
+//
+//	{"time":"…","output":"es","type":"elasticsearch","reason":"mapper_parsing_exception","error":"…","event":{…}}
+func (d *DeadLetter) WriteEvent(output, typ, reason string, cause error, event []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b := append(d.buf[:0], '{')
+	b = format.AppendTimeField(b, "time", time.Now())
+	b = format.AppendStringField(b, "output", output)
+	b = format.AppendStringField(b, "type", typ)
+	b = format.AppendStringField(b, "reason", reason)
+	if cause != nil {
+		b = format.AppendStringField(b, "error", cause.Error())
+	}
+	b = append(format.AppendKey(b, "event"), event...)
+	b = append(b, '}', '\n')
+	d.buf = b
+	if d.maxSize > 0 && d.size+int64(len(b)) > d.maxSize && d.size > 0 {
+		if err := d.rotate(); err != nil {
+			return err
+		}
+	}
+	n, err := d.w.Write(b)
+	d.size += int64(n)
+	return err
+}

@@ -6,11 +6,13 @@ package pipeline
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -50,31 +52,71 @@ type Output struct {
 	Writer  outputs.Output
 	Encoder format.Encoder
 	Buffer  outputs.Buffer
+	Batch   outputs.Batching // zero: the defaults
+	Retry   outputs.Retry    // zero: the defaults
 	Stats   *stats.Output
 	Log     zerolog.Logger
 }
 
-// Pipeline connects inputs to outputs.
+// Pipeline connects inputs to outputs. Inputs and outputs can be added,
+// removed and replaced while it runs (live reload, reload.go).
 type Pipeline struct {
-	opts     Options
+	opts Options
+
+	// topo is the set of outputs, swapped whole by reloads so that workers
+	// read it without a lock; a queue taken out of it is retired, and
+	// forwards late pushes to its successor (see queue.retire).
+	topo atomic.Pointer[topology]
+	// reloadMu serializes changes to inputs and the topology.
+	reloadMu sync.Mutex
 	inputs   []*inputRunner
-	outputs  []*outputRunner
-	encoders []format.Encoder // distinct encoders the outputs use
+
+	// Set while Run runs, for inputs and outputs started by a reload.
+	runMu   sync.Mutex
+	running bool
+	inCtx   context.Context
+	inWG    sync.WaitGroup
+	outWG   sync.WaitGroup
+	inErrs  chan error
+
 	work     chan work
 	idPrefix string
 	idSeq    atomic.Uint64
 	failLog  zerolog.Logger
 }
 
+// topology is the outputs events fan out to, and the distinct encoders
+// they use, so that each batch is encoded once per format.
+type topology struct {
+	outputs  []*outputRunner
+	encoders []format.Encoder
+}
+
+func newTopology(outs []*outputRunner) *topology {
+	t := &topology{outputs: outs}
+	for _, o := range outs {
+		if !slices.Contains(t.encoders, o.Encoder) {
+			t.encoders = append(t.encoders, o.Encoder)
+		}
+	}
+	return t
+}
+
 type inputRunner struct {
 	Input
 	decoder inputs.Decoder // nil for inputs that emit events themselves
+	stop    context.CancelFunc
+	stopped chan struct{} // closed when Run returned
 }
 
 type outputRunner struct {
 	Output
 	q      *queue
 	reopen atomic.Bool // set by Reopen, acted on by the output's goroutine
+	// start, when not nil, is closed to let the runner begin writing: a
+	// replacement waits until the output it replaces has closed.
+	start    chan struct{}
+	finished chan struct{} // closed when the runner closed the output
 }
 
 // work is what an input hands to the workers: raw messages or events.
@@ -95,7 +137,7 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
 	var nonce [8]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
+	if _, err := crand.Read(nonce[:]); err != nil {
 		return nil, fmt.Errorf("event id nonce: %w", err)
 	}
 	p := &Pipeline{
@@ -105,26 +147,49 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 		failLog:  opts.Log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second}),
 	}
 	for _, in := range ins {
-		r := &inputRunner{Input: in}
-		r.decoder, _ = in.Reader.(inputs.Decoder)
-		p.inputs = append(p.inputs, r)
+		p.inputs = append(p.inputs, newInputRunner(in))
 	}
+	var runners []*outputRunner
 	for _, o := range outs {
-		p.outputs = append(p.outputs, &outputRunner{Output: o, q: newQueue(o.Buffer.MaxEvents, o.Buffer.WhenFull, o.Stats)})
-		if !containsEncoder(p.encoders, o.Encoder) {
-			p.encoders = append(p.encoders, o.Encoder)
+		r, err := newOutputRunner(o)
+		if err != nil {
+			for _, r := range runners {
+				r.q.closeDisk()
+			}
+			return nil, err
 		}
+		runners = append(runners, r)
 	}
+	p.topo.Store(newTopology(runners))
 	return p, nil
 }
 
-func containsEncoder(list []format.Encoder, e format.Encoder) bool {
-	for _, x := range list {
-		if x == e {
-			return true
-		}
+func newInputRunner(in Input) *inputRunner {
+	r := &inputRunner{Input: in, stopped: make(chan struct{})}
+	r.decoder, _ = in.Reader.(inputs.Decoder)
+	return r
+}
+
+func newOutputRunner(o Output) (*outputRunner, error) {
+	def := outputs.DefaultCommon()
+	if o.Batch.MaxEvents <= 0 {
+		o.Batch.MaxEvents = def.Batch.MaxEvents
 	}
-	return false
+	if o.Retry.Initial <= 0 {
+		o.Retry.Initial = def.Retry.Initial
+	}
+	if o.Retry.Max < o.Retry.Initial {
+		o.Retry.Max = max(def.Retry.Max, o.Retry.Initial)
+	}
+	q, err := newQueue(o.Buffer, o.Stats, o.Log)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", o.Name, err)
+	}
+	o.Stats.Capacity.Store(int64(o.Buffer.MaxEvents))
+	if o.Buffer.Path != "" {
+		o.Stats.BufferLimit.Store(int64(o.Buffer.MaxBytes))
+	}
+	return &outputRunner{Output: o, q: q, finished: make(chan struct{})}, nil
 }
 
 // Run runs until ctx is cancelled, then stops the inputs, drains the workers
@@ -132,9 +197,8 @@ func containsEncoder(list []format.Encoder, e format.Encoder) bool {
 // when the drain did not finish within the shutdown timeout (what was left
 // is counted as dropped with reason "shutdown") or when an input failed.
 func (p *Pipeline) Run(ctx context.Context) error {
-	var outWG sync.WaitGroup
-	for _, o := range p.outputs {
-		outWG.Go(func() { p.runOutput(o) })
+	for _, o := range p.topo.Load().outputs {
+		p.startOutput(o)
 	}
 	var workWG sync.WaitGroup
 	for range p.opts.Workers {
@@ -143,30 +207,30 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 	inCtx, stopInputs := context.WithCancel(ctx)
 	defer stopInputs()
-	var inWG sync.WaitGroup
-	inErrs := make(chan error, len(p.inputs))
+	p.reloadMu.Lock()
+	p.running, p.inCtx = true, inCtx
+	p.inErrs = make(chan error, 64)
 	for _, in := range p.inputs {
-		inWG.Go(func() {
-			if err := in.Reader.Run(inCtx, &emitter{p: p, in: in}); err != nil {
-				in.Log.Error().Err(err).Msg("input stopped")
-				inErrs <- fmt.Errorf("input %s: %w", in.Name, err)
-			}
-		})
+		p.startInput(in)
 	}
+	p.reloadMu.Unlock()
 
 	<-ctx.Done()
+	p.reloadMu.Lock()
+	p.running = false // reloads from now on are refused
+	p.reloadMu.Unlock()
 	p.opts.Log.Info().Dur("deadline", p.opts.ShutdownTimeout).Msg("stopping: draining inputs, workers and outputs")
 	deadline := time.Now().Add(p.opts.ShutdownTimeout)
 
 	drained := make(chan struct{})
 	go func() {
-		inWG.Wait()
+		p.inWG.Wait()
 		close(p.work)
 		workWG.Wait()
-		for _, o := range p.outputs {
+		for _, o := range p.topo.Load().outputs {
 			o.q.close()
 		}
-		outWG.Wait()
+		p.outWG.Wait()
 		close(drained)
 	}()
 
@@ -174,7 +238,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	select {
 	case <-drained:
 	case <-time.After(time.Until(deadline)):
-		for _, o := range p.outputs {
+		for _, o := range p.topo.Load().outputs {
 			o.q.giveUp()
 		}
 		err = fmt.Errorf("shutdown deadline of %s passed before every output drained", p.opts.ShutdownTimeout)
@@ -188,20 +252,50 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			err = fmt.Errorf("close dead-letter file: %w", cerr)
 		}
 	}
-	close(inErrs)
-	for e := range inErrs {
+	close(p.inErrs)
+	for e := range p.inErrs {
 		err = errors.Join(err, e)
 	}
 	return err
 }
 
+// startInput runs one input until its own or the pipeline's context ends.
+// Called with reloadMu held.
+func (p *Pipeline) startInput(in *inputRunner) {
+	ctx, cancel := context.WithCancel(p.inCtx)
+	in.stop = cancel
+	p.inWG.Go(func() {
+		defer close(in.stopped)
+		in.Stats.Up.Store(true)
+		defer in.Stats.Up.Store(false)
+		if err := in.Reader.Run(ctx, &emitter{p: p, in: in}); err != nil {
+			in.Log.Error().Err(err).Msg("input stopped")
+			select {
+			case p.inErrs <- fmt.Errorf("input %s: %w", in.Name, err):
+			default:
+			}
+		}
+	})
+}
+
+// startOutput runs one output's delivery loop.
+func (p *Pipeline) startOutput(o *outputRunner) {
+	p.outWG.Go(func() {
+		defer close(o.finished)
+		if o.start != nil {
+			<-o.start
+		}
+		p.runOutput(o)
+	})
+}
+
 // Reopen asks every output that writes files, and the dead-letter file, to
 // reopen them (SIGHUP after logrotate). It is safe while running.
 func (p *Pipeline) Reopen() {
-	for _, o := range p.outputs {
+	for _, o := range p.topo.Load().outputs {
 		if _, ok := o.Writer.(outputs.Reopener); ok {
 			o.reopen.Store(true)
-			o.q.kick() // wake an idle output so it reopens now
+			o.q.signal() // wake an idle output so it reopens now
 		}
 	}
 	if p.opts.DeadLetter != nil {
@@ -303,18 +397,19 @@ func (p *Pipeline) fail(in *inputRunner, raw []byte, reason string, err error) {
 
 // fanOut encodes the batch once per format and queues it on every output.
 func (p *Pipeline) fanOut(evs []*normalize.Event, done func()) {
-	if len(evs) == 0 || len(p.outputs) == 0 {
+	t := p.topo.Load()
+	if len(evs) == 0 || len(t.outputs) == 0 {
 		if done != nil {
 			done()
 		}
 		return
 	}
 	b := &outputs.Batch{Events: evs}
-	for _, enc := range p.encoders {
+	for _, enc := range t.encoders {
 		b.Encode(enc)
 	}
-	d := &delivery{batch: b, refs: int32(len(p.outputs)), done: done}
-	for _, o := range p.outputs {
+	d := &delivery{batch: b, refs: int32(len(t.outputs)), done: done}
+	for _, o := range t.outputs {
 		o.q.push(d)
 	}
 }
@@ -323,19 +418,23 @@ func (p *Pipeline) runOutput(o *outputRunner) {
 	log := o.Log
 	flusher, _ := o.Writer.(outputs.Flusher)
 	for {
-		d, open := o.q.pop()
+		pd, open := o.q.next(o.Batch.MaxEvents, o.Batch.Linger)
 		if !open {
 			break
 		}
-		if d != nil {
-			p.deliver(o, d)
+		if pd != nil && !p.deliver(o, pd) {
+			// Shutdown left the batch undelivered. Acknowledgements in the
+			// disk buffer are positions: delivering anything after it now
+			// would acknowledge it too. Leave the rest for the next start.
+			o.q.spillMemory()
+			break
 		}
 		if o.reopen.Swap(false) {
 			if err := o.Writer.(outputs.Reopener).Reopen(); err != nil {
 				log.Error().Err(err).Msg("reopen failed")
 			}
 		}
-		if flusher != nil && d != nil && o.q.empty() {
+		if flusher != nil && pd != nil && o.q.empty() {
 			if err := flusher.Flush(); err != nil {
 				log.Error().Err(err).Msg("flush failed")
 			}
@@ -344,25 +443,122 @@ func (p *Pipeline) runOutput(o *outputRunner) {
 	if err := o.Writer.Close(); err != nil {
 		log.Error().Err(err).Msg("close failed")
 	}
+	o.q.closeDisk()
 }
 
-// deliver writes one batch, retrying with capped exponential backoff until
-// it goes through or shutdown gives up on it.
-func (p *Pipeline) deliver(o *outputRunner, d *delivery) {
-	defer d.release()
-	backoff := 50 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		err := o.Writer.Write(context.Background(), d.batch)
+// deliver writes one batch until every event in it is delivered or
+// dead-lettered: transient failures are retried with capped exponential
+// backoff and jitter; permanent ones (the destination says the event is
+// invalid) go to the dead-letter file with the destination's reason. At
+// shutdown, what is still undelivered stays in (or goes to) the disk buffer,
+// or is counted as dropped when there is none; deliver then returns false.
+func (p *Pipeline) deliver(o *outputRunner, pd *pending) bool {
+	batch := pd.batch
+	backoff := o.Retry.Initial
+	for attempt := 1; ; attempt++ {
+		err := o.Writer.Write(context.Background(), batch)
 		if err == nil {
-			o.Stats.Written.Add(uint64(len(d.batch.Events)))
-			return
+			o.Stats.Failing.Store(false)
+			p.sent(o, batch.Events)
+			o.q.done(pd)
+			return true
 		}
+		var partial *outputs.PartialError
+		switch {
+		case errors.As(err, &partial):
+			batch = p.settlePartial(o, batch, partial)
+			if len(batch.Events) == 0 {
+				o.q.done(pd)
+				return true
+			}
+		case outputs.IsPermanent(err):
+			for _, e := range batch.Events {
+				p.deadLetter(o, e, "rejected", err)
+			}
+			o.q.done(pd)
+			return true
+		}
+		o.Stats.Failing.Store(true)
 		o.Stats.Retried.Add(1)
-		p.failLog.Error().Str("output", o.Name).Err(err).Int("attempt", attempt+1).Dur("retry_in", backoff).Msg("write failed, will retry")
-		if o.q.abandoned(backoff) {
-			o.Stats.Dropped.Add("shutdown", uint64(len(d.batch.Events)))
-			return
+		wait := jitter(backoff)
+		p.failLog.Error().Str("output", o.Name).Err(err).Int("attempt", attempt).Int("events", len(batch.Events)).Dur("retry_in", wait).Msg("write failed, will retry")
+		if o.q.sleep(wait) {
+			if pd.fromDisk || o.q.disk != nil {
+				p.opts.Log.Info().Str("output", o.Name).Int("events", len(batch.Events)).Msg("shutdown: undelivered events left in the disk buffer")
+			}
+			// What was delivered of a partial batch is sent again from the
+			// disk buffer at the next start: at least once.
+			pd.batch = batch
+			o.q.leave(pd)
+			return false
 		}
-		backoff = min(backoff*2, 5*time.Second)
+		backoff = min(backoff*2, o.Retry.Max)
 	}
+}
+
+// settlePartial counts what a partial failure delivered, dead-letters the
+// permanent failures and returns the batch of events to retry.
+func (p *Pipeline) settlePartial(o *outputRunner, b *outputs.Batch, pe *outputs.PartialError) *outputs.Batch {
+	failed := make(map[int]bool, len(pe.Failed))
+	var retry []int
+	for _, f := range pe.Failed {
+		if f.Index < 0 || f.Index >= len(b.Events) || failed[f.Index] {
+			continue
+		}
+		failed[f.Index] = true
+		if f.Permanent {
+			var cause error = pe
+			if f.Detail != "" {
+				cause = errors.New(f.Detail)
+			}
+			p.deadLetter(o, b.Events[f.Index], f.Reason, cause)
+		} else {
+			retry = append(retry, f.Index)
+		}
+	}
+	var ok []*normalize.Event
+	for i, e := range b.Events {
+		if !failed[i] {
+			ok = append(ok, e)
+		}
+	}
+	p.sent(o, ok)
+	slices.Sort(retry)
+	return b.Subset(retry)
+}
+
+func (p *Pipeline) sent(o *outputRunner, evs []*normalize.Event) {
+	o.Stats.Written.Add(uint64(len(evs)))
+	now := time.Now()
+	for _, e := range evs {
+		o.Stats.ObserveLatency(now.Sub(e.Received).Nanoseconds())
+	}
+}
+
+// deadLetter records one event the destination refused for good.
+func (p *Pipeline) deadLetter(o *outputRunner, e *normalize.Event, reason string, cause error) {
+	if reason == "" {
+		reason = "rejected"
+	}
+	label := reason
+	if len(label) > 64 { // counters are labelled by a short reason
+		label = "rejected"
+	}
+	o.Stats.Failed.Add(label, 1)
+	p.failLog.Warn().Str("output", o.Name).Str("id", e.ID).Str("reason", reason).Msg("event rejected by the destination, dead-lettered")
+	if p.opts.DeadLetter != nil {
+		ev := format.Native{}.AppendEvent(nil, e)
+		if err := p.opts.DeadLetter.WriteEvent(o.Name, o.Type, reason, cause, ev); err != nil {
+			p.failLog.Error().Err(err).Msg("dead-letter write failed")
+		}
+	}
+}
+
+// jitter spreads a backoff over [d/2, d], so that gateways that failed
+// together do not retry together.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2+1)
 }

@@ -1,16 +1,21 @@
 package pipeline
 
 import (
+	"errors"
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/outputs/diskbuf"
 	"github.com/alertgw/alertgw/stats"
 )
 
 // delivery is one batch on its way to every output. Each output releases it
-// once (written, dropped or abandoned); the last release acknowledges the
-// messages to their input.
+// once (written, spilled to its disk buffer, dropped or abandoned); the last
+// release acknowledges the messages to their input.
 type delivery struct {
 	batch *outputs.Batch
 	refs  int32
@@ -28,33 +33,125 @@ func (d *delivery) release() {
 	}
 }
 
-// queue is one output's bounded buffer of batches, counted in events.
+// pending is what the output's goroutine delivers in one go: batches joined
+// from memory, or records read back from the disk buffer.
+type pending struct {
+	batch      *outputs.Batch
+	deliveries []*delivery // from memory: released once delivered
+	fromDisk   bool
+	pos        diskbuf.Pos // from disk: acknowledged once delivered
+	n          int         // events (records) in it
+	settled    bool        // accounted for by giveUp while its Write hung: done and leave do nothing
+}
+
+// queue is one output's buffer. In memory it holds up to max events; with a
+// disk buffer, what does not fit spills to disk (type memory with a path),
+// or everything goes to disk first (type disk). Order is kept: once events
+// spill, later ones follow them to disk until the reader has caught up, and
+// the reader takes memory (older) before disk.
 type queue struct {
 	mu       sync.Mutex
-	notEmpty sync.Cond
 	notFull  sync.Cond
+	wake     chan struct{} // cap 1: something to pop, or something changed
+	gone     chan struct{} // closed when shutdown gives up
 	items    []*delivery
 	events   int
 	max      int
 	whenFull string
-	closed   bool // no more pushes; pop drains what is left
-	kicked   bool // pop returns early once, so the consumer can do side work
-	abandon  bool // shutdown deadline passed: pushes and pops give up
-	stats    *stats.Output
+	disk     *diskbuf.Buffer // nil: memory only
+	diskOnly bool
+	spilling bool // the disk holds unread events: pushes go there too
+	closed   bool // no more pushes; the reader drains what is left while writes succeed
+	retired  bool // taken out of the topology by a reload: pushes go to successor
+	// successor replaces a retired queue (nil: its output was removed).
+	successor *queue
+	abandon   bool     // shutdown deadline passed: pushes and pops give up
+	inflight  *pending // handed to the output and not done yet
+	seenLost  int64    // the disk buffer's Lost counter, as last accounted
+	stats     *stats.Output
+	log       zerolog.Logger
+	scratch   []byte
+	recs      [][]byte
 }
 
-func newQueue(max int, whenFull string, st *stats.Output) *queue {
-	q := &queue{max: max, whenFull: whenFull, stats: st}
-	q.notEmpty.L = &q.mu
+func newQueue(buf outputs.Buffer, st *stats.Output, log zerolog.Logger) (*queue, error) {
+	q := newMemoryQueue(buf, st, log)
+	if err := q.attachDisk(buf); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// newMemoryQueue builds the queue without its disk buffer; attachDisk adds
+// it. A reload that replaces an output keeping its buffer directory attaches
+// the disk only once the old output has closed it.
+func newMemoryQueue(buf outputs.Buffer, st *stats.Output, log zerolog.Logger) *queue {
+	q := &queue{max: buf.MaxEvents, whenFull: buf.WhenFull, stats: st, log: log,
+		wake: make(chan struct{}, 1), gone: make(chan struct{})}
 	q.notFull.L = &q.mu
+	if q.max <= 0 {
+		q.max = 1
+	}
 	return q
 }
 
-// push adds d, applying the when_full policy. A batch larger than the whole
-// queue is still accepted into an empty queue, so a small max never wedges.
+// attachDisk opens the buffer's disk part, if it has one, and queues what
+// it holds from an earlier run for replay.
+func (q *queue) attachDisk(buf outputs.Buffer) error {
+	if buf.Type != outputs.BufferDisk && buf.Path == "" {
+		return nil
+	}
+	d, err := diskbuf.Open(diskbuf.Options{Dir: buf.Path, MaxBytes: int64(buf.MaxBytes), Sync: buf.Sync, SyncInterval: buf.SyncInterval})
+	if err != nil {
+		return err
+	}
+	st, log := q.stats, q.log
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.disk, q.diskOnly = d, buf.Type == outputs.BufferDisk
+	c := d.Counters()
+	st.Queued.Add(c.Records)
+	st.Replayed.Add(uint64(c.Records))
+	st.BufferedBytes.Store(c.Bytes)
+	st.BufferCorrupt.Add(c.Corrupt)
+	if c.Corrupt > 0 {
+		log.Warn().Uint64("tails", c.Corrupt).Int64("bytes", c.Truncated).Str("path", buf.Path).Msg("disk buffer: torn or corrupt records cut off")
+	}
+	if c.Records > 0 {
+		q.spilling = true
+		log.Info().Int64("events", c.Records).Str("path", buf.Path).Msg("disk buffer: replaying events left from the last run")
+	}
+	return nil
+}
+
+func (q *queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// push adds d, applying the when_full policy.
 func (q *queue) push(d *delivery) {
 	n := len(d.batch.Events)
 	q.mu.Lock()
+	if q.retired {
+		q.forwardLocked(d)
+		return
+	}
+	if q.abandon {
+		q.mu.Unlock()
+		q.stats.Dropped.Add("shutdown", uint64(n))
+		d.release()
+		return
+	}
+	if q.disk != nil && (q.diskOnly || q.spilling || (q.events > 0 && q.events+n > q.max)) {
+		q.spillLocked(d.batch.Events, true)
+		q.mu.Unlock()
+		d.release()
+		q.signal()
+		return
+	}
 	switch q.whenFull {
 	case outputs.WhenFullDropNewest:
 		if q.events > 0 && q.events+n > q.max {
@@ -73,98 +170,425 @@ func (q *queue) push(d *delivery) {
 			old.release()
 		}
 	default: // block: back-pressure up to the inputs
-		for q.events > 0 && q.events+n > q.max && !q.abandon {
+		// A batch larger than the whole queue is still accepted into an
+		// empty queue, so a small max never wedges.
+		for q.events > 0 && q.events+n > q.max && !q.abandon && !q.retired {
 			q.notFull.Wait()
 		}
-	}
-	if q.abandon {
-		q.mu.Unlock()
-		q.stats.Dropped.Add("shutdown", uint64(n))
-		d.release()
-		return
+		if q.retired {
+			q.forwardLocked(d)
+			return
+		}
+		if q.abandon {
+			q.mu.Unlock()
+			q.stats.Dropped.Add("shutdown", uint64(n))
+			d.release()
+			return
+		}
 	}
 	q.items = append(q.items, d)
 	q.events += n
 	q.stats.Queued.Add(int64(n))
 	q.mu.Unlock()
-	q.notEmpty.Signal()
+	q.signal()
 }
 
-// pop returns the oldest batch, waiting for one. It returns open=false once
-// the queue is closed and empty, or abandoned, and (nil, true) after kick.
-func (q *queue) pop() (d *delivery, open bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for len(q.items) == 0 && !q.closed && !q.abandon && !q.kicked {
-		q.notEmpty.Wait()
+// spillLocked writes events to the disk buffer, applying when_full when it
+// is full (blocking only when wait is set). On an I/O error the events stay
+// in memory rather than being lost.
+func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
+	n := len(evs)
+	q.scratch = q.scratch[:0]
+	q.recs = q.recs[:0]
+	for _, e := range evs {
+		start := len(q.scratch)
+		q.scratch = diskbuf.AppendEvent(q.scratch, e)
+		q.recs = append(q.recs, q.scratch[start:len(q.scratch):len(q.scratch)])
 	}
-	if q.abandon || (len(q.items) == 0 && q.closed) {
-		return nil, false
+	for {
+		err := q.disk.Append(q.recs...)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, diskbuf.ErrClosed) {
+			q.stats.Dropped.Add("shutdown", uint64(n))
+			return
+		}
+		if !errors.Is(err, diskbuf.ErrFull) {
+			q.log.Error().Err(err).Msg("disk buffer write failed: keeping the events in memory")
+			b := &delivery{batch: &outputs.Batch{Events: evs}, refs: 1}
+			q.items = append(q.items, b)
+			q.events += n
+			q.stats.Queued.Add(int64(n))
+			return
+		}
+		switch {
+		case q.whenFull == outputs.WhenFullDropOldest:
+			if lost := q.disk.DropOldest(); lost > 0 {
+				q.stats.Queued.Add(-lost)
+				q.stats.Dropped.Add("buffer_full", uint64(lost))
+				continue
+			}
+			q.stats.Dropped.Add("buffer_full", uint64(n))
+			return
+		case q.whenFull == outputs.WhenFullBlock && wait && !q.abandon:
+			q.notFull.Wait()
+			continue
+		default:
+			q.stats.Dropped.Add("buffer_full", uint64(n))
+			return
+		}
 	}
-	if len(q.items) == 0 {
-		q.kicked = false
+	if cap(q.scratch) > 4<<20 {
+		q.scratch = nil
+	}
+	clear(q.recs)
+	q.spilling = true
+	q.stats.Spilled.Add(uint64(n))
+	q.stats.Queued.Add(int64(n))
+	q.stats.BufferedBytes.Store(q.disk.Counters().Bytes)
+}
+
+// next returns the next batch to deliver, of up to maxEvents events (whole
+// pushed batches from memory may exceed it), waiting up to linger for a
+// batch to fill. It returns (nil, false) once the queue is closed and its
+// memory drained, or abandoned; (nil, true) when woken with nothing to do.
+func (q *queue) next(maxEvents int, linger time.Duration) (*pending, bool) {
+	var start time.Time
+	for {
+		q.mu.Lock()
+		if q.abandon {
+			q.mu.Unlock()
+			return nil, false
+		}
+		var unread int64
+		if q.disk != nil {
+			unread = q.disk.Unread()
+		}
+		avail := q.events + int(unread)
+		if avail == 0 {
+			q.spilling = false
+			if q.closed {
+				q.mu.Unlock()
+				return nil, false
+			}
+			q.mu.Unlock()
+			if start.IsZero() {
+				<-q.wake
+				start = time.Now()
+				continue
+			}
+			return nil, true
+		}
+		if avail < maxEvents && linger > 0 && !q.closed {
+			if start.IsZero() {
+				start = time.Now()
+			}
+			if left := linger - time.Since(start); left > 0 {
+				q.mu.Unlock()
+				t := time.NewTimer(left)
+				select {
+				case <-q.wake:
+				case <-t.C:
+				}
+				t.Stop()
+				continue
+			}
+		}
+		if len(q.items) > 0 {
+			p := &pending{}
+			var bs []*outputs.Batch
+			for len(q.items) > 0 && (p.n == 0 || p.n+len(q.items[0].batch.Events) <= maxEvents) {
+				d := q.items[0]
+				q.items[0] = nil
+				q.items = q.items[1:]
+				q.events -= len(d.batch.Events)
+				p.n += len(d.batch.Events)
+				p.deliveries = append(p.deliveries, d)
+				bs = append(bs, d.batch)
+			}
+			q.notFull.Broadcast()
+			q.inflight = p
+			q.mu.Unlock()
+			p.batch = joinBatches(bs)
+			return p, true
+		}
+		q.mu.Unlock()
+		p, open := q.readDisk(maxEvents)
+		if p != nil {
+			q.mu.Lock()
+			q.inflight = p
+			q.mu.Unlock()
+		}
+		return p, open
+	}
+}
+
+func joinBatches(bs []*outputs.Batch) *outputs.Batch {
+	if len(bs) == 1 {
+		return bs[0]
+	}
+	n := 0
+	for _, b := range bs {
+		n += len(b.Events)
+	}
+	out := &outputs.Batch{Events: make([]*normalize.Event, 0, n)}
+	for _, b := range bs {
+		out.Events = append(out.Events, b.Events...)
+	}
+	return out
+}
+
+// readDisk reads a batch back from the disk buffer. Records that do not
+// decode (impossible unless the disk lies: the CRC matched) are counted and
+// acknowledged with the batch.
+func (q *queue) readDisk(maxEvents int) (*pending, bool) {
+	recs, pos, err := q.disk.Next(maxEvents, 8<<20)
+	q.accountLost()
+	if err != nil {
+		q.log.Error().Err(err).Msg("disk buffer read failed")
+		time.Sleep(100 * time.Millisecond) // do not spin on a failing disk
 		return nil, true
 	}
-	d = q.items[0]
-	q.items[0] = nil
-	q.items = q.items[1:]
-	q.events -= len(d.batch.Events)
-	q.stats.Queued.Add(-int64(len(d.batch.Events)))
-	q.notFull.Broadcast()
-	return d, true
+	if len(recs) == 0 {
+		// Nothing although records were counted unread: never expected,
+		// but do not spin on it.
+		time.Sleep(10 * time.Millisecond)
+		return nil, true
+	}
+	slab := make([]normalize.Event, len(recs))
+	evs := make([]*normalize.Event, 0, len(recs))
+	for i, r := range recs {
+		if err := diskbuf.DecodeEvent(r, &slab[i]); err != nil {
+			q.stats.Dropped.Add("buffer_corrupt", 1)
+			q.log.Error().Err(err).Msg("disk buffer: undecodable record skipped")
+			continue
+		}
+		evs = append(evs, &slab[i])
+	}
+	return &pending{batch: &outputs.Batch{Events: evs}, fromDisk: true, pos: pos, n: len(recs)}, true
 }
 
-// kick makes a waiting pop return once.
-func (q *queue) kick() {
+// settle marks p finished; it reports false when giveUp did already.
+func (q *queue) settle(p *pending) bool {
 	q.mu.Lock()
-	q.kicked = true
-	q.mu.Unlock()
-	q.notEmpty.Broadcast()
+	defer q.mu.Unlock()
+	if q.inflight == p {
+		q.inflight = nil
+	}
+	if p.settled {
+		return false
+	}
+	p.settled = true
+	return true
 }
 
-// empty reports whether nothing is waiting.
+// accountLost counts records the disk buffer skipped because it found them
+// corrupt while reading (the disk changed under it): they leave the queue
+// as dropped, with reason buffer_corrupt.
+func (q *queue) accountLost() {
+	c := q.disk.Counters()
+	q.mu.Lock()
+	delta := c.Lost - q.seenLost
+	q.seenLost = c.Lost
+	q.mu.Unlock()
+	if delta > 0 {
+		q.stats.Queued.Add(-delta)
+		q.stats.Dropped.Add("buffer_corrupt", uint64(delta))
+		q.stats.BufferCorrupt.Add(1)
+		q.log.Error().Int64("events", delta).Msg("disk buffer: corrupt records found while reading, the rest of their segment is lost")
+	}
+}
+
+// done finishes p after it was delivered (or dead-lettered).
+func (q *queue) done(p *pending) {
+	if !q.settle(p) {
+		return
+	}
+	q.stats.Queued.Add(-int64(p.n))
+	if !p.fromDisk {
+		for _, d := range p.deliveries {
+			d.release()
+		}
+		return
+	}
+	if err := q.disk.Ack(p.pos, p.n); err != nil {
+		q.log.Error().Err(err).Msg("disk buffer ack failed: events may be delivered again after a restart")
+	}
+	q.stats.BufferedBytes.Store(q.disk.Counters().Bytes)
+	q.mu.Lock()
+	q.notFull.Broadcast()
+	q.mu.Unlock()
+}
+
+// leave gives up delivering p at shutdown: events from the disk stay there
+// for the next start; events from memory go to the disk when there is one,
+// else they are dropped with reason "shutdown".
+func (q *queue) leave(p *pending) {
+	if !q.settle(p) || p.fromDisk {
+		return
+	}
+	q.stats.Queued.Add(-int64(p.n))
+	q.mu.Lock()
+	if q.disk != nil {
+		q.spillLocked(p.batch.Events, false)
+	} else {
+		q.stats.Dropped.Add("shutdown", uint64(p.n))
+	}
+	q.mu.Unlock()
+	for _, d := range p.deliveries {
+		d.release()
+	}
+}
+
+// spillMemory moves what waits in memory to the disk buffer when there is
+// one (at shutdown, once the reader stops); without one it stays for the
+// drain or the deadline to account for.
+func (q *queue) spillMemory() {
+	q.mu.Lock()
+	if q.disk == nil {
+		q.mu.Unlock()
+		return
+	}
+	left := q.items
+	q.items = nil
+	q.events = 0
+	for _, d := range left {
+		q.stats.Queued.Add(-int64(len(d.batch.Events)))
+		q.spillLocked(d.batch.Events, false)
+	}
+	q.mu.Unlock()
+	for _, d := range left {
+		d.release()
+	}
+	q.notFull.Broadcast()
+}
+
+// durable reports whether events can be left to the disk buffer at
+// shutdown instead of retried until the deadline.
+func (q *queue) durable() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.disk != nil && q.closed
+}
+
+// empty reports whether nothing is waiting in memory or on disk.
 func (q *queue) empty() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items) == 0
+	if len(q.items) > 0 {
+		return false
+	}
+	return q.disk == nil || q.disk.Unread() == 0
+}
+
+// retire takes the queue out of service for a reload: it accepts nothing
+// more (pushes, including those blocked on a full queue, go to successor, or
+// are dropped with reason "removed" when the output was removed), and its
+// reader drains what it holds, then stops.
+func (q *queue) retire(successor *queue) {
+	q.mu.Lock()
+	q.retired, q.closed, q.successor = true, true, successor
+	q.mu.Unlock()
+	q.notFull.Broadcast()
+	q.signal()
+}
+
+// forwardLocked hands a push to the successor of a retired queue; called
+// with q.mu held, which it releases.
+func (q *queue) forwardLocked(d *delivery) {
+	succ := q.successor
+	q.mu.Unlock()
+	if succ != nil {
+		succ.push(d)
+		return
+	}
+	q.stats.Dropped.Add("removed", uint64(len(d.batch.Events)))
+	d.release()
 }
 
 func (q *queue) close() {
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()
-	q.notEmpty.Broadcast()
+	q.signal()
 }
 
-// giveUp abandons whatever is left, counting it as dropped at shutdown.
+// giveUp abandons whatever is left in memory: to the disk buffer when there
+// is one, else counted as dropped at shutdown.
 func (q *queue) giveUp() {
 	q.mu.Lock()
+	if q.abandon {
+		q.mu.Unlock()
+		return
+	}
 	q.abandon = true
+	close(q.gone)
 	left := q.items
 	q.items = nil
 	q.events = 0
-	q.mu.Unlock()
+	var hung []*delivery
+	// A batch whose Write hangs past the deadline: what came from memory
+	// is spilled or counted dropped now; what came from disk stays there.
+	if p := q.inflight; p != nil && !p.settled {
+		p.settled = true
+		q.inflight = nil
+		if !p.fromDisk {
+			q.stats.Queued.Add(-int64(p.n))
+			if q.disk != nil {
+				q.spillLocked(p.batch.Events, false)
+			} else {
+				q.stats.Dropped.Add("shutdown", uint64(p.n))
+			}
+			hung = p.deliveries
+		}
+	}
 	for _, d := range left {
 		n := len(d.batch.Events)
 		q.stats.Queued.Add(-int64(n))
-		q.stats.Dropped.Add("shutdown", uint64(n))
+		if q.disk != nil {
+			q.spillLocked(d.batch.Events, false)
+		} else {
+			q.stats.Dropped.Add("shutdown", uint64(n))
+		}
+	}
+	q.mu.Unlock()
+	for _, d := range append(left, hung...) {
 		d.release()
 	}
-	q.notEmpty.Broadcast()
+	q.signal()
 	q.notFull.Broadcast()
 }
 
-// abandoned waits up to d and reports whether shutdown gave up meanwhile.
-func (q *queue) abandoned(d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		q.mu.Lock()
-		gone := q.abandon
-		q.mu.Unlock()
-		if gone {
+// sleep waits d or until shutdown gives up or the queue closes with a disk
+// buffer; it reports whether the caller should stop retrying.
+func (q *queue) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-q.gone:
 			return true
+		case <-t.C:
+			return q.durable()
+		case <-tick.C:
+			if q.durable() {
+				return true
+			}
 		}
-		time.Sleep(min(10*time.Millisecond, time.Until(deadline)))
 	}
-	return false
+}
+
+// closeDisk syncs and closes the disk buffer once the reader is finished.
+func (q *queue) closeDisk() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.disk == nil {
+		return
+	}
+	if err := q.disk.Close(); err != nil {
+		q.log.Error().Err(err).Msg("disk buffer close")
+	}
 }

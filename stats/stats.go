@@ -82,17 +82,61 @@ type Input struct {
 	Normalized atomic.Uint64 // events produced
 	Failed     Reasons       // messages that could not be normalized (dead-lettered)
 	Dropped    Reasons       // messages lost before normalization (truncated, ENOBUFS, …)
+	Up         atomic.Bool   // the input is running (its sockets are bound)
 }
 
 // Output counts what one output did.
 type Output struct {
 	Name    string
 	Type    string
-	Queued  atomic.Int64  // events waiting in the output's queue now
-	Written atomic.Uint64 // events delivered
+	Queued  atomic.Int64  // events accepted and not yet delivered (memory and disk buffer)
+	Written atomic.Uint64 // events delivered ("sent")
 	Retried atomic.Uint64 // delivery attempts repeated
-	Failed  Reasons       // events rejected for good (dead-lettered)
-	Dropped Reasons       // events dropped by an explicit policy
+	Failed  Reasons       // events rejected for good (dead-lettered), by reason
+	Dropped Reasons       // events dropped by an explicit policy, by reason
+
+	BufferedBytes atomic.Int64  // size of the disk buffer's files
+	Spilled       atomic.Uint64 // events written to the disk buffer
+	Replayed      atomic.Uint64 // events found in the disk buffer at start
+	BufferCorrupt atomic.Uint64 // torn or corrupt disk buffer tails cut off
+
+	// Delivery latency, from the gateway receiving an event to the
+	// destination taking it.
+	LatencyCount atomic.Uint64
+	LatencySumNs atomic.Uint64
+	LatencyMaxNs atomic.Uint64
+
+	Capacity    atomic.Int64 // buffer.max_events
+	BufferLimit atomic.Int64 // buffer.max_bytes of the disk buffer; 0 without one
+	Failing     atomic.Bool  // the last delivery attempt failed
+}
+
+// ObserveLatency records the delivery latency of one event.
+func (o *Output) ObserveLatency(ns int64) {
+	if ns < 0 {
+		ns = 0
+	}
+	o.LatencyCount.Add(1)
+	o.LatencySumNs.Add(uint64(ns))
+	for {
+		cur := o.LatencyMaxNs.Load()
+		if uint64(ns) <= cur || o.LatencyMaxNs.CompareAndSwap(cur, uint64(ns)) {
+			return
+		}
+	}
+}
+
+// Ready reports whether the output is delivering, or buffering within its
+// limits while its destination fails: its disk buffer below max_bytes, or,
+// without one, its memory queue below max_events.
+func (o *Output) Ready() bool {
+	if !o.Failing.Load() {
+		return true
+	}
+	if limit := o.BufferLimit.Load(); limit > 0 {
+		return o.BufferedBytes.Load() < limit
+	}
+	return o.Queued.Load() < o.Capacity.Load()
 }
 
 // Registry holds every input's and output's counters.
@@ -130,6 +174,21 @@ func (r *Registry) Output(name, typ string) *Output {
 		r.outputs[name] = s
 	}
 	return s
+}
+
+// RemoveInput forgets an input a reload removed, so that it no longer shows
+// in status, readiness or metrics.
+func (r *Registry) RemoveInput(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.inputs, name)
+}
+
+// RemoveOutput forgets an output a reload removed.
+func (r *Registry) RemoveOutput(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.outputs, name)
 }
 
 // Inputs returns the inputs' counters sorted by name.

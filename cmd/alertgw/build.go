@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/pipeline"
@@ -84,26 +86,24 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 			for _, o := range pouts {
 				o.Writer.Close()
 			}
+			for _, in := range pins {
+				closeInput(in)
+			}
 		}
 	}()
 	for _, d := range outs {
-		enc, _ := format.Lookup(d.common.Format) // validated already
-		st := reg.Output(d.block.Name, d.block.Type)
-		olog := log.With().Str("output", d.block.Name).Logger()
-		w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)
+		o, err := buildOutput(f, d, log, reg)
 		if err != nil {
-			return nil, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+			return nil, err
 		}
-		pouts = append(pouts, pipeline.Output{Name: d.block.Name, Type: d.block.Type, Writer: w, Encoder: enc, Buffer: d.common.Buffer, Stats: st, Log: olog})
+		pouts = append(pouts, o)
 	}
 	for _, d := range ins {
-		st := reg.Input(d.block.Name, d.block.Type)
-		ilog := log.With().Str("input", d.block.Name).Logger()
-		r, err := d.plugin.New(inputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: ilog, Stats: st}, d.opts)
+		in, err := buildInput(f, d, log, reg)
 		if err != nil {
-			return nil, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+			return nil, err
 		}
-		pins = append(pins, pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Stats: st, Log: ilog})
+		pins = append(pins, in)
 	}
 	var dl *pipeline.DeadLetter
 	if f.DeadLetter.Path != "" {
@@ -119,3 +119,40 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 		DeadLetter:      dl,
 	}, pins, pouts)
 }
+
+func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry) (pipeline.Output, error) {
+	enc, _ := format.Lookup(d.common.Format) // validated already
+	st := reg.Output(d.block.Name, d.block.Type)
+	olog := log.With().Str("output", d.block.Name).Logger()
+	w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)
+	if err != nil {
+		return pipeline.Output{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+	}
+	return pipeline.Output{Name: d.block.Name, Type: d.block.Type, Writer: w, Encoder: enc, Buffer: d.common.Buffer,
+		Batch: d.common.Batch, Retry: d.common.Retry, Stats: st, Log: olog}, nil
+}
+
+func buildInput(f *config.File, d decodedInput, log zerolog.Logger, reg *stats.Registry) (pipeline.Input, error) {
+	st := reg.Input(d.block.Name, d.block.Type)
+	ilog := log.With().Str("input", d.block.Name).Logger()
+	r, err := d.plugin.New(inputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: ilog, Stats: st, Registry: reg}, d.opts)
+	if err != nil {
+		return pipeline.Input{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+	}
+	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Stats: st, Log: ilog}, nil
+}
+
+// closeInput releases what an input built but never ran holds (its bound
+// sockets), by running it on an already cancelled context.
+func closeInput(in pipeline.Input) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	in.Reader.Run(ctx, discard{})
+}
+
+// discard is an Emitter for inputs that are only being closed.
+type discard struct{}
+
+func (discard) Messages(*inputs.Batch)                      {}
+func (discard) Events([]*normalize.Event, func())           {}
+func (discard) Failed(raw []byte, reason string, err error) {}

@@ -3,21 +3,46 @@ package main
 import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/auditd"
+	"github.com/alertgw/alertgw/inputs/nflog"
+	"github.com/alertgw/alertgw/inputs/selfstats"
+	"github.com/alertgw/alertgw/inputs/snort"
+	"github.com/alertgw/alertgw/inputs/suricata"
+	"github.com/alertgw/alertgw/inputs/unified2"
 	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/outputs/elasticsearch"
 	"github.com/alertgw/alertgw/outputs/file"
+	"github.com/alertgw/alertgw/outputs/graphite"
+	"github.com/alertgw/alertgw/outputs/http"
+	"github.com/alertgw/alertgw/outputs/kafka"
+	"github.com/alertgw/alertgw/outputs/postgres"
+	"github.com/alertgw/alertgw/outputs/splunkhec"
 	"github.com/alertgw/alertgw/outputs/stdout"
+	"github.com/alertgw/alertgw/outputs/syslog"
+	"github.com/alertgw/alertgw/outputs/unix"
 )
 
 // Every input and output type is registered here, and only here.
 var (
 	inputPlugins = pluginMap[inputs.Plugin](
-		// one line per input type, e.g. suricata.Plugin,
 		auditd.Plugin,
+		nflog.Plugin,
+		selfstats.Plugin,
+		snort.Plugin,
+		suricata.Plugin,
+		unified2.Plugin,
 	)
 	outputPlugins = pluginMap[outputs.Plugin](
 		// one line per output type
+		elasticsearch.Plugin,
 		file.Plugin,
+		graphite.Plugin,
+		http.Plugin,
+		kafka.Plugin,
+		postgres.Plugin,
+		splunkhec.Plugin,
 		stdout.Plugin,
+		syslog.Plugin,
+		unix.Plugin,
 	)
 )
 

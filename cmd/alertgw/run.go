@@ -11,22 +11,35 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"kernel.org/pub/linux/libs/security/libcap/cap"
 
+	"github.com/alertgw/alertgw/admin"
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/normalize/sigmap"
+	"github.com/alertgw/alertgw/privdrop"
 	"github.com/alertgw/alertgw/stats"
 )
 
 func runCmd() *cobra.Command {
-	var path string
+	var path, cpuProfile string
 	c := &cobra.Command{
 		Use:   "run",
 		Short: "Run the gateway (the embedded default configuration without --config)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			return run(cmd.Context(), path)
 		},
 	}
 	c.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML)")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file (benchmarks)")
+	c.Flags().MarkHidden("cpuprofile")
 	return c
 }
 
@@ -47,15 +60,48 @@ func run(ctx context.Context, path string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	reload := newReloader(path, f, p, log, reg)
+	if f.Admin.Listen != "" {
+		srv, err := admin.New(f.Admin.Listen, reg, version, log.With().Str("component", "admin").Logger())
+		if err != nil {
+			return err
+		}
+		srv.SetReload(reload.Reload)
+		adminCtx, stopAdmin := context.WithCancel(context.Background())
+		defer stopAdmin()
+		go func() {
+			if err := srv.Serve(adminCtx); err != nil {
+				log.Error().Err(err).Msg("admin endpoint stopped")
+			}
+		}()
+		log.Info().Str("listen", srv.Addr()).Msg("admin endpoint: /metrics /healthz /readyz /status")
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
-			log.Info().Msg("SIGHUP: reopening output files")
+			log.Info().Msg("SIGHUP: reopening output files and reloading the configuration")
 			p.Reopen()
+			if n, err := sigmap.ReloadAll(); err != nil { // snort/unified2 signature maps
+				log.Error().Err(err).Msg("SIGHUP: signature maps not reloaded (the previous ones stay in use)")
+			} else if n > 0 {
+				log.Info().Int("maps", n).Msg("SIGHUP: signature maps reloaded")
+			}
+			if path == "" {
+				continue // the embedded default cannot change
+			}
+			if err := reload.Reload(); err != nil {
+				log.Error().Err(err).Msg("reload")
+			}
 		}
 	}()
+
+	if f.RunAs.User != "" {
+		if err := dropPrivileges(f, log); err != nil {
+			return err
+		}
+	}
 
 	log.Info().Str("version", version).Str("sensor", f.Sensor).Int("inputs", len(ins)).Int("outputs", len(outs)).Msg("alertgw running")
 	start := time.Now()
@@ -75,7 +121,9 @@ func logTotals(log zerolog.Logger, reg *stats.Registry, up time.Duration) {
 	}
 	for _, s := range reg.Outputs() {
 		log.Info().Str("output", s.Name).Uint64("written", s.Written.Load()).Uint64("retried", s.Retried.Load()).
-			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Msg("output totals")
+			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).
+			Int64("left_in_buffer", s.Queued.Load()).Uint64("spilled", s.Spilled.Load()).Uint64("replayed", s.Replayed.Load()).
+			Msg("output totals")
 	}
 }
 
@@ -87,9 +135,28 @@ func newLogger(c config.Log) zerolog.Logger {
 		level = zerolog.InfoLevel
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
+	zerolog.SetGlobalLevel(level) // global, so that a reload can change it
 	console := c.Format == "console" || (c.Format == "auto" && isatty.IsTerminal(os.Stderr.Fd()))
 	if console {
-		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339}).Level(level).With().Timestamp().Logger()
+		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
 	}
-	return zerolog.New(os.Stderr).Level(level).With().Timestamp().Logger()
+	return zerolog.New(os.Stderr).With().Timestamp().Logger()
+}
+
+// dropPrivileges switches to run_as once every socket is bound, keeping
+// CAP_NET_ADMIN only when an nflog input needs it to talk to the kernel.
+func dropPrivileges(f *config.File, log zerolog.Logger) error {
+	var keep []cap.Value
+	for _, in := range f.Inputs {
+		if in.Type == "nflog" {
+			keep = []cap.Value{cap.NET_ADMIN}
+			break
+		}
+	}
+	res, err := privdrop.Drop(privdrop.Target{User: f.RunAs.User, Group: f.RunAs.Group}, keep...)
+	if err != nil {
+		return fmt.Errorf("run_as: %w", err)
+	}
+	log.Info().Int("uid", res.UID).Int("gid", res.GID).Interface("capabilities", keep).Msg("dropped privileges")
+	return nil
 }

@@ -1,7 +1,11 @@
 package eve
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/alertgw/alertgw/normalize"
@@ -64,9 +68,22 @@ func benchDecodeEncode(b *testing.B, msg string) {
 	}
 }
 
-func BenchmarkDecodeAlert(b *testing.B)       { benchDecode(b, benchAlert) }
-func BenchmarkDecodeEncodeAlert(b *testing.B) { benchDecodeEncode(b, benchAlert) }
-func BenchmarkDecodeFlow(b *testing.B)        { benchDecode(b, benchFlow) }
-func BenchmarkDecodeEncodeFlow(b *testing.B)  { benchDecodeEncode(b, benchFlow) }
-func BenchmarkDecodeDNS(b *testing.B)         { benchDecode(b, benchDNS) }
-func BenchmarkDecodeEncodeDNS(b *testing.B)   { benchDecodeEncode(b, benchDNS) }
+// benchAlertPayload is benchAlert with payload, payload_printable and
+// packet of a 16 KB packet (Suricata's "payload: yes, packet: yes"), about
+// 56 KB: mostly long strings kept as they are.
+var benchAlertPayload = func() string {
+	raw := bytes.Repeat([]byte("GET /index.html HTTP/1.1\r\nHost: example.com\r\n"), 16384/48)
+	b64 := base64.StdEncoding.EncodeToString(raw)
+	printable, _ := json.Marshal(string(raw))
+	return strings.Replace(benchAlert, `"host":"sensor-1"`,
+		`"payload":"`+b64+`","payload_printable":`+string(printable)+`,"stream":1,"packet":"`+b64+`","packet_info":{"linktype":1},"host":"sensor-1"`, 1)
+}()
+
+func BenchmarkDecodeAlert(b *testing.B)              { benchDecode(b, benchAlert) }
+func BenchmarkDecodeAlertPayload(b *testing.B)       { benchDecode(b, benchAlertPayload) }
+func BenchmarkDecodeEncodeAlertPayload(b *testing.B) { benchDecodeEncode(b, benchAlertPayload) }
+func BenchmarkDecodeEncodeAlert(b *testing.B)        { benchDecodeEncode(b, benchAlert) }
+func BenchmarkDecodeFlow(b *testing.B)               { benchDecode(b, benchFlow) }
+func BenchmarkDecodeEncodeFlow(b *testing.B)         { benchDecodeEncode(b, benchFlow) }
+func BenchmarkDecodeDNS(b *testing.B)                { benchDecode(b, benchDNS) }
+func BenchmarkDecodeEncodeDNS(b *testing.B)          { benchDecodeEncode(b, benchDNS) }

@@ -2,6 +2,7 @@ package eve
 
 import (
 	"bytes"
+	"math/bits"
 	"net/netip"
 	"strings"
 	"time"
@@ -38,7 +39,7 @@ type extras struct {
 	pkt     normalize.Packet
 	alerted bool
 	vlan    [3]uint16
-	details [12]normalize.Field
+	details [8]normalize.Field
 	arena   [320]byte
 }
 
@@ -78,7 +79,8 @@ type decoder struct {
 	keys   keySet // top-level keys kept in details
 	nested keySet // keys kept from the object being mapped
 
-	seen      uint32 // top-level mapped keys seen
+	seen      uint32   // top-level mapped keys seen
+	seenVal   [21]span // their values, by bit index, to tell a harmless repeat
 	kind      normalize.Kind
 	eventType bool
 	netflow   bool
@@ -229,11 +231,21 @@ func (d *decoder) topLevel(r *objectReader, m *member) error {
 		}
 		return d.keep(m, name)
 	}
-	// A mapped key: refuse repeats; null means absent.
+	// A mapped key. A repeat with the same value is dropped (Suricata 6
+	// wrote some keys twice, its bug #4106); with another value it is
+	// ambiguous and refused. Null means absent.
+	idx := bits.TrailingZeros32(bit)
 	if d.seen&bit != 0 {
-		return fieldErr(where{obj: string(name)}, "duplicate key")
+		if err := r.skip(m); err != nil {
+			return err
+		}
+		if sp := d.seenVal[idx]; bytes.Equal(m.val, d.msg[sp.start:sp.end]) {
+			return nil
+		}
+		return fieldErr(where{obj: string(name)}, "repeated with a different value")
 	}
 	d.seen |= bit
+	start := r.i
 
 	// The partially mapped objects are parsed in place, in one pass.
 	if bit&(kAlert|kFlow|kNetflow|kDrop|kEther) != 0 && r.i < len(r.b) && r.b[r.i] == '{' &&
@@ -256,12 +268,14 @@ func (d *decoder) topLevel(r *objectReader, m *member) error {
 			return err
 		}
 		r.i = end
+		d.seenVal[idx] = span{int32(start), int32(end)}
 		return nil
 	}
 
 	if err := r.skip(m); err != nil {
 		return err
 	}
+	d.seenVal[idx] = spanOf(m)
 	if m.val[0] == 'n' {
 		return nil
 	}
@@ -310,8 +324,11 @@ func (d *decoder) topLevel(r *objectReader, m *member) error {
 
 // keep puts a top-level member, unchanged, under Details.
 func (d *decoder) keep(m *member, name []byte) error {
-	if !d.keys.add(name) {
-		return fieldErr(where{obj: string(name)}, "duplicate key")
+	if dup, same := d.keys.add(name, spanOf(m), d.msg); dup {
+		if same { // a harmless repeat, see topLevel
+			return nil
+		}
+		return fieldErr(where{obj: string(name)}, "repeated with a different value")
 	}
 	key, known := internKey(name)
 	d.details = append(d.details, normalize.Field{Key: key, Value: d.value(m)})
@@ -385,8 +402,11 @@ func (d *decoder) beginPartial(key string) int {
 
 // partialAdd keeps member f of the object being mapped.
 func (d *decoder) partialAdd(path string, f *member, name []byte) error {
-	if !d.nested.add(name) {
-		return fieldErr(where{obj: path, key: name}, "duplicate key")
+	if dup, same := d.nested.add(name, spanOf(f), d.msg); dup {
+		if same { // a harmless repeat, see topLevel
+			return nil
+		}
+		return fieldErr(where{obj: path, key: name}, "repeated with a different value")
 	}
 	if d.pstart < 0 {
 		d.pstart = len(d.arena)
@@ -901,40 +921,47 @@ func endsInsideRune(msg []byte) bool {
 	return j >= 0 && utf8.Valid(msg[:j]) && !utf8.FullRune(msg[j:])
 }
 
-// keySet detects repeated keys. Records have a few dozen keys at most, so a
-// linear scan wins; a hostile record with many keys switches to a map so
-// the work stays linear.
+// keySet detects repeated keys and remembers their first values. Records
+// have a few dozen keys at most, so a linear scan wins; a hostile record
+// with many keys switches to a map so the work stays linear.
 type keySet struct {
-	small [16][]byte
+	small [16]keyVal
 	n     int
-	big   map[string]struct{}
+	big   map[string]span
+}
+
+type keyVal struct {
+	key []byte
+	val span
 }
 
 func (s *keySet) reset() { s.n, s.big = 0, nil }
 
-// add records key and reports whether it is new.
-func (s *keySet) add(key []byte) bool {
+// add records key with its value (a span of msg). dup reports a repeated
+// key, same whether its value is byte for byte the first one's.
+func (s *keySet) add(key []byte, val span, msg []byte) (dup, same bool) {
+	equal := func(a, b span) bool { return bytes.Equal(msg[a.start:a.end], msg[b.start:b.end]) }
 	if s.big != nil {
-		if _, dup := s.big[string(key)]; dup {
-			return false
+		if first, ok := s.big[string(key)]; ok {
+			return true, equal(first, val)
 		}
-		s.big[string(key)] = struct{}{}
-		return true
+		s.big[string(key)] = val
+		return false, false
 	}
-	for _, k := range s.small[:s.n] {
-		if bytes.Equal(k, key) {
-			return false
+	for _, kv := range s.small[:s.n] {
+		if bytes.Equal(kv.key, key) {
+			return true, equal(kv.val, val)
 		}
 	}
 	if s.n < len(s.small) {
-		s.small[s.n] = key
+		s.small[s.n] = keyVal{key, val}
 		s.n++
-		return true
+		return false, false
 	}
-	s.big = make(map[string]struct{}, 2*len(s.small))
-	for _, k := range s.small[:s.n] {
-		s.big[string(k)] = struct{}{}
+	s.big = make(map[string]span, 2*len(s.small))
+	for _, kv := range s.small[:s.n] {
+		s.big[string(kv.key)] = kv.val
 	}
-	s.big[string(key)] = struct{}{}
-	return true
+	s.big[string(key)] = val
+	return false, false
 }

@@ -462,7 +462,7 @@ func TestFlowFields(t *testing.T) {
 	if detail(ev, "flow") != `{"start":"ts-error","state":""}` || !ev.Flow.Start.IsZero() {
 		t.Errorf("ts-error start: details.flow %q", detail(ev, "flow"))
 	}
-	for _, raw := range []string{`{"pkts_toserver":-1}`, `{"bytes_toclient":1e2}`, `{"start":"now"}`, `{"age":"5"}`, `{"alerted":"yes"}`, `{"state":1}`, `{"age":9223372036854775808}`, `{"age":1,"age":1}`, `[1]`} {
+	for _, raw := range []string{`{"pkts_toserver":-1}`, `{"bytes_toclient":1e2}`, `{"start":"now"}`, `{"age":"5"}`, `{"alerted":"yes"}`, `{"state":1}`, `{"age":9223372036854775808}`, `{"age":1,"age":2}`, `[1]`} {
 		if r := reasonOf(t, []byte(`{"event_type":"flow","flow":`+raw+`}`)); r != normalize.ReasonInvalidField {
 			t.Errorf("flow %s: reason %q, want invalid_field", raw, r)
 		}
@@ -527,7 +527,7 @@ func TestDropFields(t *testing.T) {
 			}
 		})
 	}
-	for _, raw := range []string{`{"len":-1}`, `{"ttl":256}`, `{"tos":300}`, `{"syn":1}`, `{"tcpseq":4294967296}`, `{"syn":true,"syn":true}`, `3`} {
+	for _, raw := range []string{`{"len":-1}`, `{"ttl":256}`, `{"tos":300}`, `{"syn":1}`, `{"tcpseq":4294967296}`, `{"syn":true,"syn":false}`, `3`} {
 		if r := reasonOf(t, []byte(`{"event_type":"drop","drop":`+raw+`}`)); r != normalize.ReasonInvalidField {
 			t.Errorf("drop %s: reason %q, want invalid_field", raw, r)
 		}
@@ -605,20 +605,39 @@ func TestDuplicateKeys(t *testing.T) {
 		b.WriteString(extra + "}")
 		return b.String()
 	}
+	// A repeated key with another value is ambiguous: refused.
 	for _, tc := range []struct {
 		name, msg string
 	}{
-		{"mapped", `{"event_type":"dns","event_type":"dns"}`},
+		{"mapped", `{"event_type":"dns","event_type":"http"}`},
 		{"mapped null", `{"event_type":"dns","src_ip":null,"src_ip":"1.2.3.4"}`},
-		{"kept", `{"event_type":"dns","dns":{},"dns":{}}`},
-		{"kept, escaped", `{"event_type":"dns","dns":{},"d\u006es":{}}`},
+		{"mapped object", `{"event_type":"alert","alert":{"rev":1},"alert":{"rev":2}}`},
+		{"kept", `{"event_type":"dns","dns":{},"dns":[]}`},
+		{"kept, escaped", `{"event_type":"dns","dns":{},"d\u006es":{"a":1}}`},
 		{"kept, many keys", many(100, `,"k7":1`)},
-		{"in a partial object", `{"event_type":"alert","alert":{"metadata":{},"metadata":{}}}`},
-		{"mapped in a partial object", `{"event_type":"alert","alert":{"rev":1,"rev":1}}`},
+		{"in a partial object", `{"event_type":"alert","alert":{"metadata":{},"metadata":{"a":1}}}`},
+		{"mapped in a partial object", `{"event_type":"alert","alert":{"rev":1,"rev":2}}`},
 		{"in ether", `{"event_type":"dns","ether":{"src_mac":"a","src_mac":"b"}}`},
 	} {
 		if r := reasonOf(t, []byte(tc.msg)); r != normalize.ReasonInvalidField {
 			t.Errorf("%s: reason %q, want invalid_field", tc.name, r)
+		}
+	}
+	// The same key with the same value again says nothing new (Suricata 6
+	// wrote some keys twice, its bug #4106): the repeat is dropped.
+	for _, tc := range []struct{ name, msg, want string }{
+		{"mapped", `{"event_type":"dns","event_type":"dns","dns":{}}`, `{"event_type":"dns","dns":{}}`},
+		{"mapped object", `{"event_type":"alert","alert":{"rev":1,"x":2},"alert":{"rev":1,"x":2}}`, `{"event_type":"alert","alert":{"rev":1,"x":2}}`},
+		{"kept", `{"event_type":"dns","dns":{"a":1},"dns":{"a":1}}`, `{"event_type":"dns","dns":{"a":1}}`},
+		{"kept, escaped", `{"event_type":"dns","dns":{},"d\u006es":{}}`, `{"event_type":"dns","dns":{}}`},
+		{"kept, many keys", many(100, `,"k7":7`), many(100, "")},
+		{"in a partial object", `{"event_type":"alert","alert":{"metadata":{},"metadata":{}}}`, `{"event_type":"alert","alert":{"metadata":{}}}`},
+		{"mapped in a partial object", `{"event_type":"alert","alert":{"rev":1,"rev":1}}`, `{"event_type":"alert","alert":{"rev":1}}`},
+		{"drop flags", `{"event_type":"drop","drop":{"ttl":5,"ttl":5,"syn":true,"syn":true}}`, `{"event_type":"drop","drop":{"ttl":5,"syn":true}}`},
+	} {
+		got, want := mustDecode(t, tc.msg), mustDecode(t, tc.want)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %+v\nwant %+v", tc.name, got, want)
 		}
 	}
 	if r := reasonOf(t, []byte(many(100, ""))); r != "" {
@@ -725,8 +744,16 @@ func TestHostileInput(t *testing.T) {
 	if ev := mustDecode(t, b.String()); len(ev.Details) != 50_001 {
 		t.Errorf("50000 keys: %d details", len(ev.Details))
 	}
-	if r := reasonOf(t, []byte(`{"event_type":"dns"`+strings.Repeat(`,"a":1`, 100_000)+"}")); r != normalize.ReasonInvalidField {
-		t.Errorf("100000 repeated keys: %q", r)
+	if ev := mustDecode(t, `{"event_type":"dns"`+strings.Repeat(`,"a":1`, 100_000)+"}"); len(ev.Details) != 2 {
+		t.Errorf("100000 identical repeats: %d details", len(ev.Details))
+	}
+	b.Reset()
+	b.WriteString(`{"event_type":"dns"`)
+	for i := range 50_000 {
+		fmt.Fprintf(&b, `,"key%d":%d,"key%d":%d`, i, i, i, i+1)
+	}
+	if r := reasonOf(t, []byte(b.String()+"}")); r != normalize.ReasonInvalidField {
+		t.Errorf("repeats with other values: %q", r)
 	}
 	if ev := mustDecode(t, `{"event_type":"dns","s":"`+strings.Repeat(`\"\u00e9x`, 100_000)+`"}`); len(detail(ev, "s")) != 900_002 {
 		t.Errorf("long escaped string: %d", len(detail(ev, "s")))

@@ -34,6 +34,7 @@
 // Errors are *normalize.Error with the reason they are counted under:
 // invalid_json, truncated (the message ends inside a value), not_object,
 // invalid_utf8, invalid_field (a mapped key of the wrong type or range, or a
-// repeated key), missing_field (no event_type; an alert record without
-// alert{}), too_large.
+// key repeated with another value; an identical repeat is dropped),
+// missing_field (no event_type; an alert record without alert{}),
+// too_large.
 package eve

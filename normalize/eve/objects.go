@@ -1,6 +1,8 @@
 package eve
 
 import (
+	"bytes"
+	"math/bits"
 	"time"
 
 	"github.com/alertgw/alertgw/normalize"
@@ -25,6 +27,9 @@ type objectScan struct {
 	r    objectReader
 	f    member
 	seen uint32
+	// first values of the mapped keys, by bit index: a repeat with the
+	// same value is dropped, with another value refused (see topLevel).
+	first [16]span
 }
 
 // scanObject starts reading the top-level member object at b[i] == '{'.
@@ -44,13 +49,18 @@ func (s *objectScan) next() (name []byte, ok bool, err error) {
 	return keyName(&s.f), true, nil
 }
 
-// mapped checks a mapped key (bit) is not repeated and reports whether its
-// value is present (not null).
+// mapped checks a mapped key (bit) and reports whether its value is to be
+// mapped: present (not null) and not a harmless repeat.
 func (s *objectScan) mapped(bit uint32, name []byte) (bool, error) {
+	idx := bits.TrailingZeros32(bit)
 	if s.seen&bit != 0 {
-		return false, fieldErr(s.at(name), "duplicate key")
+		if sp := s.first[idx]; bytes.Equal(s.f.val, s.r.b[sp.start:sp.end]) {
+			return false, nil
+		}
+		return false, fieldErr(s.at(name), "repeated with a different value")
 	}
 	s.seen |= bit
+	s.first[idx] = spanOf(&s.f)
 	return s.f.val[0] != 'n', nil
 }
 
@@ -383,23 +393,23 @@ func (d *decoder) drop(b []byte, i int) (int, error) {
 		case "len":
 			err = s.uint(d, 1<<0, name, 1<<32-1, false, func(n uint64) { p.Len = uint32(n) })
 		case "ttl", "hoplimit":
-			if p.HasTTL { // both spellings: keep the second
-				err = s.keep(d, name)
-				break
-			}
 			bit := uint32(1 << 1)
 			if name[0] == 'h' {
 				bit = 1 << 2
 			}
-			err = s.uint(d, bit, name, 255, false, func(n uint64) { p.TTL, p.HasTTL = uint8(n), true })
-		case "tos", "tc":
-			if hasTOS {
+			if p.HasTTL && s.seen&bit == 0 { // both spellings: keep the second
 				err = s.keep(d, name)
 				break
 			}
+			err = s.uint(d, bit, name, 255, false, func(n uint64) { p.TTL, p.HasTTL = uint8(n), true })
+		case "tos", "tc":
 			bit := uint32(1 << 3)
 			if name[1] == 'c' {
 				bit = 1 << 4
+			}
+			if hasTOS && s.seen&bit == 0 {
+				err = s.keep(d, name)
+				break
 			}
 			err = s.uint(d, bit, name, 255, true, func(n uint64) { p.TOS, hasTOS = uint8(n), true })
 		case "ipid":

@@ -326,6 +326,7 @@ type member struct {
 	key      []byte // the key between its quotes, escapes not decoded
 	keyEsc   bool   // key holds escapes: decode before comparing
 	val      []byte // the value as written
+	off      int    // where val starts in the buffer being read
 	valSpace bool   // val holds whitespace: compact before keeping
 }
 
@@ -404,10 +405,16 @@ func (r *objectReader) skip(m *member) error {
 	if err != nil {
 		return err
 	}
-	m.val, m.valSpace = r.b[r.i:end], space
+	m.val, m.valSpace, m.off = r.b[r.i:end], space, r.i
 	r.i = end
 	return nil
 }
+
+// span is where a value lies in the message: remembered by offsets rather
+// than slices, so the tables of first values stay small to clear.
+type span struct{ start, end int32 }
+
+func spanOf(m *member) span { return span{int32(m.off), int32(m.off + len(m.val))} }
 
 // appendCompact appends the validated JSON value v without its
 // insignificant whitespace.

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/replay"
+	"github.com/alertgw/alertgw/normalize/eve"
+	"github.com/alertgw/alertgw/normalize/sigmap"
+	"github.com/alertgw/alertgw/normalize/snort"
+	u2 "github.com/alertgw/alertgw/normalize/unified2"
+	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/outputs/format"
+	"github.com/alertgw/alertgw/pipeline"
+	"github.com/alertgw/alertgw/stats"
+)
+
+func init() { extraCommands = append(extraCommands, replayCmd) }
+
+// replayDecoders are the line/datagram decoders replay knows, by --type.
+// unified2 is handled by the aggregating reader instead.
+var replayDecoders = map[string]func(sigs *sigmap.Map, format string) (inputs.Decoder, string, error){
+	"suricata": func(*sigmap.Map, string) (inputs.Decoder, string, error) {
+		return eve.Decoder{}, replay.KindLines, nil
+	},
+	"snort": func(sigs *sigmap.Map, format string) (inputs.Decoder, string, error) {
+		f, err := snort.ParseFormat(format)
+		return &snort.Decoder{Format: f, Sigs: sigs}, replay.KindDgrams, err
+	},
+}
+
+func replayCmd() *cobra.Command {
+	var (
+		path, typ, layout string
+		sigFiles          sigmap.Files
+		noProgress        bool
+	)
+	c := &cobra.Command{
+		Use:   "replay --type unified2|suricata|snort FILE...",
+		Short: "Backfill sensor files through the normalizers to the configured outputs",
+		Long: `Replay reads files a sensor wrote and sends them, normalized, to the outputs of
+the configuration (--config; the embedded default without it). Inputs of the
+configuration are not started.
+
+  --type unified2   unified2 files (Snort 2/3, Suricata ≤ 5), any record type
+  --type suricata   EVE JSON, one record per line
+  --type snort      captured alert_unixsock datagrams, each preceded by its
+                    length as a 4-byte big-endian integer
+
+Files ending in gzip magic are decompressed on the fly. A progress bar is
+shown on a terminal, a progress line every 5 s otherwise, and a summary at
+the end. The exit code is 1 when a file could not be read to its end or a
+record could not be normalized.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			return runReplay(cmd.ErrOrStderr(), path, typ, layout, sigFiles, noProgress, files)
+		},
+	}
+	c.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML): its outputs receive the events")
+	c.Flags().StringVarP(&typ, "type", "t", "", "file type: unified2, suricata or snort")
+	c.Flags().StringVar(&layout, "format", "auto", "snort datagram layout: auto, snort2, snort3 or barnyard2")
+	c.Flags().StringSliceVar(&sigFiles.SidMsg, "sid-msg-map", nil, "sid-msg.map file(s), v1 or v2")
+	c.Flags().StringVar(&sigFiles.GenMsg, "gen-msg-map", "", "gen-msg.map file")
+	c.Flags().StringVar(&sigFiles.Classification, "classification-config", "", "classification.config file")
+	c.Flags().StringSliceVar(&sigFiles.Rules, "rules", nil, "Snort 2/3 rules file(s), for signature names (Snort 3 has no sid-msg.map)")
+	c.Flags().BoolVar(&noProgress, "no-progress", false, "no progress bar or progress lines")
+	c.MarkFlagRequired("type")
+	return c
+}
+
+func runReplay(stderr io.Writer, path, typ, layout string, sigFiles sigmap.Files, noProgress bool, files []string) error {
+	var sigs *sigmap.Map
+	if !sigFiles.Empty() {
+		m, err := sigmap.Load(sigFiles)
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		sigs = m
+	}
+	in := &replay.Input{Files: files, Mapper: &u2.Mapper{Sigs: sigs}}
+	switch typ {
+	case "unified2":
+		in.Kind = replay.KindUnified2
+	default:
+		mk, ok := replayDecoders[typ]
+		if !ok {
+			return &exitError{code: 2, err: fmt.Errorf("unknown --type %q (unified2, suricata or snort)", typ)}
+		}
+		dec, kind, err := mk(sigs, layout)
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		in.Decoder, in.Kind = dec, kind
+	}
+
+	f, _, outs, probs, err := loadConfig(path)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	// Replay starts none of the configured inputs: their problems (or
+	// their absence) do not matter here.
+	probs = slices.DeleteFunc(probs, func(p config.Problem) bool {
+		return p.Path == "inputs" || strings.HasPrefix(p.Path, "inputs[")
+	})
+	if err := probs.Err(); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	log := newLogger(f.Log)
+	reg := stats.NewRegistry()
+	// The configuration's outputs, and the replay reader as the only input.
+	st := reg.Input("replay", typ)
+	p, err := buildReplayPipeline(f, outs, log, reg, pipeline.Input{
+		Name: "replay", Type: typ, Reader: in, Stats: st, Log: log.With().Str("input", "replay").Logger(),
+	})
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+
+	total := replay.TotalSize(files)
+	start := time.Now()
+	stopProgress := showProgress(stderr, noProgress, total, in, st)
+	runErr := make(chan error, 1)
+	go func() { runErr <- p.Run(ctx) }()
+	select {
+	case <-in.Finished():
+	case <-sig:
+		fmt.Fprintln(stderr, "interrupted: draining what was read")
+	}
+	cancel()
+	err = <-runErr
+	stopProgress()
+
+	elapsed := time.Since(start)
+	events := st.Normalized.Load()
+	failed := st.Failed.Total()
+	fmt.Fprintf(stderr, "replayed %d file(s), %s in %s: %d events (%.0f/s), %d errors %v\n",
+		len(files), byteSize(in.Read.Load()), elapsed.Round(time.Millisecond), events,
+		float64(events)/max(elapsed.Seconds(), 1e-9), failed, st.Failed.Snapshot())
+	for _, o := range reg.Outputs() {
+		fmt.Fprintf(stderr, "output %s: %d written, %d dropped\n", o.Name, o.Written.Load(), o.Dropped.Total())
+	}
+	for _, fe := range in.FileErrors {
+		fmt.Fprintln(stderr, "error:", fe)
+	}
+	if err != nil {
+		return err
+	}
+	if failed > 0 || len(in.FileErrors) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("")}
+	}
+	return nil
+}
+
+// buildReplayPipeline builds the configured outputs as `run` does (see
+// buildPipeline) with one input: the replay reader.
+func buildReplayPipeline(f *config.File, outs []decodedOutput, log zerolog.Logger, reg *stats.Registry, in pipeline.Input) (*pipeline.Pipeline, error) {
+	var pouts []pipeline.Output
+	for _, d := range outs {
+		enc, _ := format.Lookup(d.common.Format)
+		st := reg.Output(d.block.Name, d.block.Type)
+		olog := log.With().Str("output", d.block.Name).Logger()
+		w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)
+		if err != nil {
+			for _, o := range pouts {
+				o.Writer.Close()
+			}
+			return nil, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+		}
+		pouts = append(pouts, pipeline.Output{Name: d.block.Name, Type: d.block.Type, Writer: w, Encoder: enc, Buffer: d.common.Buffer, Stats: st, Log: olog})
+	}
+	var dl *pipeline.DeadLetter
+	if f.DeadLetter.Path != "" {
+		var err error
+		if dl, err = pipeline.OpenDeadLetter(f.DeadLetter.Path, int64(f.DeadLetter.MaxSize)); err != nil {
+			return nil, err
+		}
+	}
+	return pipeline.New(pipeline.Options{
+		Sensor: f.Sensor, Workers: f.Pipeline.Workers, ShutdownTimeout: f.Pipeline.ShutdownTimeout, Log: log, DeadLetter: dl,
+	}, []pipeline.Input{in}, pouts)
+}
+
+// showProgress draws a progress bar over the bytes read on a terminal, or
+// prints a line every 5 s otherwise. The returned function stops it.
+func showProgress(w io.Writer, off bool, total int64, in *replay.Input, st *stats.Input) func() {
+	if off {
+		return func() {}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = isatty.IsTerminal(f.Fd())
+	}
+	go func() {
+		defer close(stopped)
+		if tty {
+			bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(w), progressbar.OptionShowBytes(true),
+				progressbar.OptionSetDescription("replay"), progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+			t := time.NewTicker(100 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					bar.Set64(in.Read.Load())
+					bar.Finish()
+					return
+				case <-t.C:
+					bar.Set64(in.Read.Load())
+				}
+			}
+		}
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				read := in.Read.Load()
+				pct := 100.0
+				if total > 0 {
+					pct = 100 * float64(read) / float64(total)
+				}
+				fmt.Fprintf(w, "replay: %s of %s (%.1f%%), %d events, %d errors\n",
+					byteSize(read), byteSize(total), pct, st.Normalized.Load(), st.Failed.Total())
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

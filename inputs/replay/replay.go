@@ -1,0 +1,342 @@
+// Package replay is the input behind `alertgw replay`: it reads files that
+// sensors wrote (unified2 files, EVE JSON lines, captured Snort datagrams),
+// plain or gzip-compressed, through the same normalizers as the live
+// inputs, and reports when everything it emitted was delivered.
+package replay
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/normalize"
+	u2 "github.com/alertgw/alertgw/normalize/unified2"
+)
+
+// Kinds of file.
+const (
+	KindUnified2 = "unified2" // unified2 record files
+	KindLines    = "lines"    // one message per line (EVE JSON)
+	KindDgrams   = "dgrams"   // 4-byte big-endian length + datagram, repeated
+)
+
+// MaxDatagram caps one length-prefixed datagram (Snort's are 65,928 bytes).
+const MaxDatagram = 1 << 20
+
+// MaxLine caps one line of a lines file.
+const MaxLine = 16 << 20
+
+// Input reads Files of one Kind.
+type Input struct {
+	Kind  string
+	Files []string
+	// Decoder normalizes lines and datagrams (KindLines, KindDgrams).
+	Decoder inputs.Decoder
+	// Mapper maps unified2 alerts (KindUnified2).
+	Mapper    *u2.Mapper
+	BatchSize int
+	// Read counts the bytes read so far (compressed bytes for gzip), for
+	// progress display.
+	Read atomic.Int64
+	// FileErrors lists files that could not be read to the end.
+	FileErrors []error
+
+	acks     sync.WaitGroup
+	finished chan struct{}
+	once     sync.Once
+}
+
+// Finished is closed when every file was read and every emitted batch
+// acknowledged by the pipeline.
+func (in *Input) Finished() <-chan struct{} {
+	in.once.Do(func() { in.finished = make(chan struct{}) })
+	return in.finished
+}
+
+// Decode implements inputs.Decoder for line and datagram files.
+func (in *Input) Decode(msg []byte, ev *normalize.Event) error {
+	return in.Decoder.Decode(msg, ev)
+}
+
+// TotalSize is the sum of the files' sizes (for a progress bar).
+func TotalSize(files []string) int64 {
+	var n int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
+
+// Run reads every file in turn, then waits for the acknowledgements.
+func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
+	in.Finished()
+	defer close(in.finished)
+	if in.BatchSize <= 0 {
+		in.BatchSize = 256
+	}
+	for _, name := range in.Files {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := in.readFile(ctx, name, emit); err != nil {
+			in.FileErrors = append(in.FileErrors, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	in.acks.Wait()
+	return nil
+}
+
+// countingReader counts what it reads into n.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n.Add(int64(k))
+	return k, err
+}
+
+// open opens name, transparently gunzipping it when it starts with the gzip
+// magic.
+func (in *Input) open(name string) (io.Reader, func(), error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(countingReader{f, &in.Read}, 256<<10)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		z, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("gzip: %w", err)
+		}
+		return bufio.NewReaderSize(z, 256<<10), func() { z.Close(); f.Close() }, nil
+	}
+	return br, func() { f.Close() }, nil
+}
+
+func (in *Input) readFile(ctx context.Context, name string, emit inputs.Emitter) error {
+	r, closeFn, err := in.open(name)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	switch in.Kind {
+	case KindUnified2:
+		return in.readUnified2(ctx, name, r, emit)
+	case KindLines:
+		return in.readLines(ctx, r, emit)
+	case KindDgrams:
+		var size int64 = -1
+		if st, err := os.Stat(name); err == nil {
+			size = st.Size()
+		}
+		return in.readDgrams(ctx, r, size, emit)
+	}
+	return fmt.Errorf("unknown kind %q", in.Kind)
+}
+
+// ack returns a done function counted by the wait group.
+func (in *Input) ack() func() {
+	in.acks.Add(1)
+	return in.acks.Done
+}
+
+func (in *Input) readUnified2(ctx context.Context, name string, r io.Reader, emit inputs.Emitter) error {
+	rd := u2.NewReader(r, 0)
+	var g u2.Aggregator
+	var batch []*normalize.Event
+	flush := func() {
+		if len(batch) > 0 {
+			emit.Events(batch, in.ack())
+			batch = nil
+		}
+	}
+	add := func(a *u2.Alert) {
+		ev := &normalize.Event{}
+		in.Mapper.Map(a, ev)
+		batch = append(batch, ev)
+		if len(batch) >= in.BatchSize {
+			flush()
+		}
+	}
+	defer flush()
+	for ctx.Err() == nil {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if a := g.Flush(); a != nil {
+				add(a)
+			}
+			emit.Failed(nil, reasonOf(err), fmt.Errorf("%s: %w", name, err))
+			return err
+		}
+		a, aerr := g.Add(rec)
+		if aerr != nil {
+			emit.Failed(slices.Clone(rec.Body), normalize.ReasonMalformed, fmt.Errorf("%s: %w", name, aerr))
+		}
+		if a != nil {
+			add(a)
+		}
+	}
+	if a := g.Flush(); a != nil {
+		add(a)
+	}
+	return nil
+}
+
+func reasonOf(err error) string {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return normalize.ReasonTruncated
+	}
+	return normalize.ReasonMalformed
+}
+
+// messages batches raw messages into one arena per batch (the pipeline's
+// decoders may keep sub-slices).
+type messages struct {
+	in    *Input
+	emit  inputs.Emitter
+	arena []byte
+	msgs  [][]byte
+}
+
+func (m *messages) add(b []byte) {
+	if cap(m.arena)-len(m.arena) < len(b) && len(m.msgs) > 0 {
+		m.flush()
+	}
+	if m.arena == nil {
+		m.arena = make([]byte, 0, max(len(b), 1<<20))
+	}
+	start := len(m.arena)
+	m.arena = append(m.arena, b...)
+	m.msgs = append(m.msgs, m.arena[start:len(m.arena):len(m.arena)])
+	if len(m.msgs) >= m.in.BatchSize {
+		m.flush()
+	}
+}
+
+func (m *messages) flush() {
+	if len(m.msgs) == 0 {
+		return
+	}
+	m.emit.Messages(&inputs.Batch{Msgs: m.msgs, Received: time.Now(), Done: m.in.ack()})
+	m.msgs, m.arena = nil, nil
+}
+
+func (in *Input) readLines(ctx context.Context, r io.Reader, emit inputs.Emitter) error {
+	br := r.(*bufio.Reader)
+	m := &messages{in: in, emit: emit}
+	defer m.flush()
+	var long []byte
+	for ctx.Err() == nil {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			if len(long)+len(line) > MaxLine {
+				emit.Failed(slices.Clone(line[:min(len(line), 4096)]), normalize.ReasonTooLarge, fmt.Errorf("line longer than %d bytes", MaxLine))
+				long = long[:0]
+				if _, err := br.ReadSlice('\n'); err != nil && err != bufio.ErrBufferFull {
+					return nil
+				}
+				continue
+			}
+			long = append(long, line...)
+			continue
+		}
+		if len(long) > 0 {
+			line = append(long, line...)
+			long = long[:0]
+		}
+		line = trimEOL(line)
+		if len(line) > 0 {
+			m.add(line)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func trimEOL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// RawDatagramSizes are the sizes of files replayed as one datagram each
+// (a file holding exactly one captured datagram, as in the project corpus),
+// when their first four bytes are not a length prefix.
+var RawDatagramSizes = []int64{65864, 65928, 1856, 1852}
+
+func (in *Input) readDgrams(ctx context.Context, r io.Reader, size int64, emit inputs.Emitter) error {
+	m := &messages{in: in, emit: emit}
+	defer m.flush()
+	var hdr [4]byte
+	buf := make([]byte, 0, 65928)
+	var off int64
+	for ctx.Err() == nil {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return fmt.Errorf("length at offset %d: %w", off, io.ErrUnexpectedEOF)
+		}
+		n := binary.BigEndian.Uint32(hdr[:])
+		if off == 0 && slices.Contains(RawDatagramSizes, size) && int64(n) != size-4 {
+			// One raw datagram: the four bytes read are its start.
+			buf = append(buf[:0], hdr[:]...)
+			rest, err := io.ReadAll(io.LimitReader(r, size))
+			if err != nil {
+				return err
+			}
+			m.add(append(buf, rest...))
+			return nil
+		}
+		if n > MaxDatagram {
+			err := fmt.Errorf("datagram at offset %d claims %d bytes (cap %d)", off, n, MaxDatagram)
+			emit.Failed(nil, normalize.ReasonTooLarge, err)
+			return err
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			err = fmt.Errorf("datagram at offset %d: %w", off, io.ErrUnexpectedEOF)
+			emit.Failed(nil, normalize.ReasonTruncated, err)
+			return err
+		}
+		m.add(buf)
+		off += 4 + int64(n)
+	}
+	return nil
+}
+
+// WriteDatagram appends one datagram in the KindDgrams framing.
+func WriteDatagram(w io.Writer, d []byte) error {
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(d)))
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(d)
+	return err
+}

@@ -1,0 +1,143 @@
+// Package snort is the `snort` input: it binds the Unix datagram socket(s)
+// that Snort 2.9 and Snort 3 `alert_unixsock` and Barnyard2's
+// `output alert_unixsock` send to, and hands each datagram to
+// normalize/snort. Snort is the client: it sendto()s to
+// <log dir>/snort_alert (default /var/log/snort/snort_alert), Snort 3 with
+// N packet threads to N_snort_alert, so one input binds several paths or a
+// glob.
+package snort
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/unixsock"
+	"github.com/alertgw/alertgw/normalize/packet"
+	"github.com/alertgw/alertgw/normalize/sigmap"
+	"github.com/alertgw/alertgw/normalize/snort"
+)
+
+// DefaultSocket is where Snort sends with the default log dir (-l
+// /var/log/snort).
+const DefaultSocket = "/var/log/snort/snort_alert"
+
+// Paths is a list of socket paths or globs; a single string is accepted.
+type Paths []string
+
+// UnmarshalText lets `socket: /path` stand for a one-element list.
+func (p *Paths) UnmarshalText(b []byte) error {
+	*p = Paths{string(b)}
+	return nil
+}
+
+// Options of a `type: snort` block.
+type Options struct {
+	Socket     Paths        `mapstructure:"socket"`
+	Format     string       `mapstructure:"format"`    // auto | snort2 | snort3 | barnyard2
+	LinkType   string       `mapstructure:"link_type"` // auto | ethernet | raw
+	Signatures sigmap.Files `mapstructure:"signatures"`
+	BatchSize  int          `mapstructure:"batch_size"`
+
+	unixsock.Options `mapstructure:",squash"`
+}
+
+// DefaultOptions: the default Snort path, datagrams of up to 65,928 bytes
+// (anything larger is no Alertpkt: truncated, dead-lettered).
+func DefaultOptions() *Options {
+	o := &Options{Socket: Paths{DefaultSocket}, Format: "auto", LinkType: "auto", BatchSize: 64, Options: unixsock.DefaultOptions()}
+	// Nothing larger is an Alertpkt: a larger datagram is cut by the
+	// kernel, seen as MSG_TRUNC and dead-lettered. (How many alerts can be
+	// in flight is set by Snort's send buffer, wmem_default: about 3.)
+	o.MaxMessageSize = snort.SizeAlertpktAppID
+	return o
+}
+
+// Validate checks the options.
+func (o *Options) Validate() config.Problems {
+	var p config.Problems
+	if len(o.Socket) == 0 {
+		p.Add("socket", "at least one socket path is required (Snort sends to <log dir>/snort_alert)")
+	}
+	for i, s := range o.Socket {
+		p = append(p, unixsock.ValidatePath(fmt.Sprintf("socket[%d]", i), s)...)
+	}
+	if _, err := snort.ParseFormat(o.Format); err != nil {
+		p.Add("format", "%v", err)
+	}
+	if _, err := linkType(o.LinkType); err != nil {
+		p.Add("link_type", "%v", err)
+	}
+	if o.SocketType != string(unixsock.Dgram) {
+		p.Add("socket_type", "must be dgram: Snort and Barnyard2 send datagrams")
+	}
+	if o.MaxMessageSize < snort.SizeAlertpktAppID {
+		p.Add("max_message_size", "must be at least %d (the largest Alertpkt)", snort.SizeAlertpktAppID)
+	}
+	if o.BatchSize < 1 || o.BatchSize > 1024 {
+		p.Add("batch_size", "must be between 1 and 1024")
+	}
+	return append(p, o.Options.Validate()...)
+}
+
+func linkType(s string) (packet.LinkType, error) {
+	switch s {
+	case "", "auto":
+		return 0, nil
+	case "ethernet":
+		return packet.LinkEthernet, nil
+	case "raw":
+		return packet.LinkRaw, nil
+	}
+	return 0, fmt.Errorf("unknown link_type %q (auto, ethernet or raw)", s)
+}
+
+// Plugin registers the input type.
+var Plugin = inputs.Plugin{
+	Type:    "snort",
+	Summary: "Snort 2/3 and Barnyard2 alert_unixsock datagrams (Alertpkt)",
+	Options: func() any { return DefaultOptions() },
+	New:     New,
+}
+
+// Input receives alert datagrams; the embedded decoder runs on the
+// pipeline's workers.
+type Input struct {
+	srv *unixsock.Server
+	*snort.Decoder
+}
+
+// New binds every socket now, so that a bad path fails at start-up.
+func New(env inputs.Env, opts any) (inputs.Input, error) {
+	o := opts.(*Options)
+	f, _ := snort.ParseFormat(o.Format)
+	lt, _ := linkType(o.LinkType)
+	dec := &snort.Decoder{Format: f, Link: lt}
+	if !o.Signatures.Empty() {
+		m, err := sigmap.Load(o.Signatures)
+		if err != nil {
+			return nil, err
+		}
+		dec.Sigs = m
+	}
+	srv, err := unixsock.Listen(unixsock.Config{
+		Paths:     o.Socket,
+		Options:   o.Options,
+		BatchSize: o.BatchSize,
+		Log:       env.Log,
+		Stats:     env.Stats,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Input{srv: srv, Decoder: dec}, nil
+}
+
+// Run reads until ctx ends, drains the queue and removes the sockets.
+func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
+	return in.srv.Run(ctx, emit)
+}
+
+// Paths returns the bound socket paths.
+func (in *Input) Paths() []string { return in.srv.Paths() }

@@ -1,0 +1,74 @@
+// Package suricata is the Suricata EVE input: it listens where Suricata's
+// eve-log output (filetype unix_dgram or unix_stream) connects, and hands
+// each EVE record to the EVE decoder on the pipeline's workers.
+package suricata
+
+import (
+	"context"
+
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/unixsock"
+	"github.com/alertgw/alertgw/normalize/eve"
+)
+
+// Plugin registers the input type "suricata".
+var Plugin = inputs.Plugin{
+	Type:    "suricata",
+	Summary: "Suricata EVE JSON from eve-log over a Unix socket (filetype unix_dgram or unix_stream)",
+	Options: func() any { return DefaultOptions() },
+	New:     New,
+}
+
+// Options configure the input.
+type Options struct {
+	// Socket is the path Suricata's eve-log `filename` points at. A glob
+	// binds one socket per match (several Suricata instances).
+	Socket           string `mapstructure:"socket"`
+	unixsock.Options `mapstructure:",squash"`
+}
+
+// DefaultOptions returns the defaults: a datagram socket at
+// /run/alertgw/suricata.sock, mode 0660, datagrams up to 212992 bytes (what
+// a default Linux sender can send), stream lines up to 16MiB.
+func DefaultOptions() *Options {
+	return &Options{Socket: "/run/alertgw/suricata.sock", Options: unixsock.DefaultOptions()}
+}
+
+// Validate reports problems at keys relative to the input's block.
+func (o *Options) Validate() config.Problems {
+	probs := unixsock.ValidatePath("socket", o.Socket)
+	probs = append(probs, o.Options.Validate()...)
+	return probs
+}
+
+// Input reads EVE records from one or more sockets.
+type Input struct {
+	srv         *unixsock.Server
+	eve.Decoder // runs on the pipeline's workers
+}
+
+// New binds the socket(s) at start-up, so that a bad path fails early.
+func New(env inputs.Env, opts any) (inputs.Input, error) {
+	o := opts.(*Options)
+	srv, err := unixsock.Listen(unixsock.Config{
+		Paths:       []string{o.Socket},
+		Options:     o.Options,
+		TrimNewline: true, // every EVE record ends in "\n", datagrams too
+		Log:         env.Log,
+		Stats:       env.Stats,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Input{srv: srv}, nil
+}
+
+// Run reads until ctx ends, drains what is queued and removes the socket
+// files.
+func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
+	return in.srv.Run(ctx, emit)
+}
+
+// Paths returns the bound socket paths.
+func (in *Input) Paths() []string { return in.srv.Paths() }

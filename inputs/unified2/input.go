@@ -1,0 +1,173 @@
+// Package unified2 is the `unified2` input: it follows a spool directory of
+// unified2 files written by Snort or Suricata (mode: spool, like Barnyard2's
+// -d DIR -f PREFIX, with a bookmark), or receives unified2 records over a
+// Unix datagram socket (mode: socket). Records are aggregated (event +
+// packets + extra data) by normalize/unified2 here, in the input, because
+// aggregation is stateful; the input emits finished events.
+package unified2
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/normalize/sigmap"
+	u2 "github.com/alertgw/alertgw/normalize/unified2"
+)
+
+// Options of a `type: unified2` block.
+type Options struct {
+	Mode string `mapstructure:"mode"` // spool | socket
+
+	// Spool mode.
+	Directory    string        `mapstructure:"directory"`     // Barnyard2's -d
+	Prefix       string        `mapstructure:"prefix"`        // Barnyard2's -f: snort.u2, unified2.alert, unified2.log
+	Bookmark     string        `mapstructure:"bookmark"`      // default <directory>/.<prefix>.alertgw-bookmark
+	Processed    string        `mapstructure:"processed"`     // keep | delete | archive
+	ArchiveDir   string        `mapstructure:"archive_dir"`   // for processed: archive
+	PollInterval time.Duration `mapstructure:"poll_interval"` // look for more data this often at EOF
+	IdleFlush    time.Duration `mapstructure:"idle_flush"`    // emit an open event after this long without records
+
+	// Socket mode: socket (a path, a list, globs) and the shared socket
+	// options (socket_mode, socket_group, receive_buffer, max_message_size).
+	SocketOptions `mapstructure:",squash"`
+
+	BatchSize   int           `mapstructure:"batch_size"`
+	MaxRecord   config.Size   `mapstructure:"max_record"`   // records longer than this are corrupt
+	PacketBytes bool          `mapstructure:"packet_bytes"` // keep the first packet, base64, in details.packet
+	Signatures  sigmap.Files  `mapstructure:"signatures"`
+	DrainWait   time.Duration `mapstructure:"drain_wait"`
+}
+
+// DefaultOptions are the defaults of a unified2 block.
+func DefaultOptions() *Options {
+	return &Options{
+		Mode:         "spool",
+		Processed:    "keep",
+		PollInterval: 250 * time.Millisecond,
+		IdleFlush:    time.Second, // py-idstools' u2eve uses 1 s too
+		BatchSize:    256,
+		MaxRecord:    u2.DefaultMaxBody,
+		PacketBytes:  true,
+		DrainWait:    5 * time.Second,
+
+		SocketOptions: defaultSocketOptions(),
+	}
+}
+
+// Validate checks the options (paths relative to the block).
+func (o *Options) Validate() config.Problems {
+	var p config.Problems
+	switch o.Mode {
+	case "spool":
+		if o.Directory == "" {
+			p.Add("directory", "required in spool mode (the directory Snort writes unified2 files to)")
+		}
+		if o.Prefix == "" {
+			p.Add("prefix", "required in spool mode (file name before .<timestamp>, e.g. snort.u2)")
+		}
+		switch o.Processed {
+		case "keep", "delete":
+		case "archive":
+			if o.ArchiveDir == "" {
+				p.Add("archive_dir", "required when processed is archive")
+			}
+		default:
+			p.Add("processed", "must be keep, delete or archive; got %q", o.Processed)
+		}
+		if o.PollInterval <= 0 {
+			p.Add("poll_interval", "must be positive")
+		}
+	case "socket":
+		p = append(p, o.SocketOptions.validate()...)
+	default:
+		p.Add("mode", "must be spool or socket; got %q", o.Mode)
+	}
+	if o.BatchSize < 1 || o.BatchSize > 65536 {
+		p.Add("batch_size", "must be between 1 and 65536; got %d", o.BatchSize)
+	}
+	if o.MaxRecord < 64<<10 || o.MaxRecord > 64<<20 {
+		p.Add("max_record", "must be between 64KiB and 64MiB")
+	}
+	return p
+}
+
+// Plugin registers the input type.
+var Plugin = inputs.Plugin{
+	Type:    "unified2",
+	Summary: "unified2 records from Snort/Suricata: a spool directory (with bookmark) or a datagram socket",
+	Options: func() any { return DefaultOptions() },
+	New:     New,
+}
+
+// Input is a configured unified2 input.
+type Input struct {
+	env    inputs.Env
+	opts   *Options
+	mapper *u2.Mapper
+	sock   *socketListener // socket mode
+}
+
+// New builds the input; in socket mode it binds the sockets now.
+func New(env inputs.Env, o any) (inputs.Input, error) {
+	opts := o.(*Options)
+	in := &Input{env: env, opts: opts, mapper: &u2.Mapper{NoPacketBytes: !opts.PacketBytes}}
+	if !opts.Signatures.Empty() {
+		m, err := sigmap.Load(opts.Signatures)
+		if err != nil {
+			return nil, err
+		}
+		in.mapper.Sigs = m
+		n, c := m.Tables().Len()
+		env.Log.Info().Int("signatures", n).Int("classifications", c).Msg("signature maps loaded")
+	}
+	switch opts.Mode {
+	case "spool":
+		st, err := os.Stat(opts.Directory)
+		if err != nil {
+			return nil, fmt.Errorf("spool directory: %w", err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("spool directory %s is not a directory", opts.Directory)
+		}
+		if opts.Processed == "archive" {
+			if err := os.MkdirAll(opts.ArchiveDir, 0o750); err != nil {
+				return nil, fmt.Errorf("archive directory: %w", err)
+			}
+		}
+	case "socket":
+		l, err := newSocketListener(env, &opts.SocketOptions)
+		if err != nil {
+			return nil, err
+		}
+		in.sock = l
+	}
+	return in, nil
+}
+
+// BookmarkPath is where the spool bookmark lives.
+func (o *Options) BookmarkPath() string {
+	if o.Bookmark != "" {
+		return o.Bookmark
+	}
+	return filepath.Join(o.Directory, "."+o.Prefix+".alertgw-bookmark")
+}
+
+// Run reads until ctx ends.
+func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
+	if in.sock != nil {
+		return in.sock.run(ctx, emit, in.mapper, in.opts)
+	}
+	s := &Spool{
+		Dir: in.opts.Directory, Prefix: in.opts.Prefix, BookmarkPath: in.opts.BookmarkPath(),
+		Processed: in.opts.Processed, ArchiveDir: in.opts.ArchiveDir,
+		Poll: in.opts.PollInterval, IdleFlush: in.opts.IdleFlush, BatchSize: in.opts.BatchSize,
+		MaxRecord: int(in.opts.MaxRecord), InputName: in.env.Name, Mapper: in.mapper,
+		Log: in.env.Log, Stats: in.env.Stats, DrainWait: in.opts.DrainWait,
+	}
+	return s.Run(ctx, emit)
+}

@@ -1,0 +1,274 @@
+package unixsock
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// socket is one bound socket file.
+type socket struct {
+	path string
+	typ  Type
+	dev  uint64 // identity of the file we created, so that shutdown
+	ino  uint64 // never removes a socket another process put there since
+	conn *net.UnixConn
+	ln   *net.UnixListener
+}
+
+// bind creates the socket at path safely:
+//
+//  1. the parent directory is created (0750) if missing;
+//  2. an existing path is refused unless it is a socket nobody listens on
+//     (a regular file, directory or symlink is never removed);
+//  3. the socket is bound under a temporary name in the same directory,
+//     given its mode, group and receive buffer, (stream: listen()s), and
+//     only then rename()d onto path, atomically replacing a stale socket.
+//
+// So a sensor that connects to path always finds a socket with the right
+// permissions, and there is no moment when path is missing during a restart
+// once the first socket existed.
+func bind(path string, c *Config) (*socket, error) {
+	if len(path) > maxPathLen {
+		return nil, fmt.Errorf("socket %s: path is %d bytes long; Unix socket paths are limited to %d", path, len(path), maxPathLen)
+	}
+	typ := Type(c.SocketType)
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("socket %s: create directory: %w", path, err)
+	}
+	if err := checkDir(dir); err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	}
+	if err := checkExisting(path, typ); err != nil {
+		return nil, err
+	}
+	gid := -1
+	if c.SocketGroup != "" {
+		g, err := lookupGroup(c.SocketGroup)
+		if err != nil {
+			return nil, fmt.Errorf("socket %s: %w", path, err)
+		}
+		gid = g
+	}
+
+	tmp, err := tempName(dir, path)
+	if err != nil {
+		return nil, err
+	}
+	stype := unix.SOCK_DGRAM
+	if typ == Stream {
+		stype = unix.SOCK_STREAM
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, stype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			unix.Close(fd)
+			os.Remove(tmp)
+		}
+	}()
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: tmp}); err != nil {
+		return nil, fmt.Errorf("socket %s: bind %s: %w", path, tmp, err)
+	}
+	if err := os.Chmod(tmp, os.FileMode(c.SocketMode).Perm()); err != nil {
+		return nil, fmt.Errorf("socket %s: set mode %s: %w", path, c.SocketMode, err)
+	}
+	if gid >= 0 {
+		if err := os.Lchown(tmp, -1, gid); err != nil {
+			return nil, fmt.Errorf("socket %s: set group %s: %w", path, c.SocketGroup, err)
+		}
+	}
+	if c.ReceiveBuffer > 0 {
+		setReceiveBuffer(fd, int(c.ReceiveBuffer), path, c)
+	}
+	if typ == Stream {
+		if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
+			return nil, fmt.Errorf("socket %s: listen: %w", path, err)
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(tmp, &st); err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("socket %s: move into place: %w", path, err)
+	}
+
+	s := &socket{path: path, typ: typ, dev: uint64(st.Dev), ino: st.Ino}
+	f := os.NewFile(uintptr(fd), path)
+	ok = true // f owns fd now
+	defer f.Close()
+	if typ == Stream {
+		l, err := net.FileListener(f)
+		if err != nil {
+			s.remove()
+			return nil, fmt.Errorf("socket %s: %w", path, err)
+		}
+		s.ln = l.(*net.UnixListener)
+		s.ln.SetUnlinkOnClose(false) // remove() decides, knowing the inode
+	} else {
+		pc, err := net.FilePacketConn(f)
+		if err != nil {
+			s.remove()
+			return nil, fmt.Errorf("socket %s: %w", path, err)
+		}
+		s.conn = pc.(*net.UnixConn)
+	}
+	return s, nil
+}
+
+// checkExisting refuses to replace anything at path but a stale socket.
+// checkDir refuses a world-writable directory: anyone could remove the
+// socket there and put their own in its place, so that a sensor sends its
+// alerts to them. (Even with the sticky bit, as in /tmp, anyone can claim
+// the name while the gateway is down.)
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("directory: %w", err)
+	}
+	if fi.Mode().Perm()&0o002 != 0 {
+		return fmt.Errorf("directory %s is world-writable (%s): anyone could replace the socket; use a directory such as /run/alertgw (created 0750)", dir, fi.Mode().Perm())
+	}
+	return nil
+}
+
+func checkExisting(path string, typ Type) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("socket %s: %w", path, err)
+	}
+	switch m := fi.Mode(); {
+	case m&fs.ModeSymlink != 0:
+		return fmt.Errorf("socket %s: the path is a symbolic link; refusing to replace it (remove it or choose another path)", path)
+	case m.IsDir():
+		return fmt.Errorf("socket %s: the path is a directory, not a socket", path)
+	case m&fs.ModeSocket == 0:
+		return fmt.Errorf("socket %s: the path exists and is not a socket (%s); refusing to remove it", path, describeMode(m))
+	}
+	// A socket: stale, or another process (a second gateway) serves it.
+	network := "unixgram"
+	if typ == Stream {
+		network = "unix"
+	}
+	c, err := net.DialTimeout(network, path, 200*time.Millisecond)
+	switch {
+	case err == nil:
+		c.Close()
+		return fmt.Errorf("socket %s: another process is listening on it; refusing to take it over", path)
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOENT):
+		return nil // stale: nobody bound to it
+	case errors.Is(err, syscall.EPROTOTYPE):
+		return fmt.Errorf("socket %s: another process is listening on it with a socket type other than %s; refusing to take it over", path, typ)
+	default:
+		return fmt.Errorf("socket %s: cannot tell whether the existing socket is in use: %w", path, err)
+	}
+}
+
+func describeMode(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "a regular file"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return m.String()
+}
+
+// tempName returns a short unused name in dir for binding before the
+// rename. It must fit sun_path too.
+func tempName(dir, final string) (string, error) {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	tmp := filepath.Join(dir, ".agw"+hex.EncodeToString(b[:]))
+	if len(tmp) > maxPathLen {
+		return "", fmt.Errorf("socket %s: directory path too long for a temporary socket name (%d bytes; limit %d)", final, len(tmp), maxPathLen)
+	}
+	return tmp, nil
+}
+
+// lookupGroup resolves a group name or number.
+func lookupGroup(g string) (int, error) {
+	if n, err := strconv.Atoi(g); err == nil && n >= 0 {
+		return n, nil
+	}
+	gr, err := user.LookupGroup(g)
+	if err != nil {
+		return 0, fmt.Errorf("unknown group %q: %w", g, err)
+	}
+	return strconv.Atoi(gr.Gid)
+}
+
+// setReceiveBuffer sets SO_RCVBUF. As root SO_RCVBUFFORCE passes
+// net.core.rmem_max; otherwise the kernel silently caps the value, so what
+// was granted is read back and logged. (Linux doubles the value for its own
+// book-keeping and reports the doubled size.)
+func setReceiveBuffer(fd, size int, path string, c *Config) {
+	forced := false
+	if os.Geteuid() == 0 {
+		forced = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size) == nil
+	}
+	if !forced {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, size); err != nil {
+			c.Log.Warn().Err(err).Str("socket", path).Int("requested", size).Msg("cannot set the receive buffer")
+			return
+		}
+	}
+	got, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	ev := c.Log.Info()
+	if err == nil && got < size {
+		ev = c.Log.Warn() // capped by net.core.rmem_max
+	}
+	ev.Str("socket", path).Int("requested", size).Int("granted", got).Bool("forced", forced).
+		Msg("receive buffer (the kernel reports twice the usable size; without root it is capped by net.core.rmem_max)")
+}
+
+// remove deletes the socket file if it is still the one bound here.
+func (s *socket) remove() {
+	var st unix.Stat_t
+	if err := unix.Lstat(s.path, &st); err != nil {
+		return
+	}
+	if uint64(st.Dev) == s.dev && st.Ino == s.ino && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
+		os.Remove(s.path)
+	}
+}
+
+// close closes the socket and removes its file.
+func (s *socket) close() error {
+	s.remove()
+	if s.ln != nil {
+		return s.ln.Close()
+	}
+	return s.conn.Close()
+}
+
+// rawConn is the socket's syscall.RawConn.
+func (s *socket) rawConn() (syscall.RawConn, error) {
+	if s.ln != nil {
+		return s.ln.SyscallConn()
+	}
+	return s.conn.SyscallConn()
+}

@@ -1,0 +1,129 @@
+package unixsock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/alertgw/alertgw/inputs"
+)
+
+// Server is a set of bound sockets of one input, all of one type.
+type Server struct {
+	cfg     Config
+	socks   []*socket
+	failLog zerolog.Logger // rate-limited, for per-message problems
+	once    sync.Once
+}
+
+// Listen expands the paths and binds every socket now, so that a bad path
+// fails at start-up. Run reads them; Close releases them if Run never runs.
+func Listen(cfg Config) (*Server, error) {
+	cfg.fill()
+	if probs := cfg.Options.Validate(); len(probs) > 0 {
+		return nil, probs.Err()
+	}
+	paths, err := ExpandPaths(cfg.Paths)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, failLog: cfg.Log.Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second})}
+	for _, p := range paths {
+		sk, err := bind(p, &s.cfg)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.socks = append(s.socks, sk)
+		cfg.Log.Info().Str("socket", p).Str("type", cfg.SocketType).Str("mode", cfg.SocketMode.String()).
+			Str("group", cfg.SocketGroup).Msg("listening")
+	}
+	if Type(cfg.SocketType) == Dgram {
+		CheckDgramQlen(cfg.Log)
+	}
+	return s, nil
+}
+
+// Paths returns the bound socket paths.
+func (s *Server) Paths() []string {
+	out := make([]string, len(s.socks))
+	for i, sk := range s.socks {
+		out[i] = sk.path
+	}
+	return out
+}
+
+// Close closes every socket and removes its file. Run does it itself.
+func (s *Server) Close() error {
+	var err error
+	s.once.Do(func() {
+		for _, sk := range s.socks {
+			err = errors.Join(err, sk.close())
+		}
+	})
+	return err
+}
+
+// Run reads every socket until ctx ends, then reads what the kernel still
+// queued (bounded by DrainTimeout), closes the sockets and removes their
+// files.
+func (s *Server) Run(ctx context.Context, emit inputs.Emitter) error {
+	defer s.Close()
+	h := newHandoff(emit, s.cfg.HandoffBytes, s.cfg.Linger)
+	defer h.close() // after the readers: what they read is handed on
+	errs := make(chan error, len(s.socks))
+	var wg sync.WaitGroup
+	for _, sk := range s.socks {
+		wg.Go(func() {
+			var err error
+			if sk.typ == Stream {
+				err = s.serveStream(ctx, sk, h, emit)
+			} else {
+				err = s.serveDgram(ctx, sk, h, emit)
+			}
+			if err != nil {
+				errs <- fmt.Errorf("socket %s: %w", sk.path, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	var err error
+	for e := range errs {
+		err = errors.Join(err, e)
+	}
+	return err
+}
+
+// ReadDgramQlen returns net.unix.max_dgram_qlen of the current network
+// namespace.
+func ReadDgramQlen() (int, error) {
+	b, err := os.ReadFile("/proc/sys/net/unix/max_dgram_qlen")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// CheckDgramQlen warns when net.unix.max_dgram_qlen is low. The kernel
+// queues at most that many datagrams per socket (the value is read when the
+// socket is created); a sensor sending with MSG_DONTWAIT, like Suricata in
+// live mode, drops what does not fit instead of waiting.
+func CheckDgramQlen(log zerolog.Logger) {
+	q, err := ReadDgramQlen()
+	if err != nil {
+		log.Debug().Err(err).Msg("cannot read net.unix.max_dgram_qlen")
+		return
+	}
+	if q < RecommendedDgramQlen {
+		log.Warn().Int("max_dgram_qlen", q).Int("recommended", RecommendedDgramQlen).
+			Msg("net.unix.max_dgram_qlen is low: the kernel queues only this many datagrams per socket and a non-blocking sender (Suricata in live mode) drops the rest during bursts; set `sysctl -w net.unix.max_dgram_qlen=512` (systemd's default) before starting alertgw, see docs/inputs/suricata.md")
+	}
+}

@@ -1,0 +1,263 @@
+package unixsock
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/normalize"
+)
+
+const (
+	initialLineBuf = 64 << 10
+	minReadSpace   = 4 << 10
+)
+
+// serveStream accepts connections until ctx ends; each connection has its
+// own goroutine, and Run returns once every one has drained.
+func (s *Server) serveStream(ctx context.Context, sk *socket, out *handoff, emit inputs.Emitter) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		sk.remove() // new senders fail fast; connected ones are drained
+		sk.ln.Close()
+	})
+	defer stop()
+
+	var wg sync.WaitGroup
+	var active atomic.Int64
+	var err error
+	for {
+		c, aerr := sk.ln.AcceptUnix()
+		if aerr != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(aerr, unix.EMFILE) || errors.Is(aerr, unix.ENFILE) || errors.Is(aerr, unix.ENOBUFS) || errors.Is(aerr, unix.ENOMEM) {
+				s.failLog.Error().Err(aerr).Str("socket", sk.path).Msg("accept failed; retrying")
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			err = fmt.Errorf("accept: %w", aerr)
+			cancel()
+			break
+		}
+		if s.cfg.checksPeers() && !s.connAllowed(sk, c) {
+			c.Close()
+			continue
+		}
+		if active.Load() >= int64(s.cfg.MaxConnections) {
+			// Each connection may buffer up to max_line_size: bound them.
+			s.failLog.Warn().Str("socket", sk.path).Int("max_connections", s.cfg.MaxConnections).
+				Msg("too many stream connections; refusing one")
+			c.Close()
+			continue
+		}
+		active.Add(1)
+		wg.Go(func() {
+			defer active.Add(-1)
+			s.serveConn(ctx, sk, c, out, emit)
+		})
+	}
+	wg.Wait()
+	return err
+}
+
+// connAllowed checks a new connection's peer (SO_PEERCRED: the credentials
+// the peer had when it connected) against allowed_uids/gids.
+func (s *Server) connAllowed(sk *socket, c *net.UnixConn) bool {
+	rc, err := c.SyscallConn()
+	var cred *unix.Ucred
+	var cerr error
+	if err == nil {
+		err = rc.Control(func(fd uintptr) { cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
+	}
+	if err == nil && cerr == nil && s.cfg.peerAllowed(cred.Uid, cred.Gid) {
+		return true
+	}
+	s.cfg.Stats.Dropped.Add("peer_rejected", 1)
+	ev := s.failLog.Warn().Str("socket", sk.path).Err(errors.Join(err, cerr))
+	if cred != nil {
+		ev = ev.Int32("pid", cred.Pid).Uint32("uid", cred.Uid).Uint32("gid", cred.Gid)
+	}
+	ev.Msg("connection from a peer not in allowed_uids/allowed_gids rejected")
+	return false
+}
+
+// serveConn reads one connection's newline-delimited messages.
+func (s *Server) serveConn(ctx context.Context, sk *socket, c *net.UnixConn, out *handoff, emit inputs.Emitter) {
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	lr := &lineReader{s: s, sk: sk, emit: emit, out: out, max: int(s.cfg.MaxLineSize),
+		buf: make([]byte, min(initialLineBuf, int(s.cfg.MaxLineSize)+1))}
+	for {
+		n, err := c.Read(lr.space())
+		if n > 0 {
+			lr.consume(n)
+		}
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, io.EOF):
+		case ctx.Err() != nil:
+			lr.drain(c)
+		default:
+			s.failLog.Warn().Err(err).Str("socket", sk.path).Msg("stream connection read failed")
+		}
+		lr.finish()
+		return
+	}
+}
+
+// lineReader splits a byte stream into lines: lines split across reads are
+// joined, blank lines skipped, a line longer than max dead-lettered (its
+// first max bytes) and the stream resynchronised at the next newline.
+type lineReader struct {
+	s          *Server
+	sk         *socket
+	emit       inputs.Emitter // for failures
+	out        *handoff       // for batches
+	max        int
+	buf        []byte
+	start, end int  // unconsumed bytes are buf[start:end]
+	skipping   bool // inside an over-long line, discarding up to '\n'
+	lines      [][]byte
+}
+
+// space returns where the next read goes, compacting or growing the buffer
+// first. A buffer full of one unfinished line longer than max means that
+// line is too large.
+func (l *lineReader) space() []byte {
+	if len(l.buf)-l.end >= minReadSpace {
+		return l.buf[l.end:]
+	}
+	switch {
+	case l.start > 0:
+		copy(l.buf, l.buf[l.start:l.end])
+		l.end -= l.start
+		l.start = 0
+	case len(l.buf) < l.max+1:
+		nb := make([]byte, min(2*len(l.buf), l.max+1))
+		copy(nb, l.buf[:l.end])
+		l.buf = nb
+	}
+	if l.end == len(l.buf) { // full, start == 0: more than max bytes without '\n'
+		l.tooLarge(l.buf[:l.max])
+		l.skipping = true
+		l.start, l.end = 0, 0
+	}
+	return l.buf[l.end:]
+}
+
+// consume splits the n bytes just read into lines and hands them on.
+func (l *lineReader) consume(n int) {
+	l.s.cfg.Stats.Bytes.Add(uint64(n))
+	l.end += n
+	for {
+		i := bytes.IndexByte(l.buf[l.start:l.end], '\n')
+		if i < 0 {
+			break
+		}
+		line := l.buf[l.start : l.start+i]
+		l.start += i + 1
+		if l.skipping {
+			l.skipping = false // the tail of an over-long line
+			continue
+		}
+		l.add(line)
+	}
+	if l.skipping || l.start == l.end {
+		l.start, l.end = 0, 0
+	}
+	l.flush()
+}
+
+// add takes one line without its '\n'. The limit applies to the line as
+// sent ('\r' included), the same whether or not it ended the stream.
+func (l *lineReader) add(line []byte) {
+	if len(line) > l.max {
+		l.tooLarge(line[:l.max])
+		return
+	}
+	line = bytes.TrimRight(line, "\r")
+	if len(bytes.TrimSpace(line)) == 0 {
+		return // blank lines separate nothing (files end with one)
+	}
+	l.s.cfg.Stats.Received.Add(1)
+	l.lines = append(l.lines, line)
+}
+
+// flush copies the collected lines, which point into the read buffer, into
+// one fresh arena and hands them on as a batch.
+func (l *lineReader) flush() {
+	if len(l.lines) == 0 {
+		return
+	}
+	total := 0
+	for _, ln := range l.lines {
+		total += len(ln)
+	}
+	arena := make([]byte, 0, total)
+	msgs := make([][]byte, len(l.lines))
+	for i, ln := range l.lines {
+		start := len(arena)
+		arena = append(arena, ln...)
+		msgs[i] = arena[start:len(arena):len(arena)]
+		l.lines[i] = nil
+	}
+	l.lines = l.lines[:0]
+	l.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now()}, total)
+}
+
+func (l *lineReader) tooLarge(prefix []byte) {
+	l.s.cfg.Stats.Received.Add(1)
+	l.s.failLog.Warn().Str("socket", l.sk.path).Int("max_line_size", l.max).
+		Msg("over-long line dead-lettered (its first max_line_size bytes); raise max_line_size")
+	err := fmt.Errorf("line longer than max_line_size (%d bytes); its first %d bytes are kept, the rest up to the next newline is skipped", l.max, len(prefix))
+	l.emit.Failed(append([]byte(nil), prefix...), normalize.ReasonTooLarge, &normalize.Error{Reason: normalize.ReasonTooLarge, Err: err})
+}
+
+// finish hands on a last line that had no newline (the sender closed the
+// connection after it).
+func (l *lineReader) finish() {
+	if !l.skipping && l.start < l.end {
+		l.add(l.buf[l.start:l.end])
+		l.start, l.end = 0, 0
+	}
+	l.flush()
+}
+
+// drain reads, without waiting, what the connection still has queued at
+// shutdown.
+func (l *lineReader) drain(c *net.UnixConn) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(l.s.cfg.DrainTimeout)
+	for time.Now().Before(deadline) {
+		var n int
+		var rerr error
+		if err := rc.Control(func(fd uintptr) {
+			for {
+				n, rerr = unix.Read(int(fd), l.space())
+				if rerr != unix.EINTR {
+					return
+				}
+			}
+		}); err != nil || rerr != nil || n <= 0 {
+			return
+		}
+		l.consume(n)
+	}
+}

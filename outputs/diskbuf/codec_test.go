@@ -1,0 +1,165 @@
+package diskbuf
+
+import (
+	"net/netip"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/outputs/format"
+)
+
+// fullEvent sets every field of normalize.Event, so a round trip that drops
+// one shows up.
+func fullEvent() *normalize.Event {
+	yes := true
+	uid, gid := uint32(1000), uint32(0)
+	e := &normalize.Event{
+		ID:        "0123456789abcdef0000000000000001",
+		Timestamp: time.Date(2026, 11, 22, 10, 11, 12, 123456789, time.UTC),
+		Received:  time.Date(2026, 11, 22, 10, 11, 13, 5, time.UTC),
+		Kind:      normalize.KindAlert,
+		Action:    normalize.ActionBlocked,
+		Source:    normalize.Source{Type: "suricata", Input: "eve", Sensor: "sensor-1"},
+		SrcIP:     netip.MustParseAddr("10.0.0.1"),
+		DestIP:    netip.MustParseAddr("fe80::1%eth0"),
+		SrcPort:   1234, DestPort: 443, HasPorts: true,
+		Proto: 6, HasProto: true, ProtoName: "tcp",
+		ICMPType: 3, ICMPCode: 1, HasICMP: true,
+		SrcMAC: "00:11:22:33:44:55", DestMAC: "66:77:88:99:aa:bb",
+		CommunityID: "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+		FlowID:      1<<63 + 12345,
+		InIface:     "eth0",
+		VLAN:        []uint16{10, 4094},
+		AppProto:    "tls",
+		Direction:   "to_server",
+		Signature:   &normalize.Signature{GID: 1, ID: 2024001, Rev: 3, Name: "ET TEST \"quoted\" ✓", Category: "Misc", Priority: 2},
+		Flow: &normalize.Flow{PktsToServer: 1, PktsToClient: 2, BytesToServer: 3, BytesToClient: 4,
+			Start: time.Date(2026, 1, 1, 0, 0, 0, 1, time.UTC), End: time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC),
+			Age: -1, State: "closed", Reason: "timeout", Alerted: &yes},
+		Packet:   &normalize.Packet{Len: 60, TTL: 64, HasTTL: true, TOS: 16, IPID: 7, TCPFlags: "SA", TCPWindow: 65535, TCPSeq: 1, TCPAck: 2},
+		Firewall: &normalize.Firewall{Group: 5, Prefix: "drop: ", Mark: 9, InIface: "eth0", OutIface: "eth1", UID: &uid, GID: &gid},
+		Details: normalize.Details{
+			{Key: "tls", Value: normalize.RawJSON(`{"sni":"example.org"}`)},
+			{Key: "weird \"key\"", Value: normalize.RawJSON(`[1,2,3]`)},
+		},
+	}
+	return e
+}
+
+// TestFullEventSetsEveryField guards the round trip below: a field added to
+// normalize.Event (or a nested struct) must be set in fullEvent, so that a
+// codec that forgets it fails TestCodecRoundTrip.
+func TestFullEventSetsEveryField(t *testing.T) {
+	var walk func(v reflect.Value, path string)
+	walk = func(v reflect.Value, path string) {
+		for i := range v.NumField() {
+			f, name := v.Field(i), path+"."+v.Type().Field(i).Name
+			if f.IsZero() {
+				t.Errorf("fullEvent leaves %s unset: set it, and encode it in codec.go", name)
+				continue
+			}
+			if f.Kind() == reflect.Pointer && f.Elem().Kind() == reflect.Struct {
+				f = f.Elem()
+			}
+			if f.Kind() == reflect.Struct && f.Type().PkgPath() == "github.com/alertgw/alertgw/normalize" {
+				walk(f, name)
+			}
+		}
+	}
+	walk(reflect.ValueOf(*fullEvent()), "Event")
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	cases := map[string]*normalize.Event{
+		"full":    fullEvent(),
+		"minimal": {ID: "x", Kind: normalize.KindEvent},
+		"empty":   {},
+		"ipv4in6": {SrcIP: netip.MustParseAddr("::ffff:1.2.3.4"), Flow: &normalize.Flow{}},
+	}
+	for name, in := range cases {
+		t.Run(name, func(t *testing.T) {
+			rec := AppendEvent(nil, in)
+			var out normalize.Event
+			if err := DecodeEvent(rec, &out); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(in, &out) {
+				t.Fatalf("round trip changed the event:\n in: %#v\nout: %#v", in, &out)
+			}
+			// And the native encoding, what every consumer sees, is identical.
+			a, b := (format.Native{}).AppendEvent(nil, in), (format.Native{}).AppendEvent(nil, &out)
+			if string(a) != string(b) {
+				t.Fatalf("native encoding differs:\n%s\n%s", a, b)
+			}
+		})
+	}
+}
+
+func TestCodecRejectsTruncated(t *testing.T) {
+	rec := AppendEvent(nil, fullEvent())
+	for n := 0; n < len(rec); n++ {
+		var e normalize.Event
+		if err := DecodeEvent(rec[:n], &e); err == nil {
+			t.Fatalf("truncated to %d of %d bytes: no error", n, len(rec))
+		}
+	}
+	var e normalize.Event
+	if err := DecodeEvent(append(rec, 0), &e); err == nil {
+		t.Fatal("trailing byte: no error")
+	}
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	f.Add(AppendEvent(nil, fullEvent()))
+	f.Add(AppendEvent(nil, &normalize.Event{ID: "a"}))
+	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, rec []byte) {
+		var e normalize.Event
+		if err := DecodeEvent(rec, &e); err != nil {
+			return
+		}
+		// Whatever decodes re-encodes to something that decodes the same.
+		var again normalize.Event
+		if err := DecodeEvent(AppendEvent(nil, &e), &again); err != nil {
+			t.Fatalf("re-encoded event does not decode: %v", err)
+		}
+		if !reflect.DeepEqual(&e, &again) {
+			t.Fatalf("unstable round trip:\n%#v\n%#v", &e, &again)
+		}
+	})
+}
+
+func BenchmarkCodec(b *testing.B) {
+	e := fullEvent()
+	rec := AppendEvent(nil, e)
+	b.Run("encode", func(b *testing.B) {
+		b.SetBytes(int64(len(rec)))
+		buf := make([]byte, 0, 1024)
+		for b.Loop() {
+			buf = AppendEvent(buf[:0], e)
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(rec)))
+		for b.Loop() {
+			var out normalize.Event
+			if err := DecodeEvent(rec, &out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+type normalizeEvent = normalize.Event
+
+// detail is a filler field of about n bytes.
+func detail(n int) normalize.Field {
+	v := make([]byte, 0, n+2)
+	v = append(v, '"')
+	for range max(n, 1) {
+		v = append(v, 'x')
+	}
+	return normalize.Field{Key: "payload_printable", Value: append(v, '"')}
+}

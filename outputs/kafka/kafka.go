@@ -1,0 +1,303 @@
+// Package kafka is the kafka output: every event becomes one record, keyed
+// by its Community ID so that all events of a flow land in one partition
+// (in order), on a topic named from the event (alertgw-{kind}). The
+// producer is idempotent with acks=all: a record is acknowledged once every
+// in-sync replica has it, and the broker drops the duplicates its own
+// retries would create.
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/outputs"
+)
+
+// Plugin registers the output.
+var Plugin = outputs.Plugin{
+	Type:    "kafka",
+	Summary: "produce events to Kafka (franz-go), keyed by Community ID, acks=all, idempotent",
+	Options: func() any {
+		return &Options{
+			Topic:         "alertgw-{kind}",
+			ClientID:      "alertgw",
+			Compression:   "lz4",
+			Timeout:       30 * time.Second,
+			MaxRecordSize: 1 << 20,
+		}
+	},
+	New: func(env outputs.Env, opts any) (outputs.Output, error) { return New(env, opts.(*Options)) },
+}
+
+// Options are the kafka block's own keys.
+type Options struct {
+	Brokers       []string      `mapstructure:"brokers"`
+	Topic         string        `mapstructure:"topic"` // template: {kind}, {source}, {input}, {sensor}, {action}
+	ClientID      string        `mapstructure:"client_id"`
+	Compression   string        `mapstructure:"compression"` // none, gzip, snappy, lz4, zstd
+	Linger        time.Duration `mapstructure:"linger"`      // producer linger per partition; the pipeline batches already
+	Timeout       time.Duration `mapstructure:"timeout"`     // a Write that has not been acknowledged by then fails and is retried
+	MaxRecordSize config.Size   `mapstructure:"max_record_size"`
+	TLS           outputs.TLS   `mapstructure:"tls"`
+	SASL          SASL          `mapstructure:"sasl"`
+}
+
+// SASL authenticates to the brokers.
+type SASL struct {
+	Mechanism string         `mapstructure:"mechanism"` // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+	Username  string         `mapstructure:"username"`
+	Password  outputs.Secret `mapstructure:"password"`
+	// PasswordFile reads the password from a file.
+	PasswordFile string `mapstructure:"password_file"`
+}
+
+// Validate implements config.Validator.
+func (o *Options) Validate() config.Problems {
+	var p config.Problems
+	if len(o.Brokers) == 0 {
+		p.Add("brokers", "at least one broker address (host:port) is needed")
+	}
+	if _, err := outputs.ParseTemplate(o.Topic); err != nil {
+		p.Add("topic", "%v", err)
+	}
+	if _, err := codec(o.Compression); err != nil {
+		p.Add("compression", "%v", err)
+	}
+	if o.Timeout < time.Second {
+		p.Add("timeout", "must be at least 1s; got %s", o.Timeout)
+	}
+	if o.MaxRecordSize < 1024 || o.MaxRecordSize > 1<<30 {
+		p.Add("max_record_size", "must be between 1KiB and 1GiB")
+	}
+	switch strings.ToUpper(o.SASL.Mechanism) {
+	case "":
+	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+		if o.SASL.Username == "" {
+			p.Add("sasl.username", "required with a SASL mechanism")
+		}
+	default:
+		p.Add("sasl.mechanism", "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; got %q", o.SASL.Mechanism)
+	}
+	outputs.CheckSecret(&p, "sasl.password", o.SASL.Password, o.SASL.PasswordFile)
+	p = append(p, o.TLS.Validate().Prefixed("tls")...)
+	return p
+}
+
+func codec(name string) (kgo.CompressionCodec, error) {
+	switch strings.ToLower(name) {
+	case "", "none":
+		return kgo.NoCompression(), nil
+	case "gzip":
+		return kgo.GzipCompression(), nil
+	case "snappy":
+		return kgo.SnappyCompression(), nil
+	case "lz4":
+		return kgo.Lz4Compression(), nil
+	case "zstd":
+		return kgo.ZstdCompression(), nil
+	}
+	return kgo.CompressionCodec{}, fmt.Errorf("unknown compression %q (none, gzip, snappy, lz4, zstd)", name)
+}
+
+// Output produces to Kafka.
+type Output struct {
+	env     outputs.Env
+	opts    *Options
+	cl      *kgo.Client
+	topics  *outputs.Names
+	recs    []kgo.Record
+	ptrs    []*kgo.Record
+	headers []kgo.RecordHeader
+}
+
+// New connects lazily: the client dials on first produce, so a broker that
+// is down at start does not stop the gateway (events wait in the buffer).
+func New(env outputs.Env, o *Options) (*Output, error) {
+	if err := o.SASL.Password.Load(o.SASL.PasswordFile); err != nil {
+		return nil, err
+	}
+	tmpl, err := outputs.ParseTemplate(o.Topic)
+	if err != nil {
+		return nil, err
+	}
+	comp, _ := codec(o.Compression)
+	kopts := []kgo.Opt{
+		kgo.SeedBrokers(o.Brokers...),
+		kgo.ClientID(o.ClientID),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerBatchCompression(comp),
+		kgo.ProducerLinger(o.Linger),
+		kgo.ProducerBatchMaxBytes(int32(o.MaxRecordSize)),
+		kgo.RecordDeliveryTimeout(o.Timeout),
+		kgo.MaxBufferedRecords(1 << 20),
+	}
+	tc, err := o.TLS.ConfigFor(env.Log)
+	if err != nil {
+		return nil, err
+	}
+	if tc != nil {
+		kopts = append(kopts, kgo.DialTLSConfig(tc))
+	}
+	switch m := strings.ToUpper(o.SASL.Mechanism); m {
+	case "PLAIN":
+		kopts = append(kopts, kgo.SASL(plain.Auth{User: o.SASL.Username, Pass: o.SASL.Password.Reveal()}.AsMechanism()))
+	case "SCRAM-SHA-256":
+		kopts = append(kopts, kgo.SASL(scram.Auth{User: o.SASL.Username, Pass: o.SASL.Password.Reveal()}.AsSha256Mechanism()))
+	case "SCRAM-SHA-512":
+		kopts = append(kopts, kgo.SASL(scram.Auth{User: o.SASL.Username, Pass: o.SASL.Password.Reveal()}.AsSha512Mechanism()))
+	}
+	cl, err := kgo.NewClient(kopts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	return &Output{env: env, opts: o, cl: cl, topics: outputs.NewNames(tmpl)}, nil
+}
+
+// Write produces the batch and waits for every record's acknowledgement.
+// Records the broker refuses for good (too large, invalid)
+// are reported permanent, so they are dead-lettered; the others are retried.
+func (w *Output) Write(ctx context.Context, b *outputs.Batch) error {
+	lines := b.Encode(w.env.Encoder)
+	n := len(b.Events)
+	if cap(w.recs) < n {
+		w.recs = make([]kgo.Record, n)
+		w.ptrs = make([]*kgo.Record, n)
+		w.headers = make([]kgo.RecordHeader, n)
+	}
+	recs, ptrs, hdrs := w.recs[:n], w.ptrs[:n], w.headers[:n]
+	for i, e := range b.Events {
+		// The value aliases the batch's encoding, which outlives this call.
+		hdrs[i] = kgo.RecordHeader{Key: "event_id", Value: []byte(e.ID)}
+		recs[i] = kgo.Record{
+			Topic:   w.topics.For(e),
+			Value:   lines.Line(i),
+			Headers: hdrs[i : i+1 : i+1],
+		}
+		if e.CommunityID != "" {
+			recs[i].Key = []byte(e.CommunityID)
+		}
+		ptrs[i] = &recs[i]
+	}
+	// When the brokers stay away longer than the timeout, the Write fails
+	// and the pipeline retries (and spills to disk) instead of blocking.
+	ctx, cancel := context.WithTimeout(ctx, w.opts.Timeout)
+	defer cancel()
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		results []kgo.ProduceResult // failures only
+	)
+	wg.Add(n)
+	promise := func(r *kgo.Record, err error) {
+		if err != nil {
+			mu.Lock()
+			results = append(results, kgo.ProduceResult{Record: r, Err: err})
+			mu.Unlock()
+		}
+		wg.Done()
+	}
+	for _, r := range ptrs {
+		w.cl.Produce(ctx, r, promise)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// Fail what the client still holds, so that no record of this
+		// batch is sent behind our back after we report failure (the
+		// retry sends them again: at least once either way).
+		actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := w.cl.AbortBufferedRecords(actx)
+		acancel()
+		if err != nil {
+			w.recs, w.ptrs, w.headers = nil, nil, nil // the client may still hold them
+			return fmt.Errorf("kafka produce: no acknowledgement within %s; abort: %w", w.opts.Timeout, err)
+		}
+		<-done
+		if len(results) == 0 {
+			return fmt.Errorf("kafka produce: no acknowledgement within %s", w.opts.Timeout)
+		}
+	}
+	var pe outputs.PartialError
+	var firstErr error
+	var index map[*kgo.Record]int
+	for _, r := range results {
+		if index == nil {
+			index = make(map[*kgo.Record]int, n)
+			for i := range recs {
+				index[&recs[i]] = i
+			}
+		}
+		if firstErr == nil {
+			firstErr = r.Err
+		}
+		pe.Failed = append(pe.Failed, outputs.ItemFailure{Index: index[r.Record], Permanent: permanent(r.Err), Reason: reason(r.Err), Detail: r.Err.Error()})
+	}
+	clear(recs) // do not keep the batch alive through the reused slice
+	if len(pe.Failed) == 0 {
+		return nil
+	}
+	if len(pe.Failed) == n && !anyPermanent(pe.Failed) {
+		return fmt.Errorf("kafka produce: %w", firstErr) // nothing went: a plain retry
+	}
+	return &pe
+}
+
+func anyPermanent(fs []outputs.ItemFailure) bool {
+	for _, f := range fs {
+		if f.Permanent {
+			return true
+		}
+	}
+	return false
+}
+
+// permanent reports whether producing the same record again cannot work.
+// Authorization failures are not: the ACL is wrong, not the record, and
+// the events wait in the buffer until it is fixed.
+func permanent(err error) bool {
+	for _, e := range []error{kerr.MessageTooLarge, kerr.RecordListTooLarge, kerr.InvalidRecord,
+		kerr.InvalidTopicException, kerr.CorruptMessage} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+func reason(err error) string {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return strings.ToLower(ke.Message)
+	}
+	switch {
+	case errors.Is(err, kgo.ErrRecordTimeout):
+		return "timeout"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return "timeout"
+	}
+	return "produce_error"
+}
+
+// Close flushes what is buffered and closes the client.
+func (w *Output) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := w.cl.Flush(ctx)
+	w.cl.Close()
+	if err != nil {
+		return fmt.Errorf("kafka flush: %w", err)
+	}
+	return nil
+}

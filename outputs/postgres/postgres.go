@@ -1,0 +1,320 @@
+// Package postgres is the postgres output: batches of events go into one
+// table with a COPY each, typed columns for the fields people filter on and
+// a jsonb column with the whole event. The table and its indexes are made
+// by versioned migrations that the output runs itself at start, under an
+// advisory lock so that several gateways sharing a database do not race.
+//
+// Delivery is at least once: a COPY is atomic, so a batch is in the table
+// whole or not at all, but a COPY whose commit reply was lost (the server
+// restarted at that moment) is sent again. Each event's id is stable across
+// redeliveries; docs/outputs/postgres.md shows how to deduplicate on it.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/outputs"
+)
+
+// Plugin registers the output.
+var Plugin = outputs.Plugin{
+	Type:    "postgres",
+	Summary: "COPY events into a PostgreSQL table (typed columns + jsonb), created by versioned migrations",
+	Options: func() any {
+		return &Options{Table: "alertgw_events", Timeout: 30 * time.Second, Migrate: true}
+	},
+	New: func(env outputs.Env, opts any) (outputs.Output, error) { return New(env, opts.(*Options)) },
+}
+
+// Options are the postgres block's own keys.
+type Options struct {
+	DSN     string        `mapstructure:"dsn"` // postgres://user:pass@host:5432/db?sslmode=verify-full, or key=value form
+	Table   string        `mapstructure:"table"`
+	Migrate bool          `mapstructure:"migrate"` // create/upgrade the table at start (else it must exist)
+	Timeout time.Duration `mapstructure:"timeout"` // per batch; a slower COPY fails and is retried
+}
+
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// Validate implements config.Validator.
+func (o *Options) Validate() config.Problems {
+	var p config.Problems
+	if o.DSN == "" {
+		p.Add("dsn", "a connection string is needed, e.g. postgres://alertgw@db:5432/alerts")
+	} else if _, err := pgx.ParseConfig(o.DSN); err != nil {
+		p.Add("dsn", "%v", err)
+	}
+	if !identRE.MatchString(o.Table) {
+		p.Add("table", "must be a lower-case SQL identifier ([a-z_][a-z0-9_]*); got %q", o.Table)
+	}
+	if o.Timeout < time.Second {
+		p.Add("timeout", "must be at least 1s; got %s", o.Timeout)
+	}
+	return p
+}
+
+// columns, in COPY order; the values come from row below.
+var columns = []string{"id", "ts", "received", "kind", "action", "source_type", "source_input", "sensor",
+	"src_ip", "src_port", "dest_ip", "dest_port", "proto", "app_proto", "community_id", "flow_id",
+	"signature_gid", "signature_id", "signature_rev", "signature", "category", "priority", "event"}
+
+// migrations are applied in order, each once per table; append, never edit.
+var migrations = []string{
+	1: `CREATE TABLE IF NOT EXISTS {t} (
+		id            text        NOT NULL,
+		ts            timestamptz NOT NULL,
+		received      timestamptz NOT NULL,
+		kind          text        NOT NULL,
+		action        text        NOT NULL,
+		source_type   text,
+		source_input  text,
+		sensor        text,
+		src_ip        inet,
+		src_port      integer,
+		dest_ip       inet,
+		dest_port     integer,
+		proto         smallint,
+		app_proto     text,
+		community_id  text,
+		flow_id       numeric(20),
+		signature_gid bigint,
+		signature_id  bigint,
+		signature_rev bigint,
+		signature     text,
+		category      text,
+		priority      integer,
+		event         jsonb       NOT NULL
+	);
+	CREATE INDEX IF NOT EXISTS {t}_ts_idx ON {t} (ts);
+	CREATE INDEX IF NOT EXISTS {t}_src_ip_idx ON {t} (src_ip);
+	CREATE INDEX IF NOT EXISTS {t}_dest_ip_idx ON {t} (dest_ip);
+	CREATE INDEX IF NOT EXISTS {t}_signature_id_idx ON {t} (signature_id) WHERE signature_id IS NOT NULL;
+	CREATE INDEX IF NOT EXISTS {t}_community_id_idx ON {t} (community_id) WHERE community_id IS NOT NULL;
+	CREATE INDEX IF NOT EXISTS {t}_id_idx ON {t} (id);`,
+}
+
+// Output writes to PostgreSQL over one connection, reopened after failures.
+type Output struct {
+	env      outputs.Env
+	opts     *Options
+	cfg      *pgx.ConnConfig
+	conn     *pgx.Conn
+	migrated bool
+	rows     rowSource
+}
+
+// New checks the options. It does not connect: a database that is down at
+// start must not stop the gateway (events wait in the buffer); the first
+// Write connects and migrates.
+func New(env outputs.Env, o *Options) (*Output, error) {
+	cfg, err := pgx.ParseConfig(o.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("postgres dsn: %w", err)
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["application_name"] = "alertgw"
+	w := &Output{env: env, opts: o, cfg: cfg}
+	w.rows.vals = make([]any, len(columns))
+	return w, nil
+}
+
+func (w *Output) connect(ctx context.Context) error {
+	if w.conn != nil && !w.conn.IsClosed() {
+		return nil
+	}
+	conn, err := pgx.ConnectConfig(ctx, w.cfg)
+	if err != nil {
+		return fmt.Errorf("postgres connect: %w", err)
+	}
+	w.conn = conn
+	if w.opts.Migrate && !w.migrated {
+		if err := Migrate(ctx, conn, w.opts.Table); err != nil {
+			w.drop()
+			return err
+		}
+		w.migrated = true
+	}
+	return nil
+}
+
+func (w *Output) drop() {
+	if w.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		w.conn.Close(ctx)
+		cancel()
+		w.conn = nil
+	}
+}
+
+// Migrate brings table up to the latest migration.
+func Migrate(ctx context.Context, conn *pgx.Conn, table string) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres migrate: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	// One migrator at a time per database, whatever the table.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(4242424242)`); err != nil {
+		return fmt.Errorf("postgres migrate lock: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS alertgw_migrations (
+		tbl text NOT NULL, version integer NOT NULL, applied timestamptz NOT NULL DEFAULT now(),
+		PRIMARY KEY (tbl, version))`); err != nil {
+		return fmt.Errorf("postgres migrations table: %w", err)
+	}
+	var have int
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM alertgw_migrations WHERE tbl = $1`, table).Scan(&have); err != nil {
+		return fmt.Errorf("postgres migration version: %w", err)
+	}
+	for v := have + 1; v < len(migrations); v++ {
+		// Index names derive from the table name, which Validate keeps a
+		// plain identifier; the table itself is quoted.
+		sql := strings.ReplaceAll(migrations[v], "{t}_", table+"_")
+		sql = strings.ReplaceAll(sql, "{t}", pgx.Identifier{table}.Sanitize())
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("postgres migration %d: %w", v, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO alertgw_migrations (tbl, version) VALUES ($1, $2)`, table, v); err != nil {
+			return fmt.Errorf("postgres migration %d: %w", v, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres migrate commit: %w", err)
+	}
+	return nil
+}
+
+// Write COPYs the batch. A batch the server refuses as data (a NUL byte in
+// a string, a value out of range: SQLSTATE classes 22 and 23) is split into
+// single-event COPYs so that only the bad events are dead-lettered.
+func (w *Output) Write(ctx context.Context, b *outputs.Batch) error {
+	ctx, cancel := context.WithTimeout(ctx, w.opts.Timeout)
+	defer cancel()
+	if err := w.connect(ctx); err != nil {
+		return err
+	}
+	lines := b.Encode(w.env.Encoder)
+	err := w.copy(ctx, b.Events, lines, 0)
+	if err == nil {
+		return nil
+	}
+	if !dataError(err) {
+		w.drop() // the connection's state is unknown: start afresh next time
+		return fmt.Errorf("postgres copy: %w", err)
+	}
+	var pe outputs.PartialError
+	for i := range b.Events {
+		err := w.copy(ctx, b.Events[i:i+1], lines, i)
+		switch {
+		case err == nil:
+		case dataError(err):
+			pe.Failed = append(pe.Failed, outputs.ItemFailure{Index: i, Permanent: true, Reason: "sqlstate_" + sqlState(err), Detail: err.Error()})
+		default:
+			w.drop()
+			for j := i; j < len(b.Events); j++ {
+				pe.Failed = append(pe.Failed, outputs.ItemFailure{Index: j, Reason: "connection", Detail: err.Error()})
+			}
+			return &pe
+		}
+	}
+	return &pe
+}
+
+// copy sends evs, whose encodings are lines from line first on.
+func (w *Output) copy(ctx context.Context, evs []*normalize.Event, lines *outputs.Lines, first int) error {
+	w.rows.reset(evs, lines, first)
+	_, err := w.conn.CopyFrom(ctx, pgx.Identifier{w.opts.Table}, columns, &w.rows)
+	w.rows.reset(nil, nil, 0)
+	return err
+}
+
+func sqlState(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}
+
+// dataError reports whether the server refused the data itself.
+func dataError(err error) bool {
+	c := sqlState(err)
+	return len(c) == 5 && (c[:2] == "22" || c[:2] == "23")
+}
+
+// Close closes the connection.
+func (w *Output) Close() error {
+	w.drop()
+	return nil
+}
+
+// rowSource feeds COPY from a batch without building rows up front: one
+// reused value slice (pgx encodes each row before asking for the next) and
+// the jsonb is the event in the output's format, already encoded.
+type rowSource struct {
+	evs   []*normalize.Event
+	lines *outputs.Lines
+	first int
+	i     int
+	vals  []any
+}
+
+func (r *rowSource) reset(evs []*normalize.Event, lines *outputs.Lines, first int) {
+	r.evs, r.lines, r.first, r.i = evs, lines, first, -1
+}
+
+func (r *rowSource) Next() bool { r.i++; return r.i < len(r.evs) }
+
+func (r *rowSource) Err() error { return nil }
+
+func (r *rowSource) Values() ([]any, error) {
+	e := r.evs[r.i]
+	v := r.vals
+	clear(v)
+	v[0], v[1], v[2], v[3], v[4] = e.ID, e.Timestamp, e.Received, string(e.Kind), string(e.Action)
+	v[5], v[6], v[7] = nullString(e.Source.Type), nullString(e.Source.Input), nullString(e.Source.Sensor)
+	if e.SrcIP.IsValid() {
+		v[8] = e.SrcIP.WithZone("")
+	}
+	if e.DestIP.IsValid() {
+		v[10] = e.DestIP.WithZone("")
+	}
+	if e.HasPorts {
+		v[9], v[11] = int32(e.SrcPort), int32(e.DestPort)
+	}
+	if e.HasProto {
+		v[12] = int16(e.Proto)
+	}
+	v[13], v[14] = nullString(e.AppProto), nullString(e.CommunityID)
+	if e.FlowID != 0 {
+		v[15] = fmt.Sprint(e.FlowID) // numeric(20): a uint64 beyond int64
+	}
+	if s := e.Signature; s != nil {
+		v[16], v[17], v[18] = int64(s.GID), int64(s.ID), int64(s.Rev)
+		v[19], v[20] = nullString(s.Name), nullString(s.Category)
+		if s.Priority != 0 {
+			v[21] = int32(s.Priority)
+		}
+	}
+	v[22] = r.lines.Line(r.first + r.i)
+	return v, nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,83 @@
+// Package unix is the unix output: each event, in the output's format, to
+// a Unix socket, for chaining into another local collector: one datagram
+// per event on a datagram socket, one line per event on a stream socket.
+package unix
+
+import (
+	"context"
+	"time"
+
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/outputs/netsend"
+)
+
+// Plugin registers the output.
+var Plugin = outputs.Plugin{
+	Type:    "unix",
+	Summary: "forward events to a Unix datagram or stream socket (one datagram or line each)",
+	Options: func() any {
+		return &Options{Socket: "dgram", Framing: netsend.FrameNewline, Timeout: 10 * time.Second}
+	},
+	New: func(env outputs.Env, opts any) (outputs.Output, error) { return New(env, opts.(*Options)) },
+}
+
+// Options are the unix block's own keys.
+type Options struct {
+	Path    string        `mapstructure:"path"`
+	Socket  string        `mapstructure:"socket"`  // dgram or stream
+	Framing string        `mapstructure:"framing"` // stream: newline (default) or octet_counting
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
+// Validate implements config.Validator.
+func (o *Options) Validate() config.Problems {
+	var p config.Problems
+	if o.Path == "" {
+		p.Add("path", "the socket to send to is required")
+	}
+	switch o.Socket {
+	case "dgram", "stream":
+	default:
+		p.Add("socket", "must be dgram or stream; got %q", o.Socket)
+	}
+	switch o.Framing {
+	case netsend.FrameNewline, netsend.FrameOctetCounting:
+	default:
+		p.Add("framing", "must be newline or octet_counting; got %q", o.Framing)
+	}
+	return p
+}
+
+// Output writes to one socket.
+type Output struct {
+	env  outputs.Env
+	conn *netsend.Conn
+	msgs [][]byte
+}
+
+// New builds the output; it connects on first Write, and again after the
+// receiver went away.
+func New(env outputs.Env, o *Options) (*Output, error) {
+	network := "unixgram"
+	if o.Socket == "stream" {
+		network = "unix"
+	}
+	return &Output{env: env, conn: &netsend.Conn{Network: network, Address: o.Path, Timeout: o.Timeout, Framing: o.Framing}}, nil
+}
+
+// Write sends each event's encoding.
+func (w *Output) Write(_ context.Context, b *outputs.Batch) error {
+	lines := b.Encode(w.env.Encoder)
+	msgs := w.msgs[:0]
+	for i := range b.Events {
+		msgs = append(msgs, lines.Line(i))
+	}
+	w.msgs = msgs
+	err := w.conn.Send(msgs)
+	clear(w.msgs)
+	return err
+}
+
+// Close closes the socket.
+func (w *Output) Close() error { return w.conn.Close() }
