@@ -35,7 +35,8 @@ func (w *jw) byte(c byte) { w.reserve(1)[0] = c }
 // raw writes s as it is: JSON punctuation and keys the caller knows.
 func (w *jw) raw(s string) { copy(w.reserve(len(s)), s) }
 
-// quoted writes "s" and then tail (':' or nothing), s needing no escape.
+// quoted writes "s", and a colon after it when colon is set; s needs no
+// escaping.
 func (w *jw) quoted(s string, colon bool) {
 	n := len(s) + 2
 	if colon {

@@ -64,7 +64,7 @@ func (a *scratch) upperHex(s string) (string, bool) {
 // replaceNUL returns s with every NUL byte replaced by c; s itself when
 // it has none.
 func (a *scratch) replaceNUL(s string, c byte) string {
-	i := indexNUL(s)
+	i := strings.IndexByte(s, 0)
 	if i < 0 {
 		return s
 	}
@@ -83,7 +83,7 @@ func (a *scratch) replaceNUL(s string, c byte) string {
 func (a *scratch) split(s string, sep byte) []string {
 	start := len(a.strs)
 	for {
-		i := indexByte(s, sep)
+		i := strings.IndexByte(s, sep)
 		if i < 0 {
 			break
 		}
@@ -122,7 +122,3 @@ func (a *scratch) int(n int64) string {
 	a.b = strconv.AppendInt(a.b, n, 10)
 	return a.since(start)
 }
-
-func indexNUL(s string) int { return strings.IndexByte(s, 0) }
-
-func indexByte(s string, c byte) int { return strings.IndexByte(s, c) }
