@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/elastic/go-libaudit/v2/aucoalesce"
 	"github.com/elastic/go-libaudit/v2/auparse"
@@ -39,7 +40,37 @@ type Mapper struct {
 	cur    span
 	groups []group
 	names  []field
+	arena  scratch                 // decoded strings of the event being mapped
+	types  []typeNames             // record types seen, with their names (map lookups otherwise)
+	msgs   []*auparse.AuditMessage // the records without EOE
+
+	userMemo userMemo
+	known    knownMemo
 }
+
+type typeNames struct {
+	t              auparse.AuditMessageType
+	name, category string
+}
+
+// typeInfo returns the names of record type t, from a small cache: a
+// stream has a handful of record types.
+func (m *Mapper) typeInfo(t auparse.AuditMessageType) *typeNames {
+	for i := range m.types {
+		if m.types[i].t == t {
+			return &m.types[i]
+		}
+	}
+	tn := typeNames{t, t.String(), aucoalesce.GetAuditEventType(t).String()}
+	if len(m.types) >= 64 {
+		return &tn
+	}
+	m.types = append(m.types, tn)
+	return &m.types[len(m.types)-1]
+}
+
+func (m *Mapper) typeName(t auparse.AuditMessageType) string { return m.typeInfo(t).name }
+func (m *Mapper) category(t auparse.AuditMessageType) string { return m.typeInfo(t).category }
 
 type group struct {
 	name       string
@@ -48,16 +79,19 @@ type group struct {
 
 // userKeys are written first and in this order under details.user;
 // other *uid/*gid fields follow sorted.
-var userKeys = []string{"auid", "uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid"}
+var userKeys = [...]string{"auid", "uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid"}
 
 // Map fills ev from msgs, the records of one event as the Assembler
 // returned them. Records whose fields cannot be parsed are kept raw with
 // the parser's error, so nothing is lost.
 func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
+	m.arena.reset()
 	if slices.ContainsFunc(msgs, isEOE) {
 		// go-libaudit's reassembler keeps EOE out; the caller's slice is
 		// not modified.
-		msgs = slices.DeleteFunc(slices.Clone(msgs), isEOE)
+		m.msgs = slices.DeleteFunc(append(m.msgs[:0], msgs...), isEOE)
+		msgs = m.msgs
+		defer clear(m.msgs) // do not keep the records alive
 	}
 	if len(msgs) == 0 {
 		return normalize.Errorf(normalize.ReasonMissingField, "audit event without records")
@@ -80,7 +114,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 	for i, r := range msgs {
 		p := &recs[i]
 		p.fields = p.fields[:0]
-		parseRecord(r, p)
+		parseRecord(r, p, &m.arena)
 		switch r.RecordType {
 		case auparse.AUDIT_SYSCALL:
 			if syscallRec == nil {
@@ -111,7 +145,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 	w.b = w.b[:0]
 	m.groups = m.groups[:0]
 	for i := range recs {
-		name := recs[i].msg.RecordType.String()
+		name := m.typeName(recs[i].msg.RecordType)
 		if slices.ContainsFunc(m.groups, func(g group) bool { return g.name == name }) {
 			continue
 		}
@@ -143,7 +177,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 	if execve != nil {
 		if len(execve) == 1 && execveRec.err == nil {
 			// The record's decoded a0…aN are the arguments.
-			argv, argc, argvComplete = execveFields(execveRec)
+			argv, argc, argvComplete = execveFields(&m.arena, execveRec)
 		} else {
 			argv, argc, argvComplete = execveArgs(execve)
 		}
@@ -156,7 +190,6 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 			break
 		}
 	}
-	m.names = enrichedNames(mt, m.names)
 
 	// Common details.
 	m.tops = m.tops[:0]
@@ -165,8 +198,8 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 	if mt != nil {
 		m.topStr("node", mt.node)
 	}
-	m.topStr("record_type", first.RecordType.String())
-	m.topStr("category", aucoalesce.GetAuditEventType(first.RecordType).String())
+	m.topStr("record_type", m.typeName(first.RecordType))
+	m.topStr("category", m.category(first.RecordType))
 	res := primary.get("result")
 	if res == "" {
 		res = "unknown"
@@ -200,7 +233,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 			m.summary(ce)
 		}
 	}
-	m.user(primary, m.names)
+	m.user(primary, mt)
 
 	// Process, enriched from the table.
 	pid, ppid := primary.get("pid"), primary.get("ppid")
@@ -246,7 +279,7 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 			}
 		}
 		if proctitle != nil {
-			w.strField("title", strings.Join(proctitle, " "))
+			w.strField("title", m.join(proctitle))
 		}
 		if tty := primary.get("tty"); tty != "" && tty != "(none)" {
 			w.strField("tty", tty)
@@ -281,13 +314,22 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 	m.endTop()
 
 	// Details: the common fields, then one key per record type.
-	ev.Details = slices.Grow(ev.Details[:0], len(m.tops)+len(m.groups))
+	// Built on the stack and copied in one go: element by element into
+	// the heap, every string and slice pointer would pass the GC's write
+	// barrier while it marks.
+	var stack [32]normalize.Field
+	det := stack[:0]
 	buf := slices.Clone(w.b) // the events outlive the scratch buffer
 	for _, f := range m.tops {
-		ev.Details = append(ev.Details, normalize.Field{Key: f.key, Value: normalize.RawJSON(buf[f.start:f.end:f.end])})
+		det = append(det, normalize.Field{Key: f.key, Value: normalize.RawJSON(buf[f.start:f.end:f.end])})
 	}
 	for _, g := range m.groups {
-		ev.Details = append(ev.Details, normalize.Field{Key: g.name, Value: normalize.RawJSON(buf[g.start:g.end:g.end])})
+		det = append(det, normalize.Field{Key: g.name, Value: normalize.RawJSON(buf[g.start:g.end:g.end])})
+	}
+	if cap(ev.Details) >= len(det) {
+		ev.Details = append(ev.Details[:0], det...)
+	} else {
+		ev.Details = slices.Clone(det)
 	}
 	return nil
 }
@@ -331,7 +373,23 @@ func (m *Mapper) record(p *parsed) {
 		w.close('}')
 		return
 	}
-	for _, f := range p.fields {
+	for i, f := range p.fields {
+		if (p.simple || plainKey(f.key)) && plainKey(f.val) {
+			// The usual case in one piece: [,]"key":"value".
+			comma := 0
+			if i > 0 {
+				comma = 1 // after '{' no comma, as sep decides
+			}
+			d := w.reserve(comma + len(f.key) + len(f.val) + 5)
+			d[0] = ','
+			d = d[comma:]
+			d[0] = '"'
+			n := 1 + copy(d[1:], f.key)
+			d[n], d[n+1], d[n+2] = '"', ':', '"'
+			n += 3 + copy(d[n+3:], f.val)
+			d[n] = '"'
+			continue
+		}
 		w.key(f.key)
 		w.str(f.val)
 	}
@@ -348,18 +406,31 @@ func (m *Mapper) record(p *parsed) {
 
 // execveFields returns argv from a parsed EXECVE record whose arguments
 // are all present (enrich checked argc against a0…aN).
-func execveFields(p *parsed) (argv []string, argc int, complete bool) {
+func execveFields(a *scratch, p *parsed) (argv []string, argc int, complete bool) {
 	n, err := strconv.Atoi(p.get("argc"))
 	if err != nil || n < 0 {
 		return nil, 0, false
 	}
-	argv = make([]string, n)
+	argv = a.strSlice(n)
 	for _, f := range p.args {
 		if i, err := strconv.Atoi(f.key[1:]); err == nil && i >= 0 && i < n {
 			argv[i] = f.val
 		}
 	}
 	return argv, n, true
+}
+
+// join is strings.Join(ss, " ") in the scratch space.
+func (m *Mapper) join(ss []string) string {
+	a := &m.arena
+	start := len(a.b)
+	for i, s := range ss {
+		if i > 0 {
+			a.b = append(a.b, ' ')
+		}
+		a.b = append(a.b, s...)
+	}
+	return a.since(start)
 }
 
 func (m *Mapper) summary(ce *aucoalesce.Event) {
@@ -392,74 +463,260 @@ func (m *Mapper) summary(ce *aucoalesce.Event) {
 
 // user writes details.user: {"auid":{"id":1000,"name":"alice"}, …}
 // from the primary record's *uid and *gid fields.
-func (m *Mapper) user(p *parsed, names []field) {
+func (m *Mapper) user(p *parsed, mt *meta) {
 	// One pass over the fields: the usual ids by position, others aside.
-	var vals [9]string // in userKeys order
+	var vals [len(userKeys)]string
 	m.keys = m.keys[:0]
 	for _, f := range p.fields {
 		if !strings.HasSuffix(f.key, "uid") && !strings.HasSuffix(f.key, "gid") {
 			continue
 		}
-		if i := slices.Index(userKeys, f.key); i >= 0 {
+		if i := userKeyIndex(f.key); i >= 0 {
 			vals[i] = f.val
 		} else {
 			m.keys = append(m.keys, f.key)
 		}
 	}
-	slices.Sort(m.keys)
-	started := false
-	w := &m.w
-	one := func(k, v string) {
-		if !started {
-			m.top("user")
-			w.open('{')
-			started = true
-		}
-		w.key(k)
-		w.open('{')
-		id, numeric := uint64(0), true
-		if v == "unset" {
-			id = 4294967295
-		} else if n, err := strconv.ParseUint(v, 10, 32); err == nil {
-			id = n
-		} else {
-			numeric = false
-		}
-		if numeric {
-			w.key("id")
-			w.uint(id)
-		} else {
-			w.strField("id", v)
-		}
-		name := ""
-		if len(names) > 0 {
-			name = nameFor(names, k)
-		}
-		switch {
-		case name != "":
-		case v == "unset":
-			name = "unset"
-		case numeric && m.Resolver != nil:
-			if strings.HasSuffix(k, "gid") {
-				name, _ = m.Resolver.GroupName(uint32(id))
-			} else {
-				name, _ = m.Resolver.UserName(uint32(id))
-			}
-		}
-		w.strField("name", name)
-		w.close('}')
+	enriched := ""
+	if mt != nil {
+		enriched = mt.enriched
 	}
+	var names []field
+	if len(m.keys) > 0 {
+		m.names = enrichedNames(mt, m.names)
+		names = m.names
+	}
+	known := m.knownNames(enriched, mt)
+	m.userJSON(p, vals, known, names)
+}
+
+// knownNames returns the enriched names of the usual ids, by position:
+// the first name whose key matches (case-insensitively), as nameFor
+// finds it. The names' positions in the enriched text are remembered:
+// consecutive events of a session carry the same text.
+func (m *Mapper) knownNames(enriched string, mt *meta) (known [len(userKeys)]string) {
+	k := &m.known
+	if k.ok && k.enriched == enriched {
+		for i, sp := range k.at {
+			known[i] = enriched[sp.start:sp.end]
+		}
+		return known
+	}
+	m.names = enrichedNames(mt, m.names)
+	var have [len(userKeys)]bool
+	for _, f := range m.names {
+		i := -1
+		if isASCII(f.key) {
+			var low [8]byte
+			if len(f.key) <= len(low) {
+				for j := 0; j < len(f.key); j++ {
+					c := f.key[j]
+					if 'A' <= c && c <= 'Z' {
+						c += 'a' - 'A'
+					}
+					low[j] = c
+				}
+				i = userKeyIndex(string(low[:len(f.key)]))
+			}
+		} else {
+			i = slices.IndexFunc(userKeys[:], func(k string) bool { return strings.EqualFold(f.key, k) })
+		}
+		if i >= 0 && !have[i] {
+			known[i], have[i] = f.val, true
+		}
+	}
+	// Every name is a piece of the enriched text (nextField and trimQS
+	// cut, never copy).
+	base := uintptr(unsafe.Pointer(unsafe.StringData(enriched)))
+	k.ok = false
+	for i, n := range known {
+		k.at[i] = span{}
+		if n != "" {
+			off := int(uintptr(unsafe.Pointer(unsafe.StringData(n))) - base)
+			if off < 0 || off+len(n) > len(enriched) {
+				return known // not a piece after all: no memo
+			}
+			k.at[i] = span{start: off, end: off + len(n)}
+		}
+	}
+	k.buf = append(k.buf[:0], enriched...)
+	k.enriched = unsafe.String(unsafe.SliceData(k.buf), len(k.buf))
+	k.ok = true
+	return known
+}
+
+// knownMemo is where the names of the usual ids were in the last
+// enriched text (a copy).
+type knownMemo struct {
+	ok       bool
+	enriched string // in buf
+	buf      []byte
+	at       [len(userKeys)]span
+}
+
+// userJSON writes details.user from the ids in vals, their enriched
+// names in known, and the other id fields in m.keys (names for those).
+func (m *Mapper) userJSON(p *parsed, vals, known [len(userKeys)]string, names []field) {
+	slices.Sort(m.keys)
+
+	// When the JSON depends on vals and known alone (no other id fields,
+	// no Resolver call), the last one written may be reused: the events
+	// of one session repeat their ids.
+	pure := len(m.keys) == 0
+	for i := range vals {
+		if vals[i] != "" && known[i] == "" && vals[i] != "unset" && m.Resolver != nil {
+			pure = false
+		}
+	}
+	memo := &m.userMemo
+	if pure && memo.ok && memo.vals == vals && memo.known == known {
+		if len(memo.json) > 0 {
+			m.top("user")
+			copy(m.w.reserve(len(memo.json)), memo.json)
+			m.w.fresh = false
+		}
+		return
+	}
+
+	started := false
 	for i, k := range userKeys {
 		if vals[i] != "" {
-			one(k, vals[i])
+			m.userID(&started, i, k, vals[i], known[i])
 		}
 	}
 	for _, k := range m.keys {
-		one(k, p.get(k))
+		m.userID(&started, -1, k, p.get(k), nameFor(names, k))
 	}
 	if started {
-		w.close('}')
+		m.w.close('}')
 	}
+	memo.ok = pure
+	if pure {
+		memo.set(vals, known)
+		if started {
+			memo.json = append(memo.json[:0], m.w.b[m.cur.start:]...)
+		}
+	}
+}
+
+// userMemo is the last details.user written from ids and enriched names
+// alone, with those inputs (copied: they point into the record text).
+type userMemo struct {
+	ok          bool
+	vals, known [len(userKeys)]string
+	buf, json   []byte
+}
+
+// set remembers vals and known; json is emptied.
+func (u *userMemo) set(vals, known [len(userKeys)]string) {
+	u.buf = u.buf[:0]
+	u.json = u.json[:0]
+	keep := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		start := len(u.buf)
+		u.buf = append(u.buf, s...)
+		return unsafe.String(&u.buf[start], len(s))
+	}
+	for i := range vals {
+		u.vals[i], u.known[i] = keep(vals[i]), keep(known[i])
+	}
+}
+
+// userKeyIndex is slices.Index(userKeys, k).
+func userKeyIndex(k string) int {
+	switch k {
+	case "auid":
+		return 0
+	case "uid":
+		return 1
+	case "euid":
+		return 2
+	case "suid":
+		return 3
+	case "fsuid":
+		return 4
+	case "gid":
+		return 5
+	case "egid":
+		return 6
+	case "sgid":
+		return 7
+	case "fsgid":
+		return 8
+	}
+	return -1
+}
+
+// userIDOpen is what starts each usual id in details.user.
+var userIDOpen = func() (o [len(userKeys)]string) {
+	for i, k := range userKeys {
+		o[i] = `"` + k + `":{`
+	}
+	return o
+}()
+
+// userID writes one id of details.user (ki: its index in userKeys, or
+// -1); name is the enriched format's, if any.
+func (m *Mapper) userID(started *bool, ki int, k, v, name string) {
+	w := &m.w
+	if !*started {
+		m.top("user")
+		w.open('{')
+		*started = true
+	}
+	if ki >= 0 {
+		w.sep()
+		w.raw(userIDOpen[ki])
+	} else {
+		w.key(k)
+		w.open('{')
+	}
+	if canonicalUint(v, 9) && name != "" {
+		// The usual case: a small id, named by the enriched format.
+		w.raw(`"id":`)
+		w.raw(v)
+		w.raw(`,"name":`)
+		w.str(name)
+		w.close('}')
+		return
+	}
+	id, numeric := uint64(0), true
+	if v == "unset" {
+		id = 4294967295
+	} else if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		id = n
+	} else {
+		numeric = false
+	}
+	switch {
+	case numeric:
+		w.raw(`"id":`) // first in the object: no comma
+		w.uint(id)
+	case v != "":
+		w.raw(`"id":`)
+		w.str(v)
+	}
+	switch {
+	case name != "":
+	case v == "unset":
+		name = "unset"
+	case numeric && m.Resolver != nil:
+		if strings.HasSuffix(k, "gid") {
+			name, _ = m.Resolver.GroupName(uint32(id))
+		} else {
+			name, _ = m.Resolver.UserName(uint32(id))
+		}
+	}
+	if name != "" {
+		if len(w.b) > 0 && w.b[len(w.b)-1] != '{' {
+			w.byte(',')
+		}
+		w.raw(`"name":`)
+		w.str(name)
+	}
+	w.close('}')
 }
 
 // files writes details.file: every PATH record's name in record order,
@@ -551,7 +808,7 @@ func enrichedNames(mm *meta, dst []field) []field {
 		return dst
 	}
 	for k, v, rest, ok := nextField(mm.enriched); ok; k, v, rest, ok = nextField(rest) {
-		if n := len(k); n >= 3 && (strings.EqualFold(k[n-3:], "uid") || strings.EqualFold(k[n-3:], "gid")) {
+		if n := len(k); n >= 3 && (equalFoldLower(k[n-3:], "uid") || equalFoldLower(k[n-3:], "gid")) {
 			dst = append(dst, field{k, trimQS(v)})
 		}
 	}
@@ -561,11 +818,45 @@ func enrichedNames(mm *meta, dst []field) []field {
 // nameFor returns the enriched name of id field k (lower case), if any.
 func nameFor(names []field, k string) string {
 	for _, f := range names {
-		if strings.EqualFold(f.key, k) {
+		if equalFoldLower(f.key, k) {
 			return f.val
 		}
 	}
 	return ""
+}
+
+// equalFoldLower is strings.EqualFold(s, t) without Unicode tables when
+// both are ASCII (the enriched names' keys and the id fields' are).
+func equalFoldLower(s, t string) bool {
+	if len(s) != len(t) {
+		// Unicode folding can match strings of different lengths.
+		return (!isASCII(s) || !isASCII(t)) && strings.EqualFold(s, t)
+	}
+	for i := 0; i < len(s); i++ {
+		c, d := s[i], t[i]
+		if c >= 0x80 || d >= 0x80 {
+			return strings.EqualFold(s, t)
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func parseAddr(s string) (netip.Addr, error) {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/elastic/go-libaudit/v2/auparse"
 	"golang.org/x/sys/unix"
@@ -22,6 +23,7 @@ type parsed struct {
 	argv   []string // PROCTITLE: the command line split at NULs
 	args   []field  // EXECVE: aN and its exact value
 	exit   string   // SYSCALL: exit as written (enrich names negative ones)
+	simple bool     // every key is auparse's [a-z0-9_-]+ or one of ours: no JSON escaping
 	err    error
 }
 
@@ -50,9 +52,10 @@ func fastType(t auparse.AuditMessageType) bool {
 
 var errNoArch = errors.New("arch key not found so syscall cannot be translated to a name")
 
-// parseRecord fills p from msg, appending fields to p.fields.
-func parseRecord(msg *auparse.AuditMessage, p *parsed) {
-	p.msg, p.tags, p.argv, p.exit, p.err = msg, nil, nil, "", nil
+// parseRecord fills p from msg, appending fields to p.fields. Decoded
+// values go to a (valid until its reset).
+func parseRecord(msg *auparse.AuditMessage, p *parsed, a *scratch) {
+	p.msg, p.tags, p.argv, p.exit, p.err, p.simple = msg, nil, nil, "", nil, false
 	p.args = p.args[:0]
 	if !fastType(msg.RecordType) {
 		data, err := msg.Data()
@@ -68,20 +71,24 @@ func parseRecord(msg *auparse.AuditMessage, p *parsed) {
 		return
 	}
 	s := body(msg)
-	var seen uint64 // a one-word Bloom filter of the keys so far
+	var seen [4]uint64 // a 256-bit Bloom filter of the keys so far
+	fs := p.fields     // a local slice: the header is stored back once
 	for k, v, rest, ok := nextField(s); ok; k, v, rest, ok = nextField(rest) {
-		if !simpleKey(k) {
+		h, ok := simpleKeyHash(k)
+		if !ok {
 			continue
 		}
-		bit := uint64(1) << ((uint(k[0]) ^ uint(len(k))<<2 ^ uint(k[len(k)-1])<<1) & 63)
-		if seen&bit != 0 {
-			p.add(k, v) // maybe a repeated key: the later value wins, as in auparse
+		word, bit := h>>6&3, uint64(1)<<(h&63)
+		if seen[word]&bit != 0 {
+			fs = addField(fs, k, v) // maybe a repeated key: the later value wins, as in auparse
 		} else {
-			p.fields = append(p.fields, field{k, v})
+			fs = append(fs, field{k, v})
 		}
-		seen |= bit
+		seen[word] |= bit
 	}
-	p.enrich()
+	p.fields = fs
+	p.simple = true
+	p.enrich(a)
 }
 
 func sortFields(fs []field) {
@@ -93,31 +100,33 @@ func sortFields(fs []field) {
 	}
 }
 
-// simpleKey is auparse's key syntax: [a-z0-9_-]+.
-func simpleKey(k string) bool {
+// simpleKeyHash reports whether k has auparse's key syntax, [a-z0-9_-]+,
+// and hashes it on the way for the repeated-key filter.
+func simpleKeyHash(k string) (h uint, ok bool) {
 	if k == "" {
-		return false
+		return 0, false
 	}
 	for i := 0; i < len(k); i++ {
 		c := k[i]
 		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
+			return 0, false
 		}
+		h = h*31 + uint(c)
 	}
-	return true
+	return h ^ h>>8, true
 }
 
 // add stores one raw field: useless values are dropped and a repeated key
 // replaces the earlier value, as in auparse. The value keeps its quotes
 // until enrich, which needs to know whether it was hex.
-func (p *parsed) add(k, raw string) {
-	for i := range p.fields {
-		if p.fields[i].key == k {
-			p.fields[i].val = raw
-			return
+func addField(fs []field, k, raw string) []field {
+	for i := range fs {
+		if fs[i].key == k {
+			fs[i].val = raw
+			return fs
 		}
 	}
-	p.fields = append(p.fields, field{k, raw})
+	return append(fs, field{k, raw})
 }
 
 // trimQS is strings.Trim(v, `'" `) without building a cutset per call.
@@ -144,7 +153,7 @@ func useless(v string) bool {
 // useless values dropped, hex decoded where the kernel may encode, ids,
 // result, exit, arch and syscall named, key split into tags, SELinux
 // contexts split, sockaddr decoded.
-func (p *parsed) enrich() {
+func (p *parsed) enrich(a *scratch) {
 	typ := p.msg.RecordType
 	in := p.fields
 	// Fields are rewritten in place; a few expand (subj, obj, saddr) and
@@ -153,7 +162,7 @@ func (p *parsed) enrich() {
 	var extra [8]field
 	ext := extra[:0]
 	archName, syscallIdx, hasResult, fromSuccess := "", -1, -1, false
-	for _, f := range in {
+	for i, f := range in {
 		raw := f.val
 		v := trimQS(raw)
 		if useless(v) {
@@ -165,7 +174,7 @@ func (p *parsed) enrich() {
 				v = "unset"
 			}
 		case "subj":
-			ext = selinux(ext, "subj", v)
+			ext = selinux(ext, &subjKeys, v)
 			continue
 		case "success", "res":
 			if hasResult >= 0 {
@@ -187,10 +196,10 @@ func (p *parsed) enrich() {
 				}
 			}
 		case "key":
-			p.tags = ruleKeys(raw)
+			p.tags = ruleKeys(a, raw)
 			continue
 		case "cwd":
-			v = hexJoin(v, raw)
+			v = hexJoin(a, v, raw)
 		}
 		switch typ {
 		case auparse.AUDIT_SYSCALL:
@@ -206,12 +215,12 @@ func (p *parsed) enrich() {
 			case "syscall":
 				syscallIdx = len(out)
 			case "exe":
-				v = hexJoin(v, raw)
+				v = hexJoin(a, v, raw)
 			}
 		case auparse.AUDIT_SOCKADDR:
 			if f.key == "saddr" {
 				var err error
-				if ext, err = sockaddr(ext, v); err != nil {
+				if ext, err = sockaddr(a, ext, v); err != nil {
 					p.err = errors.New("failed to parse saddr: " + err.Error())
 					return
 				}
@@ -221,34 +230,40 @@ func (p *parsed) enrich() {
 			if f.key == "proctitle" {
 				// Decoded once: argv split at the NULs, and auparse's value
 				// (hex only, NULs as spaces).
-				dec := decodeString(raw)
-				p.argv = splitNUL(dec)
+				dec := decodeStringIn(a, raw)
+				p.argv = splitNULIn(a, dec)
 				if isUpperHex(raw) {
-					v = strings.ReplaceAll(dec, "\x00", " ")
+					v = a.replaceNUL(dec, ' ')
 				}
 			}
 		case auparse.AUDIT_PATH:
 			switch f.key {
 			case "obj":
-				ext = selinux(ext, "obj", v)
+				ext = selinux(ext, &objKeys, v)
 				continue
 			case "name":
-				v = hexJoin(v, raw)
+				v = hexJoin(a, v, raw)
 			}
 		case auparse.AUDIT_EXECVE:
 			if len(f.key) > 1 && f.key[0] == 'a' && f.key != "argc" {
 				// Execve args: hex (truncated at NUL) unless quoted. The
 				// record keeps auparse's value; argv gets the exact one
 				// (auparse also trims single quotes and spaces).
-				if b, ok := upperHex(raw); ok {
-					v = cutNUL(string(b))
+				if b, ok := a.upperHex(raw); ok {
+					v = cutNUL(b)
 					p.args = append(p.args, field{f.key, v})
 				} else {
-					p.args = append(p.args, field{f.key, decodeString(raw)})
+					p.args = append(p.args, field{f.key, decodeStringIn(a, raw)})
 				}
 			}
 		}
-		out = append(out, field{f.key, v})
+		if len(out) == i && sameString(v, raw) {
+			// Unchanged and in place: only the length moves (storing the
+			// strings again would cost GC write barriers while it marks).
+			out = out[:i+1]
+		} else {
+			out = append(out, field{f.key, v})
+		}
 	}
 	for _, f := range ext {
 		out = setField(out, f.key, f.val)
@@ -288,15 +303,18 @@ func (p *parsed) enrich() {
 			p.err = errors.New("failed to convert argc to number")
 			return
 		}
-		for i := uint64(0); i < n; i++ {
-			if p.get("a"+strconv.FormatUint(i, 10)) == "" {
-				// auparse fails the record; the mapper still rebuilds argv
-				// from the raw text (long arguments come as aN[k]).
-				p.err = errors.New("failed to find arg a" + strconv.FormatUint(i, 10))
-				return
-			}
+		if i, missing := p.missingArg(n); missing {
+			// auparse fails the record; the mapper still rebuilds argv
+			// from the raw text (long arguments come as aN[k]).
+			p.err = errors.New("failed to find arg a" + strconv.FormatUint(i, 10))
+			return
 		}
 	}
+}
+
+// sameString reports whether a and b are the same bytes in memory.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 func setField(fs []field, k, v string) []field {
@@ -317,31 +335,70 @@ func result(v string) string {
 	return "fail"
 }
 
+// missingArg returns the first i < n for which the EXECVE record has no
+// field "a<i>" (with a value: empty ones were dropped), if any.
+func (p *parsed) missingArg(n uint64) (uint64, bool) {
+	if n > 64 {
+		for i := uint64(0); i < n; i++ {
+			if p.get("a"+strconv.FormatUint(i, 10)) == "" {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	var have uint64 // bit i: a<i> present
+	for _, f := range p.fields {
+		if i, ok := argIndex(f.key); ok && f.val != "" {
+			have |= 1 << i
+		}
+	}
+	for i := uint64(0); i < n; i++ {
+		if have&(1<<i) == 0 {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// argIndex parses an EXECVE key "a<i>" with i < 64 written the way
+// strconv writes it (no leading zero).
+func argIndex(k string) (uint64, bool) {
+	switch {
+	case len(k) == 2 && k[0] == 'a' && '0' <= k[1] && k[1] <= '9':
+		return uint64(k[1] - '0'), true
+	case len(k) == 3 && k[0] == 'a' && '1' <= k[1] && k[1] <= '9' && '0' <= k[2] && k[2] <= '9':
+		if i := uint64(k[1]-'0')*10 + uint64(k[2]-'0'); i < 64 {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
 // hexJoin decodes an upper-case hex value (as written: quotes make it
 // fail) and joins NUL-separated parts with spaces, as auparse does; v is
 // returned when raw is not hex.
-func hexJoin(v, raw string) string {
-	b, ok := upperHex(raw)
+func hexJoin(a *scratch, v, raw string) string {
+	b, ok := a.upperHex(raw)
 	if !ok || len(b) == 0 {
 		return v
 	}
-	for i, c := range b {
-		if c == 0 {
-			b[i] = ' '
-		}
-	}
-	return string(b)
+	return a.replaceNUL(b, ' ')
 }
 
+// The keys a SELinux context is split into.
+var (
+	subjKeys = [...]string{"subj_user", "subj_role", "subj_domain", "subj_level", "subj_category"}
+	objKeys  = [...]string{"obj_user", "obj_role", "obj_domain", "obj_level", "obj_category"}
+)
+
 // selinux splits a user:role:domain:level:category context.
-func selinux(dst []field, k, v string) []field {
-	suffixes := [...]string{"_user", "_role", "_domain", "_level", "_category"}
-	for i := range suffixes {
+func selinux(dst []field, keys *[5]string, v string) []field {
+	for i := range keys {
 		part, rest, found := strings.Cut(v, ":")
-		if i == len(suffixes)-1 {
+		if i == len(keys)-1 {
 			part, found = v, false
 		}
-		dst = append(dst, field{k + suffixes[i], part})
+		dst = append(dst, field{keys[i], part})
 		if !found {
 			break
 		}
@@ -352,31 +409,16 @@ func selinux(dst []field, k, v string) []field {
 
 // ruleKeys splits an audit rule key field: hex for several keys (joined
 // by 0x01), else "name" or "key=name".
-func ruleKeys(raw string) []string {
-	if b, ok := upperHex(raw); ok {
-		return strings.Split(string(b), "\x01")
+func ruleKeys(a *scratch, raw string) []string {
+	if b, ok := a.upperHex(raw); ok {
+		return a.split(b, 0x01)
 	}
 	v := trimQS(raw)
 	if _, after, ok := strings.Cut(v, "="); ok {
-		return []string{after}
+		v = after
 	}
-	return []string{v}
-}
-
-func upperHex(s string) ([]byte, bool) {
-	if len(s) == 0 || len(s)%2 != 0 {
-		return nil, false
-	}
-	out := make([]byte, len(s)/2)
-	for i := 0; i < len(s); i += 2 {
-		a, ok1 := hexNibble(s[i])
-		b, ok2 := hexNibble(s[i+1])
-		if !ok1 || !ok2 {
-			return nil, false
-		}
-		out[i/2] = a<<4 | b
-	}
-	return out, true
+	a.strs = append(a.strs, v)
+	return a.strs[len(a.strs)-1 : len(a.strs) : len(a.strs)]
 }
 
 func hexNibble(c byte) (byte, bool) {
@@ -398,7 +440,7 @@ func cutNUL(s string) string {
 
 // sockaddr decodes a SOCKADDR record's saddr (a struct sockaddr in hex;
 // the family in host order, ports and addresses in network order).
-func sockaddr(dst []field, s string) ([]field, error) {
+func sockaddr(a *scratch, dst []field, s string) ([]field, error) {
 	if len(s) < 4 {
 		return dst, errors.New("invalid family: too short")
 	}
@@ -408,41 +450,45 @@ func sockaddr(dst []field, s string) ([]field, error) {
 	}
 	switch fam {
 	case unix.AF_UNIX:
-		b, ok := upperHex(s[4:])
+		b, ok := a.upperHex(s[4:])
 		if !ok {
 			return dst, errors.New("invalid unix socket path")
 		}
-		dst = append(dst, field{"family", "unix"}, field{"path", cutNUL(string(b))})
+		dst = append(dst, field{"family", "unix"}, field{"path", cutNUL(b)})
 	case unix.AF_INET:
 		if len(s) < 16 {
 			return dst, errors.New("invalid socket address size family=ipv4")
 		}
 		port, err1 := strconv.ParseUint(s[4:8], 16, 16)
-		ip, ok := upperHex(s[8:16])
+		ip, ok := a.upperHex(s[8:16])
 		if err1 != nil || !ok {
 			return dst, errors.New("invalid ipv4 socket address")
 		}
-		dst = append(dst, field{"family", "ipv4"}, field{"addr", netip.AddrFrom4([4]byte(ip)).String()},
-			field{"port", strconv.FormatUint(port, 10)})
+		var ip4 [4]byte
+		copy(ip4[:], ip)
+		dst = append(dst, field{"family", "ipv4"}, field{"addr", a.addr(netip.AddrFrom4(ip4))},
+			field{"port", a.uint(port)})
 	case unix.AF_INET6:
 		if len(s) < 48 {
 			return dst, errors.New("invalid socket address size family=ipv6")
 		}
 		port, err1 := strconv.ParseUint(s[4:8], 16, 16)
 		flow, err2 := strconv.ParseInt(s[8:16], 16, 32)
-		ip, ok := upperHex(s[16:48])
+		ip, ok := a.upperHex(s[16:48])
 		if err1 != nil || err2 != nil || !ok {
 			return dst, errors.New("invalid ipv6 socket address")
 		}
-		dst = append(dst, field{"family", "ipv6"}, field{"addr", netip.AddrFrom16([16]byte(ip)).Unmap().String()},
-			field{"port", strconv.FormatUint(port, 10)})
+		var ip16 [16]byte
+		copy(ip16[:], ip)
+		dst = append(dst, field{"family", "ipv6"}, field{"addr", a.addr(netip.AddrFrom16(ip16).Unmap())},
+			field{"port", a.uint(port)})
 		if flow > 0 {
-			dst = append(dst, field{"flow", strconv.FormatInt(flow, 10)})
+			dst = append(dst, field{"flow", a.int(flow)})
 		}
 	case unix.AF_NETLINK:
 		dst = append(dst, field{"family", "netlink"}, field{"saddr", s})
 	default:
-		dst = append(dst, field{"family", strconv.FormatUint(fam, 10)}, field{"saddr", s})
+		dst = append(dst, field{"family", a.uint(fam)}, field{"saddr", s})
 	}
 	return dst, nil
 }

@@ -11,42 +11,49 @@ import (
 // Audit values never contain a space or a quote unless quoted with single
 // quotes (user-space "msg='…'"), because the kernel hex-encodes such values.
 func nextField(s string) (key, val, rest string, ok bool) {
+	// One pass over the bytes: this runs for every field of every record.
+	i := 0
 	for {
-		s = strings.TrimLeft(s, " ")
-		if s == "" {
+		for i < len(s) && s[i] == ' ' {
+			i++
+		}
+		if i == len(s) {
 			return "", "", "", false
 		}
-		eq := strings.IndexByte(s, '=')
-		if eq < 0 {
-			return "", "", "", false
+		j := i
+		for j < len(s) && s[j] != '=' && s[j] != ' ' {
+			j++
 		}
-		sp := strings.IndexByte(s, ' ')
-		if sp >= 0 && sp < eq {
+		if j == len(s) {
+			return "", "", "", false // no "=" left
+		}
+		if s[j] == ' ' {
 			// A word without "=" (old "avc: denied { read }"-style text): skip it.
-			s = s[sp+1:]
+			i = j + 1
 			continue
 		}
-		key, s = s[:eq], s[eq+1:]
-		switch {
-		case s == "":
-			return key, "", "", true
-		case s[0] == '"' || s[0] == '\'':
-			end := strings.IndexByte(s[1:], s[0])
-			if end < 0 {
-				return key, s, "", true // unterminated: keep what is there
-			}
-			return key, s[:end+2], s[end+2:], true
-		default:
-			// A bare value ends at a space or a quote (auparse's
-			// [^"'\s]+): auditd sometimes leaves a stray quote behind a
-			// hex key.
-			for end := 0; end < len(s); end++ {
-				if c := s[end]; c == ' ' || c == '"' || c == '\'' {
-					return key, s[:end], s[end:], true
-				}
-			}
-			return key, s, "", true
+		key, s = s[i:j], s[j+1:]
+		break
+	}
+	switch {
+	case s == "":
+		return key, "", "", true
+	case s[0] == '"' || s[0] == '\'':
+		end := strings.IndexByte(s[1:], s[0])
+		if end < 0 {
+			return key, s, "", true // unterminated: keep what is there
 		}
+		return key, s[:end+2], s[end+2:], true
+	default:
+		// A bare value ends at a space or a quote (auparse's
+		// [^"'\s]+): auditd sometimes leaves a stray quote behind a
+		// hex key.
+		for end := 0; end < len(s); end++ {
+			if c := s[end]; c == ' ' || c == '"' || c == '\'' {
+				return key, s[:end], s[end:], true
+			}
+		}
+		return key, s, "", true
 	}
 }
 
@@ -62,6 +69,26 @@ func decodeString(v string) string {
 		return string(b)
 	}
 	return v
+}
+
+// decodeStringIn is decodeString with the decoded bytes in a.
+func decodeStringIn(a *scratch, v string) string {
+	if n := len(v); n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n-1] == v[0] {
+		return v[1 : n-1]
+	}
+	if s, ok := a.hex(v); ok {
+		return s
+	}
+	return v
+}
+
+// splitNULIn is splitNUL with the slice taken from a.
+func splitNULIn(a *scratch, s string) []string {
+	s = strings.TrimRight(s, "\x00")
+	if s == "" {
+		return nil
+	}
+	return a.split(s, 0)
 }
 
 func decodeHex(v string) ([]byte, bool) {

@@ -57,13 +57,15 @@ type TableStats struct {
 // events' own, so a replayed log gives the same result as a live stream.
 // A Table is used by one goroutine.
 type Table struct {
-	o          TableOptions
-	procs      map[uint32]*Proc
-	head, tail *Proc
-	now        time.Time
-	exits      []exitMark           // exited processes, oldest exit first
-	misses     map[uint32]time.Time // pids Lookup did not know, and when
-	stats      TableStats
+	o           TableOptions
+	procs       map[uint32]*Proc
+	head, tail  *Proc
+	now         time.Time
+	exits       []exitMark           // exited processes, oldest exit first
+	misses      map[uint32]time.Time // pids Lookup did not know, and when
+	exeLabels   map[string][]string  // executable path → labels its Exe rules give
+	hasExeRules bool
+	stats       TableStats
 }
 
 type exitMark struct {
@@ -79,7 +81,11 @@ func NewTable(o TableOptions) *Table {
 	if o.ExitedTTL <= 0 {
 		o.ExitedTTL = time.Minute
 	}
-	return &Table{o: o, procs: make(map[uint32]*Proc, min(o.MaxEntries, 4096))}
+	t := &Table{o: o, procs: make(map[uint32]*Proc, min(o.MaxEntries, 4096)), exeLabels: map[string][]string{}}
+	for _, r := range o.Rules {
+		t.hasExeRules = t.hasExeRules || r.Exe != nil
+	}
+	return t
 }
 
 // Stats returns the table's counters.
@@ -232,15 +238,30 @@ func (t *Table) adopt(pid uint32, depth int) *Proc {
 }
 
 func (t *Table) applyExe(p *Proc) {
-	if p.Exe == "" {
+	if p.Exe == "" || !t.hasExeRules {
 		return
 	}
-	for i := range t.o.Rules {
-		if r := &t.o.Rules[i]; r.Exe != nil && r.Exe.MatchString(p.Exe) {
-			t.addLabel(p, r.Label)
+	labels, ok := t.exeLabels[p.Exe]
+	if !ok {
+		// The same few executables run over and over: match each path
+		// against the patterns once. (Bounded: cleared when full.)
+		for i := range t.o.Rules {
+			if r := &t.o.Rules[i]; r.Exe != nil && r.Exe.MatchString(p.Exe) {
+				labels = append(labels, r.Label)
+			}
 		}
+		if len(t.exeLabels) >= maxExeCache {
+			clear(t.exeLabels)
+		}
+		t.exeLabels[p.Exe] = labels // p.Exe is the table's own copy
+	}
+	for _, l := range labels {
+		t.addLabel(p, l)
 	}
 }
+
+// maxExeCache bounds the executables whose label matches are remembered.
+const maxExeCache = 4096
 
 func (t *Table) addLabel(p *Proc, l string) {
 	if _, found := slices.BinarySearch(p.Labels, l); found {

@@ -81,7 +81,10 @@ func parseLine(line []byte, owned bool) (*auparse.AuditMessage, error) {
 		return nil, &normalize.Error{Reason: normalize.ReasonMalformed, Err: fmt.Errorf("audit record header: %w", err)}
 	}
 	if m != (meta{}) {
-		msg.Payload = &m
+		// A copy, so that m stays on the stack for the records without a
+		// node or enriched part (most of them).
+		mm := m
+		msg.Payload = &mm
 	}
 	return msg, nil
 }
