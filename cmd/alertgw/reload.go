@@ -155,6 +155,7 @@ func (r *reloader) warnRestartOnly(f *config.File) {
 		{"dead_letter", r.cur.DeadLetter, f.DeadLetter},
 		{"admin", r.cur.Admin, f.Admin},
 		{"run_as", r.cur.RunAs, f.RunAs},
+		{"enrich", r.cur.Enrich, f.Enrich}, // the GeoIP files themselves reload on their own
 	} {
 		if !reflect.DeepEqual(c.old, c.new) {
 			r.log.Warn().Str("key", c.key).Msg("reload: this setting changes only at restart")
