@@ -400,6 +400,9 @@ func TestWriteDatabasesForBenchmarks(t *testing.T) {
 	if *mmdbOut == "" {
 		t.Skip("utility: run with -mmdb-out DIR to write the test databases")
 	}
+	if err := os.MkdirAll(*mmdbOut, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	city, asn := testDBs(t)
 	for _, f := range []string{city, asn} {
 		data, err := os.ReadFile(f)
