@@ -95,6 +95,9 @@ func (d *DeadLetter) rotate() error {
 func (d *DeadLetter) Flush() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.f == nil {
+		return nil // closed
+	}
 	return d.w.Flush()
 }
 

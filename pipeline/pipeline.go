@@ -219,6 +219,27 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	p.reloadMu.Unlock()
 
+	// The dead-letter file is buffered; flush it every second so that it
+	// can be watched (tail -f) while the gateway runs.
+	if dl := p.opts.DeadLetter; dl != nil {
+		flushCtx, stopFlush := context.WithCancel(context.Background())
+		defer stopFlush()
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-flushCtx.Done():
+					return
+				case <-t.C:
+					if err := dl.Flush(); err != nil {
+						p.failLog.Error().Err(err).Msg("dead-letter flush failed")
+					}
+				}
+			}
+		}()
+	}
+
 	<-ctx.Done()
 	p.reloadMu.Lock()
 	p.running = false // reloads from now on are refused

@@ -298,3 +298,23 @@ func TestNextIDUnique(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// The dead-letter file is readable while the gateway runs, not only after
+// shutdown (operators tail it).
+func TestDeadLetterVisibleWhileRunning(t *testing.T) {
+	in := &lineInput{batches: [][]string{{"bad-while-running"}}}
+	h := newHarness(t, in, []string{"block"}, &memOutput{})
+	want := base64.StdEncoding.EncodeToString([]byte("bad-while-running"))
+	seen := false // set only while the pipeline runs
+	err := h.runUntil(t, func() bool {
+		b, _ := os.ReadFile(h.dl)
+		seen = strings.Contains(string(b), want)
+		return seen
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !seen {
+		t.Error("the dead-lettered message was not in the file while the pipeline ran")
+	}
+}
