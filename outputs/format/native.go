@@ -98,26 +98,7 @@ func (Native) AppendEvent(b []byte, e *normalize.Event) []byte {
 	}
 	if p := e.Packet; p != nil {
 		b = append(AppendKey(b, "packet"), '{')
-		b = AppendUintField(b, "len", uint64(p.Len))
-		if p.HasTTL {
-			b = AppendUintField(b, "ttl", uint64(p.TTL))
-		}
-		if p.TOS != 0 {
-			b = AppendUintField(b, "tos", uint64(p.TOS))
-		}
-		if p.IPID != 0 {
-			b = AppendUintField(b, "ip_id", uint64(p.IPID))
-		}
-		b = AppendStringField(b, "tcp_flags", p.TCPFlags)
-		if p.TCPWindow != 0 {
-			b = AppendUintField(b, "tcp_window", uint64(p.TCPWindow))
-		}
-		if p.TCPSeq != 0 {
-			b = AppendUintField(b, "tcp_seq", uint64(p.TCPSeq))
-		}
-		if p.TCPAck != 0 {
-			b = AppendUintField(b, "tcp_ack", uint64(p.TCPAck))
-		}
+		b = appendPacketMembers(b, p)
 		b = append(b, '}')
 	}
 	if f := e.Firewall; f != nil {
@@ -179,4 +160,30 @@ func appendNativeGeo(b []byte, key string, g *normalize.Geo) []byte {
 	}
 	b = AppendStringField(b, "as_org", g.ASOrg)
 	return append(b, '}')
+}
+
+// appendPacketMembers writes the members of a packet object: the native
+// "packet" and the sensor namespaces' "packet_header" share them.
+func appendPacketMembers(b []byte, p *normalize.Packet) []byte {
+	b = AppendUintField(b, "len", uint64(p.Len))
+	if p.HasTTL {
+		b = AppendUintField(b, "ttl", uint64(p.TTL))
+	}
+	if p.TOS != 0 {
+		b = AppendUintField(b, "tos", uint64(p.TOS))
+	}
+	if p.IPID != 0 {
+		b = AppendUintField(b, "ip_id", uint64(p.IPID))
+	}
+	b = AppendStringField(b, "tcp_flags", p.TCPFlags)
+	if p.TCPWindow != 0 {
+		b = AppendUintField(b, "tcp_window", uint64(p.TCPWindow))
+	}
+	if p.TCPSeq != 0 {
+		b = AppendUintField(b, "tcp_seq", uint64(p.TCPSeq))
+	}
+	if p.TCPAck != 0 {
+		b = AppendUintField(b, "tcp_ack", uint64(p.TCPAck))
+	}
+	return b
 }

@@ -103,26 +103,7 @@ func appendSensorFields(b []byte, e *normalize.Event, withFlow bool) []byte {
 	}
 	if p := e.Packet; p != nil {
 		b = append(AppendKey(b, "packet_header"), '{')
-		b = AppendUintField(b, "len", uint64(p.Len))
-		if p.HasTTL {
-			b = AppendUintField(b, "ttl", uint64(p.TTL))
-		}
-		if p.TOS != 0 {
-			b = AppendUintField(b, "tos", uint64(p.TOS))
-		}
-		if p.IPID != 0 {
-			b = AppendUintField(b, "ip_id", uint64(p.IPID))
-		}
-		b = AppendStringField(b, "tcp_flags", p.TCPFlags)
-		if p.TCPWindow != 0 {
-			b = AppendUintField(b, "tcp_window", uint64(p.TCPWindow))
-		}
-		if p.TCPSeq != 0 {
-			b = AppendUintField(b, "tcp_seq", uint64(p.TCPSeq))
-		}
-		if p.TCPAck != 0 {
-			b = AppendUintField(b, "tcp_ack", uint64(p.TCPAck))
-		}
+		b = appendPacketMembers(b, p)
 		b = append(b, '}')
 	}
 	if f := e.Firewall; f != nil {
