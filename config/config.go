@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/viper"
@@ -40,6 +41,39 @@ type File struct {
 	// Enrich is the raw enrich: section; package enrich owns its options
 	// and decodes it (cmd/alertgw/build.go), as plugins do with blocks.
 	Enrich map[string]any `mapstructure:"enrich"`
+
+	// Origins names, by key path, where a value came from when it was not
+	// written in the file: the ALERTGW_* variable that set it, or the
+	// ${VAR} references expanded into it. Annotate uses it.
+	Origins map[string]string `mapstructure:"-"`
+}
+
+// Annotate adds to each problem the environment variable its value came
+// from, so that "admin.listen: missing port" reads
+// "admin.listen (set by ALERTGW_ADMIN_LISTEN): missing port" instead of
+// pointing at a file (or the embedded default) that does not say it.
+func (f *File) Annotate(probs Problems) Problems {
+	if len(f.Origins) == 0 {
+		return probs
+	}
+	out := make(Problems, len(probs))
+	for i, p := range probs {
+		out[i] = p
+		best := ""
+		for k := range f.Origins {
+			if under(p.Path, k) && len(k) > len(best) {
+				best = k
+			}
+		}
+		if best != "" {
+			how := "set by " + f.Origins[best]
+			if strings.HasPrefix(f.Origins[best], "${") {
+				how = "from " + f.Origins[best]
+			}
+			out[i].Path = p.Path + " (" + how + ")"
+		}
+	}
+	return out
 }
 
 // Log configures the gateway's own logs.
@@ -119,10 +153,10 @@ func Load(path string, environ []string) (*File, Problems, error) {
 		return nil, nil, fmt.Errorf("parse config %s: %w", displayName(path), err)
 	}
 	tree := v.AllSettings()
-	var probs Problems
-	probs = append(probs, applyEnv(tree, environ)...)
+	f := &File{Origins: map[string]string{}}
+	probs := expandVars(tree, environ, f.Origins)
+	probs = append(probs, applyEnv(tree, environ, f.Origins)...)
 
-	f := &File{}
 	var err error
 	if f.Inputs, err = blocks(tree, "inputs", &probs); err != nil {
 		return nil, nil, err
@@ -137,7 +171,7 @@ func Load(path string, environ []string) (*File, Problems, error) {
 	if f.Sensor == "" {
 		f.Sensor, _ = os.Hostname()
 	}
-	return f, probs, nil
+	return f, f.Annotate(probs), nil
 }
 
 func displayName(path string) string {
