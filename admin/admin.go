@@ -32,6 +32,16 @@ type Server struct {
 	srv     *http.Server
 	ln      net.Listener
 	reload  func() error
+	grace   time.Duration // admin.failure_grace
+	rates   Rates
+	coll    *Collector
+}
+
+// SetFailureGrace sets how long an output may fail every attempt before
+// the gateway is no longer ready (call before Serve).
+func (s *Server) SetFailureGrace(d time.Duration) {
+	s.grace = d
+	s.coll.grace = d
 }
 
 // SetReload installs what POST /-/reload runs (call before Serve).
@@ -44,12 +54,13 @@ func New(listen string, reg *stats.Registry, version string, log zerolog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("admin endpoint: %w", err)
 	}
-	s := &Server{reg: reg, version: version, started: time.Now(), log: log, ln: ln}
+	s := &Server{reg: reg, version: version, started: time.Now(), log: log, ln: ln, grace: DefaultFailureGrace,
+		coll: NewCollector(reg, version)}
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		NewCollector(reg, version),
+		s.coll,
 	)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(promReg, promhttp.HandlerOpts{ErrorLog: nil}))
@@ -69,6 +80,19 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // Serve serves until ctx is cancelled.
 func (s *Server) Serve(ctx context.Context) error {
 	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		s.rates.Record(s.reg, time.Now())
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				s.rates.Record(s.reg, now)
+			}
+		}
+	}()
+	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -80,23 +104,34 @@ func (s *Server) Serve(ctx context.Context) error {
 	return nil
 }
 
+func (s *Server) snapshot() Status {
+	return Snapshot(s.reg, s.version, s.started, s.grace, &s.rates)
+}
+
+// readyz answers 200 "ready" or 503 "not ready", each followed by the
+// reasons, one per line: what is not ready, then what is degraded.
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	st := Snapshot(s.reg, s.version, s.started)
+	st := s.snapshot()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !st.Ready {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		for _, r := range st.NotReady {
-			fmt.Fprintln(w, r)
-		}
-		return
+		fmt.Fprintln(w, "not ready")
+	} else {
+		fmt.Fprintln(w, "ready")
 	}
-	fmt.Fprintln(w, "ready")
+	for _, r := range st.NotReady {
+		fmt.Fprintln(w, r)
+	}
+	for _, r := range st.Degraded {
+		fmt.Fprintln(w, "degraded: "+r)
+	}
 }
 
 func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(Snapshot(s.reg, s.version, s.started))
+	enc.Encode(s.snapshot())
 }
 
 func (s *Server) reloadConfig(w http.ResponseWriter, _ *http.Request) {

@@ -13,6 +13,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -106,6 +107,7 @@ var defaults = map[string]any{
 	"dead_letter.path":          "./data/deadletter.json",
 	"dead_letter.max_size":      "64MiB",
 	"admin.listen":              "127.0.0.1:9477",
+	"admin.failure_grace":       "30s",
 	"run_as.user":               "",
 	"run_as.group":              "",
 }
@@ -113,6 +115,9 @@ var defaults = map[string]any{
 // Admin configures the HTTP endpoint for metrics, health and status.
 type Admin struct {
 	Listen string `mapstructure:"listen"` // host:port; "" turns the endpoint off
+	// FailureGrace is how long an output may fail every delivery attempt
+	// (while it buffers) before the gateway reports not ready.
+	FailureGrace time.Duration `mapstructure:"failure_grace"`
 }
 
 // RunAs names the unprivileged user the gateway switches to once its sockets
@@ -238,6 +243,14 @@ func (f *File) validate() Problems {
 	}
 	if f.Pipeline.ShutdownTimeout <= 0 {
 		p.Add("pipeline.shutdown_timeout", "must be positive; got %s", f.Pipeline.ShutdownTimeout)
+	}
+	if f.Admin.Listen != "" {
+		if _, port, err := net.SplitHostPort(f.Admin.Listen); err != nil || port == "" {
+			p.Add("admin.listen", "%q is not host:port (for example 127.0.0.1:9477; \"\" turns the endpoint off)", f.Admin.Listen)
+		}
+	}
+	if f.Admin.FailureGrace <= 0 {
+		p.Add("admin.failure_grace", "must be positive; got %s", f.Admin.FailureGrace)
 	}
 	if len(f.Inputs) == 0 {
 		p.Add("inputs", "at least one input is required")

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"time"
+
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize"
 )
@@ -15,10 +17,16 @@ func (e *emitter) Messages(b *inputs.Batch) {
 	if e.in.decoder == nil {
 		panic("input " + e.in.Name + " emits raw messages but has no decoder")
 	}
+	at := b.Received
+	if at.IsZero() {
+		at = time.Now()
+	}
+	e.in.Stats.LastEvent.Store(at.UnixNano())
 	e.p.work <- work{in: e.in, raw: b}
 }
 
 func (e *emitter) Events(evs []*normalize.Event, done func()) {
+	e.in.Stats.LastEvent.Store(time.Now().UnixNano())
 	e.p.work <- work{in: e.in, events: evs, done: done}
 }
 

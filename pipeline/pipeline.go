@@ -467,6 +467,7 @@ func (p *Pipeline) runOutput(o *outputRunner) {
 		if flusher != nil && pd != nil && o.q.empty() {
 			if err := flusher.Flush(); err != nil {
 				log.Error().Err(err).Msg("flush failed")
+				o.Stats.WriteFailed(time.Now(), fmt.Errorf("flush: %w", err)) // health tells the truth
 			}
 		}
 	}
@@ -488,7 +489,7 @@ func (p *Pipeline) deliver(o *outputRunner, pd *pending) bool {
 	for attempt := 1; ; attempt++ {
 		err := o.Writer.Write(context.Background(), batch)
 		if err == nil {
-			o.Stats.Failing.Store(false)
+			o.Stats.WriteSucceeded(time.Now())
 			p.sent(o, batch.Events)
 			o.q.done(pd)
 			return true
@@ -508,7 +509,7 @@ func (p *Pipeline) deliver(o *outputRunner, pd *pending) bool {
 			o.q.done(pd)
 			return true
 		}
-		o.Stats.Failing.Store(true)
+		o.Stats.WriteFailed(time.Now(), err)
 		o.Stats.Retried.Add(1)
 		wait := jitter(backoff)
 		p.failLog.Error().Str("output", o.Name).Err(err).Int("attempt", attempt).Int("events", len(batch.Events)).Dur("retry_in", wait).Msg("write failed, will retry")

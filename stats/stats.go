@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Reasons counts events by a short reason ("parse_error", "truncated",
@@ -83,6 +84,39 @@ type Input struct {
 	Failed     Reasons       // messages that could not be normalized (dead-lettered)
 	Dropped    Reasons       // messages lost before normalization (truncated, ENOBUFS, …)
 	Up         atomic.Bool   // the input is running (its sockets are bound)
+	LastEvent  atomic.Int64  // unix nanoseconds of the last message or event handed to the pipeline; 0: none yet
+
+	problem atomic.Pointer[string]       // set by the input: why it cannot do its job now
+	check   atomic.Pointer[func() error] // asked at status time: is the input still reachable?
+}
+
+// SetProblem records why the input cannot do its job now (a bookmark it
+// cannot write, say), which makes the gateway not ready; "" clears it.
+func (in *Input) SetProblem(reason string) {
+	if reason == "" {
+		in.problem.Store(nil)
+		return
+	}
+	in.problem.Store(&reason)
+}
+
+// SetCheck installs a check that status and readiness run each time they
+// are asked: an input whose socket file was removed is running but
+// unreachable, and only a look at the file tells.
+func (in *Input) SetCheck(fn func() error) { in.check.Store(&fn) }
+
+// Problem returns why the input is not ready ("" when it is): its check's
+// error, or the problem it set.
+func (in *Input) Problem() string {
+	if fn := in.check.Load(); fn != nil {
+		if err := (*fn)(); err != nil {
+			return err.Error()
+		}
+	}
+	if p := in.problem.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Output counts what one output did.
@@ -109,6 +143,43 @@ type Output struct {
 	Capacity    atomic.Int64 // buffer.max_events
 	BufferLimit atomic.Int64 // buffer.max_bytes of the disk buffer; 0 without one
 	Failing     atomic.Bool  // the last delivery attempt failed
+	// Spilling is set while a memory queue overflows to its disk buffer
+	// (or replays what an earlier run left there): the output keeps up
+	// only thanks to the disk.
+	Spilling  atomic.Bool
+	LastWrite atomic.Int64 // unix nanoseconds of the last successful delivery; 0: none yet
+
+	failingSince atomic.Int64           // unix nanoseconds of the first failure in a row; 0: not failing
+	lastError    atomic.Pointer[string] // the last delivery error
+}
+
+// WriteFailed records a failed delivery attempt at now.
+func (o *Output) WriteFailed(now time.Time, err error) {
+	msg := err.Error()
+	o.lastError.Store(&msg)
+	o.failingSince.CompareAndSwap(0, now.UnixNano())
+	o.Failing.Store(true)
+}
+
+// WriteSucceeded records a successful delivery at now.
+func (o *Output) WriteSucceeded(now time.Time) {
+	o.Failing.Store(false)
+	o.failingSince.Store(0)
+	o.LastWrite.Store(now.UnixNano())
+}
+
+// FailingFor returns how long the output has failed every attempt (0 when
+// it is not failing) and the last error.
+func (o *Output) FailingFor(now time.Time) (time.Duration, string) {
+	since := o.failingSince.Load()
+	if since == 0 || !o.Failing.Load() {
+		return 0, ""
+	}
+	msg := ""
+	if p := o.lastError.Load(); p != nil {
+		msg = *p
+	}
+	return max(now.Sub(time.Unix(0, since)), 0), msg
 }
 
 // ObserveLatency records the delivery latency of one event.

@@ -68,6 +68,7 @@ func run(ctx context.Context, path string) error {
 			return err
 		}
 		srv.SetReload(reload.Reload)
+		srv.SetFailureGrace(f.Admin.FailureGrace)
 		adminCtx, stopAdmin := context.WithCancel(context.Background())
 		defer stopAdmin()
 		go func() {

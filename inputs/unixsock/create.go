@@ -245,6 +245,22 @@ func setReceiveBuffer(fd, size int, path string, c *Config) {
 		Msg("receive buffer (the kernel reports twice the usable size; without root it is capped by net.core.rmem_max)")
 }
 
+// check reports an error when the socket file is no longer the one bound
+// here.
+func (s *socket) check() error {
+	var st unix.Stat_t
+	err := unix.Lstat(s.path, &st)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return fmt.Errorf("socket %s is gone (removed after alertgw created it): senders cannot reach this input; restart alertgw to create it again", s.path)
+	case err != nil:
+		return fmt.Errorf("socket %s: %w", s.path, err)
+	case uint64(st.Dev) != s.dev || st.Ino != s.ino:
+		return fmt.Errorf("socket %s was replaced by another file after alertgw created it: senders no longer reach this input; restart alertgw", s.path)
+	}
+	return nil
+}
+
 // remove deletes the socket file if it is still the one bound here.
 func (s *socket) remove() {
 	var st unix.Stat_t

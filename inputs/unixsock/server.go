@@ -48,7 +48,21 @@ func Listen(cfg Config) (*Server, error) {
 	if Type(cfg.SocketType) == Dgram {
 		CheckDgramQlen(cfg.Log)
 	}
+	cfg.Stats.SetCheck(s.checkSockets)
 	return s, nil
+}
+
+// checkSockets tells whether every socket file is still the one bound
+// here: a socket removed (a cleanup script, a tmpfiles rule, rm -rf on the
+// directory) or replaced by another file leaves the input running but
+// unreachable, so it must not count as ready.
+func (s *Server) checkSockets() error {
+	for _, sk := range s.socks {
+		if err := sk.check(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Paths returns the bound socket paths.
