@@ -139,6 +139,12 @@ func New(env inputs.Env, o any) (inputs.Input, error) {
 				return nil, fmt.Errorf("archive directory: %w", err)
 			}
 		}
+		// The bookmark is what makes a restart resume instead of reading
+		// the spool again: its directory is created like the others, and
+		// one it cannot write to fails the start, not the first write.
+		if err := ensureWritableDir(filepath.Dir(opts.BookmarkPath())); err != nil {
+			return nil, fmt.Errorf("bookmark %s: %w", opts.BookmarkPath(), err)
+		}
 	case "socket":
 		l, err := newSocketListener(env, &opts.SocketOptions)
 		if err != nil {
@@ -147,6 +153,20 @@ func New(env inputs.Env, o any) (inputs.Input, error) {
 		in.sock = l
 	}
 	return in, nil
+}
+
+// ensureWritableDir creates dir (0750) if needed and checks that a file
+// can be created in it.
+func ensureWritableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("create directory: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".alertgw-write-test*")
+	if err != nil {
+		return fmt.Errorf("directory %s is not writable: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // BookmarkPath is where the spool bookmark lives.
