@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -132,17 +133,23 @@ func logTotals(log zerolog.Logger, reg *stats.Registry, up time.Duration) {
 // newLogger builds the gateway's logger: JSON when stderr is not a terminal
 // (containers, systemd), human-readable console when it is.
 func newLogger(c config.Log) zerolog.Logger {
-	level, err := zerolog.ParseLevel(c.Level)
+	return newLoggerTo(os.Stderr, c.Format == "console" || (c.Format == "auto" && isatty.IsTerminal(os.Stderr.Fd())), c.Level)
+}
+
+func newLoggerTo(w io.Writer, console bool, lvl string) zerolog.Logger {
+	level, err := zerolog.ParseLevel(lvl)
 	if err != nil {
 		level = zerolog.InfoLevel
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
+	// Durations as Go writes them ("10s", "250ms"), in JSON and on the
+	// console alike: a bare 10000 leaves the reader guessing the unit.
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
 	zerolog.SetGlobalLevel(level) // global, so that a reload can change it
-	console := c.Format == "console" || (c.Format == "auto" && isatty.IsTerminal(os.Stderr.Fd()))
 	if console {
-		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
+		return zerolog.New(zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
 	}
-	return zerolog.New(os.Stderr).With().Timestamp().Logger()
+	return zerolog.New(w).With().Timestamp().Logger()
 }
 
 // dropPrivileges switches to run_as once every socket is bound, keeping
