@@ -132,6 +132,7 @@ func New(env inputs.Env, opts any) (inputs.Input, error) {
 		Options:   o.Options,
 		BatchSize: o.BatchSize,
 		Shrink:    compact.Append,
+		Sensor:    "snort",
 		Log:       env.Log,
 		Stats:     env.Stats,
 	})

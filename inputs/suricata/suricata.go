@@ -55,6 +55,7 @@ func New(env inputs.Env, opts any) (inputs.Input, error) {
 		Paths:       []string{o.Socket},
 		Options:     o.Options,
 		TrimNewline: true, // every EVE record ends in "\n", datagrams too
+		Sensor:      "suricata",
 		Log:         env.Log,
 		Stats:       env.Stats,
 	})

@@ -82,15 +82,17 @@ func bind(path string, c *Config) (*socket, error) {
 			os.Remove(tmp)
 		}
 	}()
+	// Errors name the socket's path and its directory, never the
+	// temporary name: that is what the operator configured and can fix.
 	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: tmp}); err != nil {
-		return nil, fmt.Errorf("socket %s: bind %s: %w", path, tmp, err)
+		return nil, fmt.Errorf("socket %s: cannot create a socket in %s: %w%s", path, dir, err, permissionHint(err, dir))
 	}
-	if err := os.Chmod(tmp, os.FileMode(c.SocketMode).Perm()); err != nil {
+	if err := unix.Chmod(tmp, uint32(os.FileMode(c.SocketMode).Perm())); err != nil {
 		return nil, fmt.Errorf("socket %s: set mode %s: %w", path, c.SocketMode, err)
 	}
 	if gid >= 0 {
-		if err := os.Lchown(tmp, -1, gid); err != nil {
-			return nil, fmt.Errorf("socket %s: set group %s: %w", path, c.SocketGroup, err)
+		if err := unix.Lchown(tmp, -1, gid); err != nil {
+			return nil, fmt.Errorf("socket %s: set group %s: %w%s", path, c.SocketGroup, err, groupHint(err, c.SocketGroup))
 		}
 	}
 	if c.ReceiveBuffer > 0 {
@@ -105,8 +107,8 @@ func bind(path string, c *Config) (*socket, error) {
 	if err := unix.Lstat(tmp, &st); err != nil {
 		return nil, fmt.Errorf("socket %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("socket %s: move into place: %w", path, err)
+	if err := unix.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("socket %s: move into place: %w%s", path, err, permissionHint(err, dir))
 	}
 
 	s := &socket{path: path, typ: typ, dev: uint64(st.Dev), ino: st.Ino}
@@ -132,22 +134,31 @@ func bind(path string, c *Config) (*socket, error) {
 	return s, nil
 }
 
-// checkExisting refuses to replace anything at path but a stale socket.
-// checkDir refuses a world-writable directory: anyone could remove the
-// socket there and put their own in its place, so that a sensor sends its
-// alerts to them. (Even with the sticky bit, as in /tmp, anyone can claim
-// the name while the gateway is down.)
+// checkDir refuses a world-writable directory: anyone could put their own
+// socket at the path, so that a sensor sends its alerts to them. Without
+// the sticky bit they can do it at any time (rename over the gateway's
+// socket); with it, as in /tmp, they cannot touch the gateway's socket
+// while it exists, but they can claim the name whenever it does not: before
+// the gateway's first start and after each shutdown, since the socket is
+// removed then, and the sensor, which reconnects by name, follows. Both are
+// refused, each with the reason that applies.
 func checkDir(dir string) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return fmt.Errorf("directory: %w", err)
 	}
-	if fi.Mode().Perm()&0o002 != 0 {
-		return fmt.Errorf("directory %s is world-writable (%s): anyone could replace the socket; use a directory such as /run/alertgw (created 0750)", dir, fi.Mode().Perm())
+	m := fi.Mode()
+	switch {
+	case m.Perm()&0o002 == 0:
+		return nil
+	case m&fs.ModeSticky != 0:
+		return fmt.Errorf("directory %s is world-writable (%s, with the sticky bit): nobody else can replace alertgw's socket while it runs, but any user can create a socket at that path while alertgw is stopped (it removes its socket at shutdown) and receive what the sensor sends; use a directory only alertgw and root can write, such as /run/alertgw (created 0750)", dir, m)
+	default:
+		return fmt.Errorf("directory %s is world-writable (%s): anyone could replace alertgw's socket with their own and receive what the sensor sends; use a directory only alertgw and root can write, such as /run/alertgw (created 0750)", dir, m)
 	}
-	return nil
 }
 
+// checkExisting refuses to replace anything at path but a stale socket.
 func checkExisting(path string, typ Type) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -193,6 +204,28 @@ func describeMode(m fs.FileMode) string {
 		return "a device"
 	}
 	return m.String()
+}
+
+// permissionHint explains EACCES/EPERM on a directory: who alertgw runs as
+// and what it needs there.
+func permissionHint(err error, dir string) string {
+	if !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM) {
+		return ""
+	}
+	who := strconv.Itoa(os.Geteuid())
+	if u, err := user.LookupId(who); err == nil {
+		who = u.Username + " (uid " + who + ")"
+	}
+	return fmt.Sprintf(" (alertgw runs as %s and needs write and search permission on %s)", who, dir)
+}
+
+// groupHint explains EPERM on chown to socket_group: only root, or a member
+// of the group, may give a file to a group.
+func groupHint(err error, group string) string {
+	if !errors.Is(err, unix.EPERM) {
+		return ""
+	}
+	return fmt.Sprintf(" (alertgw must run as root or be a member of group %s to give the socket to it)", group)
 }
 
 // tempName returns a short unused name in dir for binding before the

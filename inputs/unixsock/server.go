@@ -46,7 +46,7 @@ func Listen(cfg Config) (*Server, error) {
 			Str("group", cfg.SocketGroup).Msg("listening")
 	}
 	if Type(cfg.SocketType) == Dgram {
-		CheckDgramQlen(cfg.Log)
+		CheckDgramQlen(cfg.Log, cfg.Sensor)
 	}
 	cfg.Stats.SetCheck(s.checkSockets)
 	return s, nil
@@ -128,16 +128,34 @@ func ReadDgramQlen() (int, error) {
 
 // CheckDgramQlen warns when net.unix.max_dgram_qlen is low. The kernel
 // queues at most that many datagrams per socket (the value is read when the
-// socket is created); a sensor sending with MSG_DONTWAIT, like Suricata in
-// live mode, drops what does not fit instead of waiting.
-func CheckDgramQlen(log zerolog.Logger) {
+// socket is created); what happens to the rest depends on the sensor, named
+// by sensor (an input type: suricata, snort, unified2).
+func CheckDgramQlen(log zerolog.Logger, sensor string) {
 	q, err := ReadDgramQlen()
 	if err != nil {
 		log.Debug().Err(err).Msg("cannot read net.unix.max_dgram_qlen")
 		return
 	}
-	if q < RecommendedDgramQlen {
-		log.Warn().Int("max_dgram_qlen", q).Int("recommended", RecommendedDgramQlen).
-			Msg("net.unix.max_dgram_qlen is low: the kernel queues only this many datagrams per socket and a non-blocking sender (Suricata in live mode) drops the rest during bursts; set `sysctl -w net.unix.max_dgram_qlen=512` (systemd's default) before starting alertgw, see docs/inputs/suricata.md")
+	checkDgramQlen(log, sensor, q)
+}
+
+// qlenEffect says what a full datagram queue does to each sensor.
+var qlenEffect = map[string]string{
+	"suricata": "Suricata in live mode sends without waiting (MSG_DONTWAIT) and drops the records that do not fit during bursts",
+	"snort":    "Snort and Barnyard2 send blocking: a full queue stalls the sensor (Snort's packet thread) during bursts",
+	"unified2": "a unified2 relay that sends without waiting drops the records that do not fit; one that waits is stalled",
+}
+
+func checkDgramQlen(log zerolog.Logger, sensor string, q int) {
+	if q >= RecommendedDgramQlen {
+		return
 	}
+	effect, ok := qlenEffect[sensor]
+	see := " (see the " + sensor + " input's documentation)"
+	if !ok {
+		effect, see = "a sender that does not wait drops what does not fit; one that waits is stalled", ""
+	}
+	log.Warn().Int("max_dgram_qlen", q).Int("recommended", RecommendedDgramQlen).Str("sensor", sensor).
+		Msgf("net.unix.max_dgram_qlen is low: the kernel queues only %d datagrams per socket, and %s; set `sysctl -w net.unix.max_dgram_qlen=%d` (systemd's default) before starting alertgw%s",
+			q, effect, RecommendedDgramQlen, see)
 }
