@@ -45,15 +45,6 @@ func bind(path string, c *Config) (*socket, error) {
 	}
 	typ := Type(c.SocketType)
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("socket %s: create directory: %w", path, err)
-	}
-	if err := checkDir(dir); err != nil {
-		return nil, fmt.Errorf("socket %s: %w", path, err)
-	}
-	if err := checkExisting(path, typ); err != nil {
-		return nil, err
-	}
 	gid := -1
 	if c.SocketGroup != "" {
 		g, err := lookupGroup(c.SocketGroup)
@@ -61,6 +52,23 @@ func bind(path string, c *Config) (*socket, error) {
 			return nil, fmt.Errorf("socket %s: %w", path, err)
 		}
 		gid = g
+	}
+	_, statErr := os.Stat(dir)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("socket %s: create directory: %w%s", path, err, permissionHint(err, filepath.Dir(dir)))
+	}
+	// A directory created here goes to socket_group as the socket does:
+	// the sensor must be able to enter it (0750) to reach the socket.
+	if errors.Is(statErr, fs.ErrNotExist) && gid >= 0 {
+		if err := unix.Lchown(dir, -1, gid); err != nil {
+			return nil, fmt.Errorf("socket %s: give directory %s to group %s: %w%s", path, dir, c.SocketGroup, err, groupHint(err, c.SocketGroup))
+		}
+	}
+	if err := checkDir(dir); err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	}
+	if err := checkExisting(path, typ); err != nil {
+		return nil, err
 	}
 
 	tmp, err := tempName(dir, path)

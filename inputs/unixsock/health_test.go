@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/alertgw/alertgw/config"
 )
 
 // TestSocketGoneIsNotReady: a socket file removed or replaced while the
@@ -151,5 +153,56 @@ func TestPermissionErrorNamesRealPath(t *testing.T) {
 	if !strings.Contains(msg, "socket "+path+": cannot create a socket in "+dir) || !strings.Contains(msg, "permission denied") ||
 		!strings.Contains(msg, "alertgw runs as") || strings.Contains(msg, ".agw") {
 		t.Errorf("error %q should name %s and %s and who alertgw runs as, not the temporary name", msg, path, dir)
+	}
+}
+
+// TestRootWithoutSocketGroup: started as root without socket_group, the
+// gateway says why a sensor running as its own user will be refused, and
+// names the key that fixes it.
+func TestRootWithoutSocketGroup(t *testing.T) {
+	tests := []struct {
+		euid  int
+		group string
+		mode  uint32
+		warn  bool
+	}{
+		{0, "", 0o660, true},
+		{0, "suricata", 0o660, false},
+		{0, "", 0o666, false}, // anyone may write: nothing to warn about
+		{1000, "", 0o660, false},
+	}
+	for _, tt := range tests {
+		var buf bytes.Buffer
+		cfg := testConfig(t, Dgram, "/run/alertgw/suricata.sock")
+		cfg.SocketGroup, cfg.SocketMode = tt.group, config.FileMode(tt.mode)
+		warnRootWithoutGroup(zerolog.New(&buf), tt.euid, &cfg, cfg.Paths)
+		got := strings.Contains(buf.String(), "socket_group is not set") && strings.Contains(buf.String(), "permission denied") &&
+			strings.Contains(buf.String(), "/run/alertgw/suricata.sock")
+		if got != tt.warn || (!tt.warn && buf.Len() > 0) {
+			t.Errorf("%+v: warned %v: %s", tt, got, buf.String())
+		}
+	}
+}
+
+// TestCreatedDirectoryGetsSocketGroup: the directory alertgw creates for a
+// socket goes to socket_group too, or the sensor could not enter it.
+func TestCreatedDirectoryGetsSocketGroup(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving a file to another group needs root (make test runs as root)")
+	}
+	dir := filepath.Join(shortTempDir(t), "run", "alertgw")
+	cfg := testConfig(t, Dgram, filepath.Join(dir, "s.sock"))
+	cfg.SocketGroup = "4243"
+	srv, err := Listen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gid := fi.Sys().(*syscall.Stat_t).Gid; gid != 4243 || fi.Mode().Perm() != 0o750 {
+		t.Errorf("directory %s: group %d mode %v, want 4243 and 0750", dir, gid, fi.Mode().Perm())
 	}
 }

@@ -48,8 +48,22 @@ func Listen(cfg Config) (*Server, error) {
 	if Type(cfg.SocketType) == Dgram {
 		CheckDgramQlen(cfg.Log, cfg.Sensor)
 	}
+	warnRootWithoutGroup(cfg.Log, os.Geteuid(), &cfg, s.Paths())
 	cfg.Stats.SetCheck(s.checkSockets)
 	return s, nil
+}
+
+// warnRootWithoutGroup warns when the gateway runs as root and no
+// socket_group is set: the socket is then root's, in a directory only
+// root may enter (created 0750), and a sensor running as its own user
+// (Debian's and RHEL's suricata and snort packages do) gets "permission
+// denied" with no hint of why.
+func warnRootWithoutGroup(log zerolog.Logger, euid int, cfg *Config, paths []string) {
+	if euid != 0 || cfg.SocketGroup != "" || cfg.SocketMode.Perm()&0o006 == 0o006 {
+		return
+	}
+	log.Warn().Strs("sockets", paths).Str("mode", cfg.SocketMode.String()).
+		Msg("alertgw runs as root and socket_group is not set: the socket belongs to root:root, so a sensor running as its own user (suricata, snort, as the Debian and RHEL packages run them) gets \"permission denied\"; set socket_group to the sensor's group (e.g. socket_group: suricata), see the input's documentation")
 }
 
 // checkSockets tells whether every socket file is still the one bound
