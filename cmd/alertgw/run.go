@@ -120,7 +120,7 @@ func run(ctx context.Context, path string) error {
 func logTotals(log zerolog.Logger, reg *stats.Registry, up time.Duration) {
 	for _, s := range reg.Inputs() {
 		log.Info().Str("input", s.Name).Uint64("received", s.Received.Load()).Uint64("normalized", s.Normalized.Load()).
-			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Dur("uptime", up).Msg("input totals")
+			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Dur("uptime", up.Round(time.Millisecond)).Msg("input totals")
 	}
 	for _, s := range reg.Outputs() {
 		log.Info().Str("output", s.Name).Uint64("written", s.Written.Load()).Uint64("retried", s.Retried.Load()).

@@ -62,6 +62,17 @@ func New(env inputs.Env, opts any) (inputs.Input, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What to paste into suricata.yaml. Suricata resolves a relative
+	// filename against its default-log-dir, so only an absolute path
+	// reaches this socket.
+	filetype := "unix_dgram"
+	if o.SocketType == string(unixsock.Stream) {
+		filetype = "unix_stream"
+	}
+	for _, p := range srv.AbsPaths() {
+		env.Log.Info().Str("filename", p).Str("filetype", filetype).
+			Msgf("point Suricata here: in suricata.yaml, outputs: - eve-log: {filetype: %s, filename: %s}", filetype, p)
+	}
 	return &Input{srv: srv}, nil
 }
 

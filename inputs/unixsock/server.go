@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,13 +43,13 @@ func Listen(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.socks = append(s.socks, sk)
-		cfg.Log.Info().Str("socket", p).Str("type", cfg.SocketType).Str("mode", cfg.SocketMode.String()).
+		cfg.Log.Info().Str("socket", absPath(p)).Str("type", cfg.SocketType).Str("mode", cfg.SocketMode.String()).
 			Str("group", cfg.SocketGroup).Msg("listening")
 	}
 	if Type(cfg.SocketType) == Dgram {
 		CheckDgramQlen(cfg.Log, cfg.Sensor)
 	}
-	warnRootWithoutGroup(cfg.Log, os.Geteuid(), &cfg, s.Paths())
+	warnRootWithoutGroup(cfg.Log, os.Geteuid(), &cfg, s.AbsPaths())
 	cfg.Stats.SetCheck(s.checkSockets)
 	return s, nil
 }
@@ -56,14 +57,14 @@ func Listen(cfg Config) (*Server, error) {
 // warnRootWithoutGroup warns when the gateway runs as root and no
 // socket_group is set: the socket is then root's, in a directory only
 // root may enter (created 0750), and a sensor running as its own user
-// (Debian's and RHEL's suricata and snort packages do) gets "permission
+// (Suricata with run-as or --user; Snort with -u and -g) gets "permission
 // denied" with no hint of why.
 func warnRootWithoutGroup(log zerolog.Logger, euid int, cfg *Config, paths []string) {
 	if euid != 0 || cfg.SocketGroup != "" || cfg.SocketMode.Perm()&0o006 == 0o006 {
 		return
 	}
 	log.Warn().Strs("sockets", paths).Str("mode", cfg.SocketMode.String()).
-		Msg("alertgw runs as root and socket_group is not set: the socket belongs to root:root, so a sensor running as its own user (suricata, snort, as the Debian and RHEL packages run them) gets \"permission denied\"; set socket_group to the sensor's group (e.g. socket_group: suricata), see the input's documentation")
+		Msg("alertgw runs as root and socket_group is not set: the socket belongs to root:root, so a sensor running as its own user (Suricata with run-as or --user, Snort with -u) gets \"permission denied\" connecting; set socket_group to the sensor's group (e.g. socket_group: suricata), see the input's documentation")
 }
 
 // checkSockets tells whether every socket file is still the one bound
@@ -77,6 +78,25 @@ func (s *Server) checkSockets() error {
 		}
 	}
 	return nil
+}
+
+// absPath is p made absolute, for messages: a sensor resolves a relative
+// path against its own directory, not alertgw's, so only the absolute one
+// can be pasted into its configuration.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// AbsPaths returns the bound socket paths, absolute.
+func (s *Server) AbsPaths() []string {
+	out := s.Paths()
+	for i, p := range out {
+		out[i] = absPath(p)
+	}
+	return out
 }
 
 // Paths returns the bound socket paths.
