@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/alertgw/alertgw/inputs"
@@ -13,9 +14,19 @@ type emitter struct {
 	in *inputRunner
 }
 
+// Messages queues raw messages for the workers. An input without a
+// declared decoder has nothing to normalize them with (a plugin bug): its
+// messages are dead-lettered rather than lost or crashing the gateway.
 func (e *emitter) Messages(b *inputs.Batch) {
-	if e.in.decoder == nil {
-		panic("input " + e.in.Name + " emits raw messages but has no decoder")
+	if e.in.Decoder == nil {
+		err := fmt.Errorf("input type %s declares no decoder (inputs.Plugin.Decoder)", e.in.Type)
+		for _, m := range b.Msgs {
+			e.p.fail(e.in, m, normalize.ReasonUnsupported, err)
+		}
+		if b.Done != nil {
+			b.Done()
+		}
+		return
 	}
 	at := b.Received
 	if at.IsZero() {
