@@ -92,8 +92,8 @@ type Pipeline struct {
 
 // DeadLetter configures where unparseable messages go.
 type DeadLetter struct {
-	Path    string `mapstructure:"path"`     // "" disables (the messages are still counted)
-	MaxSize Size   `mapstructure:"max_size"` // rotate to PATH.1 beyond this size
+	Path    string `mapstructure:"path" path:"write"` // "" disables (the messages are still counted)
+	MaxSize Size   `mapstructure:"max_size"`          // rotate to PATH.1 beyond this size
 }
 
 // defaults of the gateway-wide keys; plugins default their own options.

@@ -39,10 +39,16 @@ func Decode(raw map[string]any, prefix string, targets ...any) Problems {
 			probs.Add(prefix, "internal: %v", err)
 			continue
 		}
+		mine := map[string]bool{}
 		if err := dec.Decode(raw); err != nil {
 			probs = append(probs, decodeProblems(prefix, err)...)
+			// mapstructure stops listing unused keys of a block where a
+			// value failed: find them from the type instead, so that a
+			// typo next to a bad value is still reported.
+			for _, k := range typeUnused(raw, reflect.TypeOf(t), "") {
+				mine[k] = true
+			}
 		}
-		mine := map[string]bool{}
 		for _, k := range md.Unused {
 			mine[k] = true
 		}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +152,21 @@ func TestUnknownKeySuggestion(t *testing.T) {
 	probs = DecodeBlock(b, &opts)
 	if len(probs) != 1 || probs[0].String() != `outputs[0].tls.caa: unknown key; did you mean "ca"?` {
 		t.Errorf("nested: %v", probs)
+	}
+}
+
+// A typo next to a value that fails to decode is still reported.
+func TestUnknownKeyNextToBadValue(t *testing.T) {
+	yaml := "pipeline: {wrokers: 3, shutdown_timeout: 10}\ninputs: [{type: a}]\noutputs: [{type: b}]\n"
+	_, probs, _ := Load(writeConfig(t, yaml), nil)
+	var got []string
+	for _, p := range probs {
+		got = append(got, p.String())
+	}
+	want := []string{`pipeline.wrokers: unknown key; did you mean "workers"?`, "pipeline.shutdown_timeout: 10 has no unit"}
+	for _, w := range want {
+		if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w) }) {
+			t.Errorf("missing %q in %v", w, got)
+		}
 	}
 }

@@ -104,3 +104,49 @@ func editDistance(a, b string) int {
 	}
 	return d[len(a)][len(b)]
 }
+
+// typeUnused lists the keys of raw (key paths under at) that the struct
+// type t does not decode. It descends into nested blocks only where t has
+// a struct; a map, list or scalar field takes whatever is below it.
+func typeUnused(raw map[string]any, t reflect.Type, at string) []string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	fields := map[string]reflect.Type{}
+	var collect func(t reflect.Type)
+	collect = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+			switch {
+			case name == "-":
+			case strings.Contains(opts, "squash") && f.Type.Kind() == reflect.Struct:
+				collect(f.Type)
+			case name != "":
+				fields[name] = f.Type
+			case f.IsExported():
+				fields[strings.ToLower(f.Name)] = f.Type
+			}
+		}
+	}
+	collect(t)
+	var out []string
+	for k, v := range raw {
+		ft, ok := fields[k]
+		key := joinPath(at, k)
+		if !ok {
+			out = append(out, key)
+			continue
+		}
+		if sub, isMap := v.(map[string]any); isMap {
+			out = append(out, typeUnused(sub, ft, key)...)
+		}
+	}
+	return out
+}

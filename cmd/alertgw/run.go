@@ -49,10 +49,17 @@ func run(ctx context.Context, path string) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	if err := probs.Err(); err != nil {
+	// The same checks as `alertgw validate`: a file that cannot be read
+	// stops the start here, with its key path, rather than deep inside
+	// the plugin that opens it.
+	perrs, warns := preflight(f, ins, outs)
+	if err := append(probs, perrs...).Err(); err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	log := newLogger(f.Log)
+	for _, w := range warns {
+		log.Warn().Str("key", w.Path).Msg(w.Msg)
+	}
 	reg := stats.NewRegistry()
 	p, err := buildPipeline(f, ins, outs, log, reg)
 	if err != nil {

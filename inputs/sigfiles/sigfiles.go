@@ -18,16 +18,16 @@ import (
 type Files struct {
 	// SidMsg lists sid-msg.map files, v1 or v2: a signature's message,
 	// revision, class and priority by gid:sid.
-	SidMsg []string `mapstructure:"sid_msg_map"`
+	SidMsg []string `mapstructure:"sid_msg_map" path:"read"`
 	// GenMsg is a gen-msg.map file: messages of the preprocessor and
 	// decoder rules (gid other than 1).
-	GenMsg string `mapstructure:"gen_msg_map"`
+	GenMsg string `mapstructure:"gen_msg_map" path:"read"`
 	// Classification is a classification.config file: a class id's
 	// description (the event's category) and default priority.
-	Classification string `mapstructure:"classification_config"`
+	Classification string `mapstructure:"classification_config" path:"read"`
 	// Rules lists Snort 2/3 rules files, read for their msg, classtype and
 	// priority (Snort 3 ships no sid-msg.map).
-	Rules []string `mapstructure:"rules"`
+	Rules []string `mapstructure:"rules" path:"read"`
 }
 
 // Empty reports whether no file is named.

@@ -36,7 +36,7 @@ func (p *Paths) UnmarshalText(b []byte) error {
 
 // Options of a `type: snort` block.
 type Options struct {
-	Socket     Paths          `mapstructure:"socket"`
+	Socket     Paths          `mapstructure:"socket" path:"socket"`
 	Format     string         `mapstructure:"format"`    // auto | snort2 | snort3 | barnyard2
 	LinkType   string         `mapstructure:"link_type"` // auto | ethernet | raw
 	Signatures sigfiles.Files `mapstructure:"signatures"`

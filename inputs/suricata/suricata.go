@@ -34,7 +34,7 @@ var Plugin = inputs.Plugin{
 type Options struct {
 	// Socket is the path Suricata's eve-log `filename` points at. A glob
 	// binds one socket per match (several Suricata instances).
-	Socket           string `mapstructure:"socket"`
+	Socket           string `mapstructure:"socket" path:"socket"`
 	unixsock.Options `mapstructure:",squash"`
 }
 

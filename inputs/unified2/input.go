@@ -229,3 +229,23 @@ func (in *Input) Close() error {
 	}
 	return nil
 }
+
+// PathUses implements config.PathLister: which paths the input uses
+// depends on its mode.
+func (o *Options) PathUses() []config.PathUse {
+	if o.Mode == "socket" {
+		var uses []config.PathUse
+		for i, s := range o.Socket {
+			uses = append(uses, config.PathUse{Key: fmt.Sprintf("socket[%d]", i), Path: s, Use: config.PathSocket})
+		}
+		return uses
+	}
+	uses := []config.PathUse{
+		{Key: "directory", Path: o.Directory, Use: config.PathDir},
+		{Key: "bookmark", Path: o.BookmarkPath(), Use: config.PathWrite},
+	}
+	if o.Processed == "archive" {
+		uses = append(uses, config.PathUse{Key: "archive_dir", Path: o.ArchiveDir, Use: config.PathWriteDir})
+	}
+	return uses
+}

@@ -56,8 +56,8 @@ type Options struct {
 	Password   outputs.Secret `mapstructure:"password"`
 	APIKey     outputs.Secret `mapstructure:"api_key"` // base64 "id:key" as Elasticsearch prints it, or "id:key"
 	// PasswordFile and APIKeyFile read the secrets from files.
-	PasswordFile string            `mapstructure:"password_file"`
-	APIKeyFile   string            `mapstructure:"api_key_file"`
+	PasswordFile string            `mapstructure:"password_file" path:"read"`
+	APIKeyFile   string            `mapstructure:"api_key_file" path:"read"`
 	Headers      map[string]string `mapstructure:"headers"`
 	Timeout      time.Duration     `mapstructure:"timeout"`
 	TLS          outputs.TLS       `mapstructure:"tls"`

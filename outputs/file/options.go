@@ -25,7 +25,7 @@ const (
 // relative to the output block ("rotate.max_size").
 type Options struct {
 	// Path of the active file. Rotated files are written beside it.
-	Path string `mapstructure:"path"`
+	Path string `mapstructure:"path" path:"write"`
 	// Mode of files the output creates; directories get 0750.
 	Mode config.FileMode `mapstructure:"mode"`
 	// BufferSize is the user-space write buffer. Lines are handed to the

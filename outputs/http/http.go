@@ -55,8 +55,8 @@ type Options struct {
 	Password    outputs.Secret    `mapstructure:"password"`
 	BearerToken outputs.Secret    `mapstructure:"bearer_token"`
 	// PasswordFile and BearerTokenFile read the secrets from files.
-	PasswordFile    string        `mapstructure:"password_file"`
-	BearerTokenFile string        `mapstructure:"bearer_token_file"`
+	PasswordFile    string        `mapstructure:"password_file" path:"read"`
+	BearerTokenFile string        `mapstructure:"bearer_token_file" path:"read"`
 	Timeout         time.Duration `mapstructure:"timeout"`
 	TLS             outputs.TLS   `mapstructure:"tls"`
 }

@@ -65,7 +65,7 @@ type SASL struct {
 	Username  string         `mapstructure:"username"`
 	Password  outputs.Secret `mapstructure:"password"`
 	// PasswordFile reads the password from a file.
-	PasswordFile string `mapstructure:"password_file"`
+	PasswordFile string `mapstructure:"password_file" path:"read"`
 }
 
 // Validate implements config.Validator.

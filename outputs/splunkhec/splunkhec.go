@@ -47,7 +47,7 @@ var Plugin = outputs.Plugin{
 type Options struct {
 	URL        string         `mapstructure:"url"` // https://splunk:8088 (the path is added)
 	Token      outputs.Secret `mapstructure:"token"`
-	TokenFile  string         `mapstructure:"token_file"`
+	TokenFile  string         `mapstructure:"token_file" path:"read"`
 	Index      string         `mapstructure:"index"` // default: the token's default index
 	SourceType string         `mapstructure:"sourcetype"`
 	Source     string         `mapstructure:"source"` // default: alertgw:<input name>
