@@ -13,6 +13,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"strings"
@@ -47,6 +48,11 @@ type File struct {
 	// written in the file: the ALERTGW_* variable that set it, or the
 	// ${VAR} references expanded into it. Annotate uses it.
 	Origins map[string]string `mapstructure:"-"`
+
+	// Tree is the effective configuration as read: the file (or the
+	// embedded default) with ${VAR} expanded, ALERTGW_* overrides applied
+	// and the gateway-wide defaults filled in (`alertgw config print`).
+	Tree map[string]any `mapstructure:"-"`
 }
 
 // Annotate adds to each problem the environment variable its value came
@@ -162,6 +168,7 @@ func Load(path string, environ []string) (*File, Problems, error) {
 	probs := expandVars(tree, environ, f.Origins)
 	probs = append(probs, applyEnv(tree, environ, f.Origins)...)
 
+	f.Tree = maps.Clone(tree) // the block lists are removed from tree below
 	var err error
 	if f.Inputs, err = blocks(tree, "inputs", &probs); err != nil {
 		return nil, nil, err

@@ -29,7 +29,9 @@ func main() {
 		Short:         "Security alert gateway: sensors in, one normalized stream out",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version, // --version
 	}
+	root.SetVersionTemplate("alertgw {{.Version}}\n")
 	root.AddCommand(runCmd(), validateCmd(), configCmd(), versionCmd())
 	for _, c := range extraCommands {
 		root.AddCommand(c())
@@ -51,13 +53,17 @@ func main() {
 // (send, replay, status …), each in its own file.
 var extraCommands []func() *cobra.Command
 
+// configCommands are further `alertgw config …` sub-commands, each in its
+// own file.
+var configCommands []func() *cobra.Command
+
 func versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, commit, build date and Go version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), "alertgw", version)
+			currentBuild().print(cmd.OutOrStdout())
 		},
 	}
 }
@@ -72,5 +78,8 @@ func configCmd() *cobra.Command {
 			cmd.OutOrStdout().Write(configDefault())
 		},
 	})
+	for _, sub := range configCommands {
+		c.AddCommand(sub())
+	}
 	return c
 }
