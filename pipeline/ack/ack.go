@@ -7,7 +7,11 @@
 // has been accepted downstream.
 package ack
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/alertgw/alertgw/normalize"
+)
 
 // Ticket is one batch's acknowledgement, shared by everything that holds
 // part of the batch. It starts held once, by its creator.
@@ -61,4 +65,11 @@ func (s *Set) Add(t *Ticket) {
 	}
 	t.Hold()
 	*s = append(*s, t)
+}
+
+// Out is an event a stage emits and the batch acknowledgements it stands
+// for: they are released once the event has been accepted downstream.
+type Out struct {
+	Event   *normalize.Event
+	Tickets Set
 }

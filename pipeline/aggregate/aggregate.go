@@ -15,6 +15,7 @@ import (
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs/diskbuf"
 	"github.com/alertgw/alertgw/pipeline/ack"
+	"github.com/alertgw/alertgw/query"
 )
 
 // Emit modes.
@@ -45,12 +46,8 @@ type Config struct {
 	Emit      string        // EmitSummary or EmitFirstAndSummary
 }
 
-// Out is one event to emit and the batch acknowledgements it stands for:
-// they are released once the event has been accepted downstream.
-type Out struct {
-	Event   *normalize.Event
-	Tickets ack.Set
-}
+// Out is one event to emit and the batch acknowledgements it stands for.
+type Out = ack.Out
 
 // Counters say what an Aggregator did; they only grow.
 type Counters struct {
@@ -258,4 +255,29 @@ func (a *Aggregator) close(g *group, reason string, out []Out) []Out {
 	e.Aggregate = &normalize.Aggregate{Count: g.count, FirstSeen: g.firstSeen, LastSeen: g.lastSeen,
 		Key: a.cfg.KeyFields, ClosedBy: reason, FirstSent: g.firstEmitted}
 	return append(out, Out{Event: e, Tickets: g.tickets})
+}
+
+// DefaultKey is the analyst's inbox row: one rule between two hosts.
+var DefaultKey = []string{"signature.gid", "signature.id", "src_ip", "dest_ip"}
+
+// KeyOf builds the key of the named fields (the search language's names,
+// e.g. signature.id, src_ip, details.http.hostname).
+func KeyOf(names []string) (KeyFunc, error) {
+	if len(names) == 0 {
+		return nil, fmt.Errorf("key needs at least one field")
+	}
+	keyers := make([]func([]byte, *normalize.Event) []byte, len(names))
+	for i, n := range names {
+		f := query.Lookup(n)
+		if f == nil {
+			return nil, fmt.Errorf("key: unknown field %q", n)
+		}
+		keyers[i] = f.Keyer()
+	}
+	return func(dst []byte, e *normalize.Event) []byte {
+		for _, k := range keyers {
+			dst = k(dst, e)
+		}
+		return dst
+	}, nil
 }

@@ -198,8 +198,31 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func TestKeyOfDefault(t *testing.T) {
+	key, err := KeyOf(DefaultKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(cfg(EmitSummary), key)
+	var out []Out
+	for _, src := range []string{"10.0.0.1", "10.0.0.1", "10.0.0.2"} {
+		out = a.Add(alert("x", 7, src, 0), nil, t0, out)
+	}
+	out = a.Add(alert("x", 8, "10.0.0.1", 0), nil, t0, out)
+	if n, _ := a.Open(); n != 3 {
+		t.Fatalf("%d groups, want 3 (two sources for sid 7, one for sid 8)", n)
+	}
+	if _, err := KeyOf([]string{"signature.idd"}); err == nil {
+		t.Error("unknown field accepted")
+	}
+}
+
 func BenchmarkAddRepeated(b *testing.B) {
-	a := New(Config{KeyFields: []string{"k"}, Window: time.Minute, MaxGroups: 100_000, MaxBytes: 1 << 30, Emit: EmitSummary}, sigSrcDst)
+	key, err := KeyOf(DefaultKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := New(Config{KeyFields: DefaultKey, Window: time.Minute, MaxGroups: 100_000, MaxBytes: 1 << 30, Emit: EmitSummary}, key)
 	evs := make([]*normalize.Event, 256)
 	for i := range evs {
 		evs[i] = alert("x", uint32(i%16), fmt.Sprintf("10.0.%d.%d", i/16, i%16), 0)

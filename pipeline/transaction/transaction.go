@@ -60,10 +60,7 @@ func (c Config) Validate() error {
 }
 
 // Out is one event to emit and the batch acknowledgements it stands for.
-type Out struct {
-	Event   *normalize.Event
-	Tickets ack.Set
-}
+type Out = ack.Out
 
 // Counters say what a Joiner did; they only grow.
 type Counters struct {
