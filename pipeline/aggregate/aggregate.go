@@ -16,6 +16,7 @@ import (
 	"github.com/alertgw/alertgw/outputs/diskbuf"
 	"github.com/alertgw/alertgw/pipeline/ack"
 	"github.com/alertgw/alertgw/query"
+	"github.com/alertgw/alertgw/stats"
 )
 
 // Emit modes.
@@ -49,15 +50,6 @@ type Config struct {
 // Out is one event to emit and the batch acknowledgements it stands for.
 type Out = ack.Out
 
-// Counters say what an Aggregator did; they only grow.
-type Counters struct {
-	In        uint64            // events added
-	Passed    uint64            // events sent on unchanged (the first of a group with first_and_summary)
-	Folded    uint64            // events represented only by a summary
-	Summaries uint64            // summaries emitted
-	Closed    map[string]uint64 // groups closed, by reason
-}
-
 // groupOverhead is what a group costs besides its first event's copy: the
 // map entry, the struct and its key. An estimate, for the memory cap.
 const groupOverhead = 160
@@ -83,14 +75,17 @@ type Aggregator struct {
 	groups     map[string]*group
 	head, tail *group // oldest, newest
 	bytes      int64
-	c          Counters
+	st         *stats.Stage
 	scratch    []byte
 }
 
-// New returns an Aggregator. cfg must be valid (see Validate).
-func New(cfg Config, key KeyFunc) *Aggregator {
-	return &Aggregator{cfg: cfg, key: key, groups: make(map[string]*group),
-		c: Counters{Closed: make(map[string]uint64)}}
+// New returns an Aggregator that counts into st (nil: counters of its
+// own). cfg must be valid (see Validate).
+func New(cfg Config, key KeyFunc, st *stats.Stage) *Aggregator {
+	if st == nil {
+		st = &stats.Stage{Type: "aggregate"}
+	}
+	return &Aggregator{cfg: cfg, key: key, groups: make(map[string]*group), st: st}
 }
 
 // Validate reports settings that make no sense.
@@ -117,7 +112,7 @@ func (c Config) Validate() error {
 // at once: the first event of a new group (first_and_summary) and groups
 // closed early by a cap.
 func (a *Aggregator) Add(e *normalize.Event, t *ack.Ticket, now time.Time, out []Out) []Out {
-	a.c.In++
+	a.st.In.Add(1)
 	a.scratch = a.key(a.scratch[:0], e)
 	g, ok := a.groups[string(a.scratch)] // no allocation: the compiler reads the key in place
 	if !ok {
@@ -125,7 +120,7 @@ func (a *Aggregator) Add(e *normalize.Event, t *ack.Ticket, now time.Time, out [
 		g = a.open(e, now)
 		if a.cfg.Emit == EmitFirstAndSummary {
 			g.firstEmitted = true
-			a.c.Passed++
+			a.st.Passed.Add(1)
 			var ts ack.Set
 			ts.Add(t)
 			out = append(out, Out{Event: e, Tickets: ts})
@@ -210,16 +205,6 @@ func (a *Aggregator) NextClose() (time.Time, bool) {
 // Open returns the number of open groups and the bytes they hold.
 func (a *Aggregator) Open() (groups int, bytes int64) { return len(a.groups), a.bytes }
 
-// Counters returns a copy of the counters.
-func (a *Aggregator) Counters() Counters {
-	c := a.c
-	c.Closed = make(map[string]uint64, len(a.c.Closed))
-	for k, v := range a.c.Closed {
-		c.Closed[k] = v
-	}
-	return c
-}
-
 // close takes g out of the table and emits its summary, unless its first
 // event, already sent on its own, is all it held.
 func (a *Aggregator) close(g *group, reason string, out []Out) []Out {
@@ -236,7 +221,7 @@ func (a *Aggregator) close(g *group, reason string, out []Out) []Out {
 	}
 	g.prev, g.next = nil, nil
 	a.bytes -= g.size
-	a.c.Closed[reason]++
+	a.st.Closed.Add(reason, 1)
 	if g.firstEmitted && g.count == 1 {
 		return out // nothing was folded
 	}
@@ -244,8 +229,8 @@ func (a *Aggregator) close(g *group, reason string, out []Out) []Out {
 	if g.firstEmitted {
 		folded-- // the first went on by itself
 	}
-	a.c.Folded += folded
-	a.c.Summaries++
+	a.st.Folded.Add(folded)
+	a.st.Emitted.Add(1)
 	e := new(normalize.Event)
 	if err := diskbuf.DecodeEvent(g.first, e); err != nil {
 		// The copy was made by this process a moment ago: a failure is a bug.

@@ -38,7 +38,7 @@ func cfg(emit string) Config {
 }
 
 func TestSummaryStandsForEveryEventOfTheWindow(t *testing.T) {
-	a := New(cfg(EmitSummary), sigSrcDst)
+	a := New(cfg(EmitSummary), sigSrcDst, nil)
 	var out []Out
 	for i := range 5 {
 		out = a.Add(alert(fmt.Sprint("e", i), 2001219, "10.0.0.1", time.Duration(i)*time.Second), nil, t0, out)
@@ -67,9 +67,8 @@ func TestSummaryStandsForEveryEventOfTheWindow(t *testing.T) {
 	if out[1].Event.Aggregate.Count != 1 {
 		t.Errorf("a lone event's summary counts %d", out[1].Event.Aggregate.Count)
 	}
-	c := a.Counters()
-	if c.In != 6 || c.Folded != 6 || c.Summaries != 2 || c.Passed != 0 {
-		t.Errorf("counters %+v", c)
+	if c := a.st; c.In.Load() != 6 || c.Folded.Load() != 6 || c.Emitted.Load() != 2 || c.Passed.Load() != 0 {
+		t.Errorf("counters in %d folded %d emitted %d passed %d", c.In.Load(), c.Folded.Load(), c.Emitted.Load(), c.Passed.Load())
 	}
 	if n, b := a.Open(); n != 0 || b != 0 {
 		t.Errorf("after expiry: %d groups, %d bytes", n, b)
@@ -77,7 +76,7 @@ func TestSummaryStandsForEveryEventOfTheWindow(t *testing.T) {
 }
 
 func TestFirstAndSummary(t *testing.T) {
-	a := New(cfg(EmitFirstAndSummary), sigSrcDst)
+	a := New(cfg(EmitFirstAndSummary), sigSrcDst, nil)
 	first := alert("e0", 1, "10.0.0.1", 0)
 	out := a.Add(first, nil, t0, nil)
 	if len(out) != 1 || out[0].Event != first {
@@ -97,8 +96,8 @@ func TestFirstAndSummary(t *testing.T) {
 	if ag.Count != 3 || !ag.FirstSent {
 		t.Errorf("summary %+v", ag)
 	}
-	if c := a.Counters(); c.Passed != 2 || c.Folded != 2 || c.Summaries != 1 || c.Closed[ClosedWindow] != 2 {
-		t.Errorf("counters %+v", c)
+	if c := a.st; c.Passed.Load() != 2 || c.Folded.Load() != 2 || c.Emitted.Load() != 1 || c.Closed.Get(ClosedWindow) != 2 {
+		t.Errorf("counters passed %d folded %d emitted %d closed %v", c.Passed.Load(), c.Folded.Load(), c.Emitted.Load(), c.Closed.Snapshot())
 	}
 }
 
@@ -106,7 +105,7 @@ func TestCapsCloseEarlyAndNeverLoseCounts(t *testing.T) {
 	c := cfg(EmitSummary)
 	c.MaxCount = 3
 	c.MaxGroups = 2
-	a := New(c, sigSrcDst)
+	a := New(c, sigSrcDst, nil)
 	var out []Out
 	for i := range 7 { // 3 + 3 hit the cap, 1 stays open
 		out = a.Add(alert(fmt.Sprint(i), 1, "10.0.0.1", 0), nil, t0, out)
@@ -130,8 +129,8 @@ func TestCapsCloseEarlyAndNeverLoseCounts(t *testing.T) {
 	if total != 11 { // the one left from the count test + 10 scan events
 		t.Errorf("summaries stand for %d events, want 11", total)
 	}
-	if got := a.Counters(); got.Folded != 17 || got.Closed[ClosedMaxGroups] != 9 || got.Closed[ClosedFlush] != 2 {
-		t.Errorf("counters %+v", got)
+	if got := a.st; got.Folded.Load() != 17 || got.Closed.Get(ClosedMaxGroups) != 9 || got.Closed.Get(ClosedFlush) != 2 {
+		t.Errorf("folded %d closed %v", got.Folded.Load(), got.Closed.Snapshot())
 	}
 }
 
@@ -139,7 +138,7 @@ func TestMemoryCap(t *testing.T) {
 	c := cfg(EmitSummary)
 	c.MaxGroups = 1 << 20
 	c.MaxBytes = 64 << 10
-	a := New(c, sigSrcDst)
+	a := New(c, sigSrcDst, nil)
 	var out []Out
 	for i := range 10_000 {
 		out = a.Add(alert("x", 1, netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String(), 0), nil, t0, out[:0])
@@ -147,13 +146,13 @@ func TestMemoryCap(t *testing.T) {
 			t.Fatalf("%d bytes held, cap %d", b, c.MaxBytes)
 		}
 	}
-	if a.Counters().Closed[ClosedMaxBytes] == 0 {
+	if a.st.Closed.Get(ClosedMaxBytes) == 0 {
 		t.Fatal("the memory cap never closed a group")
 	}
 }
 
 func TestTicketsReleasedOnlyWithTheSummary(t *testing.T) {
-	a := New(cfg(EmitFirstAndSummary), sigSrcDst)
+	a := New(cfg(EmitFirstAndSummary), sigSrcDst, nil)
 	acked := map[string]bool{}
 	batch := func(name string) *ack.Ticket { return ack.New(func() { acked[name] = true }) }
 	b1, b2 := batch("b1"), batch("b2")
@@ -203,7 +202,7 @@ func TestKeyOfDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := New(cfg(EmitSummary), key)
+	a := New(cfg(EmitSummary), key, nil)
 	var out []Out
 	for _, src := range []string{"10.0.0.1", "10.0.0.1", "10.0.0.2"} {
 		out = a.Add(alert("x", 7, src, 0), nil, t0, out)
@@ -222,7 +221,7 @@ func BenchmarkAddRepeated(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a := New(Config{KeyFields: DefaultKey, Window: time.Minute, MaxGroups: 100_000, MaxBytes: 1 << 30, Emit: EmitSummary}, key)
+	a := New(Config{KeyFields: DefaultKey, Window: time.Minute, MaxGroups: 100_000, MaxBytes: 1 << 30, Emit: EmitSummary}, key, nil)
 	evs := make([]*normalize.Event, 256)
 	for i := range evs {
 		evs[i] = alert("x", uint32(i%16), fmt.Sprintf("10.0.%d.%d", i/16, i%16), 0)

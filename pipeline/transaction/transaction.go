@@ -20,6 +20,7 @@ import (
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs/diskbuf"
 	"github.com/alertgw/alertgw/pipeline/ack"
+	"github.com/alertgw/alertgw/stats"
 )
 
 // Why a transaction was closed (Transaction.ClosedBy).
@@ -62,16 +63,6 @@ func (c Config) Validate() error {
 // Out is one event to emit and the batch acknowledgements it stands for.
 type Out = ack.Out
 
-// Counters say what a Joiner did; they only grow.
-type Counters struct {
-	In           uint64            // records added
-	Passed       uint64            // records with nothing to join on, sent on unchanged
-	Joined       uint64            // records folded into transactions
-	Transactions uint64            // transactions emitted
-	Closed       map[string]uint64 // transactions closed, by reason
-	Omitted      uint64            // records counted in a transaction but not kept (max_records)
-}
-
 // txOverhead estimates what a transaction costs besides its copies.
 const txOverhead = 256
 
@@ -108,13 +99,16 @@ type Joiner struct {
 	oTail  *tx
 	open   int
 	bytes  int64
-	c      Counters
+	st     *stats.Stage
 }
 
-// New returns a Joiner; cfg must be valid.
-func New(cfg Config) *Joiner {
-	return &Joiner{cfg: cfg, byFlow: make(map[flowKey]*tx), byCID: make(map[string]*tx),
-		c: Counters{Closed: make(map[string]uint64)}}
+// New returns a Joiner that counts into st (nil: counters of its own);
+// cfg must be valid.
+func New(cfg Config, st *stats.Stage) *Joiner {
+	if st == nil {
+		st = &stats.Stage{Type: "transactions"}
+	}
+	return &Joiner{cfg: cfg, byFlow: make(map[flowKey]*tx), byCID: make(map[string]*tx), st: st}
 }
 
 // Add joins e, whose batch is acknowledged through t, at gateway time now,
@@ -122,14 +116,14 @@ func New(cfg Config) *Joiner {
 // nothing to join on, the transaction its flow record completed, and
 // transactions closed early by a cap.
 func (j *Joiner) Add(e *normalize.Event, t *ack.Ticket, now time.Time, out []Out) []Out {
-	j.c.In++
+	j.st.In.Add(1)
 	key := flowKey{sensor: e.Source.Sensor, id: e.FlowID}
 	cid := ""
 	if j.cfg.JoinCommunityID {
 		cid = e.CommunityID
 	}
 	if key.id == 0 && cid == "" {
-		j.c.Passed++
+		j.st.Passed.Add(1)
 		var ts ack.Set
 		ts.Add(t)
 		return append(out, Out{Event: e, Tickets: ts})
@@ -145,7 +139,7 @@ func (j *Joiner) Add(e *normalize.Event, t *ack.Ticket, now time.Time, out []Out
 		j.byFlow[key] = x
 	}
 	j.join(x, e, t, now)
-	j.c.Joined++
+	j.st.Folded.Add(1)
 	if isFlowRecord(e) {
 		return j.close(x, ClosedFlow, out)
 	}
@@ -266,7 +260,7 @@ func (j *Joiner) join(x *tx, e *normalize.Event, t *ack.Ticket, now time.Time) {
 	}
 	if len(tr.Alerts)+len(tr.Records) >= j.cfg.MaxRecords {
 		tr.Omitted++
-		j.c.Omitted++
+		j.st.Omitted.Add(1)
 		j.bytes += x.size - before
 		return
 	}
@@ -361,16 +355,6 @@ func (j *Joiner) Flush(out []Out) []Out {
 // Open returns the number of open transactions and the bytes they hold.
 func (j *Joiner) Open() (int, int64) { return j.open, j.bytes }
 
-// Counters returns a copy of the counters.
-func (j *Joiner) Counters() Counters {
-	c := j.c
-	c.Closed = make(map[string]uint64, len(j.c.Closed))
-	for k, v := range j.c.Closed {
-		c.Closed[k] = v
-	}
-	return c
-}
-
 // close takes x out of the tables and emits it.
 func (j *Joiner) close(x *tx, reason string, out []Out) []Out {
 	if x.flow.id != 0 && j.byFlow[x.flow] == x {
@@ -383,8 +367,8 @@ func (j *Joiner) close(x *tx, reason string, out []Out) []Out {
 	j.unlinkOpen(x)
 	j.open--
 	j.bytes -= x.size
-	j.c.Closed[reason]++
-	j.c.Transactions++
+	j.st.Closed.Add(reason, 1)
+	j.st.Emitted.Add(1)
 
 	e := new(normalize.Event)
 	if err := diskbuf.DecodeEvent(x.base, e); err != nil {

@@ -44,7 +44,7 @@ var oneFlow = []string{
 }
 
 func TestFlowRecordCompletesTheTransaction(t *testing.T) {
-	j := New(cfg())
+	j := New(cfg(), nil)
 	var out []Out
 	for _, l := range oneFlow {
 		out = j.Add(decode(t, l), nil, now, out)
@@ -84,7 +84,7 @@ func TestFlowRecordCompletesTheTransaction(t *testing.T) {
 }
 
 func TestCommunityIDJoinsFirewallPacketsAcrossSources(t *testing.T) {
-	j := New(cfg())
+	j := New(cfg(), nil)
 	uid := uint32(0)
 	pkt := &normalize.Event{ID: "pkt", Kind: normalize.KindPacket, Action: normalize.ActionBlocked,
 		Timestamp: time.Date(2026, 12, 4, 10, 0, 0, 995000000, time.UTC), CommunityID: "1:abc=",
@@ -115,19 +115,19 @@ func TestCommunityIDJoinsFirewallPacketsAcrossSources(t *testing.T) {
 }
 
 func TestNothingToJoinOnPassesThrough(t *testing.T) {
-	j := New(cfg())
+	j := New(cfg(), nil)
 	e := &normalize.Event{ID: "audit", Kind: normalize.KindAudit}
 	out := j.Add(e, nil, now, nil)
 	if len(out) != 1 || out[0].Event != e {
 		t.Fatalf("got %v", out)
 	}
-	if c := j.Counters(); c.Passed != 1 || c.Joined != 0 {
-		t.Errorf("%+v", c)
+	if c := j.st; c.Passed.Load() != 1 || c.Folded.Load() != 0 {
+		t.Errorf("passed %d folded %d", c.Passed.Load(), c.Folded.Load())
 	}
 }
 
 func TestTimeoutsEmitPartial(t *testing.T) {
-	j := New(cfg())
+	j := New(cfg(), nil)
 	out := j.Add(decode(t, oneFlow[0]), nil, now, nil)
 	out = j.Add(decode(t, oneFlow[1]), nil, now.Add(30*time.Second), out)
 	if out = j.Expire(now.Add(89*time.Second), out); len(out) != 0 {
@@ -153,7 +153,7 @@ func TestCapsUnderAFlood(t *testing.T) {
 	c.MaxOpen = 1000
 	c.MaxBytes = 1 << 20
 	c.MaxRecords = 3
-	j := New(c)
+	j := New(c, nil)
 	var emitted, inTx uint64
 	var out []Out
 	for i := range 100_000 { // a scan: a new flow every record
@@ -188,7 +188,7 @@ func TestCapsUnderAFlood(t *testing.T) {
 }
 
 func TestTicketsHeldUntilTheTransactionIsDelivered(t *testing.T) {
-	j := New(cfg())
+	j := New(cfg(), nil)
 	acked := 0
 	tk := ack.New(func() { acked++ })
 	var out []Out
@@ -214,7 +214,7 @@ func TestRealEVE(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	j := New(cfg())
+	j := New(cfg(), nil)
 	var out []Out
 	n := 0
 	sc := bufio.NewScanner(f)
@@ -230,8 +230,8 @@ func TestRealEVE(t *testing.T) {
 	if total != uint64(n) {
 		t.Fatalf("%d records in, transactions stand for %d", n, total)
 	}
-	if c := j.Counters(); c.Closed[ClosedFlow] != 1 {
-		t.Errorf("closed by a flow record: %d, want 1 (%+v)", c.Closed[ClosedFlow], c)
+	if got := j.st.Closed.Get(ClosedFlow); got != 1 {
+		t.Errorf("closed by a flow record: %d, want 1 (%v)", got, j.st.Closed.Snapshot())
 	}
 }
 
@@ -255,7 +255,7 @@ func TestValidate(t *testing.T) {
 }
 
 func BenchmarkJoin(b *testing.B) {
-	j := New(Config{IdleTimeout: time.Minute, MaxAge: time.Hour, MaxOpen: 1 << 20, MaxBytes: 1 << 30, MaxRecords: 100})
+	j := New(Config{IdleTimeout: time.Minute, MaxAge: time.Hour, MaxOpen: 1 << 20, MaxBytes: 1 << 30, MaxRecords: 100}, nil)
 	evs := make([]*normalize.Event, len(oneFlow))
 	for i, l := range oneFlow {
 		evs[i] = decode(b, l)
