@@ -47,10 +47,8 @@ func (o *AggregateOptions) config() aggregate.Config {
 // Validate implements config.Validator.
 func (o *AggregateOptions) Validate() config.Problems {
 	var p config.Problems
-	if err := o.config().Validate(); err != nil {
-		p.Add("", "%v", err)
-	}
-	if _, err := aggregate.KeyOf(o.Key); err != nil {
+	o.config().Check(func(key, msg string) { p.Add(key, "%s", msg) })
+	if _, err := aggregate.KeyOf(o.Key); err != nil && len(o.Key) > 0 {
 		p.Add("key", "%v", err)
 	}
 	validQuery(&p, "match", o.Match)
@@ -91,9 +89,7 @@ func (o *TransactionOptions) config() transaction.Config {
 // Validate implements config.Validator.
 func (o *TransactionOptions) Validate() config.Problems {
 	var p config.Problems
-	if err := o.config().Validate(); err != nil {
-		p.Add("", "%v", err)
-	}
+	o.config().Check(func(key, msg string) { p.Add(key, "%s", msg) })
 	return p
 }
 

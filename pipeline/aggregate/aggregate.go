@@ -80,7 +80,7 @@ type Aggregator struct {
 }
 
 // New returns an Aggregator that counts into st (nil: counters of its
-// own). cfg must be valid (see Validate).
+// own). cfg must be valid (see Check).
 func New(cfg Config, key KeyFunc, st *stats.Stage) *Aggregator {
 	if st == nil {
 		st = &stats.Stage{Type: "aggregate"}
@@ -88,23 +88,26 @@ func New(cfg Config, key KeyFunc, st *stats.Stage) *Aggregator {
 	return &Aggregator{cfg: cfg, key: key, groups: make(map[string]*group), st: st}
 }
 
-// Validate reports settings that make no sense.
-func (c Config) Validate() error {
-	switch {
-	case c.Window <= 0 || c.Window > 24*time.Hour:
-		return fmt.Errorf("window must be between 1ns and 24h; got %s", c.Window)
-	case c.MaxCount == 1:
-		return fmt.Errorf("max_count 1 would emit every event as its own summary; use 0 (no cap) or at least 2")
-	case c.MaxGroups <= 0:
-		return fmt.Errorf("max_groups must be at least 1; got %d", c.MaxGroups)
-	case c.MaxBytes < 64<<10:
-		return fmt.Errorf("max_bytes must be at least 64KiB; got %d", c.MaxBytes)
-	case c.Emit != EmitSummary && c.Emit != EmitFirstAndSummary:
-		return fmt.Errorf("emit must be %s or %s; got %q", EmitSummary, EmitFirstAndSummary, c.Emit)
-	case len(c.KeyFields) == 0:
-		return fmt.Errorf("key needs at least one field")
+// Check reports each setting that makes no sense under its key.
+func (c Config) Check(report func(key, msg string)) {
+	if c.Window <= 0 || c.Window > 24*time.Hour {
+		report("window", fmt.Sprintf("must be between 1ns and 24h; got %s", c.Window))
 	}
-	return nil
+	if c.MaxCount == 1 {
+		report("max_count", "1 would emit every event as its own summary; use 0 (no cap) or at least 2")
+	}
+	if c.MaxGroups <= 0 {
+		report("max_groups", fmt.Sprintf("must be at least 1; got %d", c.MaxGroups))
+	}
+	if c.MaxBytes < 64<<10 {
+		report("max_bytes", fmt.Sprintf("must be at least 64KiB; got %d", c.MaxBytes))
+	}
+	if c.Emit != EmitSummary && c.Emit != EmitFirstAndSummary {
+		report("emit", fmt.Sprintf("must be %s or %s; got %q", EmitSummary, EmitFirstAndSummary, c.Emit))
+	}
+	if len(c.KeyFields) == 0 {
+		report("key", "needs at least one field")
+	}
 }
 
 // Add folds e, whose batch is acknowledged through t (nil: nothing to

@@ -175,11 +175,9 @@ func TestTicketsReleasedOnlyWithTheSummary(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
+func TestCheck(t *testing.T) {
 	good := cfg(EmitSummary)
-	if err := good.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	good.Check(func(k, m string) { t.Fatalf("%s: %s", k, m) })
 	for name, mut := range map[string]func(*Config){
 		"no window":     func(c *Config) { c.Window = 0 },
 		"huge window":   func(c *Config) { c.Window = 48 * time.Hour },
@@ -191,7 +189,9 @@ func TestValidate(t *testing.T) {
 	} {
 		c := good
 		mut(&c)
-		if c.Validate() == nil {
+		bad := false
+		c.Check(func(string, string) { bad = true })
+		if !bad {
 			t.Errorf("%s: accepted", name)
 		}
 	}

@@ -43,21 +43,23 @@ type Config struct {
 	JoinCommunityID bool          // records without a flow id join the transaction with their Community ID
 }
 
-// Validate reports settings that make no sense.
-func (c Config) Validate() error {
-	switch {
-	case c.IdleTimeout <= 0:
-		return fmt.Errorf("idle_timeout must be positive; got %s", c.IdleTimeout)
-	case c.MaxAge < c.IdleTimeout:
-		return fmt.Errorf("max_age (%s) must be at least idle_timeout (%s)", c.MaxAge, c.IdleTimeout)
-	case c.MaxOpen <= 0:
-		return fmt.Errorf("max_open must be at least 1; got %d", c.MaxOpen)
-	case c.MaxBytes < 64<<10:
-		return fmt.Errorf("max_bytes must be at least 64KiB; got %d", c.MaxBytes)
-	case c.MaxRecords < 1:
-		return fmt.Errorf("max_records must be at least 1; got %d", c.MaxRecords)
+// Check reports each setting that makes no sense under its key.
+func (c Config) Check(report func(key, msg string)) {
+	if c.IdleTimeout <= 0 {
+		report("idle_timeout", fmt.Sprintf("must be positive; got %s", c.IdleTimeout))
 	}
-	return nil
+	if c.MaxAge < c.IdleTimeout {
+		report("max_age", fmt.Sprintf("must be at least idle_timeout (%s); got %s", c.IdleTimeout, c.MaxAge))
+	}
+	if c.MaxOpen <= 0 {
+		report("max_open", fmt.Sprintf("must be at least 1; got %d", c.MaxOpen))
+	}
+	if c.MaxBytes < 64<<10 {
+		report("max_bytes", fmt.Sprintf("must be at least 64KiB; got %d", c.MaxBytes))
+	}
+	if c.MaxRecords < 1 {
+		report("max_records", fmt.Sprintf("must be at least 1; got %d", c.MaxRecords))
+	}
 }
 
 // Out is one event to emit and the batch acknowledgements it stands for.

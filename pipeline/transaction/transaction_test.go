@@ -235,10 +235,8 @@ func TestRealEVE(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
-	if err := cfg().Validate(); err != nil {
-		t.Fatal(err)
-	}
+func TestCheck(t *testing.T) {
+	cfg().Check(func(k, m string) { t.Fatalf("%s: %s", k, m) })
 	for name, mut := range map[string]func(*Config){
 		"no idle":     func(c *Config) { c.IdleTimeout = 0 },
 		"age < idle":  func(c *Config) { c.MaxAge = time.Second },
@@ -248,7 +246,9 @@ func TestValidate(t *testing.T) {
 	} {
 		c := cfg()
 		mut(&c)
-		if c.Validate() == nil {
+		bad := false
+		c.Check(func(string, string) { bad = true })
+		if !bad {
 			t.Errorf("%s: accepted", name)
 		}
 	}
