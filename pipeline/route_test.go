@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize/eve"
 	"github.com/alertgw/alertgw/outputs"
@@ -20,7 +22,6 @@ import (
 
 // eveInput sends EVE lines as raw messages, acknowledging through acked.
 type eveInput struct {
-	eve.Decoder
 	batches [][]string
 	acked   atomic.Int64
 	sent    chan struct{}
@@ -38,6 +39,23 @@ func (in *eveInput) Run(ctx context.Context, emit inputs.Emitter) error {
 	close(in.sent)
 	<-ctx.Done()
 	return nil
+}
+
+func (in *eveInput) Close() error { return nil }
+
+// runEVE runs a pipeline of in, decoded by the EVE decoder, and outs.
+func runEVE(t *testing.T, opts Options, in *eveInput, outs ...Output) (p *Pipeline, stop func() error) {
+	t.Helper()
+	opts.Log = zerolog.Nop()
+	opts.ShutdownTimeout = 5 * time.Second
+	p, err := New(opts, []Input{{Name: "in", Type: "suricata", Reader: in, Decoder: eve.Decoder{}, Stats: &stats.Input{}, Log: zerolog.Nop()}}, outs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	return p, func() error { cancel(); return <-errc }
 }
 
 // native is an output that keeps the native lines it is given.
@@ -69,7 +87,7 @@ func (o *native) got() []map[string]any {
 }
 
 func routed(name string, w outputs.Output, r Route) Output {
-	o := testOutput(name, w, outputs.Buffer{})
+	o := testOutput(name, w, Buffer{})
 	o.Route = r
 	return o
 }
@@ -108,7 +126,7 @@ func TestFiltersRouteEventsAndCountTheRest(t *testing.T) {
 	oa := routed("alerts", alerts, Route{Filter: "kind:alert OR (kind:packet action:blocked)"})
 	of := routed("flows", flows, Route{Filter: "kind:flow -details.event_type:netflow"})
 	ob := routed("all", all, Route{})
-	stop := runPipeline(t, Options{Workers: 2}, in, oa, of, ob)
+	_, stop := runEVE(t, Options{Workers: 2}, in, oa, of, ob)
 	waitFor(t, "acks", func() bool { return in.acked.Load() == int64(len(lines)) })
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -155,26 +173,29 @@ func TestOutputAggregationNeverHidesCounts(t *testing.T) {
 	in := &eveInput{batches: batches, sent: make(chan struct{})}
 	summaries, all := &native{}, &native{}
 	opts := DefaultAggregateOptions()
-	opts.Window = 300 * time.Millisecond
+	opts.Window = time.Second
 	st := &stats.Stage{}
 	oa := routed("siem", summaries, Route{Aggregate: opts, AggregateStats: st})
 	ob := routed("file", all, Route{})
-	stop := runPipeline(t, Options{Workers: 2}, in, oa, ob)
+	_, stop := runEVE(t, Options{Workers: 2}, in, oa, ob)
 	<-in.sent
 	waitFor(t, "the file output", func() bool { return len(all.got()) == 301 })
 	if a := in.acked.Load(); a == 301 {
 		t.Fatal("every batch acknowledged while its alerts wait in an aggregation window")
 	}
-	waitFor(t, "summaries", func() bool { return len(summaries.got()) == 3 })
+	// Two keys: two summaries, or more when a slow machine let a window
+	// close between batches; the counts add up either way.
 	waitFor(t, "acks", func() bool { return in.acked.Load() == 301 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	var total float64
+	n := 0
 	for _, l := range summaries.got() {
 		if l["kind"] == "event" {
 			continue // the dns record passed through: only alerts are aggregated
 		}
+		n++
 		agg := l["aggregate"].(map[string]any)
 		total += agg["count"].(float64)
 		if agg["closed_by"] != "window" {
@@ -184,7 +205,7 @@ func TestOutputAggregationNeverHidesCounts(t *testing.T) {
 	if total != 300 {
 		t.Errorf("summaries stand for %v alerts, want 300", total)
 	}
-	if st.In.Load() != 301 || st.Folded.Load() != 300 || st.Passed.Load() != 1 || st.Emitted.Load() != 2 {
+	if n < 2 || st.In.Load() != 301 || st.Folded.Load() != 300 || st.Passed.Load() != 1 || st.Emitted.Load() != uint64(n) {
 		t.Errorf("stage counters in %d folded %d passed %d emitted %d", st.In.Load(), st.Folded.Load(), st.Passed.Load(), st.Emitted.Load())
 	}
 }
@@ -197,7 +218,7 @@ func TestTransactionsStageFeedsItsReadersAndFlushesAtShutdown(t *testing.T) {
 	in := &eveInput{batches: [][]string{lines}, sent: make(chan struct{})}
 	txs := &native{}
 	st := &stats.Stage{}
-	stop := runPipeline(t, Options{Workers: 2, Stages: []Stage{{Name: "tx", Type: StageTransactions,
+	_, stop := runEVE(t, Options{Workers: 2, Stages: []Stage{{Name: "tx", Type: StageTransactions,
 		Filter: "source.type:suricata", Transactions: DefaultTransactionOptions(), Stats: st}}},
 		in, routed("tx-file", txs, Route{From: "tx"}))
 	<-in.sent
@@ -237,15 +258,7 @@ func TestReloadThatChangesAStageFlushesIt(t *testing.T) {
 	agg := DefaultAggregateOptions()
 	agg.Window = time.Hour
 	stages := []Stage{{Name: "agg", Type: StageAggregate, Aggregate: agg}}
-	p, err := New(Options{Workers: 1, Log: testOutput("x", out, outputs.Buffer{}).Log, ShutdownTimeout: 5 * time.Second, Stages: stages},
-		[]Input{{Name: "in", Type: "test", Reader: in, Stats: &stats.Input{}, Log: testOutput("x", out, outputs.Buffer{}).Log}},
-		[]Output{routed("o", out, Route{From: "agg"})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- p.Run(ctx) }()
+	p, stop := runEVE(t, Options{Workers: 1, Stages: stages}, in, routed("o", out, Route{From: "agg"}))
 	<-in.sent
 	waitFor(t, "the stage to hold both alerts", func() bool { return p.topo.Load().stages[0].Stats.In.Load() == 2 })
 	agg2 := *agg
@@ -258,8 +271,7 @@ func TestReloadThatChangesAStageFlushesIt(t *testing.T) {
 	if c := out.got()[0]["aggregate"].(map[string]any); c["count"] != 2.0 || c["closed_by"] != "flush" {
 		t.Errorf("summary %v", c)
 	}
-	cancel()
-	if err := <-errc; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 }

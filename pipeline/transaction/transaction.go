@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/outputs/diskbuf"
+	"github.com/alertgw/alertgw/pipeline/diskbuf"
 	"github.com/alertgw/alertgw/pipeline/ack"
 	"github.com/alertgw/alertgw/stats"
 )
