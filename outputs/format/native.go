@@ -108,19 +108,7 @@ func (Native) AppendEvent(b []byte, e *normalize.Event) []byte {
 		b = AppendStringField(b, "node", o.Node)
 		b = append(b, '}')
 	}
-	if a := e.Aggregate; a != nil {
-		b = append(AppendKey(b, "aggregate"), '{')
-		b = AppendUintField(b, "count", a.Count)
-		b = AppendTimeField(b, "first_seen", a.FirstSeen)
-		b = AppendTimeField(b, "last_seen", a.LastSeen)
-		b = AppendStringsField(b, "key", a.Key)
-		b = AppendStringField(b, "closed_by", a.ClosedBy)
-		b = AppendBoolField(b, "first_sent", a.FirstSent)
-		b = append(b, '}')
-	}
-	if t := e.Transaction; t != nil {
-		b = appendNativeTransaction(b, t)
-	}
+	b = appendReduction(b, e)
 	b = appendNativeDetails(b, "details", e.Details)
 	return append(b, '}')
 }
@@ -135,6 +123,28 @@ func appendNativeDetails(b []byte, key string, ds normalize.Details) []byte {
 	}
 	return append(b, '}')
 }
+
+// appendReduction writes what the reduction stages added (aggregate,
+// transaction) as native objects; ECS and OCSF carry the same objects under
+// their custom namespaces (alertgw.*, unmapped.*).
+func appendReduction(b []byte, e *normalize.Event) []byte {
+	if a := e.Aggregate; a != nil {
+		b = append(AppendKey(b, "aggregate"), '{')
+		b = AppendUintField(b, "count", a.Count)
+		b = AppendTimeField(b, "first_seen", a.FirstSeen)
+		b = AppendTimeField(b, "last_seen", a.LastSeen)
+		b = AppendStringsField(b, "key", a.Key)
+		b = AppendStringField(b, "closed_by", a.ClosedBy)
+		b = AppendBoolField(b, "first_sent", a.FirstSent)
+		b = append(b, '}')
+	}
+	if t := e.Transaction; t != nil {
+		b = appendNativeTransaction(b, t)
+	}
+	return b
+}
+
+func hasReduction(e *normalize.Event) bool { return e.Aggregate != nil || e.Transaction != nil }
 
 func appendNativeTransaction(b []byte, t *normalize.Transaction) []byte {
 	b = append(AppendKey(b, "transaction"), '{')
