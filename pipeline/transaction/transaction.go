@@ -13,13 +13,15 @@
 package transaction
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/pipeline/diskbuf"
 	"github.com/alertgw/alertgw/pipeline/ack"
+	"github.com/alertgw/alertgw/pipeline/diskbuf"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -65,8 +67,14 @@ func (c Config) Check(report func(key, msg string)) {
 // Out is one event to emit and the batch acknowledgements it stands for.
 type Out = ack.Out
 
-// txOverhead estimates what a transaction costs besides its copies.
-const txOverhead = 256
+// txSize is what a transaction costs besides its copies: its own
+// allocation and its entries in the two indexes (measured by
+// BenchmarkOpenFlows, which reports the heap beside this estimate).
+var txSize = int64(unsafe.Sizeof(tx{})) + 2*mapEntry
+
+// mapEntry estimates one entry of a Go map of pointers (key, value and the
+// table's overhead at its usual load).
+const mapEntry = 64
 
 type flowKey struct {
 	sensor string
@@ -74,34 +82,43 @@ type flowKey struct {
 }
 
 type tx struct {
-	flow       flowKey // zero id: opened by Community ID
-	cid        string
-	base       []byte // the flow record if seen, else the first record (disk-buffer codec)
-	baseIsFlow bool
-	first      time.Time // earliest source timestamp
-	opened     time.Time // gateway clock
-	active     time.Time // gateway clock of the last record
-	t          normalize.Transaction
-	arena      arena
-	tickets    ack.Set
-	size       int64
+	flow    flowKey // zero id: opened by Community ID
+	cid     string
+	base    []byte    // the first record (disk-buffer codec): the transaction's fields when no flow record closes it
+	first   time.Time // earliest source timestamp
+	opened  time.Time // gateway clock
+	active  time.Time // gateway clock of the last record
+	arena   arena
+	tickets ack.Set
+	size    int64
 	// activity order (least recently active first) and opening order.
 	aPrev, aNext *tx
 	oPrev, oNext *tx
+
+	// What the emitted event points to lives in the transaction's own
+	// allocation, with room for what most flows hold: one allocation per
+	// transaction rather than one per part. (The event itself is made at
+	// close: a million open flows should not carry a million of them.)
+	t       normalize.Transaction
+	sig     normalize.Signature
+	alerts  [1]normalize.TxAlert
+	records [2]normalize.TxRecord
+	sources [2]string
 }
 
 // Joiner holds the open transactions of one stage.
 type Joiner struct {
-	cfg    Config
-	byFlow map[flowKey]*tx
-	byCID  map[string]*tx
-	aHead  *tx // least recently active
-	aTail  *tx
-	oHead  *tx // oldest
-	oTail  *tx
-	open   int
-	bytes  int64
-	st     *stats.Stage
+	cfg     Config
+	byFlow  map[flowKey]*tx
+	byCID   map[string]*tx
+	aHead   *tx // least recently active
+	aTail   *tx
+	oHead   *tx // oldest
+	oTail   *tx
+	open    int
+	bytes   int64
+	st      *stats.Stage
+	scratch []byte
 }
 
 // New returns a Joiner that counts into st (nil: counters of its own);
@@ -140,10 +157,11 @@ func (j *Joiner) Add(e *normalize.Event, t *ack.Ticket, now time.Time, out []Out
 		x.flow = key
 		j.byFlow[key] = x
 	}
-	j.join(x, e, t, now)
+	flow := isFlowRecord(e)
+	j.join(x, e, t, now, flow)
 	j.st.Folded.Add(1)
-	if isFlowRecord(e) {
-		return j.close(x, ClosedFlow, out)
+	if flow {
+		return j.closeWith(x, ClosedFlow, e, out)
 	}
 	if j.bytes > j.cfg.MaxBytes {
 		out = j.shed(out)
@@ -166,7 +184,8 @@ func (j *Joiner) find(key flowKey, cid string) *tx {
 }
 
 func (j *Joiner) start(key flowKey, cid string, now time.Time) *tx {
-	x := &tx{flow: key, cid: cid, opened: now, size: txOverhead}
+	x := &tx{flow: key, cid: cid, opened: now, size: txSize}
+	x.t.Alerts, x.t.Records, x.t.Sources = x.alerts[:0], x.records[:0], x.sources[:0]
 	if key.id != 0 {
 		j.byFlow[key] = x
 	}
@@ -225,8 +244,9 @@ func (j *Joiner) unlinkOpen(x *tx) {
 	x.oPrev, x.oNext = nil, nil
 }
 
-// join adds e's content to x.
-func (j *Joiner) join(x *tx, e *normalize.Event, t *ack.Ticket, now time.Time) {
+// join adds e's content to x; flow says e is the flow record, which closes
+// x at once and so needs no copy.
+func (j *Joiner) join(x *tx, e *normalize.Event, t *ack.Ticket, now time.Time, flow bool) {
 	before := x.size
 	x.tickets.Add(t)
 	x.active = now
@@ -246,19 +266,20 @@ func (j *Joiner) join(x *tx, e *normalize.Event, t *ack.Ticket, now time.Time) {
 	tr := &x.t
 	tr.Events++
 	if !slices.Contains(tr.Sources, e.Source.Type) {
+		c := cap(tr.Sources)
 		tr.Sources = append(tr.Sources, e.Source.Type)
-		x.size += int64(len(e.Source.Type)) + 16
-	}
-	flow := isFlowRecord(e)
-	if x.base == nil || (flow && !x.baseIsFlow) {
-		x.size -= int64(len(x.base))
-		x.base = diskbuf.AppendEvent(x.base[:0], e)
-		x.baseIsFlow = flow
-		x.size += int64(len(x.base))
+		x.size += grown(c, cap(tr.Sources), unsafe.Sizeof(""))
 	}
 	if flow {
 		j.bytes += x.size - before
-		return // its counters become the transaction's own
+		return // its fields and counters become the transaction's own
+	}
+	if x.base == nil {
+		// Encode into the joiner's scratch, then keep an exact copy: one
+		// allocation of the right size instead of a slice grown step by step.
+		j.scratch = diskbuf.AppendEvent(j.scratch[:0], e)
+		x.size += int64(len(j.scratch) - len(x.base))
+		x.base = bytes.Clone(j.scratch)
 	}
 	if len(tr.Alerts)+len(tr.Records) >= j.cfg.MaxRecords {
 		tr.Omitted++
@@ -266,13 +287,22 @@ func (j *Joiner) join(x *tx, e *normalize.Event, t *ack.Ticket, now time.Time) {
 		j.bytes += x.size - before
 		return
 	}
+	// Strings are kept as they are (decoders allocate them per event);
+	// byte values are copied into the arena so that no batch stays pinned.
+	x.size += int64(len(e.ID))
 	if e.Kind == normalize.KindAlert && e.Signature != nil {
+		c := cap(tr.Alerts)
 		tr.Alerts = append(tr.Alerts, normalize.TxAlert{ID: e.ID, Timestamp: e.Timestamp, Action: e.Action,
 			Signature: *e.Signature})
-		x.size += 64 + int64(len(e.ID)+len(e.Signature.Name)+len(e.Signature.Category))
+		x.size += grown(c, cap(tr.Alerts), unsafe.Sizeof(normalize.TxAlert{})) + int64(len(e.Signature.Name)+len(e.Signature.Category))
 	} else {
 		r := normalize.TxRecord{ID: e.ID, Timestamp: e.Timestamp, Kind: e.Kind, Type: recordType(e),
-			SourceType: e.Source.Type, Action: e.Action, Firewall: e.Firewall}
+			SourceType: e.Source.Type, Action: e.Action}
+		if e.Firewall != nil {
+			fw := *e.Firewall
+			r.Firewall = &fw
+			x.size += int64(unsafe.Sizeof(fw))
+		}
 		if len(e.Details) > 0 {
 			r.Details = make(normalize.Details, 0, len(e.Details))
 			for _, f := range e.Details {
@@ -280,14 +310,25 @@ func (j *Joiner) join(x *tx, e *normalize.Event, t *ack.Ticket, now time.Time) {
 					continue // said by Type
 				}
 				r.Details = append(r.Details, normalize.Field{Key: f.Key, Value: x.arena.copy(f.Value)})
-				x.size += 40 // the field; its bytes are counted by the arena
 			}
+			x.size += int64(cap(r.Details)) * int64(unsafe.Sizeof(normalize.Field{}))
 		}
+		c := cap(tr.Records)
 		tr.Records = append(tr.Records, r)
-		x.size += 128 + int64(len(e.ID))
+		x.size += grown(c, cap(tr.Records), unsafe.Sizeof(r))
 	}
 	x.size += x.arena.grown()
 	j.bytes += x.size - before
+}
+
+// grown is the bytes a slice's backing array took when append moved it from
+// capacity before to after (0 while it fits: the first elements live in the
+// transaction's own allocation).
+func grown(before, after int, elem uintptr) int64 {
+	if after == before {
+		return 0
+	}
+	return int64(after) * int64(elem)
 }
 
 // isFlowRecord says whether e is a sensor's end-of-flow record (EVE
@@ -357,8 +398,16 @@ func (j *Joiner) Flush(out []Out) []Out {
 // Open returns the number of open transactions and the bytes they hold.
 func (j *Joiner) Open() (int, int64) { return j.open, j.bytes }
 
-// close takes x out of the tables and emits it.
+// close takes x out of the tables and emits it, partial.
 func (j *Joiner) close(x *tx, reason string, out []Out) []Out {
+	return j.closeWith(x, reason, nil, out)
+}
+
+// closeWith takes x out of the tables and emits it. flowRec, when not nil,
+// is the flow record that completed it: the transaction takes its fields
+// (a shallow copy: it is emitted at once, and nothing here modifies what
+// the copy shares with the record).
+func (j *Joiner) closeWith(x *tx, reason string, flowRec *normalize.Event, out []Out) []Out {
 	if x.flow.id != 0 && j.byFlow[x.flow] == x {
 		delete(j.byFlow, x.flow)
 	}
@@ -373,11 +422,13 @@ func (j *Joiner) close(x *tx, reason string, out []Out) []Out {
 	j.st.Emitted.Add(1)
 
 	e := new(normalize.Event)
-	if err := diskbuf.DecodeEvent(x.base, e); err != nil {
+	if flowRec != nil {
+		*e = *flowRec
+	} else if err := diskbuf.DecodeEvent(x.base, e); err != nil {
 		// The copy was made by this process: a failure is a bug.
 		panic(fmt.Sprintf("transaction: decoding a record copy: %v", err))
 	}
-	if !x.baseIsFlow {
+	if flowRec == nil {
 		// The first record's own kind-specific parts describe it, not the
 		// transaction: they are in the records list.
 		e.Signature, e.Packet, e.Firewall, e.Details = nil, nil, nil, nil
@@ -385,14 +436,14 @@ func (j *Joiner) close(x *tx, reason string, out []Out) []Out {
 	e.ID += "-tx"
 	e.Kind = normalize.KindTransaction
 	e.Timestamp = x.first
-	tr := x.t
+	tr := &x.t
 	tr.Complete = reason == ClosedFlow
 	tr.ClosedBy = reason
-	e.Transaction = &tr
-	e.Action = transactionAction(e.Action, &tr)
+	e.Transaction = tr
+	e.Action = transactionAction(e.Action, tr)
 	if len(tr.Alerts) > 0 {
-		s := tr.Alerts[0].Signature
-		e.Signature = &s
+		x.sig = tr.Alerts[0].Signature
+		e.Signature = &x.sig
 	}
 	return append(out, Out{Event: e, Tickets: x.tickets})
 }
