@@ -23,6 +23,7 @@ type Collector struct {
 	inReady, inLastEvent                         *prometheus.Desc
 	outDegraded, outFailingSeconds, outLastWrite *prometheus.Desc
 	ready                                        *prometheus.Desc
+	stages                                       stageMetrics
 	version                                      string
 	grace                                        time.Duration // admin.failure_grace
 }
@@ -66,6 +67,7 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 		outReplayed:       d("output_replayed_total", "Events found in the disk buffer at start and replayed.", out),
 		outCorrupt:        d("output_buffer_corrupt_total", "Torn or corrupt disk buffer records cut off.", out),
 		outLatency:        d("output_delivery_latency_seconds", "Delivery latency from receipt to the destination taking the event.", out),
+		stages:            newStageMetrics(d),
 	}
 }
 
@@ -77,6 +79,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.ready, c.inReady, c.inLastEvent, c.outDegraded, c.outFailingSeconds, c.outLastWrite} {
 		ch <- d
 	}
+	c.stages.describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -131,6 +134,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			counter(c.outDropped, v, s.Name, s.Type, r)
 		}
 	}
+	c.stages.collect(c.reg, counter, gauge)
 	gauge(c.ready, boolFloat(ready))
 }
 

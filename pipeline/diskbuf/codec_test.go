@@ -53,6 +53,20 @@ func fullEvent() *normalize.Event {
 		DestLabels:   []string{"home_net"},
 		NetDirection: normalize.DirectionInternal,
 		Observer:     &normalize.Observer{Site: "fra1", Environment: "prod", Cluster: "edge", Namespace: "sec", Pod: "agw-0", Node: "n3"},
+		Aggregate: &normalize.Aggregate{Count: 42, FirstSeen: time.Date(2026, 11, 22, 10, 0, 0, 1, time.UTC),
+			LastSeen: time.Date(2026, 11, 22, 10, 0, 59, 0, time.UTC), Key: []string{"signature.id", "src_ip"},
+			ClosedBy: "window", FirstSent: true},
+		Transaction: &normalize.Transaction{Complete: true, ClosedBy: "flow", Events: 4, Omitted: 1,
+			Sources: []string{"suricata", "nflog"},
+			Alerts: []normalize.TxAlert{{ID: "a1", Timestamp: time.Date(2026, 11, 22, 10, 0, 1, 0, time.UTC),
+				Action: normalize.ActionAllowed, Signature: normalize.Signature{GID: 1, ID: 2, Rev: 3, Name: "n", Category: "c", Priority: 1}}},
+			Records: []normalize.TxRecord{
+				{ID: "r1", Timestamp: time.Date(2026, 11, 22, 10, 0, 2, 0, time.UTC), Kind: normalize.KindEvent, Type: "http",
+					SourceType: "suricata", Action: normalize.ActionUnknown,
+					Details: normalize.Details{{Key: "http", Value: normalize.RawJSON(`{"hostname":"x"}`)}}},
+				{ID: "r2", Kind: normalize.KindPacket, Type: "packet", SourceType: "nflog", Action: normalize.ActionBlocked,
+					Firewall: &normalize.Firewall{Group: 11, Prefix: "drop", UID: &uid}},
+			}},
 	}
 	return e
 }
@@ -85,9 +99,10 @@ func TestFullEventSetsEveryField(t *testing.T) {
 func TestCodecDecodesVersion1(t *testing.T) {
 	e := &normalize.Event{ID: "x", Kind: normalize.KindAlert, Action: normalize.ActionAllowed, Flow: &normalize.Flow{PktsToServer: 1}}
 	v2 := AppendEvent(nil, e)
-	// version 2 = version 1 + three empty enrichment fields (two label
-	// counts, the direction) before the details count, here 0.
-	if v2[0] != 2 || !bytes.Equal(v2[len(v2)-4:], []byte{0, 0, 0, 0}) {
+	// version 3 (and 2) = version 1 + three empty enrichment fields (two
+	// label counts, the direction) before the details count, here 0; the
+	// aggregate and transaction parts of version 3 are absent here.
+	if v2[0] != codecVersion || !bytes.Equal(v2[len(v2)-4:], []byte{0, 0, 0, 0}) {
 		t.Fatalf("unexpected layout: %x", v2)
 	}
 	v1 := append([]byte{1}, v2[1:len(v2)-4]...)
