@@ -24,6 +24,22 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
+	root := newRootCmd()
+	if err := root.Execute(); err != nil {
+		code := 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		if err.Error() != "" {
+			fmt.Fprintln(os.Stderr, "alertgw:", err)
+		}
+		os.Exit(code)
+	}
+}
+
+// newRootCmd builds the command tree.
+func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "alertgw",
 		Short:         "Security alert gateway: sensors in, one normalized stream out",
@@ -36,17 +52,7 @@ func main() {
 	for _, c := range extraCommands {
 		root.AddCommand(c())
 	}
-	if err := root.Execute(); err != nil {
-		code := 1
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-		if err.Error() != "" {
-			fmt.Fprintln(os.Stderr, "alertgw:", err)
-		}
-		os.Exit(code)
-	}
+	return root
 }
 
 // extraCommands are added by files that implement further sub-commands
