@@ -451,6 +451,18 @@ func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.T
 	}
 }
 
+// OriginError is the error of a message that an earlier run dead-lettered
+// and `alertgw replay --type deadletter` failed again: it is dead-lettered
+// under the input and type that first failed it, so that it can be
+// replayed once more after the next fix.
+type OriginError struct {
+	Input, Type string
+	Err         error
+}
+
+func (e *OriginError) Error() string { return e.Err.Error() }
+func (e *OriginError) Unwrap() error { return e.Err }
+
 // nextID returns a process-unique event id: a random per-process prefix and
 // a counter, 32 hex digits.
 func (p *Pipeline) nextID() string {
@@ -469,8 +481,13 @@ func (p *Pipeline) nextID() string {
 func (p *Pipeline) fail(in *inputRunner, raw []byte, reason string, err error) {
 	in.Stats.Failed.Add(reason, 1)
 	p.failLog.Warn().Str("input", in.Name).Str("reason", reason).Err(err).Int("size", len(raw)).Msg("message dead-lettered")
+	name, typ := in.Name, in.Type
+	var origin *OriginError
+	if errors.As(err, &origin) { // a dead-letter record replayed, failing again
+		name, typ = origin.Input, origin.Type
+	}
 	if p.opts.DeadLetter != nil {
-		if werr := p.opts.DeadLetter.Write(in.Name, in.Type, reason, err, raw); werr != nil {
+		if werr := p.opts.DeadLetter.Write(name, typ, reason, err, raw); werr != nil {
 			p.failLog.Error().Err(werr).Msg("dead-letter write failed")
 		}
 	}

@@ -35,6 +35,7 @@ var Plugin = inputs.Plugin{
 	Options: defaultOptions,
 	Sample:  sample,
 	New:     New,
+	Files:   newFileReader, // alertgw replay --type auditd
 }
 
 // Reasons under which this input counts losses (Stats.Dropped).
