@@ -69,7 +69,7 @@ bench-auditd:
 bench-outputs:
 	$(GO) test -run '^$$' -bench 'Append' -benchtime 2000x ./pipeline/diskbuf/
 	$(GO) test -run '^$$' -bench 'Replay' -benchtime 3x ./pipeline/diskbuf/
-	$(GO) test -run '^$$' -bench 'Codec' -benchmem ./pipeline/diskbuf/
+	$(GO) test -run '^$$' -bench 'Codec' -benchmem ./internal/eventcodec/
 	$(GO) test -run '^$$' -bench 'DiskQueue' -benchtime 400x ./pipeline/
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./outputs/kafka/
 	$(GO) test -run '^$$' -bench . -benchtime 100x ./outputs/postgres/
