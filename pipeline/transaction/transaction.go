@@ -19,9 +19,9 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/pipeline/ack"
-	"github.com/alertgw/alertgw/pipeline/diskbuf"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -277,7 +277,7 @@ func (j *Joiner) join(x *tx, e *normalize.Event, t *ack.Ticket, now time.Time, f
 	if x.base == nil {
 		// Encode into the joiner's scratch, then keep an exact copy: one
 		// allocation of the right size instead of a slice grown step by step.
-		j.scratch = diskbuf.AppendEvent(j.scratch[:0], e)
+		j.scratch = eventcodec.AppendEvent(j.scratch[:0], e)
 		x.size += int64(len(j.scratch) - len(x.base))
 		x.base = bytes.Clone(j.scratch)
 	}
@@ -424,7 +424,7 @@ func (j *Joiner) closeWith(x *tx, reason string, flowRec *normalize.Event, out [
 	e := new(normalize.Event)
 	if flowRec != nil {
 		*e = *flowRec
-	} else if err := diskbuf.DecodeEvent(x.base, e); err != nil {
+	} else if err := eventcodec.DecodeEvent(x.base, e); err != nil {
 		// The copy was made by this process: a failure is a bug.
 		panic(fmt.Sprintf("transaction: decoding a record copy: %v", err))
 	}
