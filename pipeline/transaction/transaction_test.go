@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -300,5 +301,57 @@ func BenchmarkOpenFlows(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-heap")
 		b.ReportMetric(float64(cfg.MaxBytes)/(1<<20), "MiB-cap")
 		runtime.KeepAlive(j)
+	}
+}
+
+// TestRealSuricata7 joins what a real Suricata 7 wrote for two HTTP flows:
+// the flow record comes before the flow's netflow records, so without a
+// grace they would make a second, partial transaction.
+func TestRealSuricata7(t *testing.T) {
+	var lines []string
+	for _, f := range []string{"testdata/suricata7_testmyids_eve.json", "testdata/suricata7_http-ipv6_eve.json"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+	}
+	for _, c := range []struct {
+		grace            time.Duration
+		complete, others int
+	}{{time.Second, 2, 0}, {0, 2, 2}} {
+		cfg := cfg()
+		cfg.FlowGrace = c.grace
+		j := New(cfg, nil)
+		var out []Out
+		for _, l := range lines {
+			out = j.Add(decode(t, l), nil, now, out)
+		}
+		out = j.Expire(now.Add(c.grace), out)
+		out = j.Flush(out)
+		complete, others := 0, 0
+		var events uint64
+		for _, o := range out {
+			tr := o.Event.Transaction
+			events += tr.Events
+			if tr.Complete {
+				complete++
+			} else {
+				others++
+			}
+		}
+		if complete != c.complete || others != c.others || events != uint64(len(lines)) {
+			t.Errorf("grace %s: %d complete, %d partial, standing for %d of %d records", c.grace, complete, others, events, len(lines))
+		}
+		first := out[0].Event
+		if c.grace > 0 {
+			tr := first.Transaction
+			if tr.Events != 6 || len(tr.Alerts) != 1 || len(tr.Records) != 4 || first.Flow == nil || first.Flow.PktsToServer == 0 {
+				t.Errorf("testmyids flow: events %d alerts %d records %d flow %+v", tr.Events, len(tr.Alerts), len(tr.Records), first.Flow)
+			}
+			if tr.Alerts[0].Signature.ID != 2100498 || first.CommunityID != "1:KOQot0l7+Doe6zvlqxvArK5IMdg=" {
+				t.Errorf("alert %+v community id %q", tr.Alerts[0], first.CommunityID)
+			}
+		}
 	}
 }
