@@ -139,6 +139,9 @@ func (x *tx) keepFlow(e *normalize.Event, until time.Time) {
 	}
 	f.ev.VLAN = slices.Clone(e.VLAN)
 	f.ev.Details = nil
+	if len(e.Details) > 0 {
+		f.ev.Details = make(normalize.Details, 0, len(e.Details))
+	}
 	for _, d := range e.Details {
 		f.ev.Details = append(f.ev.Details, normalize.Field{Key: d.Key, Value: x.arena.copy(d.Value)})
 	}
