@@ -7,7 +7,7 @@ DATE     := $(shell git log -1 --format=%cI 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 FUZZTIME ?= 10s
 
-.PHONY: all build run test deps unit bench bench-e2e fuzz fuzz-long lint fmt clean
+.PHONY: all build run test deps unit bench bench-e2e fuzz fuzz-long lint fmt clean docs
 
 all: build
 
@@ -50,6 +50,12 @@ lint:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+# docs writes the generated blocks of the documentation from the code (the
+# plugin READMEs' samples and key tables, the shared key tables, the plugin
+# index: internal/docgen). `make test` fails when they are out of date.
+docs:
+	$(GO) test ./cmd/alertgw -run '^TestGeneratedDocs$$' -count=1 -args -write-docs
+
 clean:
 	rm -rf bin run data
 
@@ -71,7 +77,7 @@ bench-auditd:
 bench-outputs:
 	$(GO) test -run '^$$' -bench 'Append' -benchtime 2000x ./pipeline/diskbuf/
 	$(GO) test -run '^$$' -bench 'Replay' -benchtime 3x ./pipeline/diskbuf/
-	$(GO) test -run '^$$' -bench 'Codec' -benchmem ./pipeline/diskbuf/
+	$(GO) test -run '^$$' -bench 'Codec' -benchmem ./internal/eventcodec/
 	$(GO) test -run '^$$' -bench 'DiskQueue' -benchtime 400x ./pipeline/
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./outputs/kafka/
 	$(GO) test -run '^$$' -bench . -benchtime 100x ./outputs/postgres/

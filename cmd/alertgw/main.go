@@ -84,6 +84,7 @@ func configCmd() *cobra.Command {
 			cmd.OutOrStdout().Write(configDefault())
 		},
 	})
+	c.AddCommand(configSampleCmd())
 	for _, sub := range configCommands {
 		c.AddCommand(sub())
 	}

@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/pipeline/diskbuf"
 	"github.com/alertgw/alertgw/pipeline/ack"
 	"github.com/alertgw/alertgw/query"
 	"github.com/alertgw/alertgw/stats"
@@ -145,7 +145,7 @@ func (a *Aggregator) Add(e *normalize.Event, t *ack.Ticket, now time.Time, out [
 }
 
 func (a *Aggregator) open(e *normalize.Event, now time.Time) *group {
-	first := diskbuf.AppendEvent(nil, e)
+	first := eventcodec.AppendEvent(nil, e)
 	g := &group{key: string(a.scratch), first: first, firstID: e.ID, count: 0,
 		firstSeen: e.Timestamp, lastSeen: e.Timestamp, closesAt: now.Add(a.cfg.Window)}
 	if a.cfg.Emit == EmitFirstAndSummary {
@@ -235,7 +235,7 @@ func (a *Aggregator) close(g *group, reason string, out []Out) []Out {
 	a.st.Folded.Add(folded)
 	a.st.Emitted.Add(1)
 	e := new(normalize.Event)
-	if err := diskbuf.DecodeEvent(g.first, e); err != nil {
+	if err := eventcodec.DecodeEvent(g.first, e); err != nil {
 		// The copy was made by this process a moment ago: a failure is a bug.
 		panic(fmt.Sprintf("aggregate: decoding a group's first event: %v", err))
 	}

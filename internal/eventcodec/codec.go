@@ -1,4 +1,8 @@
-package diskbuf
+// Package eventcodec is the binary encoding of a normalize.Event that the
+// disk buffer (pipeline/diskbuf) stores and that gateways forward to each
+// other: every field, id included, so that an event read back is the event
+// that went in.
+package eventcodec
 
 import (
 	"encoding/binary"
