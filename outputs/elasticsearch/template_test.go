@@ -91,13 +91,23 @@ func generateECS(t *testing.T) []byte {
 	for _, n := range names {
 		setPath(props, n, esType(defs.Fields[n].Type))
 	}
-	// alertgw's own namespace (network labels from the enrich stage).
+	// alertgw's own namespace: network labels from the enrich stage, and
+	// the reduction stages' aggregate and transaction objects, written as
+	// in the native schema.
 	setPath(props, "alertgw.source.networks", esType("keyword"))
 	setPath(props, "alertgw.destination.networks", esType("keyword"))
+	schema, typeOf := nativeSchema(t)
+	nativeProps := schema["properties"].(map[string]any)
+	alertgw := props["alertgw"].(map[string]any)["properties"].(map[string]any)
+	for _, k := range []string{"aggregate", "transaction"} {
+		alertgw[k] = typeOf(nativeProps[k].(map[string]any))
+	}
 	return marshalMappings(t, props)
 }
 
-func generateNative(t *testing.T) []byte {
+// nativeSchema loads docs/schema/event-v1.json and returns it with a
+// function that maps one of its nodes to an Elasticsearch mapping.
+func nativeSchema(t *testing.T) (map[string]any, func(node map[string]any) map[string]any) {
 	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "schema", "event-v1.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -106,12 +116,10 @@ func generateNative(t *testing.T) []byte {
 	if err := json.Unmarshal(b, &schema); err != nil {
 		t.Fatal(err)
 	}
-	defs := schema["$defs"].(map[string]any)
 	var typeOf func(node map[string]any) map[string]any
 	typeOf = func(node map[string]any) map[string]any {
 		if ref, ok := node["$ref"].(string); ok {
-			name := strings.TrimPrefix(ref, "#/$defs/")
-			switch name {
+			switch strings.TrimPrefix(ref, "#/$defs/") {
 			case "time":
 				return map[string]any{"type": "date"}
 			case "ip":
@@ -119,7 +127,12 @@ func generateNative(t *testing.T) []byte {
 			case "uint8", "uint16", "uint32", "uint64":
 				return map[string]any{"type": "long"}
 			}
-			return typeOf(defs[name].(map[string]any))
+			// A JSON pointer into the schema (#/$defs/geo, #/properties/action).
+			var target any = schema
+			for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+				target = target.(map[string]any)[part]
+			}
+			return typeOf(target.(map[string]any))
 		}
 		switch node["type"] {
 		case "object":
@@ -133,7 +146,11 @@ func generateNative(t *testing.T) []byte {
 			}
 			return map[string]any{"properties": props}
 		case "array":
-			return typeOf(node["items"].(map[string]any))
+			items, ok := node["items"].(map[string]any)
+			if !ok {
+				return map[string]any{"type": "object"}
+			}
+			return typeOf(items)
 		case "integer":
 			return map[string]any{"type": "long"}
 		case "number":
@@ -148,6 +165,11 @@ func generateNative(t *testing.T) []byte {
 		}
 		return esType("keyword") // enums of strings
 	}
+	return schema, typeOf
+}
+
+func generateNative(t *testing.T) []byte {
+	schema, typeOf := nativeSchema(t)
 	return marshalMappings(t, typeOf(schema)["properties"].(map[string]any))
 }
 
@@ -251,8 +273,8 @@ func TestTemplateMapsWhatAlertgwWrites(t *testing.T) {
 	// Sensor namespaces: the sensor's own fields, mapped dynamically
 	// (strings as keyword).
 	free := map[string][]string{
-		"ecs":    {"suricata.", "snort.", "unified2.", "nflog.", "auditd.", "labels."},
-		"native": {"details."},
+		"ecs":    {"suricata.", "snort.", "unified2.", "nflog.", "auditd.", "labels.", "alertgw.transaction.records.details."},
+		"native": {"details.", "transaction.records.details."},
 	}
 	for _, fmtName := range []string{"ecs", "native"} {
 		f := newFakeES()
