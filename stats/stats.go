@@ -139,17 +139,32 @@ func (o *Output) Ready() bool {
 	return o.Queued.Load() < o.Capacity.Load()
 }
 
+// DeadLetter counts what the dead-letter file did.
+type DeadLetter struct {
+	Written atomic.Uint64 // records written to the file (handed to the kernel)
+	// Dropped counts records that could not be written and were given up,
+	// by reason: deadletter_unwritable (the file stayed unwritable while
+	// more than the pending limit waited, or at shutdown).
+	Dropped Reasons
+	Pending atomic.Int64 // records waiting in memory to be written
+	Failing atomic.Bool  // the last write or open failed
+}
+
 // Registry holds every input's and output's counters.
 type Registry struct {
-	mu      sync.Mutex
-	inputs  map[string]*Input
-	outputs map[string]*Output
+	mu         sync.Mutex
+	inputs     map[string]*Input
+	outputs    map[string]*Output
+	deadLetter DeadLetter
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{inputs: map[string]*Input{}, outputs: map[string]*Output{}}
 }
+
+// DeadLetter returns the dead-letter file's counters.
+func (r *Registry) DeadLetter() *DeadLetter { return &r.deadLetter }
 
 // Input returns the counters of the named input, creating them once. A
 // reloaded input keeps its counters.

@@ -120,7 +120,8 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 	}
 	var dl *pipeline.DeadLetter
 	if f.DeadLetter.Path != "" {
-		if dl, err = pipeline.OpenDeadLetter(f.DeadLetter.Path, int64(f.DeadLetter.MaxSize)); err != nil {
+		if dl, err = pipeline.OpenDeadLetterWith(pipeline.DeadLetterOptions{Path: f.DeadLetter.Path, MaxSize: int64(f.DeadLetter.MaxSize),
+			Stats: reg.DeadLetter(), Log: log.With().Str("component", "dead_letter").Logger()}); err != nil {
 			return nil, err
 		}
 	}

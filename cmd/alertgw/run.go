@@ -120,6 +120,9 @@ func logTotals(log zerolog.Logger, reg *stats.Registry, up time.Duration) {
 		log.Info().Str("input", s.Name).Uint64("received", s.Received.Load()).Uint64("normalized", s.Normalized.Load()).
 			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Dur("uptime", up).Msg("input totals")
 	}
+	if dl := reg.DeadLetter(); dl.Written.Load() > 0 || len(dl.Dropped.Snapshot()) > 0 {
+		log.Info().Uint64("written", dl.Written.Load()).Interface("dropped", dl.Dropped.Snapshot()).Msg("dead-letter totals")
+	}
 	for _, s := range reg.Outputs() {
 		log.Info().Str("output", s.Name).Uint64("written", s.Written.Load()).Uint64("retried", s.Retried.Load()).
 			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).

@@ -1,0 +1,197 @@
+package main
+
+// End-to-end tests of what the gateway promises under faults (issue 14):
+// a full disk, SIGKILL, restarts. Real binary, real sockets, real file
+// systems (small tmpfs mounts made and removed by the tests, as root).
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/alertgw/alertgw/internal/tmpfs"
+)
+
+// seqRecord is an EVE alert whose flow_id is seq, padded with a payload of
+// about pad bytes, so that every event can be told apart in the output.
+func seqRecord(seq int, pad int) []byte {
+	return fmt.Appendf(nil, `{"timestamp":"2026-11-22T10:11:12.000000+0000","flow_id":%d,"event_type":"alert","src_ip":"10.0.0.1","src_port":1000,"dest_ip":"10.0.0.2","dest_port":80,"proto":"TCP","alert":{"action":"allowed","gid":1,"signature_id":1,"rev":1,"signature":"seq","category":"","severity":3},"payload_printable":"%s"}`,
+		seq, strings.Repeat("p", pad))
+}
+
+// flowIDs counts the flow_id of every event line in the files.
+func flowIDs(t *testing.T, paths ...string) map[int]int {
+	t.Helper()
+	got := map[int]int{}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var e struct {
+				FlowID int `json:"flow_id"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+				f.Close()
+				t.Fatalf("%s: not JSON: %v: %.200s", p, err, sc.Text())
+			}
+			got[e.FlowID]++
+		}
+		f.Close()
+	}
+	return got
+}
+
+// startConfig runs the gateway on cfg (written to dir/config.yaml) and
+// waits for sock to appear.
+func startConfig(t *testing.T, dir, sock, cfg string, env ...string) *gateway {
+	t.Helper()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := &gateway{dir: dir, sock: sock, log: filepath.Join(dir, fmt.Sprintf("gateway-%d.log", time.Now().UnixNano()))}
+	g.cmd = exec.Command(gatewayBinary(t), "run", "--config", cfgPath)
+	g.cmd.Env = append(os.Environ(), env...)
+	g.start(t, sock)
+	return g
+}
+
+// terminate sends SIGTERM and returns the exit code.
+func (g *gateway) terminate(t *testing.T) int {
+	t.Helper()
+	g.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-g.done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("gateway did not stop within 60s of SIGTERM")
+	}
+	return g.cmd.ProcessState.ExitCode()
+}
+
+// logLine returns the first JSON log line whose message contains msg.
+func (g *gateway) logLine(t *testing.T, msg string) map[string]any {
+	t.Helper()
+	b, _ := os.ReadFile(g.log)
+	for l := range strings.SplitSeq(string(b), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && strings.Contains(fmt.Sprint(m["message"]), msg) {
+			return m
+		}
+	}
+	return nil
+}
+
+func sendDatagrams(t *testing.T, sock string, recs [][]byte) {
+	t.Helper()
+	c, err := net.Dial("unixgram", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, r := range recs {
+		if _, err := c.Write(r); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+	}
+}
+
+func deadLetterRecords(t *testing.T, path string) int {
+	t.Helper()
+	return len(readLines(t, path)) + len(readLines(t, path+".1"))
+}
+
+// TestE2EDeadLetterRecoversAfterENOSPC fills the dead-letter file's file
+// system: the records wait, and reach the file once space returns (no
+// SIGHUP needed, and a SIGHUP while it is full does not break it); what
+// still cannot be written at shutdown is counted as
+// dropped{deadletter_unwritable}, logged, and the exit status is not 0.
+// Every bad message is either in the file or counted.
+func TestE2EDeadLetterRecoversAfterENOSPC(t *testing.T) {
+	fs := tmpfs.Mount(t, 64<<10)
+	dir := shortDir(t)
+	sock := filepath.Join(dir, "s.sock")
+	dead := filepath.Join(fs, "deadletter.json")
+	g := startConfig(t, dir, sock, fmt.Sprintf(`log: {level: info, format: json}
+admin: {listen: ""}
+dead_letter: {path: %s}
+inputs:
+  - {name: suricata, type: suricata, socket: %s}
+outputs:
+  - {name: events, type: file, path: %s/events.json}
+`, dead, sock, dir))
+
+	bad := func(from, n int) [][]byte {
+		var recs [][]byte
+		for i := range n {
+			recs = append(recs, fmt.Appendf(nil, `{"not valid json %d %s`, from+i, strings.Repeat("x", 1000)))
+		}
+		return recs
+	}
+	// 300 records of ~1.4 KB in the dead-letter file: far more than 64 KiB.
+	sendDatagrams(t, sock, bad(0, 300))
+	waitFor(t, 10*time.Second, "the dead-letter file system to fill", func() bool {
+		return g.logLine(t, "dead-letter file unwritable") != nil
+	})
+	g.cmd.Process.Signal(syscall.SIGHUP) // a reopen while full must not break the writer
+	time.Sleep(200 * time.Millisecond)
+
+	tmpfs.Resize(t, fs, 8<<20) // space returns
+	waitFor(t, 10*time.Second, "all 300 records in the dead-letter file", func() bool {
+		return deadLetterRecords(t, dead) == 300
+	})
+	if g.logLine(t, "dead-letter file writable again") == nil {
+		t.Error("no log line saying the dead-letter file recovered")
+	}
+
+	// Full again, and stopped while full: what is pending is given up,
+	// counted and logged, and the exit status says so.
+	tmpfs.Fill(t, fs)
+	sendDatagrams(t, sock, bad(300, 50))
+	time.Sleep(300 * time.Millisecond) // let the workers dead-letter them
+	if code := g.terminate(t); code == 0 {
+		t.Error("exit status 0 although dead-letter records were given up")
+	}
+	totals := g.logLine(t, "dead-letter totals")
+	if totals == nil {
+		t.Fatal("no dead-letter totals in the log")
+	}
+	dropped := 0
+	if m, ok := totals["dropped"].(map[string]any); ok {
+		if v, ok := m["deadletter_unwritable"].(float64); ok {
+			dropped = int(v)
+		}
+	}
+	inFile := deadLetterRecords(t, dead)
+	if dropped == 0 || inFile+dropped != 350 {
+		t.Errorf("dead-letter file has %d records and %d were counted dropped{deadletter_unwritable}: want them to add up to the 350 sent, with some dropped", inFile, dropped)
+	}
+	if g.logLine(t, "dead-letter records given up") == nil {
+		t.Error("no log line about the records given up")
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
