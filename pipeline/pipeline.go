@@ -120,6 +120,7 @@ type outputRunner struct {
 	// replacement waits until the output it replaces has closed.
 	start    chan struct{}
 	finished chan struct{} // closed when the runner closed the output
+	closeErr error         // what Close returned; read once finished is closed
 }
 
 // work is what an input hands to the workers: raw messages or events.
@@ -272,9 +273,18 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		case <-time.After(time.Second):
 		}
 	}
+	for _, o := range p.topo.Load().outputs {
+		select {
+		case <-o.finished:
+			if o.closeErr != nil {
+				err = errors.Join(err, fmt.Errorf("output %s: close: %w", o.Name, o.closeErr))
+			}
+		default:
+		}
+	}
 	if p.opts.DeadLetter != nil {
-		if cerr := p.opts.DeadLetter.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close dead-letter file: %w", cerr)
+		if cerr := p.opts.DeadLetter.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close dead-letter file: %w", cerr))
 		}
 	}
 	close(p.inErrs)
@@ -471,7 +481,14 @@ func (p *Pipeline) runOutput(o *outputRunner) {
 		}
 	}
 	if err := o.Writer.Close(); err != nil {
-		log.Error().Err(err).Msg("close failed")
+		// A failed final flush: what it held was not acknowledged, so it
+		// is still in the disk buffer (or was counted dropped).
+		o.closeErr = err
+		ev := log.Error().Err(err)
+		if o.q.disk != nil {
+			ev = ev.Int64("left_in_buffer", o.Stats.Queued.Load())
+		}
+		ev.Msg("close failed: the output's last events may not have reached it (they stay in the disk buffer, if any)")
 	}
 	o.q.closeDisk()
 }

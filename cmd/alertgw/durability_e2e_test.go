@@ -195,3 +195,99 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// outputTotals reads an output's "output totals" log line: written and the
+// dropped counts by reason.
+func (g *gateway) outputTotals(t *testing.T, name string) (written int, dropped map[string]int) {
+	t.Helper()
+	b, _ := os.ReadFile(g.log)
+	dropped = map[string]int{}
+	for l := range strings.SplitSeq(string(b), "\n") {
+		var m struct {
+			Message, Output string
+			Written         int
+			Dropped         map[string]int
+		}
+		if json.Unmarshal([]byte(l), &m) == nil && m.Message == "output totals" && m.Output == name {
+			return m.Written, m.Dropped
+		}
+	}
+	t.Fatalf("no output totals for %s in the log", name)
+	return 0, nil
+}
+
+// TestE2ESigtermDiskFull stops the gateway while its file output's file
+// system is full. With a disk buffer, nothing the output could not write
+// leaves the buffer: a restart once there is space delivers every event,
+// and the exit status of the stop is not 0. Without one, what is lost is
+// counted dropped{shutdown} and the exit status is not 0.
+func TestE2ESigtermDiskFull(t *testing.T) {
+	const n = 1000
+	recs := make([][]byte, n)
+	for i := range recs {
+		recs[i] = seqRecord(i, 600)
+	}
+	for _, buffer := range []string{"disk", "memory"} {
+		t.Run(buffer, func(t *testing.T) {
+			fs := tmpfs.Mount(t, 128<<10)
+			dir := shortDir(t)
+			sock := filepath.Join(dir, "s.sock")
+			events := filepath.Join(fs, "events.json")
+			bufCfg := "{type: memory}"
+			if buffer == "disk" {
+				bufCfg = fmt.Sprintf("{type: disk, path: %s/buffer}", dir)
+			}
+			cfg := fmt.Sprintf(`log: {level: info, format: json}
+admin: {listen: ""}
+pipeline: {shutdown_timeout: 2s}
+dead_letter: {path: %s/dead.json}
+inputs:
+  - {name: suricata, type: suricata, socket: %s}
+outputs:
+  - name: events
+    type: file
+    path: %s
+    buffer: %s
+    retry: {initial: 10ms, max: 100ms}
+`, dir, sock, events, bufCfg)
+			g := startConfig(t, dir, sock, cfg)
+			sendDatagrams(t, sock, recs)
+			waitFor(t, 20*time.Second, "the output's file system to fill", func() bool {
+				return g.logLine(t, "write failed, will retry") != nil
+			})
+			if code := g.terminate(t); code == 0 {
+				t.Errorf("exit status 0 after stopping with undelivered events on a full disk")
+			}
+			written, dropped := g.outputTotals(t, "events")
+			inFile := len(flowIDs(t, events))
+			if inFile != written {
+				t.Errorf("%d events in the file, %d counted written", inFile, written)
+			}
+			if buffer == "memory" {
+				if written+dropped["shutdown"] != n {
+					t.Errorf("written %d + dropped{shutdown} %d != %d sent", written, dropped["shutdown"], n)
+				}
+				return
+			}
+			if g.logLine(t, "close failed") == nil {
+				t.Error("no log line saying the final flush failed")
+			}
+			// Space again: the restarted gateway delivers what the disk
+			// buffer kept.
+			tmpfs.Resize(t, fs, 16<<20)
+			g2 := startConfig(t, dir, sock, cfg)
+			waitFor(t, 20*time.Second, "every event in the file", func() bool {
+				return len(flowIDs(t, events)) >= n
+			})
+			if code := g2.terminate(t); code != 0 {
+				t.Errorf("second run exited with %d", code)
+			}
+			got := flowIDs(t, events)
+			for i := range n {
+				if got[i] == 0 {
+					t.Fatalf("event %d lost (%d distinct events in the file)", i, len(got))
+				}
+			}
+		})
+	}
+}
