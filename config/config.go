@@ -53,7 +53,25 @@ type Pipeline struct {
 	Workers         int           `mapstructure:"workers"`          // 0: one per CPU
 	BatchSize       int           `mapstructure:"batch_size"`       // most messages handed over at once
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"` // drain deadline on SIGTERM
+	Journal         Journal       `mapstructure:"journal"`
 }
+
+// Journal configures the socket inputs' write-ahead journal of raw
+// messages (see docs/outputs/delivery.md).
+type Journal struct {
+	// Mode is auto (journal when an output has buffer.type: disk),
+	// always (every journaling input, whatever the outputs) or off.
+	Mode string `mapstructure:"mode"`
+	// Path is the journal directory: one sub-directory per input.
+	Path string `mapstructure:"path"`
+}
+
+// Journal modes.
+const (
+	JournalAuto   = "auto"
+	JournalAlways = "always"
+	JournalOff    = "off"
+)
 
 // DeadLetter configures where unparseable messages go.
 type DeadLetter struct {
@@ -69,6 +87,8 @@ var defaults = map[string]any{
 	"pipeline.workers":          0,
 	"pipeline.batch_size":       256,
 	"pipeline.shutdown_timeout": "10s",
+	"pipeline.journal.mode":     JournalAuto,
+	"pipeline.journal.path":     "./data/journal",
 	"dead_letter.path":          "./data/deadletter.json",
 	"dead_letter.max_size":      "64MiB",
 	"admin.listen":              "127.0.0.1:9477",
@@ -201,6 +221,14 @@ func (f *File) validate() Problems {
 	}
 	if f.Pipeline.BatchSize < 1 || f.Pipeline.BatchSize > 65536 {
 		p.Add("pipeline.batch_size", "must be between 1 and 65536; got %d", f.Pipeline.BatchSize)
+	}
+	switch f.Pipeline.Journal.Mode {
+	case JournalAuto, JournalAlways, JournalOff:
+	default:
+		p.Add("pipeline.journal.mode", "must be auto, always or off; got %q", f.Pipeline.Journal.Mode)
+	}
+	if f.Pipeline.Journal.Mode != JournalOff && f.Pipeline.Journal.Path == "" {
+		p.Add("pipeline.journal.path", "a journal directory is required (or mode: off)")
 	}
 	if f.Pipeline.ShutdownTimeout <= 0 {
 		p.Add("pipeline.shutdown_timeout", "must be positive; got %s", f.Pipeline.ShutdownTimeout)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/alertgw/alertgw/inputs/journal"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -28,6 +29,11 @@ type Plugin struct {
 	// start reading: Run does. It may bind sockets, so that a bad path
 	// fails at start-up rather than later.
 	New func(env Env, opts any) (Input, error)
+	// Journaled says the input appends what it reads to Env.Journal, when
+	// given one, and hands on raw messages that its Decoder turns into
+	// events one by one (no state across messages), so that the pipeline
+	// can replay a journal through the decoder.
+	Journaled bool
 }
 
 // Env is what the gateway gives every input.
@@ -39,6 +45,10 @@ type Env struct {
 	// Registry holds every input's and output's counters, for inputs that
 	// report on the gateway itself (type stats).
 	Registry *stats.Registry
+	// Journal, when not nil, is the input's write-ahead journal (inputs
+	// whose Plugin is Journaled): append every batch of messages to it as
+	// soon as it is read, and set the batch's Durable to acknowledge it.
+	Journal *journal.Journal
 }
 
 // Input reads one source.
@@ -82,4 +92,31 @@ type Batch struct {
 	// Done, when not nil, is called once every event made from these
 	// messages has been accepted by every output (bookmarks, acks).
 	Done func()
+	// Durable, when not nil, is called once every output with a disk
+	// buffer (buffer.type: disk) holds the events made from these messages,
+	// or has let them go by an explicit policy: the input's journal may
+	// forget them then.
+	Durable func()
+}
+
+// JoinAcks returns one function that calls every non-nil f, nil when there
+// is none: the acknowledgement of batches merged into one.
+func JoinAcks(fs ...func()) func() {
+	var keep []func()
+	for _, f := range fs {
+		if f != nil {
+			keep = append(keep, f)
+		}
+	}
+	switch len(keep) {
+	case 0:
+		return nil
+	case 1:
+		return keep[0]
+	}
+	return func() {
+		for _, f := range keep {
+			f()
+		}
+	}
 }

@@ -24,4 +24,9 @@ func (e *emitter) Events(evs []*normalize.Event, done func()) {
 
 func (e *emitter) Failed(raw []byte, reason string, err error) {
 	e.p.fail(e.in, raw, reason, err)
+	if e.in.Journal != nil && e.p.opts.DeadLetter != nil {
+		// Not journaled (the input hands it straight here): with the
+		// kernel at once, as journaled messages are.
+		e.p.opts.DeadLetter.Flush()
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/journal"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
@@ -46,6 +47,10 @@ type Input struct {
 	Reader inputs.Input
 	Stats  *stats.Input
 	Log    zerolog.Logger
+	// Journal, when not nil, is the journal the input appends to (see
+	// inputs/journal). What it holds from an earlier run is replayed
+	// through the input's decoder before the input starts reading.
+	Journal *journal.Journal
 }
 
 // Output is a configured output ready to run.
@@ -301,6 +306,7 @@ func (p *Pipeline) startInput(in *inputRunner) {
 	in.stop = cancel
 	p.inWG.Go(func() {
 		defer close(in.stopped)
+		p.replayJournal(in)
 		in.Stats.Up.Store(true)
 		defer in.Stats.Up.Store(false)
 		if err := in.Reader.Run(ctx, &emitter{p: p, in: in}); err != nil {
@@ -311,6 +317,35 @@ func (p *Pipeline) startInput(in *inputRunner) {
 			}
 		}
 	})
+}
+
+// replayJournal hands what the input's journal kept from an earlier run
+// (read, but not yet in every disk buffer when the gateway stopped) to the
+// workers, as if it had just been read. It runs once per journal.
+func (p *Pipeline) replayJournal(in *inputRunner) {
+	j := in.Journal
+	if j == nil || in.decoder == nil {
+		return
+	}
+	entries, msgs := j.Pending()
+	if entries == 0 {
+		return
+	}
+	in.Log.Info().Int("messages", msgs).Int("batches", entries).
+		Msg("journal: replaying messages read in the last run but not yet in every disk buffer")
+	err := j.Replay(func(m [][]byte, seq uint64) {
+		size := 0
+		for _, b := range m {
+			size += len(b)
+		}
+		in.Stats.Received.Add(uint64(len(m)))
+		in.Stats.Bytes.Add(uint64(size))
+		in.Stats.Replayed.Add(uint64(len(m)))
+		p.work <- work{in: in, raw: &inputs.Batch{Msgs: m, Received: time.Now(), Durable: j.AckFunc(seq)}}
+	})
+	if err != nil {
+		in.Log.Error().Err(err).Msg("journal replay stopped early: the rest stays in the journal")
+	}
 }
 
 // startOutput runs one output's delivery loop.
@@ -343,9 +378,17 @@ func (p *Pipeline) Reopen() {
 func (p *Pipeline) runWorker() {
 	for w := range p.work {
 		var evs []*normalize.Event
+		var durable func()
 		if w.raw != nil {
-			evs = p.normalize(w.in, w.raw)
-			w.done = w.raw.Done
+			var failed int
+			evs, failed = p.normalize(w.in, w.raw)
+			w.done, durable = w.raw.Done, w.raw.Durable
+			if failed > 0 && durable != nil && p.opts.DeadLetter != nil {
+				// The journal forgets these messages once the outputs
+				// have the batch: their dead-letter records must be
+				// with the kernel by then too.
+				p.opts.DeadLetter.Flush()
+			}
 		} else {
 			evs = w.events
 			for _, e := range evs {
@@ -358,15 +401,15 @@ func (p *Pipeline) runWorker() {
 				en.Enrich(e)
 			}
 		}
-		p.fanOut(evs, w.done)
+		p.fanOut(evs, w.done, durable)
 	}
 }
 
 // normalize decodes a raw batch. Events are allocated in one slab: they
 // live and die together.
-func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) []*normalize.Event {
+func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) (evs []*normalize.Event, failed int) {
 	slab := make([]normalize.Event, len(b.Msgs))
-	evs := make([]*normalize.Event, 0, len(b.Msgs))
+	evs = make([]*normalize.Event, 0, len(b.Msgs))
 	for i, msg := range b.Msgs {
 		e := &slab[i]
 		if err := in.decoder.Decode(msg, e); err != nil {
@@ -376,13 +419,14 @@ func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) []*normalize.Even
 				reason = nerr.Reason
 			}
 			p.fail(in, msg, reason, err)
+			failed++
 			continue
 		}
 		p.complete(in, e, b.Received)
 		evs = append(evs, e)
 	}
 	in.Stats.Normalized.Add(uint64(len(evs)))
-	return evs
+	return evs, failed
 }
 
 // complete fills what every event gets from the gateway rather than the
@@ -436,11 +480,16 @@ func (p *Pipeline) fail(in *inputRunner, raw []byte, reason string, err error) {
 }
 
 // fanOut encodes the batch once per format and queues it on every output.
-func (p *Pipeline) fanOut(evs []*normalize.Event, done func()) {
+// done is called once every output has released the batch; durable (the
+// journal's acknowledgement) once every disk-buffered output holds it.
+func (p *Pipeline) fanOut(evs []*normalize.Event, done, durable func()) {
 	t := p.topo.Load()
 	if len(evs) == 0 || len(t.outputs) == 0 {
 		if done != nil {
 			done()
+		}
+		if durable != nil {
+			durable()
 		}
 		return
 	}
@@ -449,6 +498,18 @@ func (p *Pipeline) fanOut(evs []*normalize.Event, done func()) {
 		b.Encode(enc)
 	}
 	d := &delivery{batch: b, refs: int32(len(t.outputs)), done: done}
+	if durable != nil {
+		for _, o := range t.outputs {
+			if o.q.diskType {
+				d.jqs = append(d.jqs, o.q)
+			}
+		}
+		if len(d.jqs) == 0 {
+			durable() // no output keeps events on disk: nothing to wait for
+		} else {
+			d.journaled, d.jdone = true, durable
+		}
+	}
 	for _, o := range t.outputs {
 		o.q.push(d)
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,11 +18,58 @@ import (
 // delivery is one batch on its way to every output. Each output releases it
 // once (written, spilled to its disk buffer, dropped or abandoned); the last
 // release acknowledges the messages to their input.
+//
+// A delivery of journaled messages also waits for every disk-buffered
+// output (buffer.type: disk) to hold it: jqs lists the queues that do not
+// yet, and jdone, the journal's acknowledgement, is called once the last
+// one has it (stored) or has let it go by policy.
 type delivery struct {
 	batch *outputs.Batch
 	refs  int32
 	mu    sync.Mutex
 	done  func()
+
+	journaled bool // jqs and jdone are in use (set before the first push)
+	jqs       []*queue
+	jdone     func()
+}
+
+// stored records that q holds d durably (or dropped it by policy): once no
+// disk-buffered queue is left waiting, the journal is acknowledged.
+func (d *delivery) stored(q *queue) {
+	if !d.journaled {
+		return
+	}
+	d.mu.Lock()
+	var f func()
+	if i := slices.Index(d.jqs, q); i >= 0 {
+		d.jqs = slices.Delete(d.jqs, i, i+1)
+		if len(d.jqs) == 0 {
+			f, d.jdone = d.jdone, nil
+		}
+	}
+	d.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// handover moves the wait for q to its successor to, when to is
+// disk-buffered too; otherwise the wait for q ends.
+func (d *delivery) handover(q, to *queue) {
+	if !d.journaled {
+		return
+	}
+	if to != nil && to.diskType {
+		d.mu.Lock()
+		if i := slices.Index(d.jqs, q); i >= 0 && !slices.Contains(d.jqs, to) {
+			d.jqs[i] = to
+			d.mu.Unlock()
+			return
+		}
+		d.mu.Unlock()
+	}
+	d.stored(q)
 }
 
 func (d *delivery) release() {
@@ -61,6 +109,10 @@ type queue struct {
 	whenFull string
 	disk     *diskbuf.Buffer // nil: memory only
 	diskOnly bool
+	// diskType is buffer.type: disk, known from construction (the disk
+	// itself may be attached later, see attachDisk): the journal waits for
+	// such queues to have every event.
+	diskType bool
 	spilling bool // the disk holds unread events: pushes go there too
 	closed   bool // no more pushes; the reader drains what is left while writes succeed
 	retired  bool // taken out of the topology by a reload: pushes go to successor
@@ -91,7 +143,7 @@ func newQueue(buf outputs.Buffer, st *stats.Output, log zerolog.Logger) (*queue,
 // the disk only once the old output has closed it.
 func newMemoryQueue(buf outputs.Buffer, st *stats.Output, log zerolog.Logger) *queue {
 	q := &queue{max: buf.MaxEvents, whenFull: buf.WhenFull, stats: st, log: log,
-		wake: make(chan struct{}, 1), gone: make(chan struct{})}
+		wake: make(chan struct{}, 1), gone: make(chan struct{}), diskType: buf.Type == outputs.BufferDisk}
 	q.notFull.L = &q.mu
 	if q.max <= 0 {
 		q.max = 1
@@ -150,8 +202,21 @@ func (q *queue) push(d *delivery) {
 		return
 	}
 	if q.disk != nil && (q.diskOnly || q.spilling || (q.events > 0 && q.events+n > q.max)) {
-		q.spillLocked(d.batch.Events, true)
+		res := q.spillLocked(d.batch.Events, true)
+		if res == spillKept {
+			// The disk failed: the events wait in memory, and the
+			// journal keeps them until they are delivered.
+			q.items = append(q.items, d)
+			q.events += n
+			q.stats.Queued.Add(int64(n))
+			q.mu.Unlock()
+			q.signal()
+			return
+		}
 		q.mu.Unlock()
+		if res != spillClosed {
+			d.stored(q)
+		}
 		d.release()
 		q.signal()
 		return
@@ -161,6 +226,7 @@ func (q *queue) push(d *delivery) {
 		if q.events > 0 && q.events+n > q.max {
 			q.mu.Unlock()
 			q.stats.Dropped.Add("queue_full", uint64(n))
+			d.stored(q)
 			d.release()
 			return
 		}
@@ -171,6 +237,7 @@ func (q *queue) push(d *delivery) {
 			q.events -= len(old.batch.Events)
 			q.stats.Queued.Add(-int64(len(old.batch.Events)))
 			q.stats.Dropped.Add("queue_full", uint64(len(old.batch.Events)))
+			old.stored(q)
 			old.release()
 		}
 	default: // block: back-pressure up to the inputs
@@ -197,10 +264,20 @@ func (q *queue) push(d *delivery) {
 	q.signal()
 }
 
+// spillResult says what became of events spillLocked was given.
+type spillResult int
+
+const (
+	spillStored  spillResult = iota // in the disk buffer
+	spillDropped                    // dropped by the when_full policy (counted)
+	spillKept                       // the disk failed: the caller keeps them in memory
+	spillClosed                     // the buffer is closed (shutdown): dropped, counted
+)
+
 // spillLocked writes events to the disk buffer, applying when_full when it
-// is full (blocking only when wait is set). On an I/O error the events stay
-// in memory rather than being lost.
-func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
+// is full (blocking only when wait is set). On an I/O error it returns
+// spillKept: the caller keeps the events in memory rather than lose them.
+func (q *queue) spillLocked(evs []*normalize.Event, wait bool) spillResult {
 	n := len(evs)
 	q.scratch = q.scratch[:0]
 	q.recs = q.recs[:0]
@@ -216,15 +293,11 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
 		}
 		if errors.Is(err, diskbuf.ErrClosed) {
 			q.stats.Dropped.Add("shutdown", uint64(n))
-			return
+			return spillClosed
 		}
 		if !errors.Is(err, diskbuf.ErrFull) {
 			q.log.Error().Err(err).Msg("disk buffer write failed: keeping the events in memory")
-			b := &delivery{batch: &outputs.Batch{Events: evs}, refs: 1}
-			q.items = append(q.items, b)
-			q.events += n
-			q.stats.Queued.Add(int64(n))
-			return
+			return spillKept
 		}
 		switch {
 		case q.whenFull == outputs.WhenFullDropOldest:
@@ -234,13 +307,13 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
 				continue
 			}
 			q.stats.Dropped.Add("buffer_full", uint64(n))
-			return
+			return spillDropped
 		case q.whenFull == outputs.WhenFullBlock && wait && !q.abandon:
 			q.notFull.Wait()
 			continue
 		default:
 			q.stats.Dropped.Add("buffer_full", uint64(n))
-			return
+			return spillDropped
 		}
 	}
 	if cap(q.scratch) > 4<<20 {
@@ -251,6 +324,22 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
 	q.stats.Spilled.Add(uint64(n))
 	q.stats.Queued.Add(int64(n))
 	q.stats.BufferedBytes.Store(q.disk.Counters().Bytes)
+	return spillStored
+}
+
+// spillAtShutdown moves events that can no longer be delivered to the disk
+// buffer; if the disk fails too they are counted dropped at shutdown (a
+// journal, if any, still has them for the next start). It reports whether
+// they are safe or dropped by policy, that is, need no journal any more.
+func (q *queue) spillAtShutdown(evs []*normalize.Event) bool {
+	switch q.spillLocked(evs, false) {
+	case spillKept:
+		q.stats.Dropped.Add("shutdown", uint64(len(evs)))
+		return false
+	case spillClosed:
+		return false
+	}
+	return true
 }
 
 // next returns the next batch to deliver, of up to maxEvents events (whole
@@ -397,6 +486,7 @@ func (q *queue) done(p *pending) {
 	q.stats.Queued.Add(-int64(p.n))
 	if !p.fromDisk {
 		for _, d := range p.deliveries {
+			d.stored(q) // delivered: nothing left to keep
 			d.release()
 		}
 		return
@@ -419,13 +509,17 @@ func (q *queue) leave(p *pending) {
 	}
 	q.stats.Queued.Add(-int64(p.n))
 	q.mu.Lock()
+	safe := false
 	if q.disk != nil {
-		q.spillLocked(p.batch.Events, false)
+		safe = q.spillAtShutdown(p.batch.Events)
 	} else {
 		q.stats.Dropped.Add("shutdown", uint64(p.n))
 	}
 	q.mu.Unlock()
 	for _, d := range p.deliveries {
+		if safe {
+			d.stored(q)
+		}
 		d.release()
 	}
 }
@@ -442,12 +536,16 @@ func (q *queue) spillMemory() {
 	left := q.items
 	q.items = nil
 	q.events = 0
-	for _, d := range left {
+	safe := make([]bool, len(left))
+	for i, d := range left {
 		q.stats.Queued.Add(-int64(len(d.batch.Events)))
-		q.spillLocked(d.batch.Events, false)
+		safe[i] = q.spillAtShutdown(d.batch.Events)
 	}
 	q.mu.Unlock()
-	for _, d := range left {
+	for i, d := range left {
+		if safe[i] {
+			d.stored(q)
+		}
 		d.release()
 	}
 	q.notFull.Broadcast()
@@ -488,6 +586,7 @@ func (q *queue) retire(successor *queue) {
 func (q *queue) forwardLocked(d *delivery) {
 	succ := q.successor
 	q.mu.Unlock()
+	d.handover(q, succ)
 	if succ != nil {
 		succ.push(d)
 		return
@@ -517,6 +616,7 @@ func (q *queue) giveUp() {
 	q.items = nil
 	q.events = 0
 	var hung []*delivery
+	hungSafe := false
 	// A batch whose Write hangs past the deadline: what came from memory
 	// is spilled or counted dropped now; what came from disk stays there.
 	if p := q.inflight; p != nil && !p.settled {
@@ -525,24 +625,34 @@ func (q *queue) giveUp() {
 		if !p.fromDisk {
 			q.stats.Queued.Add(-int64(p.n))
 			if q.disk != nil {
-				q.spillLocked(p.batch.Events, false)
+				hungSafe = q.spillAtShutdown(p.batch.Events)
 			} else {
 				q.stats.Dropped.Add("shutdown", uint64(p.n))
 			}
 			hung = p.deliveries
 		}
 	}
-	for _, d := range left {
+	safe := make([]bool, len(left))
+	for i, d := range left {
 		n := len(d.batch.Events)
 		q.stats.Queued.Add(-int64(n))
 		if q.disk != nil {
-			q.spillLocked(d.batch.Events, false)
+			safe[i] = q.spillAtShutdown(d.batch.Events)
 		} else {
 			q.stats.Dropped.Add("shutdown", uint64(n))
 		}
 	}
 	q.mu.Unlock()
-	for _, d := range append(left, hung...) {
+	for i, d := range left {
+		if safe[i] {
+			d.stored(q)
+		}
+		d.release()
+	}
+	for _, d := range hung {
+		if hungSafe {
+			d.stored(q)
+		}
 		d.release()
 	}
 	q.signal()

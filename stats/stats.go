@@ -83,6 +83,14 @@ type Input struct {
 	Failed     Reasons       // messages that could not be normalized (dead-lettered)
 	Dropped    Reasons       // messages lost before normalization (truncated, ENOBUFS, …)
 	Up         atomic.Bool   // the input is running (its sockets are bound)
+	// Replayed counts messages read back from the input's journal at start
+	// (they count as received too: received = normalized + failed + dropped
+	// holds over one run).
+	Replayed atomic.Uint64
+	// JournalErrors counts batches that could not be appended to the
+	// journal (they went on unjournaled: a crash before the disk buffers
+	// have them would lose them).
+	JournalErrors atomic.Uint64
 }
 
 // Output counts what one output did.

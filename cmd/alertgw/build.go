@@ -91,7 +91,7 @@ func known[P any](m map[string]P) string {
 
 // buildPipeline constructs every input and output. On error, what was
 // already built is closed.
-func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log zerolog.Logger, reg *stats.Registry) (p *pipeline.Pipeline, err error) {
+func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log zerolog.Logger, reg *stats.Registry, js *journals) (p *pipeline.Pipeline, err error) {
 	var pins []pipeline.Input
 	var pouts []pipeline.Output
 	defer func() {
@@ -112,7 +112,7 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 		pouts = append(pouts, o)
 	}
 	for _, d := range ins {
-		in, err := buildInput(f, d, log, reg)
+		in, err := buildInput(f, d, log, reg, js)
 		if err != nil {
 			return nil, err
 		}
@@ -157,14 +157,18 @@ func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats
 		Batch: d.common.Batch, Retry: d.common.Retry, Stats: st, Log: olog}, nil
 }
 
-func buildInput(f *config.File, d decodedInput, log zerolog.Logger, reg *stats.Registry) (pipeline.Input, error) {
+func buildInput(f *config.File, d decodedInput, log zerolog.Logger, reg *stats.Registry, js *journals) (pipeline.Input, error) {
 	st := reg.Input(d.block.Name, d.block.Type)
 	ilog := log.With().Str("input", d.block.Name).Logger()
-	r, err := d.plugin.New(inputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: ilog, Stats: st, Registry: reg}, d.opts)
+	j, err := js.forInput(d.block.Name, d.plugin)
 	if err != nil {
 		return pipeline.Input{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
 	}
-	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Stats: st, Log: ilog}, nil
+	r, err := d.plugin.New(inputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: ilog, Stats: st, Registry: reg, Journal: j}, d.opts)
+	if err != nil {
+		return pipeline.Input{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+	}
+	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Stats: st, Log: ilog, Journal: j}, nil
 }
 
 // closeInput releases what an input built but never ran holds (its bound

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -54,14 +55,16 @@ func run(ctx context.Context, path string) error {
 	}
 	log := newLogger(f.Log)
 	reg := stats.NewRegistry()
-	p, err := buildPipeline(f, ins, outs, log, reg)
+	js := newJournals(f, outs, log.With().Str("component", "journal").Logger())
+	p, err := buildPipeline(f, ins, outs, log, reg, js)
 	if err != nil {
+		js.Close()
 		return err
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	reload := newReloader(path, f, p, log, reg)
+	reload := newReloader(path, f, p, log, reg, js)
 	if f.Admin.Listen != "" {
 		srv, err := admin.New(f.Admin.Listen, reg, version, log.With().Str("component", "admin").Logger())
 		if err != nil {
@@ -107,6 +110,9 @@ func run(ctx context.Context, path string) error {
 	log.Info().Str("version", version).Str("sensor", f.Sensor).Int("inputs", len(ins)).Int("outputs", len(outs)).Msg("alertgw running")
 	start := time.Now()
 	err = p.Run(ctx)
+	if jerr := js.Close(); jerr != nil {
+		err = errors.Join(err, fmt.Errorf("journal: %w", jerr))
+	}
 	logTotals(log, reg, time.Since(start))
 	if err != nil {
 		return fmt.Errorf("stopped with errors: %w", err)
@@ -117,7 +123,7 @@ func run(ctx context.Context, path string) error {
 
 func logTotals(log zerolog.Logger, reg *stats.Registry, up time.Duration) {
 	for _, s := range reg.Inputs() {
-		log.Info().Str("input", s.Name).Uint64("received", s.Received.Load()).Uint64("normalized", s.Normalized.Load()).
+		log.Info().Str("input", s.Name).Uint64("received", s.Received.Load()).Uint64("normalized", s.Normalized.Load()).Uint64("replayed", s.Replayed.Load()).
 			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Dur("uptime", up).Msg("input totals")
 	}
 	if dl := reg.DeadLetter(); dl.Written.Load() > 0 || len(dl.Dropped.Snapshot()) > 0 {

@@ -99,6 +99,8 @@ var Plugin = inputs.Plugin{
 	Summary: "Snort 2/3 and Barnyard2 alert_unixsock datagrams (Alertpkt)",
 	Options: func() any { return DefaultOptions() },
 	New:     New,
+	// Each EVE record (Alertpkt datagram) decodes on its own.
+	Journaled: true,
 }
 
 // Input receives alert datagrams; the embedded decoder runs on the
@@ -134,6 +136,7 @@ func New(env inputs.Env, opts any) (inputs.Input, error) {
 		Shrink:    compact.Append,
 		Log:       env.Log,
 		Stats:     env.Stats,
+		Journal:   env.Journal,
 	})
 	if err != nil {
 		return nil, err

@@ -18,6 +18,8 @@ var Plugin = inputs.Plugin{
 	Summary: "Suricata EVE JSON from eve-log over a Unix socket (filetype unix_dgram or unix_stream)",
 	Options: func() any { return DefaultOptions() },
 	New:     New,
+	// Each EVE record (Alertpkt datagram) decodes on its own.
+	Journaled: true,
 }
 
 // Options configure the input.
@@ -57,6 +59,7 @@ func New(env inputs.Env, opts any) (inputs.Input, error) {
 		TrimNewline: true, // every EVE record ends in "\n", datagrams too
 		Log:         env.Log,
 		Stats:       env.Stats,
+		Journal:     env.Journal,
 	})
 	if err != nil {
 		return nil, err

@@ -200,7 +200,9 @@ func (r *dgramReader) handle(n int) {
 	if cap(r.shrunk) > 4<<20 {
 		r.shrunk = nil
 	}
-	r.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now()}, size)
+	// Into the journal (the page cache) before anything else can lose them.
+	durable := r.s.journal(msgs)
+	r.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now(), Durable: durable}, size)
 }
 
 // peerAllowed checks datagram i's sender against allowed_uids/gids. A

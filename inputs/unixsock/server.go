@@ -127,3 +127,21 @@ func CheckDgramQlen(log zerolog.Logger) {
 			Msg("net.unix.max_dgram_qlen is low: the kernel queues only this many datagrams per socket and a non-blocking sender (Suricata in live mode) drops the rest during bursts; set `sysctl -w net.unix.max_dgram_qlen=512` (systemd's default) before starting alertgw, see docs/inputs/suricata.md")
 	}
 }
+
+// journal appends a batch of messages, just read, to the input's journal,
+// and returns the function that acknowledges it (nil without a journal).
+// A batch that cannot be journaled goes on without: counted and logged.
+func (s *Server) journal(msgs [][]byte) func() {
+	j := s.cfg.Journal
+	if j == nil {
+		return nil
+	}
+	seq, err := j.Append(msgs)
+	if err != nil {
+		s.cfg.Stats.JournalErrors.Add(1)
+		s.failLog.Error().Err(err).Int("messages", len(msgs)).
+			Msg("journal append failed: these messages are not protected against a crash until the disk buffers have them")
+		return nil
+	}
+	return j.AckFunc(seq)
+}

@@ -216,7 +216,8 @@ func (l *lineReader) flush() {
 		l.lines[i] = nil
 	}
 	l.lines = l.lines[:0]
-	l.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now()}, total)
+	durable := l.s.journal(msgs)
+	l.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now(), Durable: durable}, total)
 }
 
 func (l *lineReader) tooLarge(prefix []byte) {

@@ -39,6 +39,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/inputs/journal"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -183,8 +184,11 @@ type Config struct {
 	Shrink func(dst, datagram []byte) []byte
 	// DrainTimeout bounds the read of what is still queued at shutdown.
 	DrainTimeout time.Duration
-	Log          zerolog.Logger
-	Stats        *stats.Input
+	// Journal, when not nil, gets every batch of messages as soon as it is
+	// read, before it is handed on (see package inputs/journal).
+	Journal *journal.Journal
+	Log     zerolog.Logger
+	Stats   *stats.Input
 }
 
 func (c *Config) fill() {
