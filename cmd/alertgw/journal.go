@@ -11,7 +11,7 @@ import (
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/journal"
-	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/pipeline"
 )
 
 // journals opens the socket inputs' journals (pipeline.journal) and keeps
@@ -37,7 +37,7 @@ func newJournals(f *config.File, outs []decodedOutput, log zerolog.Logger) *jour
 		js.on = true
 	case config.JournalAuto:
 		for _, o := range outs {
-			if o.common.Buffer.Type == outputs.BufferDisk {
+			if o.common.Buffer.Type == pipeline.BufferDisk {
 				js.on = true
 			}
 		}
