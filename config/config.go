@@ -54,6 +54,9 @@ type Pipeline struct {
 	BatchSize       int           `mapstructure:"batch_size"`       // most messages handed over at once
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"` // drain deadline on SIGTERM
 	Journal         Journal       `mapstructure:"journal"`
+	// MaxInflightBytes bounds the raw messages between the inputs and the
+	// output queues (handed to the workers, being normalized).
+	MaxInflightBytes Size `mapstructure:"max_inflight_bytes"`
 }
 
 // Journal configures the socket inputs' write-ahead journal of raw
@@ -81,19 +84,20 @@ type DeadLetter struct {
 
 // defaults of the gateway-wide keys; plugins default their own options.
 var defaults = map[string]any{
-	"sensor":                    "",
-	"log.level":                 "info",
-	"log.format":                "auto",
-	"pipeline.workers":          0,
-	"pipeline.batch_size":       256,
-	"pipeline.shutdown_timeout": "10s",
-	"pipeline.journal.mode":     JournalAuto,
-	"pipeline.journal.path":     "./data/journal",
-	"dead_letter.path":          "./data/deadletter.json",
-	"dead_letter.max_size":      "64MiB",
-	"admin.listen":              "127.0.0.1:9477",
-	"run_as.user":               "",
-	"run_as.group":              "",
+	"sensor":                      "",
+	"log.level":                   "info",
+	"log.format":                  "auto",
+	"pipeline.workers":            0,
+	"pipeline.batch_size":         256,
+	"pipeline.shutdown_timeout":   "10s",
+	"pipeline.journal.mode":       JournalAuto,
+	"pipeline.max_inflight_bytes": "64MiB",
+	"pipeline.journal.path":       "./data/journal",
+	"dead_letter.path":            "./data/deadletter.json",
+	"dead_letter.max_size":        "64MiB",
+	"admin.listen":                "127.0.0.1:9477",
+	"run_as.user":                 "",
+	"run_as.group":                "",
 }
 
 // Admin configures the HTTP endpoint for metrics, health and status.
@@ -221,6 +225,9 @@ func (f *File) validate() Problems {
 	}
 	if f.Pipeline.BatchSize < 1 || f.Pipeline.BatchSize > 65536 {
 		p.Add("pipeline.batch_size", "must be between 1 and 65536; got %d", f.Pipeline.BatchSize)
+	}
+	if f.Pipeline.MaxInflightBytes < 1<<20 || f.Pipeline.MaxInflightBytes > 1<<40 {
+		p.Add("pipeline.max_inflight_bytes", "must be between 1MiB and 1TiB; got %d", uint64(f.Pipeline.MaxInflightBytes))
 	}
 	switch f.Pipeline.Journal.Mode {
 	case JournalAuto, JournalAlways, JournalOff:

@@ -157,6 +157,15 @@ func Join(enc format.Encoder, bs []*Batch) *Batch {
 	return out
 }
 
+// EachEncoding calls f with every encoding the batch has.
+func (b *Batch) EachEncoding(f func(*Lines)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.encoded {
+		f(l)
+	}
+}
+
 // encodedAs returns the batch's encoding by enc, nil when it has none yet.
 func (b *Batch) encodedAs(enc format.Encoder) *Lines {
 	b.mu.Lock()

@@ -25,8 +25,16 @@ func (e *emitter) Messages(b *inputs.Batch) {
 		if b.Done != nil {
 			b.Done()
 		}
+		if b.Durable != nil {
+			b.Durable()
+		}
 		return
 	}
+	size := 0
+	for _, m := range b.Msgs {
+		size += len(m)
+	}
+	e.p.inflight.acquire(int64(size)) // released once every queue has the events
 	e.p.work <- work{in: e.in, raw: b}
 }
 

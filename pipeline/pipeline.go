@@ -38,7 +38,14 @@ type Options struct {
 	// Enricher, when set, adds GeoIP, network labels and sensor metadata to
 	// every event after it is normalized and completed, before encoding.
 	Enricher interface{ Enrich(*normalize.Event) }
+	// MaxInflightBytes bounds the raw messages handed to the workers and
+	// not yet queued on every output (pipeline.max_inflight_bytes); an
+	// input that would pass it waits. 0: DefaultMaxInflightBytes.
+	MaxInflightBytes int64
 }
+
+// DefaultMaxInflightBytes is pipeline.max_inflight_bytes by default.
+const DefaultMaxInflightBytes = 64 << 20
 
 // Input is a configured input ready to run.
 type Input struct {
@@ -91,6 +98,7 @@ type Pipeline struct {
 	inErrs  chan error
 
 	work     chan work
+	inflight budget // raw bytes between the inputs and the queues
 	idPrefix string
 	idSeq    atomic.Uint64
 	failLog  zerolog.Logger
@@ -146,6 +154,9 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
+	if opts.MaxInflightBytes <= 0 {
+		opts.MaxInflightBytes = DefaultMaxInflightBytes
+	}
 	var nonce [8]byte
 	if _, err := crand.Read(nonce[:]); err != nil {
 		return nil, fmt.Errorf("event id nonce: %w", err)
@@ -156,6 +167,7 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 		idPrefix: hex.EncodeToString(nonce[:]),
 		failLog:  opts.Log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second}),
 	}
+	p.inflight.init(opts.MaxInflightBytes)
 	for _, in := range ins {
 		p.inputs = append(p.inputs, newInputRunner(in))
 	}
@@ -344,6 +356,7 @@ func (p *Pipeline) replayJournal(in *inputRunner) {
 		in.Stats.Received.Add(uint64(len(m)))
 		in.Stats.Bytes.Add(uint64(size))
 		in.Stats.Replayed.Add(uint64(len(m)))
+		p.inflight.acquire(int64(size))
 		p.work <- work{in: in, raw: &inputs.Batch{Msgs: m, Received: time.Now(), Durable: j.AckFunc(seq)}}
 	})
 	if err != nil {
@@ -393,7 +406,11 @@ func (p *Pipeline) runWorker() {
 	for w := range p.work {
 		var evs []*normalize.Event
 		var durable func()
+		rawBytes := 0
 		if w.raw != nil {
+			for _, m := range w.raw.Msgs {
+				rawBytes += len(m)
+			}
 			var failed int
 			evs, failed = p.normalize(w.in, w.raw)
 			w.done, durable = w.raw.Done, w.raw.Durable
@@ -415,7 +432,8 @@ func (p *Pipeline) runWorker() {
 				en.Enrich(e)
 			}
 		}
-		p.fanOut(evs, w.done, durable)
+		p.fanOut(evs, rawBytes, w.done, durable)
+		p.inflight.release(int64(rawBytes))
 	}
 }
 
@@ -493,10 +511,19 @@ func (p *Pipeline) fail(in *inputRunner, raw []byte, reason string, err error) {
 	}
 }
 
+// memorySize is what a batch holds in memory while it waits in a queue,
+// for buffer.max_memory_bytes: its encodings and the raw messages its
+// events were decoded from (they keep sub-slices of them).
+func memorySize(b *outputs.Batch, rawBytes int) int64 {
+	n := int64(rawBytes)
+	b.EachEncoding(func(l *outputs.Lines) { n += int64(len(l.Data)) })
+	return n
+}
+
 // fanOut encodes the batch once per format and queues it on every output.
 // done is called once every output has released the batch; durable (the
 // journal's acknowledgement) once every disk-buffered output holds it.
-func (p *Pipeline) fanOut(evs []*normalize.Event, done, durable func()) {
+func (p *Pipeline) fanOut(evs []*normalize.Event, rawBytes int, done, durable func()) {
 	t := p.topo.Load()
 	if len(evs) == 0 || len(t.outputs) == 0 {
 		if done != nil {
@@ -511,7 +538,7 @@ func (p *Pipeline) fanOut(evs []*normalize.Event, done, durable func()) {
 	for _, enc := range t.encoders {
 		b.Encode(enc)
 	}
-	d := &delivery{batch: b, refs: int32(len(t.outputs)), done: done}
+	d := &delivery{batch: b, size: memorySize(b, rawBytes), refs: int32(len(t.outputs)), done: done}
 	if durable != nil {
 		for _, o := range t.outputs {
 			if o.q.diskType {
@@ -683,4 +710,38 @@ func jitter(d time.Duration) time.Duration {
 		return d
 	}
 	return d/2 + rand.N(d/2+1)
+}
+
+// budget bounds bytes in flight: acquire waits while what is held and what
+// is asked for pass max (a request larger than max still goes through
+// alone, so that one big batch never wedges it).
+type budget struct {
+	mu   sync.Mutex
+	cond sync.Cond
+	held int64
+	max  int64
+}
+
+func (b *budget) init(max int64) {
+	b.max = max
+	b.cond.L = &b.mu
+}
+
+func (b *budget) acquire(n int64) {
+	b.mu.Lock()
+	for b.held > 0 && b.held+n > b.max {
+		b.cond.Wait()
+	}
+	b.held += n
+	b.mu.Unlock()
+}
+
+func (b *budget) release(n int64) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.held -= n
+	b.mu.Unlock()
+	b.cond.Broadcast()
 }

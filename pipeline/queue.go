@@ -25,6 +25,7 @@ import (
 // one has it (stored) or has let it go by policy.
 type delivery struct {
 	batch *outputs.Batch
+	size  int64 // bytes it holds in memory (see memorySize)
 	refs  int32
 	mu    sync.Mutex
 	done  func()
@@ -105,7 +106,9 @@ type queue struct {
 	gone     chan struct{} // closed when shutdown gives up
 	items    []*delivery
 	events   int
+	bytes    int64 // memory held by items (delivery.size)
 	max      int
+	maxBytes int64 // buffer.max_memory_bytes
 	whenFull string
 	disk     *diskbuf.Buffer // nil: memory only
 	diskOnly bool
@@ -142,11 +145,14 @@ func newQueue(buf Buffer, st *stats.Output, log zerolog.Logger) (*queue, error) 
 // it. A reload that replaces an output keeping its buffer directory attaches
 // the disk only once the old output has closed it.
 func newMemoryQueue(buf Buffer, st *stats.Output, log zerolog.Logger) *queue {
-	q := &queue{max: buf.MaxEvents, whenFull: buf.WhenFull, stats: st, log: log,
+	q := &queue{max: buf.MaxEvents, maxBytes: int64(buf.MaxMemoryBytes), whenFull: buf.WhenFull, stats: st, log: log,
 		wake: make(chan struct{}, 1), gone: make(chan struct{}), diskType: buf.Type == BufferDisk}
 	q.notFull.L = &q.mu
 	if q.max <= 0 {
 		q.max = 1
+	}
+	if q.maxBytes <= 0 {
+		q.maxBytes = DefaultMaxMemoryBytes
 	}
 	return q
 }
@@ -201,14 +207,12 @@ func (q *queue) push(d *delivery) {
 		d.release()
 		return
 	}
-	if q.disk != nil && (q.diskOnly || q.spilling || (q.events > 0 && q.events+n > q.max)) {
+	if q.disk != nil && (q.diskOnly || q.spilling || q.fullLocked(n, d.size)) {
 		res := q.spillLocked(d.batch.Events, true)
 		if res == spillKept {
 			// The disk failed: the events wait in memory, and the
 			// journal keeps them until they are delivered.
-			q.items = append(q.items, d)
-			q.events += n
-			q.stats.Queued.Add(int64(n))
+			q.addLocked(d)
 			q.mu.Unlock()
 			q.signal()
 			return
@@ -223,7 +227,7 @@ func (q *queue) push(d *delivery) {
 	}
 	switch q.whenFull {
 	case WhenFullDropNewest:
-		if q.events > 0 && q.events+n > q.max {
+		if q.fullLocked(n, d.size) {
 			q.mu.Unlock()
 			q.stats.Dropped.Add("queue_full", uint64(n))
 			d.stored(q)
@@ -231,19 +235,21 @@ func (q *queue) push(d *delivery) {
 			return
 		}
 	case WhenFullDropOldest:
-		for q.events > 0 && q.events+n > q.max {
+		for q.fullLocked(n, d.size) {
 			old := q.items[0]
 			q.items = q.items[1:]
 			q.events -= len(old.batch.Events)
+			q.bytes -= old.size
 			q.stats.Queued.Add(-int64(len(old.batch.Events)))
 			q.stats.Dropped.Add("queue_full", uint64(len(old.batch.Events)))
+			q.stats.MemoryBytes.Add(-old.size)
 			old.stored(q)
 			old.release()
 		}
 	default: // block: back-pressure up to the inputs
 		// A batch larger than the whole queue is still accepted into an
 		// empty queue, so a small max never wedges.
-		for q.events > 0 && q.events+n > q.max && !q.abandon && !q.retired {
+		for q.fullLocked(n, d.size) && !q.abandon && !q.retired {
 			q.notFull.Wait()
 		}
 		if q.retired {
@@ -257,11 +263,25 @@ func (q *queue) push(d *delivery) {
 			return
 		}
 	}
-	q.items = append(q.items, d)
-	q.events += n
-	q.stats.Queued.Add(int64(n))
+	q.addLocked(d)
 	q.mu.Unlock()
 	q.signal()
+}
+
+// fullLocked reports whether n more events of size bytes do not fit in
+// memory: past buffer.max_events or buffer.max_memory_bytes. An empty queue
+// takes a batch of any size, so that small limits never wedge it.
+func (q *queue) fullLocked(n int, size int64) bool {
+	return q.events > 0 && (q.events+n > q.max || q.bytes+size > q.maxBytes)
+}
+
+func (q *queue) addLocked(d *delivery) {
+	n := len(d.batch.Events)
+	q.items = append(q.items, d)
+	q.events += n
+	q.bytes += d.size
+	q.stats.Queued.Add(int64(n))
+	q.stats.MemoryBytes.Add(d.size)
 }
 
 // spillResult says what became of events spillLocked was given.
@@ -396,6 +416,8 @@ func (q *queue) next(maxEvents int, linger time.Duration) (*pending, bool) {
 				q.items[0] = nil
 				q.items = q.items[1:]
 				q.events -= len(d.batch.Events)
+				q.bytes -= d.size
+				q.stats.MemoryBytes.Add(-d.size)
 				p.n += len(d.batch.Events)
 				p.deliveries = append(p.deliveries, d)
 				bs = append(bs, d.batch)
@@ -536,6 +558,8 @@ func (q *queue) spillMemory() {
 	left := q.items
 	q.items = nil
 	q.events = 0
+	q.stats.MemoryBytes.Add(-q.bytes)
+	q.bytes = 0
 	safe := make([]bool, len(left))
 	for i, d := range left {
 		q.stats.Queued.Add(-int64(len(d.batch.Events)))
@@ -615,6 +639,8 @@ func (q *queue) giveUp() {
 	left := q.items
 	q.items = nil
 	q.events = 0
+	q.stats.MemoryBytes.Add(-q.bytes)
+	q.bytes = 0
 	var hung []*delivery
 	hungSafe := false
 	// A batch whose Write hangs past the deadline: what came from memory

@@ -104,6 +104,7 @@ type Output struct {
 	Dropped Reasons       // events dropped by an explicit policy, by reason
 
 	BufferedBytes atomic.Int64  // size of the disk buffer's files
+	MemoryBytes   atomic.Int64  // bytes the memory queue holds (encoded events and their raw messages)
 	Spilled       atomic.Uint64 // events written to the disk buffer
 	Replayed      atomic.Uint64 // events found in the disk buffer at start
 	BufferCorrupt atomic.Uint64 // torn or corrupt disk buffer tails cut off

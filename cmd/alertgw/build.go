@@ -124,11 +124,12 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 		}
 	}
 	popts := pipeline.Options{
-		Sensor:          f.Sensor,
-		Workers:         f.Pipeline.Workers,
-		ShutdownTimeout: f.Pipeline.ShutdownTimeout,
-		Log:             log,
-		DeadLetter:      dl,
+		Sensor:           f.Sensor,
+		Workers:          f.Pipeline.Workers,
+		ShutdownTimeout:  f.Pipeline.ShutdownTimeout,
+		MaxInflightBytes: int64(f.Pipeline.MaxInflightBytes),
+		Log:              log,
+		DeadLetter:       dl,
 	}
 	eopts, _ := decodeEnrich(f) // validated already
 	en, err := enrich.New(eopts, log.With().Str("stage", "enrich").Logger())

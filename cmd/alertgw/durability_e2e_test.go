@@ -433,3 +433,120 @@ func waitStable(t *testing.T, count func() int) {
 	}
 	t.Fatalf("still changing after 60 s (%d)", last)
 }
+
+// peakRSS returns a process's peak resident set (VmHWM) in MiB.
+func peakRSS(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb int
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb / 1024
+		}
+	}
+	t.Fatal("no VmHWM")
+	return 0
+}
+
+// TestE2EMemoryBoundedByBytes: memory is bounded by bytes, not only by
+// counts. 10,000 events of 64 KiB for an output whose destination is down
+// (memory buffer, when_full: block) fill its queue up to
+// buffer.max_memory_bytes, then hold the sender back (before the byte
+// budgets: 2.6-2.9 GB); 64 stream connections that each send a line just
+// under max_line_size and never finish it hold at most max_partial_bytes
+// between them (before: 64 × max_line_size, doubled by growth).
+func TestE2EMemoryBoundedByBytes(t *testing.T) {
+	t.Run("big events", func(t *testing.T) {
+		fs := tmpfs.Mount(t, 64<<10)
+		tmpfs.Fill(t, fs) // the destination is down
+		dir := shortDir(t)
+		sock := filepath.Join(dir, "s.sock")
+		g := startConfig(t, dir, sock, fmt.Sprintf(`log: {level: info, format: json}
+admin: {listen: ""}
+pipeline: {max_inflight_bytes: 16MiB, shutdown_timeout: 1s}
+dead_letter: {path: %s/dead.json}
+inputs:
+  - {name: suricata, type: suricata, socket: %s}
+outputs:
+  - name: events
+    type: file
+    path: %s/events.json
+    buffer: {type: memory, max_memory_bytes: 16MiB}
+`, dir, sock, fs))
+		c, err := net.Dial("unixgram", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := 0
+		for ; sent < 10_000; sent++ {
+			c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			if _, err := c.Write(seqRecord(sent, 64<<10)); err != nil {
+				break // held back: the budgets are full
+			}
+		}
+		c.Close()
+		rss := peakRSS(t, g.cmd.Process.Pid)
+		t.Logf("%d events of 64 KiB accepted before the sender was held back; gateway peak RSS %d MiB", sent, rss)
+		if sent == 10_000 {
+			t.Error("all 10,000 events of 64 KiB were taken while the destination is down: nothing bounds them")
+		}
+		// 16 MiB queue + 16 MiB in flight + 16 MiB hand-off, each event
+		// held as raw bytes and encoded (×2), the collector's headroom
+		// (×2), and the process itself.
+		if rss > 300 {
+			t.Errorf("peak RSS %d MiB, want ≤ 300 MiB", rss)
+		}
+		t0 := time.Now()
+		g.terminate(t)
+		t.Logf("stopped in %s", time.Since(t0))
+	})
+	t.Run("stream partial lines", func(t *testing.T) {
+		dir := shortDir(t)
+		sock := filepath.Join(dir, "s.sock")
+		g := startConfig(t, dir, sock, fmt.Sprintf(`log: {level: info, format: json}
+admin: {listen: ""}
+dead_letter: {path: %s/dead.json}
+inputs:
+  - {name: suricata, type: suricata, socket: %s, socket_type: stream, max_line_size: 4MiB, max_partial_bytes: 16MiB}
+outputs:
+  - {name: events, type: file, path: %s/events.json}
+`, dir, sock, dir))
+		const conns = 64
+		part := bytes.Repeat([]byte("x"), 4<<20-100) // never finished
+		var cs []net.Conn
+		for range conns {
+			c, err := net.Dial("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs = append(cs, c)
+			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.Write(part); err != nil {
+				t.Fatalf("write: %v", err)
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+		rss := peakRSS(t, g.cmd.Process.Pid)
+		// Each connection ends its line now and sends one whole record:
+		// every one still works.
+		for i, c := range cs {
+			c.Write(append([]byte("\n"), append(seqRecord(i, 10), '\n')...))
+			c.Close()
+		}
+		waitFor(t, 20*time.Second, "a record from every connection", func() bool {
+			return len(flowIDs(t, filepath.Join(dir, "events.json"))) == conns
+		})
+		g.terminate(t)
+		t.Logf("%d connections × %d bytes unfinished: gateway peak RSS %d MiB", conns, len(part), rss)
+		if rss > 150 {
+			t.Errorf("peak RSS %d MiB with max_partial_bytes 16MiB, want ≤ 150 MiB", rss)
+		}
+		if g.logLine(t, "partial line dead-lettered") == nil {
+			t.Error("no line was cut for the partial-line budget")
+		}
+	})
+}

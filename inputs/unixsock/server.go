@@ -18,6 +18,7 @@ import (
 // Server is a set of bound sockets of one input, all of one type.
 type Server struct {
 	cfg     Config
+	partial byteBudget // bytes of unfinished stream lines beyond each connection's first 64 KiB
 	socks   []*socket
 	failLog zerolog.Logger // rate-limited, for per-message problems
 	once    sync.Once
@@ -35,6 +36,7 @@ func Listen(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, failLog: cfg.Log.Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second})}
+	s.partial.max = int64(cfg.MaxPartialBytes)
 	for _, p := range paths {
 		sk, err := bind(p, &s.cfg)
 		if err != nil {

@@ -60,7 +60,9 @@ const (
 	// that size arrive whole.
 	DefaultMaxMessageSize = 212992
 	DefaultMaxLineSize    = 16 << 20
-	DefaultDrainTimeout   = 2 * time.Second
+	// DefaultMaxPartialBytes holds four lines of the default max_line_size.
+	DefaultMaxPartialBytes = 64 << 20
+	DefaultDrainTimeout    = 2 * time.Second
 	// RecommendedDgramQlen is the net.unix.max_dgram_qlen below which a
 	// warning is logged: systemd's sysctl defaults set 512.
 	RecommendedDgramQlen = 512
@@ -78,6 +80,10 @@ type Options struct {
 	ReceiveBuffer  config.Size     `mapstructure:"receive_buffer"`   // SO_RCVBUF; 0: the kernel default
 	MaxMessageSize config.Size     `mapstructure:"max_message_size"` // dgram: larger datagrams are truncated and dead-lettered
 	MaxLineSize    config.Size     `mapstructure:"max_line_size"`    // stream: longer lines are dead-lettered
+	// MaxPartialBytes bounds the bytes all stream connections of the input
+	// hold together in unfinished lines (beyond 64 KiB each): a line that
+	// would take more is dead-lettered with reason line_budget.
+	MaxPartialBytes config.Size `mapstructure:"max_partial_bytes"`
 	// AllowedUIDs and AllowedGIDs, when either is set, admit only senders
 	// whose uid or gid is listed, checked with the kernel's credentials
 	// (SCM_CREDENTIALS per datagram, SO_PEERCRED per stream connection).
@@ -96,10 +102,11 @@ func (o *Options) peerAllowed(uid, gid uint32) bool {
 // DefaultOptions returns Options with the package defaults.
 func DefaultOptions() Options {
 	return Options{
-		SocketType:     string(Dgram),
-		SocketMode:     DefaultMode,
-		MaxMessageSize: DefaultMaxMessageSize,
-		MaxLineSize:    DefaultMaxLineSize,
+		SocketType:      string(Dgram),
+		SocketMode:      DefaultMode,
+		MaxMessageSize:  DefaultMaxMessageSize,
+		MaxLineSize:     DefaultMaxLineSize,
+		MaxPartialBytes: DefaultMaxPartialBytes,
 	}
 }
 
@@ -130,6 +137,9 @@ func (o *Options) Validate() config.Problems {
 	}
 	if o.MaxLineSize < 1024 || o.MaxLineSize > 1<<30 {
 		probs.Add("max_line_size", "must be between 1KiB and 1GiB, not %d", uint64(o.MaxLineSize))
+	}
+	if o.MaxPartialBytes < o.MaxLineSize || o.MaxPartialBytes > 1<<40 {
+		probs.Add("max_partial_bytes", "must be at least max_line_size (%d) and at most 1TiB, not %d", uint64(o.MaxLineSize), uint64(o.MaxPartialBytes))
 	}
 	return probs
 }
@@ -203,6 +213,9 @@ func (c *Config) fill() {
 	}
 	if c.MaxLineSize == 0 {
 		c.MaxLineSize = DefaultMaxLineSize
+	}
+	if c.MaxPartialBytes == 0 {
+		c.MaxPartialBytes = max(DefaultMaxPartialBytes, c.MaxLineSize)
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 64
