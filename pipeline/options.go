@@ -21,17 +21,17 @@ type Delivery struct {
 // when one is given, or disk only (every event written ahead to disk).
 // See docs/delivery.md.
 type Buffer struct {
-	Type         string        `mapstructure:"type"`          // memory | disk
-	MaxEvents    int           `mapstructure:"max_events"`    // events held in memory before spilling or when_full
+	Type      string `mapstructure:"type"`       // memory | disk
+	MaxEvents int    `mapstructure:"max_events"` // events held in memory before spilling or when_full
 	// MaxMemoryBytes bounds the bytes the memory queue holds (the events'
 	// encodings and the raw messages they were made from), beside
 	// MaxEvents: whichever is reached first spills or applies when_full.
-	MaxMemoryBytes config.Size `mapstructure:"max_memory_bytes"`
-	MaxBytes     config.Size   `mapstructure:"max_bytes"`     // bound on the disk buffer's files
-	Path         string        `mapstructure:"path"`          // disk buffer directory, one per output
-	WhenFull     string        `mapstructure:"when_full"`     // block | drop_newest | drop_oldest
-	Sync         string        `mapstructure:"sync"`          // disk: always | interval | never
-	SyncInterval time.Duration `mapstructure:"sync_interval"` // disk, sync: interval
+	MaxMemoryBytes config.Size   `mapstructure:"max_memory_bytes"`
+	MaxBytes       config.Size   `mapstructure:"max_bytes"`     // bound on the disk buffer's files
+	Path           string        `mapstructure:"path"`          // disk buffer directory, one per output
+	WhenFull       string        `mapstructure:"when_full"`     // block | drop_newest | drop_oldest
+	Sync           string        `mapstructure:"sync"`          // disk: always | interval | never
+	SyncInterval   time.Duration `mapstructure:"sync_interval"` // disk, sync: interval
 }
 
 // Batching groups queued events into one Write.
