@@ -42,6 +42,11 @@ type Options struct {
 	// not yet queued on every output (pipeline.max_inflight_bytes); an
 	// input that would pass it waits. 0: DefaultMaxInflightBytes.
 	MaxInflightBytes int64
+	// Takeover, when not nil, is closed once the process this one takes
+	// over from (SIGUSR2 re-exec) has exited: until then every output
+	// queues in memory and neither writes nor opens its disk buffer, which
+	// the old process still holds.
+	Takeover <-chan struct{}
 }
 
 // DefaultMaxInflightBytes is pipeline.max_inflight_bytes by default.
@@ -98,6 +103,7 @@ type Pipeline struct {
 	inErrs  chan error
 
 	work     chan work
+	started  chan struct{} // closed once Run has started the inputs
 	inflight budget // raw bytes between the inputs and the queues
 	idPrefix string
 	idSeq    atomic.Uint64
@@ -165,6 +171,7 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 		opts:     opts,
 		work:     make(chan work, 4*opts.Workers),
 		idPrefix: hex.EncodeToString(nonce[:]),
+		started:  make(chan struct{}),
 		failLog:  opts.Log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second}),
 	}
 	p.inflight.init(opts.MaxInflightBytes)
@@ -173,7 +180,7 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 	}
 	var runners []*outputRunner
 	for _, o := range outs {
-		r, err := newOutputRunner(o)
+		r, err := newOutputRunnerAfter(o, opts.Takeover)
 		if err != nil {
 			for _, r := range runners {
 				r.q.closeDisk()
@@ -235,6 +242,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.startInput(in)
 	}
 	p.reloadMu.Unlock()
+	close(p.started)
 
 	// The dead-letter file is buffered; flush it every second so that it
 	// can be watched (tail -f) while the gateway runs.
@@ -332,6 +340,22 @@ func (p *Pipeline) startInput(in *inputRunner) {
 			}
 		}
 	})
+}
+
+// Started is closed once Run has started the inputs reading.
+func (p *Pipeline) Started() <-chan struct{} { return p.started }
+
+// ReplayJournals replays the journals of the running inputs that were
+// opened after the inputs started (a takeover: see Options.Takeover).
+func (p *Pipeline) ReplayJournals() {
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	if !p.running {
+		return
+	}
+	for _, in := range p.inputs {
+		p.inWG.Go(func() { p.replayJournal(in) })
+	}
 }
 
 // replayJournal hands what the input's journal kept from an earlier run

@@ -103,7 +103,7 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 		}
 	}()
 	for _, d := range outs {
-		o, err := buildOutput(f, d, log, reg)
+		o, err := buildOutputLate(f, d, log, reg, js.deferred)
 		if err != nil {
 			return nil, err
 		}
@@ -127,6 +127,7 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 		Sensor:           f.Sensor,
 		Workers:          f.Pipeline.Workers,
 		ShutdownTimeout:  f.Pipeline.ShutdownTimeout,
+		Takeover:         js.takeover,
 		MaxInflightBytes: int64(f.Pipeline.MaxInflightBytes),
 		Log:              log,
 		DeadLetter:       dl,
@@ -145,12 +146,28 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 }
 
 func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry) (pipeline.Output, error) {
+	return buildOutputLate(f, d, log, reg, false)
+}
+
+// buildOutputLate builds an output; with late, its plugin's New runs at its
+// first use (a takeover: see upgrade.go).
+func buildOutputLate(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry, late bool) (pipeline.Output, error) {
 	enc, _ := format.Lookup(d.common.Format) // validated already
 	st := reg.Output(d.block.Name, d.block.Type)
 	olog := log.With().Str("output", d.block.Name).Logger()
-	w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)
-	if err != nil {
-		return pipeline.Output{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+	build := func() (outputs.Output, error) {
+		w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+		}
+		return w, nil
+	}
+	var w outputs.Output
+	var err error
+	if late {
+		w = &lateOutput{build: build}
+	} else if w, err = build(); err != nil {
+		return pipeline.Output{}, err
 	}
 	return pipeline.Output{Name: d.block.Name, Type: d.block.Type, Writer: w, Encoder: enc, Buffer: d.common.Buffer,
 		Batch: d.common.Batch, Retry: d.common.Retry, Stats: st, Log: olog}, nil

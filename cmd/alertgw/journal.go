@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"sync"
@@ -24,14 +25,20 @@ type journals struct {
 	dir  string
 	byIn map[string]*journal.Journal
 	log  zerolog.Logger
+	// deferred: the process takes over from another (SIGUSR2) that still
+	// holds the journals and disk buffers: journals are opened by Start,
+	// outputs built at first use, once takeover is closed.
+	deferred bool
+	takeover <-chan struct{}
 }
 
 // newJournals decides, from the configuration at start, whether inputs
 // journal: with mode auto, when an output has buffer.type: disk (only those
 // keep events across a kill, so only they need the window before their disk
 // buffer closed).
-func newJournals(f *config.File, outs []decodedOutput, log zerolog.Logger) *journals {
-	js := &journals{dir: f.Pipeline.Journal.Path, byIn: map[string]*journal.Journal{}, log: log}
+func newJournals(f *config.File, outs []decodedOutput, log zerolog.Logger, takeover <-chan struct{}) *journals {
+	js := &journals{dir: f.Pipeline.Journal.Path, byIn: map[string]*journal.Journal{}, log: log,
+		deferred: takeover != nil, takeover: takeover}
 	switch f.Pipeline.Journal.Mode {
 	case config.JournalAlways:
 		js.on = true
@@ -57,6 +64,11 @@ func (js *journals) forInput(name string, p inputs.Plugin) (*journal.Journal, er
 		return j, nil
 	}
 	dir := filepath.Join(js.dir, url.PathEscape(name))
+	if js.deferred {
+		j := journal.Unopened(journal.Options{Dir: dir})
+		js.byIn[name] = j
+		return j, nil
+	}
 	j, err := journal.Open(journal.Options{Dir: dir})
 	if err != nil {
 		return nil, err
@@ -69,6 +81,21 @@ func (js *journals) forInput(name string, p inputs.Plugin) (*journal.Journal, er
 	}
 	js.byIn[name] = j
 	return j, nil
+}
+
+// Start opens the journals of a takeover once the old process has exited;
+// journals opened from then on open at once.
+func (js *journals) Start() error {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	js.deferred = false
+	var err error
+	for name, j := range js.byIn {
+		if serr := j.Start(); serr != nil {
+			err = errors.Join(err, fmt.Errorf("input %s: %w", name, serr))
+		}
+	}
+	return err
 }
 
 // Close closes every journal once the pipeline has stopped: what was not

@@ -16,6 +16,7 @@ import (
 
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/internal/admin"
+	"github.com/alertgw/alertgw/internal/listenfds"
 	"github.com/alertgw/alertgw/internal/privdrop"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -54,15 +55,58 @@ func run(ctx context.Context, path string) error {
 	}
 	log := newLogger(f.Log)
 	reg := stats.NewRegistry()
-	js := newJournals(f, outs, log.With().Str("component", "journal").Logger())
+	tk := takeoverFromEnv()
+	var takeoverGone <-chan struct{}
+	if tk != nil {
+		takeoverGone = tk.gone
+		log.Info().Msg("taking over from the process that started this one (SIGUSR2): outputs, disk buffers and journals wait until it has exited")
+	}
+	js := newJournals(f, outs, log.With().Str("component", "journal").Logger(), takeoverGone)
 	p, err := buildPipeline(f, ins, outs, log, reg, js)
 	if err != nil {
 		js.Close()
 		return err
 	}
+	for _, s := range listenfds.Unused() {
+		log.Warn().Str("socket", s.Path).Str("name", s.Name).Str("from", s.From).Msg("passed socket not used by any input: closed")
+		s.File.Close()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	usr2 := make(chan os.Signal, 1)
+	signal.Notify(usr2, syscall.SIGUSR2)
+	defer signal.Stop(usr2)
+	go func() {
+		for range usr2 {
+			log.Info().Msg("SIGUSR2: re-executing with the sockets handed over")
+			if err := upgrade(log); err != nil {
+				log.Error().Err(err).Msg("SIGUSR2: re-exec failed; this process goes on")
+				continue
+			}
+			log.Info().Msg("SIGUSR2: the new process reads the sockets; stopping this one")
+			stop()
+			return
+		}
+	}()
+	if tk != nil {
+		go func() {
+			select {
+			case <-p.Started():
+			case <-ctx.Done():
+				return
+			}
+			if err := tk.signalReady(); err != nil {
+				log.Error().Err(err).Msg("takeover: cannot tell the old process")
+			}
+			<-tk.gone
+			log.Info().Msg("takeover: the old process has exited; opening journals and disk buffers")
+			if err := js.Start(); err != nil {
+				log.Error().Err(err).Msg("takeover: journal not opened; inputs run without it")
+			}
+			p.ReplayJournals()
+		}()
+	}
 	reload := newReloader(path, f, p, log, reg, js)
 	if f.Admin.Listen != "" {
 		srv, err := admin.New(f.Admin.Listen, reg, version, log.With().Str("component", "admin").Logger())

@@ -95,26 +95,53 @@ type Journal struct {
 	replay  []uint64 // sequence numbers of the entries found at open, not yet replayed
 	replayN int      // messages in them
 	frame   []byte
+	open    bool // Start succeeded
 	closed  bool
 	corrupt int64 // bytes of torn or corrupt tails cut off at open
 	bytes   int64 // size of the segment files
 }
 
+// ErrNotOpen is returned by Append on a journal made by Unopened before
+// its Start: the batch goes on unjournaled, as when there is no journal.
+var ErrNotOpen = errors.New("journal not open yet")
+
 // Open opens or creates the journal in opts.Dir. Entries left by an earlier
 // run are queued for Replay.
 func Open(opts Options) (*Journal, error) {
+	j := Unopened(opts)
+	if err := j.Start(); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// Unopened returns the journal of opts.Dir without opening it yet: while
+// another process (the alertgw this one takes over from) still holds it,
+// Append returns ErrNotOpen and there is nothing to replay. Start opens it.
+func Unopened(opts Options) *Journal {
 	if opts.SegmentBytes <= 0 {
 		opts.SegmentBytes = defaultSeg
 	}
-	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
-		return nil, fmt.Errorf("journal directory: %w", err)
+	return &Journal{opts: opts}
+}
+
+// Start opens the journal made by Unopened, queueing what an earlier
+// process left for Replay.
+func (j *Journal) Start() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.open {
+		return nil
 	}
-	j := &Journal{opts: opts}
+	if err := os.MkdirAll(j.opts.Dir, 0o750); err != nil {
+		return fmt.Errorf("journal directory: %w", err)
+	}
 	if err := j.load(); err != nil {
 		j.closeFiles()
-		return nil, fmt.Errorf("journal %s: %w", opts.Dir, err)
+		return fmt.Errorf("journal %s: %w", j.opts.Dir, err)
 	}
-	return j, nil
+	j.open = true
+	return nil
 }
 
 func (j *Journal) segPath(id uint64) string {
@@ -371,6 +398,9 @@ func (j *Journal) Append(msgs [][]byte) (uint64, error) {
 	if j.closed {
 		return 0, ErrClosed
 	}
+	if !j.open {
+		return 0, ErrNotOpen
+	}
 	fr := slices.Grow(j.frame[:0], headerSize+size)[:headerSize]
 	fr = binary.AppendUvarint(fr, uint64(len(msgs)))
 	for _, m := range msgs {
@@ -484,6 +514,9 @@ func (j *Journal) Close() error {
 		return nil
 	}
 	j.closed = true
+	if !j.open {
+		return nil
+	}
 	if j.acked.seg != 0 {
 		j.writeAck()
 	}

@@ -97,6 +97,11 @@ func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit 
 		}
 		r.handle(n)
 	}
+	if sk.heldBy != "" || handingOver.Load() {
+		// The socket outlives this process (systemd holds it, or the new
+		// process took it over): what is queued is read by the next one.
+		return nil
+	}
 	r.drain()
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/journal"
 )
 
 // Server is a set of bound sockets of one input, all of one type.
@@ -139,6 +140,9 @@ func (s *Server) journal(msgs [][]byte) func() {
 		return nil
 	}
 	seq, err := j.Append(msgs)
+	if errors.Is(err, journal.ErrNotOpen) {
+		return nil // taking over from another process: opened once it has gone
+	}
 	if err != nil {
 		s.cfg.Stats.JournalErrors.Add(1)
 		s.failLog.Error().Err(err).Int("messages", len(msgs)).
