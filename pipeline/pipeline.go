@@ -104,7 +104,7 @@ type Pipeline struct {
 
 	work     chan work
 	started  chan struct{} // closed once Run has started the inputs
-	inflight budget // raw bytes between the inputs and the queues
+	inflight budget        // raw bytes between the inputs and the queues
 	idPrefix string
 	idSeq    atomic.Uint64
 	failLog  zerolog.Logger

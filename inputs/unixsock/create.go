@@ -27,10 +27,10 @@ type socket struct {
 	// activation): its path is never removed and what is queued at
 	// shutdown is left for the next process to read.
 	heldBy string
-	dev  uint64 // identity of the file we created, so that shutdown
-	ino  uint64 // never removes a socket another process put there since
-	conn *net.UnixConn
-	ln   *net.UnixListener
+	dev    uint64 // identity of the file we created, so that shutdown
+	ino    uint64 // never removes a socket another process put there since
+	conn   *net.UnixConn
+	ln     *net.UnixListener
 }
 
 // bind creates the socket at path safely:
