@@ -19,6 +19,7 @@ type Collector struct {
 	outBufBytes, outBufLimit, outSpilled        *prometheus.Desc
 	outReplayed, outCorrupt, outLatency         *prometheus.Desc
 	dlWritten, dlDropped, dlPending             *prometheus.Desc
+	stages                                      stageMetrics
 	version                                     string
 }
 
@@ -57,6 +58,7 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 		dlWritten:    d("deadletter_written_total", "Records written to the dead-letter file.", nil),
 		dlDropped:    d("deadletter_dropped_total", "Dead-letter records given up because the file could not be written, by reason.", []string{"reason"}),
 		dlPending:    d("deadletter_pending_records", "Dead-letter records waiting in memory to be written.", nil),
+		stages:       newStageMetrics(d),
 	}
 }
 
@@ -68,6 +70,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.dlWritten, c.dlDropped, c.dlPending} {
 		ch <- d
 	}
+	c.stages.describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -117,6 +120,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			counter(c.outDropped, v, s.Name, s.Type, r)
 		}
 	}
+	c.stages.collect(c.reg, counter, gauge)
 }
 
 func boolFloat(b bool) float64 {
