@@ -300,14 +300,20 @@ const (
 // spillKept: the caller keeps the events in memory rather than lose them.
 func (q *queue) spillLocked(evs []*normalize.Event, wait bool) spillResult {
 	n := len(evs)
-	q.scratch = q.scratch[:0]
-	q.recs = q.recs[:0]
-	for _, e := range evs {
-		start := len(q.scratch)
-		q.scratch = eventcodec.AppendEvent(q.scratch, e)
-		q.recs = append(q.recs, q.scratch[start:len(q.scratch):len(q.scratch)])
-	}
+	encoded := false
 	for {
+		// q.scratch and q.recs are shared by every push: encode (again)
+		// after each wait, during which other pushes used them.
+		if !encoded {
+			q.scratch = q.scratch[:0]
+			q.recs = q.recs[:0]
+			for _, e := range evs {
+				start := len(q.scratch)
+				q.scratch = eventcodec.AppendEvent(q.scratch, e)
+				q.recs = append(q.recs, q.scratch[start:len(q.scratch):len(q.scratch)])
+			}
+			encoded = true
+		}
 		err := q.disk.Append(q.recs...)
 		if err == nil {
 			break
@@ -331,6 +337,7 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool) spillResult {
 			return spillDropped
 		case q.whenFull == WhenFullBlock && wait && !q.abandon:
 			q.notFull.Wait()
+			encoded = false
 			continue
 		default:
 			q.stats.Dropped.Add("buffer_full", uint64(n))

@@ -237,15 +237,15 @@ func TestE2ESigtermDiskFull(t *testing.T) {
 			}
 			cfg := fmt.Sprintf(`log: {level: info, format: json}
 admin: {listen: ""}
-pipeline: {shutdown_timeout: 2s}
-dead_letter: {path: %s/dead.json}
+pipeline: {shutdown_timeout: 2s, journal: {path: %[1]s/journal}}
+dead_letter: {path: %[1]s/dead.json}
 inputs:
-  - {name: suricata, type: suricata, socket: %s}
+  - {name: suricata, type: suricata, socket: %[2]s}
 outputs:
   - name: events
     type: file
-    path: %s
-    buffer: %s
+    path: %[3]s
+    buffer: %[4]s
     retry: {initial: 10ms, max: 100ms}
 `, dir, sock, events, bufCfg)
 			g := startConfig(t, dir, sock, cfg)
