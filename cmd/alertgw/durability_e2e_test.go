@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -668,15 +669,16 @@ func TestE2EReexecSIGUSR2(t *testing.T) {
 	dir := shortDir(t)
 	sock := filepath.Join(dir, "s.sock")
 	events := filepath.Join(dir, "events.json")
+	addr := freePort(t)
 	g := startConfig(t, dir, sock, fmt.Sprintf(`log: {level: info, format: json}
-admin: {listen: ""}
+admin: {listen: "%s"}
 pipeline: {journal: {path: %s/journal}}
 dead_letter: {path: %s/dead.json}
 inputs:
   - {name: suricata, type: suricata, socket: %s}
 outputs:
   - {name: events, type: file, path: %s, buffer: {type: disk, path: %s/buffer}}
-`, dir, dir, sock, events, dir))
+`, addr, dir, dir, sock, events, dir))
 	ino := inode(t, sock)
 	const n = 30_000
 	sent := pacedSender(t, sock, n, 10_000)
@@ -706,6 +708,13 @@ outputs:
 	if g.logLine(t, "takeover: the old process has exited") == nil {
 		t.Error("the new process never took over the disk buffer and journal")
 	}
+	waitFor(t, 10*time.Second, "the new process's admin endpoint", func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
 	syscall.Kill(pid, syscall.SIGTERM)
 	waitFor(t, 30*time.Second, "the new process to stop", func() bool { return syscall.Kill(pid, 0) != nil })
 	if _, err := os.Lstat(sock); err == nil {

@@ -89,6 +89,31 @@ func run(ctx context.Context, path string) error {
 			return
 		}
 	}()
+	reload := newReloader(path, f, p, log, reg, js)
+	adminCtx, stopAdmin := context.WithCancel(context.Background())
+	defer stopAdmin()
+	startAdmin := func() error {
+		if f.Admin.Listen == "" {
+			return nil
+		}
+		srv, err := admin.New(f.Admin.Listen, reg, version, log.With().Str("component", "admin").Logger())
+		if err != nil {
+			return err
+		}
+		srv.SetReload(reload.Reload)
+		go func() {
+			if err := srv.Serve(adminCtx); err != nil {
+				log.Error().Err(err).Msg("admin endpoint stopped")
+			}
+		}()
+		log.Info().Str("listen", srv.Addr()).Msg("admin endpoint: /metrics /healthz /readyz /status")
+		return nil
+	}
+	if tk == nil { // a takeover starts it once the old process released the address
+		if err := startAdmin(); err != nil {
+			return err
+		}
+	}
 	if tk != nil {
 		go func() {
 			select {
@@ -105,23 +130,10 @@ func run(ctx context.Context, path string) error {
 				log.Error().Err(err).Msg("takeover: journal not opened; inputs run without it")
 			}
 			p.ReplayJournals()
-		}()
-	}
-	reload := newReloader(path, f, p, log, reg, js)
-	if f.Admin.Listen != "" {
-		srv, err := admin.New(f.Admin.Listen, reg, version, log.With().Str("component", "admin").Logger())
-		if err != nil {
-			return err
-		}
-		srv.SetReload(reload.Reload)
-		adminCtx, stopAdmin := context.WithCancel(context.Background())
-		defer stopAdmin()
-		go func() {
-			if err := srv.Serve(adminCtx); err != nil {
-				log.Error().Err(err).Msg("admin endpoint stopped")
+			if err := startAdmin(); err != nil {
+				log.Error().Err(err).Msg("takeover: admin endpoint not started")
 			}
 		}()
-		log.Info().Str("listen", srv.Addr()).Msg("admin endpoint: /metrics /healthz /readyz /status")
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
