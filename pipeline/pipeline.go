@@ -46,6 +46,9 @@ type Input struct {
 	Reader inputs.Input
 	Stats  *stats.Input
 	Log    zerolog.Logger
+	// CommunityIDSeed is the seed of the Community IDs computed for this
+	// input's events that have none (config community_id.seed).
+	CommunityIDSeed uint16
 }
 
 // Output is a configured output ready to run.
@@ -393,7 +396,7 @@ func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.T
 	e.Source.Input = in.Name
 	e.Source.Sensor = p.opts.Sensor
 	if e.CommunityID == "" {
-		e.CommunityID = normalize.CommunityID(e)
+		e.CommunityID = normalize.CommunityIDSeed(e, in.CommunityIDSeed)
 	}
 	if e.Action == "" {
 		e.Action = normalize.ActionUnknown

@@ -27,6 +27,7 @@ func configDefault() []byte { return config.Default() }
 type decodedInput struct {
 	block  config.Block
 	plugin inputs.Plugin
+	common config.InputCommon
 	opts   any
 }
 
@@ -53,9 +54,9 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 			}
 			continue
 		}
-		opts := p.Options()
-		probs = append(probs, config.DecodeBlock(b, opts)...)
-		ins = append(ins, decodedInput{block: b, plugin: p, opts: opts})
+		d := decodedInput{block: b, plugin: p, opts: p.Options()}
+		probs = append(probs, config.DecodeBlock(b, &d.common, d.opts)...)
+		ins = append(ins, d)
 	}
 	var outs []decodedOutput
 	for _, b := range f.Outputs {
@@ -163,7 +164,8 @@ func buildInput(f *config.File, d decodedInput, log zerolog.Logger, reg *stats.R
 	if err != nil {
 		return pipeline.Input{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
 	}
-	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Stats: st, Log: ilog}, nil
+	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Stats: st, Log: ilog,
+		CommunityIDSeed: f.CommunityIDSeed(d.common)}, nil
 }
 
 // closeInput releases what an input built but never ran holds (its bound

@@ -125,6 +125,7 @@ func runReplay(stderr io.Writer, path, typ, layout string, sigFiles sigmap.Files
 	st := reg.Input("replay", typ)
 	p, err := buildReplayPipeline(f, outs, log, reg, pipeline.Input{
 		Name: "replay", Type: typ, Reader: in, Stats: st, Log: log.With().Str("input", "replay").Logger(),
+		CommunityIDSeed: f.CommunityIDSeed(config.InputCommon{}),
 	})
 	if err != nil {
 		return err
