@@ -68,8 +68,11 @@ func bind(path string, c *Config) (*socket, error) {
 		return nil, err
 	}
 	stype := unix.SOCK_DGRAM
-	if typ == Stream {
+	switch typ {
+	case Stream:
 		stype = unix.SOCK_STREAM
+	case SeqPacket:
+		stype = unix.SOCK_SEQPACKET
 	}
 	fd, err := unix.Socket(unix.AF_UNIX, stype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -96,7 +99,7 @@ func bind(path string, c *Config) (*socket, error) {
 	if c.ReceiveBuffer > 0 {
 		setReceiveBuffer(fd, int(c.ReceiveBuffer), path, c)
 	}
-	if typ == Stream {
+	if typ.connected() {
 		if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
 			return nil, fmt.Errorf("socket %s: listen: %w", path, err)
 		}
@@ -113,7 +116,7 @@ func bind(path string, c *Config) (*socket, error) {
 	f := os.NewFile(uintptr(fd), path)
 	ok = true // f owns fd now
 	defer f.Close()
-	if typ == Stream {
+	if typ.connected() {
 		l, err := net.FileListener(f)
 		if err != nil {
 			s.remove()
@@ -165,10 +168,7 @@ func checkExisting(path string, typ Type) error {
 		return fmt.Errorf("socket %s: the path exists and is not a socket (%s); refusing to remove it", path, describeMode(m))
 	}
 	// A socket: stale, or another process (a second gateway) serves it.
-	network := "unixgram"
-	if typ == Stream {
-		network = "unix"
-	}
+	network := map[Type]string{Dgram: "unixgram", Stream: "unix", SeqPacket: "unixpacket"}[typ]
 	c, err := net.DialTimeout(network, path, 200*time.Millisecond)
 	switch {
 	case err == nil:
