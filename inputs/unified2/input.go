@@ -26,6 +26,7 @@ type Options struct {
 	// Spool mode.
 	Directory    string        `mapstructure:"directory"`     // Barnyard2's -d
 	Prefix       string        `mapstructure:"prefix"`        // Barnyard2's -f: snort.u2, unified2.alert, unified2.log
+	NoStamp      bool          `mapstructure:"nostamp"`       // Snort's nostamp: the file is <prefix> itself, rewritten at each start (nostamp.go)
 	Bookmark     string        `mapstructure:"bookmark"`      // default <directory>/.<prefix>.alertgw-bookmark
 	Processed    string        `mapstructure:"processed"`     // keep | delete | archive
 	ArchiveDir   string        `mapstructure:"archive_dir"`   // for processed: archive
@@ -69,6 +70,9 @@ func (o *Options) Validate() config.Problems {
 		}
 		if o.Prefix == "" {
 			p.Add("prefix", "required in spool mode (file name before .<timestamp>, e.g. snort.u2)")
+		}
+		if o.NoStamp && o.Processed != "keep" {
+			p.Add("processed", "must be keep with nostamp: the one file is the one Snort writes to")
 		}
 		switch o.Processed {
 		case "keep", "delete":
@@ -163,7 +167,7 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 		return in.sock.run(ctx, emit, in.mapper, in.opts)
 	}
 	s := &Spool{
-		Dir: in.opts.Directory, Prefix: in.opts.Prefix, BookmarkPath: in.opts.BookmarkPath(),
+		Dir: in.opts.Directory, Prefix: in.opts.Prefix, NoStamp: in.opts.NoStamp, BookmarkPath: in.opts.BookmarkPath(),
 		Processed: in.opts.Processed, ArchiveDir: in.opts.ArchiveDir,
 		Poll: in.opts.PollInterval, IdleFlush: in.opts.IdleFlush, BatchSize: in.opts.BatchSize,
 		MaxRecord: int(in.opts.MaxRecord), InputName: in.env.Name, Mapper: in.mapper,
