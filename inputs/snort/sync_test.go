@@ -106,11 +106,12 @@ func TestBarnyard2SyncSeqPacket(t *testing.T) {
 		t.Fatal(p)
 	}
 	st := &stats.Input{}
-	in, err := New(inputs.Env{Name: "by2", Log: zerolog.Nop(), Stats: st}, o)
+	in, dec, err := Plugin.Build(inputs.Env{Name: "by2", Log: zerolog.Nop(), Stats: st}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	em := &heldEmitter{dec: in.(inputs.Decoder), acks: make(chan func(), 1)}
+	defer in.Close()
+	em := &heldEmitter{dec: dec, acks: make(chan func(), 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx, em) }()

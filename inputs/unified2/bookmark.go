@@ -107,6 +107,9 @@ type tracker struct {
 	// most the batches whose delivery had not been acknowledged yet.
 	persistMu sync.Mutex
 	persist   func(Position)
+	// persisting counts acknowledgements whose position is being
+	// written: until they are done the bookmark is behind the acks.
+	persisting int
 }
 
 type mark struct {
@@ -144,20 +147,28 @@ func (t *tracker) ack(m *mark) {
 		t.pending = t.pending[1:]
 		moved = true
 	}
+	persist := moved && t.persist != nil
+	if persist {
+		t.persisting++
+	}
 	t.mu.Unlock()
-	if moved && t.persist != nil {
+	if persist {
 		t.persistMu.Lock()
 		t.mu.Lock()
 		pos := t.acked // the latest, if other acks moved it meanwhile
 		t.mu.Unlock()
 		t.persist(pos)
 		t.persistMu.Unlock()
+		t.mu.Lock()
+		t.persisting--
+		t.mu.Unlock()
 	}
 }
 
-// position returns the acknowledged position and how many batches wait.
+// position returns the acknowledged position and how many batches wait
+// for their acknowledgement or for it to reach the bookmark.
 func (t *tracker) position() (Position, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.acked, len(t.pending)
+	return t.acked, len(t.pending) + t.persisting
 }

@@ -315,6 +315,16 @@ func (s *Spool) follow(ctx context.Context, emit inputs.Emitter, tr *tracker, po
 					f.Close()
 					return fmt.Errorf("read %s: %w", pos.File, err)
 				}
+				if s.NoStamp && s.rewritten(f, id, ce.Offset) {
+					// Snort rewrote the file between the check after the
+					// wait and this read: not corruption, new content.
+					if a := g.Flush(); a != nil {
+						addAlert(pos.File, a)
+					}
+					flushBatch(pos.File)
+					nextFile = pos.File
+					break read
+				}
 				s.Log.Error().Str("file", pos.File).Int64("offset", ce.Offset).Uint32("type", ce.Type).Uint32("length", ce.Length).Msg("corrupt unified2 record: skipping the rest of the file")
 				emit.Failed(nil, normalize.ReasonMalformed, fmt.Errorf("%s: %w", pos.File, err))
 				if a := g.Flush(); a != nil {
