@@ -74,9 +74,9 @@ type Options struct {
 // so that Fluentd's in_http makes each event one record with the event
 // under "message".
 type Wrap struct {
-	Prefix string `mapstructure:"prefix"`
-	Suffix string `mapstructure:"suffix"`
-	Per    string `mapstructure:"per"` // event (default) | batch
+	Prefix string `mapstructure:"prefix"` // text written before
+	Suffix string `mapstructure:"suffix"` // text written after
+	Per    string `mapstructure:"per"`    // event (default): around each event | batch: around each request body
 }
 
 // Wrap scopes.
