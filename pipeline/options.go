@@ -11,10 +11,19 @@ import (
 // the pipeline encodes, queues, batches and retries what it delivers to
 // the output (docs/delivery.md).
 type Delivery struct {
-	Format string   `mapstructure:"format"`
-	Buffer Buffer   `mapstructure:"buffer"`
-	Batch  Batching `mapstructure:"batch"`
-	Retry  Retry    `mapstructure:"retry"`
+	Format string `mapstructure:"format"` // native | ecs | ocsf
+	// ECSCompat picks a profile of the ecs format: "" (ECS as alertgw
+	// writes it) or "filebeat" (Filebeat's Suricata module's fields too).
+	ECSCompat string   `mapstructure:"ecs_compat"`
+	Buffer    Buffer   `mapstructure:"buffer"`
+	Batch     Batching `mapstructure:"batch"`
+	Retry     Retry    `mapstructure:"retry"`
+}
+
+// Encoder is the encoder of the format and profile (validated already).
+func (c *Delivery) Encoder() format.Encoder {
+	enc, _ := format.LookupProfile(c.Format, c.ECSCompat)
+	return enc
 }
 
 // Buffer is an output's queue: memory, spilling to a disk buffer in Path
@@ -70,6 +79,8 @@ func (c *Delivery) Validate() config.Problems {
 	var p config.Problems
 	if _, err := format.Lookup(c.Format); err != nil {
 		p.Add("format", "%v", err)
+	} else if _, err := format.LookupProfile(c.Format, c.ECSCompat); err != nil {
+		p.Add("ecs_compat", "%v", err)
 	}
 	switch c.Buffer.Type {
 	case BufferMemory:

@@ -13,7 +13,6 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/internal/enrich"
 	"github.com/alertgw/alertgw/outputs"
-	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/pipeline"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -144,7 +143,7 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 }
 
 func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry) (pipeline.Output, error) {
-	enc, _ := format.Lookup(d.common.Format) // validated already
+	enc := d.common.Encoder() // validated already
 	st := reg.Output(d.block.Name, d.block.Type)
 	olog := log.With().Str("output", d.block.Name).Logger()
 	w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)

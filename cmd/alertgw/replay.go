@@ -22,7 +22,6 @@ import (
 	"github.com/alertgw/alertgw/inputs/replay"
 	"github.com/alertgw/alertgw/inputs/sigfiles"
 	"github.com/alertgw/alertgw/outputs"
-	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/pipeline"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -256,7 +255,7 @@ func replayOptions(typ string, flags map[string]any, opts any) error {
 func buildReplayPipeline(f *config.File, outs []decodedOutput, log zerolog.Logger, reg *stats.Registry, in pipeline.Input) (*pipeline.Pipeline, error) {
 	var pouts []pipeline.Output
 	for _, d := range outs {
-		enc, _ := format.Lookup(d.common.Format)
+		enc := d.common.Encoder()
 		st := reg.Output(d.block.Name, d.block.Type)
 		olog := log.With().Str("output", d.block.Name).Logger()
 		w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)
