@@ -73,17 +73,21 @@ type TransactionOptions struct {
 	// JoinCommunityID lets records without a flow id (NFLOG packets,
 	// auditd socket events, Snort alerts) join by Community ID.
 	JoinCommunityID bool `mapstructure:"join_community_id"`
+	// FlowGrace keeps a transaction open this long after its flow record
+	// for the records written right after it (Suricata writes netflow
+	// records after the flow record); 0 closes it at the flow record.
+	FlowGrace time.Duration `mapstructure:"flow_grace"`
 }
 
 // DefaultTransactionOptions returns the defaults.
 func DefaultTransactionOptions() *TransactionOptions {
 	return &TransactionOptions{IdleTimeout: 2 * time.Minute, MaxAge: 15 * time.Minute, MaxOpen: 100_000,
-		MaxBytes: 256 << 20, MaxRecords: 100}
+		MaxBytes: 256 << 20, MaxRecords: 100, FlowGrace: 2 * time.Second}
 }
 
 func (o *TransactionOptions) config() transaction.Config {
 	return transaction.Config{IdleTimeout: o.IdleTimeout, MaxAge: o.MaxAge, MaxOpen: o.MaxOpen,
-		MaxBytes: int64(o.MaxBytes), MaxRecords: o.MaxRecords, JoinCommunityID: o.JoinCommunityID}
+		MaxBytes: int64(o.MaxBytes), MaxRecords: o.MaxRecords, JoinCommunityID: o.JoinCommunityID, FlowGrace: o.FlowGrace}
 }
 
 // Validate implements config.Validator.

@@ -43,6 +43,10 @@ type Config struct {
 	MaxBytes        int64         // memory held by open transactions at most
 	MaxRecords      int           // records kept per transaction; later ones are only counted
 	JoinCommunityID bool          // records without a flow id join the transaction with their Community ID
+	// FlowGrace keeps a transaction open this long after its flow record,
+	// for the records a sensor writes right after it (Suricata's netflow
+	// records follow the flow record). 0 closes it at the flow record.
+	FlowGrace time.Duration
 }
 
 // Check reports each setting that makes no sense under its key.
@@ -61,6 +65,9 @@ func (c Config) Check(report func(key, msg string)) {
 	}
 	if c.MaxRecords < 1 {
 		report("max_records", fmt.Sprintf("must be at least 1; got %d", c.MaxRecords))
+	}
+	if c.FlowGrace < 0 || c.FlowGrace >= c.IdleTimeout {
+		report("flow_grace", fmt.Sprintf("must be at least 0 and below idle_timeout (%s); got %s", c.IdleTimeout, c.FlowGrace))
 	}
 }
 
@@ -91,6 +98,11 @@ type tx struct {
 	arena   arena
 	tickets ack.Set
 	size    int64
+	// rec is the flow record, kept while the transaction waits out
+	// FlowGrace; closed is set once it was emitted (the grace queue may
+	// still point to it).
+	rec    *flowRecord
+	closed bool
 	// activity order (least recently active first) and opening order.
 	aPrev, aNext *tx
 	oPrev, oNext *tx
@@ -106,6 +118,37 @@ type tx struct {
 	sources [2]string
 }
 
+// flowRecord is a copy of a flow record that owns everything it points
+// to, so that no batch stays pinned while the transaction waits.
+type flowRecord struct {
+	ev      normalize.Event
+	flow    normalize.Flow
+	alerted bool
+	until   time.Time // the end of the grace
+}
+
+func (x *tx) keepFlow(e *normalize.Event, until time.Time) {
+	f := &flowRecord{ev: *e, until: until}
+	if e.Flow != nil {
+		f.flow = *e.Flow
+		if e.Flow.Alerted != nil {
+			f.alerted = *e.Flow.Alerted
+			f.flow.Alerted = &f.alerted
+		}
+		f.ev.Flow = &f.flow
+	}
+	f.ev.VLAN = slices.Clone(e.VLAN)
+	f.ev.Details = nil
+	if len(e.Details) > 0 {
+		f.ev.Details = make(normalize.Details, 0, len(e.Details))
+	}
+	for _, d := range e.Details {
+		f.ev.Details = append(f.ev.Details, normalize.Field{Key: d.Key, Value: x.arena.copy(d.Value)})
+	}
+	x.rec = f
+	x.size += int64(unsafe.Sizeof(*f)) + int64(cap(f.ev.Details))*int64(unsafe.Sizeof(normalize.Field{})) + x.arena.grown()
+}
+
 // Joiner holds the open transactions of one stage.
 type Joiner struct {
 	cfg     Config
@@ -119,6 +162,7 @@ type Joiner struct {
 	bytes   int64
 	st      *stats.Stage
 	scratch []byte
+	grace   []*tx // transactions waiting out FlowGrace, oldest first
 }
 
 // New returns a Joiner that counts into st (nil: counters of its own);
@@ -157,11 +201,17 @@ func (j *Joiner) Add(e *normalize.Event, t *ack.Ticket, now time.Time, out []Out
 		x.flow = key
 		j.byFlow[key] = x
 	}
-	flow := isFlowRecord(e)
+	flow := isFlowRecord(e) && x.rec == nil
 	j.join(x, e, t, now, flow)
 	j.st.Folded.Add(1)
 	if flow {
-		return j.closeWith(x, ClosedFlow, e, out)
+		if j.cfg.FlowGrace == 0 {
+			return j.closeWith(x, ClosedFlow, e, out)
+		}
+		before := x.size
+		x.keepFlow(e, now.Add(j.cfg.FlowGrace))
+		j.bytes += x.size - before
+		j.grace = append(j.grace, x)
 	}
 	if j.bytes > j.cfg.MaxBytes {
 		out = j.shed(out)
@@ -366,6 +416,14 @@ func (j *Joiner) shed(out []Out) []Out {
 
 // Expire closes the transactions idle for idle_timeout or open for max_age.
 func (j *Joiner) Expire(now time.Time, out []Out) []Out {
+	for len(j.grace) > 0 && (j.grace[0].closed || !j.grace[0].rec.until.After(now)) {
+		x := j.grace[0]
+		j.grace[0] = nil
+		j.grace = j.grace[1:]
+		if !x.closed {
+			out = j.close(x, ClosedFlow, out)
+		}
+	}
 	for j.aHead != nil && !j.aHead.active.Add(j.cfg.IdleTimeout).After(now) {
 		out = j.close(j.aHead, ClosedIdle, out)
 	}
@@ -383,6 +441,9 @@ func (j *Joiner) NextClose() (time.Time, bool) {
 	next := j.aHead.active.Add(j.cfg.IdleTimeout)
 	if age := j.oHead.opened.Add(j.cfg.MaxAge); age.Before(next) {
 		next = age
+	}
+	if len(j.grace) > 0 && j.grace[0].rec.until.Before(next) {
+		next = j.grace[0].rec.until
 	}
 	return next, true
 }
@@ -420,6 +481,10 @@ func (j *Joiner) closeWith(x *tx, reason string, flowRec *normalize.Event, out [
 	j.bytes -= x.size
 	j.st.Closed.Add(reason, 1)
 	j.st.Emitted.Add(1)
+	x.closed = true
+	if flowRec == nil && x.rec != nil {
+		flowRec = &x.rec.ev
+	}
 
 	e := new(normalize.Event)
 	if flowRec != nil {
@@ -437,7 +502,7 @@ func (j *Joiner) closeWith(x *tx, reason string, flowRec *normalize.Event, out [
 	e.Kind = normalize.KindTransaction
 	e.Timestamp = x.first
 	tr := &x.t
-	tr.Complete = reason == ClosedFlow
+	tr.Complete = flowRec != nil
 	tr.ClosedBy = reason
 	e.Transaction = tr
 	e.Action = transactionAction(e.Action, tr)

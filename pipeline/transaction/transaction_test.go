@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -256,25 +257,37 @@ func TestCheck(t *testing.T) {
 }
 
 // BenchmarkJoin joins flows of four records (alert, http, fileinfo, flow)
-// as Suricata writes them, each flow closed by its flow record. Run with
-// -cpu 1: cpu-ns/record is the process CPU time, garbage collection included.
+// as Suricata writes them, each flow closed by its flow record: at once
+// (flow_grace 0) or after the default 2 s grace, the clock moving 1 ms a
+// flow. Run with -cpu 1: cpu-ns/record is the process CPU time, garbage
+// collection included.
 func BenchmarkJoin(b *testing.B) {
-	j := New(Config{IdleTimeout: time.Minute, MaxAge: time.Hour, MaxOpen: 1 << 20, MaxBytes: 1 << 30, MaxRecords: 100}, nil)
-	evs := make([]*normalize.Event, len(oneFlow))
-	for i, l := range oneFlow {
-		evs[i] = decode(b, l)
+	for _, grace := range []time.Duration{0, 2 * time.Second} {
+		b.Run("grace="+grace.String(), func(b *testing.B) {
+			j := New(Config{IdleTimeout: time.Minute, MaxAge: time.Hour, MaxOpen: 1 << 20, MaxBytes: 1 << 30,
+				MaxRecords: 100, FlowGrace: grace}, nil)
+			evs := make([]*normalize.Event, len(oneFlow))
+			for i, l := range oneFlow {
+				evs[i] = decode(b, l)
+			}
+			var out []Out
+			b.ReportAllocs()
+			start := cputime.Process()
+			n := 0
+			clock := now
+			for i := 0; b.Loop(); i++ {
+				e := evs[i%4]
+				e.FlowID = uint64(i/4 + 1)
+				out = j.Add(e, nil, clock, out[:0])
+				if i%4 == 3 {
+					clock = clock.Add(time.Millisecond)
+					out = j.Expire(clock, out)
+				}
+				n++
+			}
+			cputime.Per(b, start, n, "record")
+		})
 	}
-	var out []Out
-	b.ReportAllocs()
-	start := cputime.Process()
-	n := 0
-	for i := 0; b.Loop(); i++ {
-		e := evs[i%4]
-		e.FlowID = uint64(i/4 + 1)
-		out = j.Add(e, nil, now, out[:0])
-		n++
-	}
-	cputime.Per(b, start, n, "record")
 }
 
 // BenchmarkOpenFlows opens a million transactions (one alert each, as a
@@ -300,5 +313,57 @@ func BenchmarkOpenFlows(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-heap")
 		b.ReportMetric(float64(cfg.MaxBytes)/(1<<20), "MiB-cap")
 		runtime.KeepAlive(j)
+	}
+}
+
+// TestRealSuricata7 joins what a real Suricata 7 wrote for two HTTP flows:
+// the flow record comes before the flow's netflow records, so without a
+// grace they would make a second, partial transaction.
+func TestRealSuricata7(t *testing.T) {
+	var lines []string
+	for _, f := range []string{"testdata/suricata7_testmyids_eve.json", "testdata/suricata7_http-ipv6_eve.json"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+	}
+	for _, c := range []struct {
+		grace            time.Duration
+		complete, others int
+	}{{time.Second, 2, 0}, {0, 2, 2}} {
+		cfg := cfg()
+		cfg.FlowGrace = c.grace
+		j := New(cfg, nil)
+		var out []Out
+		for _, l := range lines {
+			out = j.Add(decode(t, l), nil, now, out)
+		}
+		out = j.Expire(now.Add(c.grace), out)
+		out = j.Flush(out)
+		complete, others := 0, 0
+		var events uint64
+		for _, o := range out {
+			tr := o.Event.Transaction
+			events += tr.Events
+			if tr.Complete {
+				complete++
+			} else {
+				others++
+			}
+		}
+		if complete != c.complete || others != c.others || events != uint64(len(lines)) {
+			t.Errorf("grace %s: %d complete, %d partial, standing for %d of %d records", c.grace, complete, others, events, len(lines))
+		}
+		first := out[0].Event
+		if c.grace > 0 {
+			tr := first.Transaction
+			if tr.Events != 6 || len(tr.Alerts) != 1 || len(tr.Records) != 4 || first.Flow == nil || first.Flow.PktsToServer == 0 {
+				t.Errorf("testmyids flow: events %d alerts %d records %d flow %+v", tr.Events, len(tr.Alerts), len(tr.Records), first.Flow)
+			}
+			if tr.Alerts[0].Signature.ID != 2100498 || first.CommunityID != "1:KOQot0l7+Doe6zvlqxvArK5IMdg=" {
+				t.Errorf("alert %+v community id %q", tr.Alerts[0], first.CommunityID)
+			}
+		}
 	}
 }
