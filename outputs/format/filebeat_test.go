@@ -337,3 +337,27 @@ func TestLookupProfile(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkECSProfiles compares the plain ecs profile with the filebeat
+// one on Filebeat's alert with rule metadata (eve-metadata.log).
+func BenchmarkECSProfiles(b *testing.B) {
+	line, err := os.ReadFile(filepath.Join("testdata", "filebeat", "eve-metadata.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var e normalize.Event
+	if err := (eve.Decoder{}).Decode(bytes.TrimSpace(line), &e); err != nil {
+		b.Fatal(err)
+	}
+	completeLikePipeline(&e, "eve", 1)
+	for _, enc := range []Encoder{ECS{}, ECSFilebeat{}} {
+		b.Run(enc.Name(), func(b *testing.B) {
+			b.ReportAllocs()
+			buf := make([]byte, 0, 8192)
+			for b.Loop() {
+				buf = enc.AppendEvent(buf[:0], &e)
+			}
+			b.SetBytes(int64(len(buf)))
+		})
+	}
+}
