@@ -21,7 +21,6 @@ import (
 	"github.com/alertgw/alertgw/inputs/replay"
 	"github.com/alertgw/alertgw/inputs/sigfiles"
 	"github.com/alertgw/alertgw/outputs"
-	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/pipeline"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -31,6 +30,7 @@ func init() { extraCommands = append(extraCommands, replayCmd) }
 func replayCmd() *cobra.Command {
 	var (
 		path, typ, layout string
+		inputName         string
 		sigFiles          sigfiles.Files
 		noProgress, force bool
 	)
@@ -48,6 +48,12 @@ configuration are not started.
   --type auditd      audit.log files (oldest first), assembled into events
   --type deadletter  a dead-letter file: each message goes again through the
                      decoder of the input type that failed it (after a fix)
+  --type nflog       pcap or pcapng captures of NFLOG groups (tcpdump -i nflog:N)
+
+The type's options (NFLOG labelling rules, signature maps) are those of the
+configuration's input block of that type: the one named by --input, or the
+only one there is; the flags below override them. (--type deadletter uses
+each type's defaults, and the flags that apply to it.)
 
 Every input type that declares a file reader can be replayed (` + "`alertgw plugins`" + `
 marks them); its files go through the same decoder as its live input.
@@ -61,12 +67,13 @@ running gateway's ./data/events.json, without --config) is refused unless
 record could not be normalized (or, from a dead-letter file, replayed).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			return runReplay(cmd.OutOrStdout(), cmd.ErrOrStderr(), replayRun{config: path, typ: typ, layout: layout,
+			return runReplay(cmd.OutOrStdout(), cmd.ErrOrStderr(), replayRun{config: path, typ: typ, input: inputName, layout: layout,
 				sigFiles: sigFiles, noProgress: noProgress, force: force, files: files})
 		},
 	}
 	c.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML): its outputs receive the events")
 	c.Flags().StringVarP(&typ, "type", "t", "", "file type: an input type with a file reader ("+replayTypes()+")")
+	c.Flags().StringVar(&inputName, "input", "", "take the type's options from this input block of the configuration")
 	c.Flags().StringVar(&layout, "format", "auto", "snort datagram layout: auto, snort2, snort3 or barnyard2")
 	c.Flags().StringSliceVar(&sigFiles.SidMsg, "sid-msg-map", nil, "sid-msg.map file(s), v1 or v2")
 	c.Flags().StringVar(&sigFiles.GenMsg, "gen-msg-map", "", "gen-msg.map file")
@@ -81,6 +88,7 @@ record could not be normalized (or, from a dead-letter file, replayed).`,
 // replayRun is what a replay is asked to do.
 type replayRun struct {
 	config, typ, layout string
+	input               string // --input: the configuration's block whose options apply
 	sigFiles            sigfiles.Files
 	noProgress, force   bool
 	files               []string
@@ -89,13 +97,26 @@ type replayRun struct {
 // runReplay replays r.files into the outputs of r.config. The progress and
 // the log go to stderr; the summary, all of it, to stdout.
 func runReplay(stdout, stderr io.Writer, r replayRun) error {
-	in, dec, err := replayReader(r)
+	f, ins, outs, probs, err := loadConfig(r.config)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	f, _, outs, probs, err := loadConfig(r.config)
+	var block *decodedInput
+	if r.typ != replayDeadLetter {
+		if p, ok := inputPlugins[r.typ]; !ok || p.Files == nil {
+			return &exitError{code: 2, err: fmt.Errorf("unknown --type %q (%s)", r.typ, replayTypes())}
+		}
+		if block, err = replayBlock(stderr, ins, probs, r.typ, r.input); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	}
+	in, dec, err := replayReader(r, block)
 	if err != nil {
 		return &exitError{code: 2, err: err}
+	}
+	common := config.InputCommon{}
+	if block != nil {
+		common = block.common
 	}
 	// Replay starts none of the configured inputs: their problems (or
 	// their absence) do not matter here.
@@ -123,6 +144,7 @@ func runReplay(stdout, stderr io.Writer, r replayRun) error {
 	log := newLoggerTo(prog, f.Log.Format == "console" || (f.Log.Format == "auto" && tty), f.Log.Level)
 	p, err := buildReplayPipeline(f, outs, log, reg, pipeline.Input{
 		Name: name, Type: r.typ, Reader: in, Decoder: dec, Stats: st, Log: log.With().Str("input", name).Logger(),
+		CommunityIDSeed: f.CommunityIDSeed(common),
 	})
 	if err != nil {
 		return err
@@ -210,7 +232,7 @@ func reasonList(m map[string]uint64) string {
 
 // replayReader makes the reader of r.files and the decoder of what it
 // emits, from the type's plugin (or the dead-letter reader).
-func replayReader(r replayRun) (*replay.Input, inputs.Decoder, error) {
+func replayReader(r replayRun, block *decodedInput) (*replay.Input, inputs.Decoder, error) {
 	// The flags are options of the type's configuration block.
 	flags := map[string]any{}
 	if r.layout != "" && r.layout != "auto" {
@@ -228,6 +250,9 @@ func replayReader(r replayRun) (*replay.Input, inputs.Decoder, error) {
 		return nil, nil, fmt.Errorf("unknown --type %q (%s)", r.typ, replayTypes())
 	}
 	opts := plugin.Options()
+	if block != nil {
+		opts = block.opts
+	}
 	if err := replayOptions(r.typ, flags, opts); err != nil {
 		return nil, nil, err
 	}
@@ -244,6 +269,40 @@ func replayReader(r replayRun) (*replay.Input, inputs.Decoder, error) {
 		return nil, nil, err
 	}
 	return &replay.Input{Files: r.files, Reader: fr}, dec, nil
+}
+
+// replayBlock finds the configuration's input block whose options replay
+// uses: the one named name, or, without a name, the only block of type
+// typ (nil when there is none or several: the type's defaults apply). That
+// block must be valid.
+func replayBlock(stderr io.Writer, ins []decodedInput, probs config.Problems, typ, name string) (*decodedInput, error) {
+	var found []*decodedInput
+	for i := range ins {
+		d := &ins[i]
+		if (name != "" && d.block.Name == name) || (name == "" && d.block.Type == typ) {
+			found = append(found, d)
+		}
+	}
+	switch {
+	case name != "" && len(found) == 0:
+		return nil, fmt.Errorf("--input %q: the configuration has no input of that name", name)
+	case name != "" && found[0].block.Type != typ:
+		return nil, fmt.Errorf("--input %q is of type %s, not %s", name, found[0].block.Type, typ)
+	case len(found) != 1:
+		if len(found) > 1 {
+			fmt.Fprintf(stderr, "replay: %d %s inputs in the configuration; the type's defaults apply (name one with --input)\n", len(found), typ)
+		}
+		return nil, nil
+	}
+	d := found[0]
+	mine := slices.DeleteFunc(slices.Clone(probs), func(p config.Problem) bool {
+		return p.Path != d.block.Path && !strings.HasPrefix(p.Path, d.block.Path+".")
+	})
+	if err := mine.Err(); err != nil {
+		return nil, fmt.Errorf("input %s: %w", d.block.Name, err)
+	}
+	fmt.Fprintf(stderr, "replay: with the options of input %s\n", d.block.Name)
+	return d, nil
 }
 
 // replayTypes lists the input types replay can read.
@@ -274,7 +333,7 @@ func replayOptions(typ string, flags map[string]any, opts any) error {
 		return nil
 	}
 	for i, p := range probs {
-		if p.Msg == "unknown key" {
+		if strings.HasPrefix(p.Msg, "unknown key") {
 			probs[i].Msg = "--type " + typ + " takes no such option (a flag for another type)"
 		}
 	}
@@ -286,7 +345,7 @@ func replayOptions(typ string, flags map[string]any, opts any) error {
 func buildReplayPipeline(f *config.File, outs []decodedOutput, log zerolog.Logger, reg *stats.Registry, in pipeline.Input) (*pipeline.Pipeline, error) {
 	var pouts []pipeline.Output
 	for _, d := range outs {
-		enc, _ := format.Lookup(d.common.Format)
+		enc := d.common.Encoder()
 		st := reg.Output(d.block.Name, d.block.Type)
 		olog := log.With().Str("output", d.block.Name).Logger()
 		w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)
@@ -301,7 +360,8 @@ func buildReplayPipeline(f *config.File, outs []decodedOutput, log zerolog.Logge
 	var dl *pipeline.DeadLetter
 	if f.DeadLetter.Path != "" {
 		var err error
-		if dl, err = pipeline.OpenDeadLetter(f.DeadLetter.Path, int64(f.DeadLetter.MaxSize)); err != nil {
+		if dl, err = pipeline.OpenDeadLetterWith(pipeline.DeadLetterOptions{Path: f.DeadLetter.Path, MaxSize: int64(f.DeadLetter.MaxSize),
+			Stats: reg.DeadLetter(), Log: log.With().Str("component", "dead_letter").Logger()}); err != nil {
 			return nil, err
 		}
 	}

@@ -96,3 +96,60 @@ func TestReplaySuricata(t *testing.T) {
 		t.Errorf("%d events:\n%s", n, b)
 	}
 }
+
+// An NFLOG capture (the tcpdump project's tests/nflog.pcap) replayed with
+// the labelling rules and Community ID seed of the configuration's nflog
+// input: the only one of its type, or the one --input names.
+func TestReplayNFLOGCapture(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "events.json")
+	cfg := filepath.Join(dir, "alertgw.yaml")
+	os.WriteFile(cfg, []byte(`dead_letter: {path: ""}
+community_id: {seed: 1}
+inputs:
+  - name: fw
+    type: nflog
+    groups: [{group: 20, action: blocked}]
+    community_id: {seed: 0}
+outputs:
+  - name: events
+    type: file
+    path: `+out+"\n"), 0o644)
+	capture := "../../inputs/nflog/testdata/tcpdump_nflog.pcapng"
+	var stderr bytes.Buffer
+	if err := runReplay(&stderr, &stderr, replayRun{config: cfg, typ: "nflog", layout: "auto", noProgress: true, files: []string{capture}}); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if !bytes.Contains(stderr.Bytes(), []byte("with the options of input fw")) {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	b, _ := os.ReadFile(out)
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	if len(lines) != 4 {
+		t.Fatalf("%d events:\n%s", len(lines), b)
+	}
+	for _, l := range lines {
+		var ev struct {
+			Action      string
+			Kind        string
+			SrcIP       string `json:"src_ip"`
+			CommunityID string `json:"community_id"`
+			Firewall    struct{ Group int }
+		}
+		if err := json.Unmarshal(l, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Kind != "packet" || ev.Action != "blocked" || ev.Firewall.Group != 20 || ev.SrcIP != "74.82.42.42" {
+			t.Errorf("event %s", l)
+		}
+		// The input's own seed (0), not the gateway's (1).
+		if want := libraryCommunityID(t, string(l), 0); ev.CommunityID != want {
+			t.Errorf("community_id %q, want %q (seed 0)", ev.CommunityID, want)
+		}
+	}
+	os.Remove(out)
+	var ee *exitError
+	if err := runReplay(&stderr, &stderr, replayRun{config: cfg, typ: "nflog", input: "nope", layout: "auto", noProgress: true, files: []string{capture}}); !errors.As(err, &ee) || ee.code != 2 {
+		t.Errorf("unknown --input: %v", err)
+	}
+}

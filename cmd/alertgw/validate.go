@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/alertgw/alertgw/config"
@@ -68,6 +69,10 @@ func preflight(f *config.File, ins []decodedInput, outs []decodedOutput) (errs, 
 	for _, d := range outs {
 		uses = append(uses, config.PathUses(d.common, d.block.Path)...)
 		uses = append(uses, config.PathUses(d.opts, d.block.Path)...)
+	}
+	// The input journal, when it will be used (see newJournals).
+	if js := newJournals(f, outs, zerolog.Nop(), nil); js.on {
+		uses = append(uses, config.PathUse{Key: "pipeline.journal.path", Path: f.Pipeline.Journal.Path, Use: config.PathWriteDir})
 	}
 	errs, warns = config.CheckPaths(uses)
 	return f.Annotate(errs), f.Annotate(warns)

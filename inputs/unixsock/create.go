@@ -15,16 +15,22 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/alertgw/alertgw/internal/listenfds"
 )
 
 // socket is one bound socket file.
 type socket struct {
 	path string
 	typ  Type
-	dev  uint64 // identity of the file we created, so that shutdown
-	ino  uint64 // never removes a socket another process put there since
-	conn *net.UnixConn
-	ln   *net.UnixListener
+	// heldBy is who else holds the socket open ("systemd" for socket
+	// activation): its path is never removed and what is queued at
+	// shutdown is left for the next process to read.
+	heldBy string
+	dev    uint64 // identity of the file we created, so that shutdown
+	ino    uint64 // never removes a socket another process put there since
+	conn   *net.UnixConn
+	ln     *net.UnixListener
 }
 
 // bind creates the socket at path safely:
@@ -44,6 +50,11 @@ func bind(path string, c *Config) (*socket, error) {
 		return nil, fmt.Errorf("socket %s: path is %d bytes long; Unix socket paths are limited to %d", path, len(path), maxPathLen)
 	}
 	typ := Type(c.SocketType)
+	if ps, err := listenfds.Take(path, sockType(typ)); err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	} else if ps != nil {
+		return adopt(path, typ, ps, c)
+	}
 	dir := filepath.Dir(path)
 	gid := -1
 	if c.SocketGroup != "" {
@@ -75,11 +86,7 @@ func bind(path string, c *Config) (*socket, error) {
 	if err != nil {
 		return nil, err
 	}
-	stype := unix.SOCK_DGRAM
-	if typ == Stream {
-		stype = unix.SOCK_STREAM
-	}
-	fd, err := unix.Socket(unix.AF_UNIX, stype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_UNIX, sockType(typ)|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socket %s: %w", path, err)
 	}
@@ -106,7 +113,7 @@ func bind(path string, c *Config) (*socket, error) {
 	if c.ReceiveBuffer > 0 {
 		setReceiveBuffer(fd, int(c.ReceiveBuffer), path, c)
 	}
-	if typ == Stream {
+	if typ.connected() {
 		if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
 			return nil, fmt.Errorf("socket %s: listen: %w", path, err)
 		}
@@ -123,11 +130,58 @@ func bind(path string, c *Config) (*socket, error) {
 	f := os.NewFile(uintptr(fd), path)
 	ok = true // f owns fd now
 	defer f.Close()
-	if typ == Stream {
+	if err := s.wrap(f); err != nil {
+		return nil, err
+	}
+	register(s)
+	return s, nil
+}
+
+// adopt takes a socket the process was given open (systemd socket
+// activation, or the alertgw it took over from on SIGUSR2) instead of
+// binding one: the sensor never sees the path go away.
+func adopt(path string, typ Type, ps *listenfds.Socket, c *Config) (*socket, error) {
+	defer ps.File.Close()
+	s := &socket{path: path, typ: typ}
+	if ps.From == listenfds.FromSystemd {
+		s.heldBy = ps.From
+	} else {
+		// Ours from now on (the previous process exits): removed at
+		// shutdown if the path still names it.
+		var st unix.Stat_t
+		if err := unix.Lstat(path, &st); err == nil {
+			s.dev, s.ino = uint64(st.Dev), st.Ino
+		}
+	}
+	if c.ReceiveBuffer > 0 {
+		setReceiveBuffer(int(ps.File.Fd()), int(c.ReceiveBuffer), path, c)
+	}
+	if err := s.wrap(ps.File); err != nil {
+		return nil, err
+	}
+	c.Log.Info().Str("socket", path).Str("from", ps.From).Msg("using the socket passed by " + ps.From + " (not binding a new one)")
+	register(s)
+	return s, nil
+}
+
+func sockType(t Type) int {
+	switch t {
+	case Stream:
+		return unix.SOCK_STREAM
+	case SeqPacket:
+		return unix.SOCK_SEQPACKET
+	}
+	return unix.SOCK_DGRAM
+}
+
+// wrap makes s's listener or connection from f (which it duplicates).
+func (s *socket) wrap(f *os.File) error {
+	path, typ := s.path, s.typ
+	if typ.connected() {
 		l, err := net.FileListener(f)
 		if err != nil {
 			s.remove()
-			return nil, fmt.Errorf("socket %s: %w", path, err)
+			return fmt.Errorf("socket %s: %w", path, err)
 		}
 		s.ln = l.(*net.UnixListener)
 		s.ln.SetUnlinkOnClose(false) // remove() decides, knowing the inode
@@ -135,11 +189,11 @@ func bind(path string, c *Config) (*socket, error) {
 		pc, err := net.FilePacketConn(f)
 		if err != nil {
 			s.remove()
-			return nil, fmt.Errorf("socket %s: %w", path, err)
+			return fmt.Errorf("socket %s: %w", path, err)
 		}
 		s.conn = pc.(*net.UnixConn)
 	}
-	return s, nil
+	return nil
 }
 
 // checkDir refuses a world-writable directory: anyone could put their own
@@ -184,10 +238,7 @@ func checkExisting(path string, typ Type) error {
 		return fmt.Errorf("socket %s: the path exists and is not a socket (%s); refusing to remove it", path, describeMode(m))
 	}
 	// A socket: stale, or another process (a second gateway) serves it.
-	network := "unixgram"
-	if typ == Stream {
-		network = "unix"
-	}
+	network := map[Type]string{Dgram: "unixgram", Stream: "unix", SeqPacket: "unixpacket"}[typ]
 	c, err := net.DialTimeout(network, path, 200*time.Millisecond)
 	switch {
 	case err == nil:
@@ -296,14 +347,23 @@ func (s *socket) check() error {
 		return fmt.Errorf("socket %s is gone (removed after alertgw created it): senders cannot reach this input; restart alertgw to create it again", s.path)
 	case err != nil:
 		return fmt.Errorf("socket %s: %w", s.path, err)
+	case s.ino == 0 && st.Mode&unix.S_IFMT != unix.S_IFSOCK:
+		// A socket systemd bound: its file's identity is not known here,
+		// only that it must still be a socket.
+		return fmt.Errorf("socket %s was replaced by a file that is not a socket: senders no longer reach this input", s.path)
+	case s.ino == 0:
 	case uint64(st.Dev) != s.dev || st.Ino != s.ino:
 		return fmt.Errorf("socket %s was replaced by another file after alertgw created it: senders no longer reach this input; restart alertgw", s.path)
 	}
 	return nil
 }
 
-// remove deletes the socket file if it is still the one bound here.
+// remove deletes the socket file if it is still the one bound here, unless
+// someone else holds the socket (systemd) or hands it on (SIGUSR2).
 func (s *socket) remove() {
+	if s.heldBy != "" || handingOver.Load() || s.ino == 0 {
+		return
+	}
 	var st unix.Stat_t
 	if err := unix.Lstat(s.path, &st); err != nil {
 		return
@@ -315,6 +375,7 @@ func (s *socket) remove() {
 
 // close closes the socket and removes its file.
 func (s *socket) close() error {
+	unregister(s)
 	s.remove()
 	if s.ln != nil {
 		return s.ln.Close()
