@@ -15,6 +15,7 @@ import (
 
 	"github.com/alertgw/alertgw/admin"
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/internal/sockdir"
 	"github.com/alertgw/alertgw/normalize/sigmap"
 	"github.com/alertgw/alertgw/privdrop"
 	"github.com/alertgw/alertgw/stats"
@@ -53,6 +54,15 @@ func run(ctx context.Context, path string) error {
 		return &exitError{code: 2, err: err}
 	}
 	log := newLogger(f.Log)
+	if f.RunAs.User != "" {
+		// The run_as user owns the gateway's directories as much as root
+		// does: its socket directories are trusted (package sockdir).
+		uid, _, err := privdrop.Resolve(privdrop.Target{User: f.RunAs.User, Group: f.RunAs.Group})
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("run_as: %w", err)}
+		}
+		sockdir.TrustRunAs(uid)
+	}
 	reg := stats.NewRegistry()
 	p, err := buildPipeline(f, ins, outs, log, reg)
 	if err != nil {
@@ -158,6 +168,7 @@ func dropPrivileges(f *config.File, log zerolog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("run_as: %w", err)
 	}
-	log.Info().Int("uid", res.UID).Int("gid", res.GID).Interface("capabilities", keep).Msg("dropped privileges")
+	log.Info().Int("uid", res.UID).Int("gid", res.GID).Interface("capabilities", keep).
+		Msg("dropped privileges: every other capability removed from the bounding set, no_new_privs set")
 	return nil
 }
