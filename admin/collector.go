@@ -14,6 +14,7 @@ type Collector struct {
 	build                                       *prometheus.Desc
 	inReceived, inBytes, inNormalized, inUp     *prometheus.Desc
 	inFailed, inDropped                         *prometheus.Desc
+	inConns, inConnsClosed                      *prometheus.Desc
 	outQueued, outCapacity, outWritten          *prometheus.Desc
 	outRetried, outFailed, outDropped, outReady *prometheus.Desc
 	outBufBytes, outBufLimit, outSpilled        *prometheus.Desc
@@ -40,25 +41,29 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 		inUp:         d("input_up", "1 while the input is running with its sockets bound.", in),
 		inFailed:     d("input_failed_total", "Messages that could not be normalized (dead-lettered), by reason.", inR),
 		inDropped:    d("input_dropped_total", "Messages lost before normalization, by reason (truncated, enobufs, …).", inR),
-		outQueued:    d("output_queued_events", "Events waiting in the output's queue.", out),
-		outCapacity:  d("output_queue_capacity_events", "Most events the output's queue holds.", out),
-		outWritten:   d("output_written_total", "Events delivered by the output.", out),
-		outRetried:   d("output_retried_total", "Delivery attempts repeated after an error.", out),
-		outFailed:    d("output_failed_total", "Events rejected for good (dead-lettered), by reason.", outR),
-		outDropped:   d("output_dropped_total", "Events dropped by policy or at shutdown, by reason.", outR),
-		outReady:     d("output_ready", "1 while the output delivers or buffers within its limits.", out),
-		outBufBytes:  d("output_buffer_bytes", "Size of the output's disk buffer files.", out),
-		outBufLimit:  d("output_buffer_limit_bytes", "The disk buffer's max_bytes (0 without a disk buffer).", out),
-		outSpilled:   d("output_spilled_total", "Events written to the disk buffer.", out),
-		outReplayed:  d("output_replayed_total", "Events found in the disk buffer at start and replayed.", out),
-		outCorrupt:   d("output_buffer_corrupt_total", "Torn or corrupt disk buffer records cut off.", out),
-		outLatency:   d("output_delivery_latency_seconds", "Delivery latency from receipt to the destination taking the event.", out),
+		inConns:      d("input_connections", "Stream connections open now (0 for inputs without stream sockets).", in),
+		inConnsClosed: d("input_connections_closed_total",
+			"Stream connections the gateway closed, by reason (idle_timeout, evicted, refused, peer_rejected).", inR),
+		outQueued:   d("output_queued_events", "Events waiting in the output's queue.", out),
+		outCapacity: d("output_queue_capacity_events", "Most events the output's queue holds.", out),
+		outWritten:  d("output_written_total", "Events delivered by the output.", out),
+		outRetried:  d("output_retried_total", "Delivery attempts repeated after an error.", out),
+		outFailed:   d("output_failed_total", "Events rejected for good (dead-lettered), by reason.", outR),
+		outDropped:  d("output_dropped_total", "Events dropped by policy or at shutdown, by reason.", outR),
+		outReady:    d("output_ready", "1 while the output delivers or buffers within its limits.", out),
+		outBufBytes: d("output_buffer_bytes", "Size of the output's disk buffer files.", out),
+		outBufLimit: d("output_buffer_limit_bytes", "The disk buffer's max_bytes (0 without a disk buffer).", out),
+		outSpilled:  d("output_spilled_total", "Events written to the disk buffer.", out),
+		outReplayed: d("output_replayed_total", "Events found in the disk buffer at start and replayed.", out),
+		outCorrupt:  d("output_buffer_corrupt_total", "Torn or corrupt disk buffer records cut off.", out),
+		outLatency:  d("output_delivery_latency_seconds", "Delivery latency from receipt to the destination taking the event.", out),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.build, c.inReceived, c.inBytes, c.inNormalized, c.inUp, c.inFailed, c.inDropped,
+		c.inConns, c.inConnsClosed,
 		c.outQueued, c.outCapacity, c.outWritten, c.outRetried, c.outFailed, c.outDropped, c.outReady,
 		c.outBufBytes, c.outBufLimit, c.outSpilled, c.outReplayed, c.outCorrupt, c.outLatency} {
 		ch <- d
@@ -84,6 +89,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for r, v := range s.Dropped.Snapshot() {
 			counter(c.inDropped, v, s.Name, s.Type, r)
+		}
+		gauge(c.inConns, float64(s.Connections.Load()), s.Name, s.Type) // 0 for inputs without streams
+		for r, v := range s.ConnectionsClosed.Snapshot() {
+			counter(c.inConnsClosed, v, s.Name, s.Type, r)
 		}
 	}
 	for _, s := range c.reg.Outputs() {

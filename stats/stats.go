@@ -83,6 +83,13 @@ type Input struct {
 	Failed     Reasons       // messages that could not be normalized (dead-lettered)
 	Dropped    Reasons       // messages lost before normalization (truncated, ENOBUFS, …)
 	Up         atomic.Bool   // the input is running (its sockets are bound)
+
+	// Stream sockets: connections open now, and those the gateway closed
+	// itself, by reason (idle_timeout, evicted, refused, peer_rejected).
+	// Connections are not messages: they take no part in the identity
+	// received = normalized + failed + dropped.
+	Connections       atomic.Int64
+	ConnectionsClosed Reasons
 }
 
 // Output counts what one output did.

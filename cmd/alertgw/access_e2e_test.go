@@ -8,10 +8,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -188,4 +191,102 @@ func TestE2ERunAsDropsEverything(t *testing.T) {
 			}
 		})
 	}
+}
+
+// 2,000 local clients that connect to a stream socket and never send
+// cannot keep a real sender out (issue 14, item 5): before, they held all
+// 64 connections and the sender's writes failed with EPIPE. Here they take
+// every slot first, and 2,000 more keep coming while `alertgw send` (which
+// writes like Suricata's unix_stream output, and fails on EPIPE) sends;
+// every record must arrive, and the closed idle connections are counted.
+func TestE2EIdleStreamClientsCannotLockOut(t *testing.T) {
+	dir := shortDir(t)
+	addr := freePort(t)
+	sock := filepath.Join(dir, "s.sock")
+	events := filepath.Join(dir, "events.json")
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`sensor: e2e
+log: {level: info, format: json}
+admin: {listen: "%s"}
+dead_letter: {path: %s/dead.json}
+inputs:
+  - {name: suricata, type: suricata, socket: %s, socket_type: stream}
+outputs:
+  - {name: events, type: file, path: %s}
+`, addr, dir, sock, events)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := &gateway{dir: dir, sock: sock, events: events, log: filepath.Join(dir, "gateway.log")}
+	g.cmd = exec.Command(gatewayBinary(t), "run", "--config", cfg)
+	g.start(t, sock)
+
+	const idle, total = 2000, 20000
+	dial := func(n int) {
+		for range n {
+			c, err := net.Dial("unix", sock)
+			if err != nil {
+				t.Errorf("idle client: %v", err)
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}
+	dial(idle)
+	// Once the gateway accepted them all, every slot is an idle client's
+	// (it accepts in order). Without eviction the count never shows: go on
+	// after a while, the sender is what the test is about.
+	evicted := `alertgw_input_connections_closed_total{input="suricata",reason="evicted",type="suricata"}`
+	if !hasMetric(t, addr, evicted, idle-64, 10*time.Second) {
+		t.Errorf("the idle clients were not counted as evicted")
+	}
+
+	var wg sync.WaitGroup
+	wg.Go(func() { dial(idle) })
+	out, err := exec.Command(gatewayBinary(t), "send", "--socket", sock, "--socket-type", "stream",
+		"--count", fmt.Sprint(total), "--rate", "20000").CombinedOutput()
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("the sender was locked out: %v\n%s", err, out)
+	}
+	if lines := waitLines(t, events, total); len(lines) != total {
+		t.Errorf("%d events written, want %d", len(lines), total)
+	}
+	// The sender's connection took one idle client's place; all the later
+	// idle clients replaced idle ones too, never the sender.
+	if !hasMetric(t, addr, evicted, 2*idle+1-64, 30*time.Second) {
+		t.Errorf("metrics never counted %d evicted connections", 2*idle+1-64)
+	}
+	if code, body := httpGet(t, "http://"+addr+"/metrics"); code != 200 || strings.Contains(body, `reason="refused"`) {
+		t.Errorf("metrics (%d) count refused connections:\n%s", code, grepLines(body, "connections"))
+	}
+	g.stop(t)
+}
+
+// hasMetric waits up to wait until the gateway's /metrics has the line
+// "name value".
+func hasMetric(t *testing.T, addr, name string, value int, wait time.Duration) bool {
+	t.Helper()
+	want := fmt.Sprintf("%s %d", name, value)
+	deadline := time.Now().Add(wait)
+	for {
+		_, body := httpGet(t, "http://"+addr+"/metrics")
+		if slices.Contains(strings.Split(body, "\n"), want) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			t.Logf("metrics lack %q:\n%s", want, grepLines(body, name[:strings.IndexByte(name+"{", '{')]))
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

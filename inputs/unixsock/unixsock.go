@@ -60,6 +60,8 @@ const (
 	DefaultMaxMessageSize = 212992
 	DefaultMaxLineSize    = 16 << 20
 	DefaultDrainTimeout   = 2 * time.Second
+	DefaultMaxConnections = 64
+	DefaultIdleTimeout    = time.Minute
 	// RecommendedDgramQlen is the net.unix.max_dgram_qlen below which a
 	// warning is logged: systemd's sysctl defaults set 512.
 	RecommendedDgramQlen = 512
@@ -82,6 +84,14 @@ type Options struct {
 	// (SCM_CREDENTIALS per datagram, SO_PEERCRED per stream connection).
 	AllowedUIDs []uint32 `mapstructure:"allowed_uids"`
 	AllowedGIDs []uint32 `mapstructure:"allowed_gids"`
+	// MaxConnections bounds the concurrent connections of a stream socket
+	// (each may buffer up to max_line_size). When all are taken, a new
+	// connection replaces the one idle longest (see conns.go).
+	MaxConnections int `mapstructure:"max_connections"`
+	// IdleTimeout closes a stream connection that sends nothing for this
+	// long after connecting; a connection quiet this long may also be
+	// replaced by a new one when max_connections are taken. 0: never.
+	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
 }
 
 // checksPeers reports whether senders are filtered by credentials.
@@ -99,6 +109,8 @@ func DefaultOptions() Options {
 		SocketMode:     DefaultMode,
 		MaxMessageSize: DefaultMaxMessageSize,
 		MaxLineSize:    DefaultMaxLineSize,
+		MaxConnections: DefaultMaxConnections,
+		IdleTimeout:    DefaultIdleTimeout,
 	}
 }
 
@@ -129,6 +141,12 @@ func (o *Options) Validate() config.Problems {
 	}
 	if o.MaxLineSize < 1024 || o.MaxLineSize > 1<<30 {
 		probs.Add("max_line_size", "must be between 1KiB and 1GiB, not %d", uint64(o.MaxLineSize))
+	}
+	if o.MaxConnections < 1 || o.MaxConnections > 65536 {
+		probs.Add("max_connections", "must be between 1 and 65536, not %d", o.MaxConnections)
+	}
+	if o.IdleTimeout < 0 || (o.IdleTimeout > 0 && o.IdleTimeout < 100*time.Millisecond) {
+		probs.Add("idle_timeout", "must be 0 (never) or at least 100ms, not %s", o.IdleTimeout)
 	}
 	return probs
 }
@@ -164,9 +182,6 @@ type Config struct {
 	// BatchSize is the most datagrams read by one recvmmsg call and handed
 	// on as one batch; 0: 64.
 	BatchSize int
-	// MaxConnections bounds the concurrent connections of a stream
-	// socket (each may buffer up to MaxLineSize); 0: 64.
-	MaxConnections int
 	// HandoffBytes bounds the messages read but not yet taken by the
 	// pipeline (see handoff); 0: DefaultHandoffBytes.
 	HandoffBytes int
@@ -204,7 +219,7 @@ func (c *Config) fill() {
 		c.BatchSize = 64
 	}
 	if c.MaxConnections <= 0 {
-		c.MaxConnections = 64
+		c.MaxConnections = DefaultMaxConnections
 	}
 	if c.HandoffBytes <= 0 {
 		c.HandoffBytes = DefaultHandoffBytes
