@@ -13,6 +13,7 @@ type Collector struct {
 
 	build                                       *prometheus.Desc
 	inReceived, inBytes, inNormalized, inUp     *prometheus.Desc
+	inMerged                                    *prometheus.Desc
 	inFailed, inDropped                         *prometheus.Desc
 	inConns, inConnsClosed                      *prometheus.Desc
 	outQueued, outCapacity, outWritten          *prometheus.Desc
@@ -35,9 +36,10 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 		reg:          reg,
 		version:      version,
 		build:        d("build_info", "alertgw build information.", []string{"version"}),
-		inReceived:   d("input_received_total", "Messages read by the input.", in),
+		inReceived:   d("input_received_total", "Messages read by the input, and those reported lost on their way to it (also in input_dropped_total).", in),
 		inBytes:      d("input_received_bytes_total", "Bytes read by the input.", in),
 		inNormalized: d("input_normalized_total", "Events the input's messages were normalized into.", in),
+		inMerged:     d("input_merged_total", "Messages folded into an event another message started (unified2 packet records, auditd records after an event's first).", in),
 		inUp:         d("input_up", "1 while the input is running with its sockets bound.", in),
 		inFailed:     d("input_failed_total", "Messages that could not be normalized (dead-lettered), by reason.", inR),
 		inDropped:    d("input_dropped_total", "Messages lost before normalization, by reason (truncated, enobufs, …).", inR),
@@ -63,7 +65,7 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.build, c.inReceived, c.inBytes, c.inNormalized, c.inUp, c.inFailed, c.inDropped,
-		c.inConns, c.inConnsClosed,
+		c.inConns, c.inConnsClosed, c.inMerged,
 		c.outQueued, c.outCapacity, c.outWritten, c.outRetried, c.outFailed, c.outDropped, c.outReady,
 		c.outBufBytes, c.outBufLimit, c.outSpilled, c.outReplayed, c.outCorrupt, c.outLatency} {
 		ch <- d
@@ -83,6 +85,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.inReceived, s.Received.Load(), s.Name, s.Type)
 		counter(c.inBytes, s.Bytes.Load(), s.Name, s.Type)
 		counter(c.inNormalized, s.Normalized.Load(), s.Name, s.Type)
+		counter(c.inMerged, s.Merged.Load(), s.Name, s.Type)
 		gauge(c.inUp, boolFloat(s.Up.Load()), s.Name, s.Type)
 		for r, v := range s.Failed.Snapshot() {
 			counter(c.inFailed, v, s.Name, s.Type, r)

@@ -25,7 +25,8 @@
 // (counted in Stats.Failed): a truncated datagram with reason "truncated"
 // (its received prefix is the dead-letter record), an over-long stream line
 // with reason "too_large" (its first max_line_size bytes). Stats.Dropped is
-// left for losses that leave no bytes behind.
+// left for losses that leave no bytes behind: empty and newline-only
+// datagrams (reason "empty"), senders rejected by their credentials.
 package unixsock
 
 import (
@@ -49,6 +50,10 @@ const (
 	Dgram  Type = "dgram"  // one message per datagram (unix_dgram)
 	Stream Type = "stream" // newline-delimited messages over connections (unix_stream)
 )
+
+// DropEmpty is the Stats.Dropped reason of empty and newline-only
+// datagrams.
+const DropEmpty = "empty"
 
 // Defaults shared by the inputs built on this package.
 const (
