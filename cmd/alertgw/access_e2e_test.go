@@ -73,9 +73,10 @@ func TestE2EForeignSocketDirRefused(t *testing.T) {
 	foreign := ownedDir(t, filepath.Join(dir, "foreign"), 0o750, nobodyID, nobodyID)
 	sock := filepath.Join(foreign, "s.sock")
 	cfg := suricataConfig(t, dir, sock, dir, "")
+	bin := gatewayBinary(t) // built first: the timeout is the gateway's
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, gatewayBinary(t), "run", "--config", cfg).CombinedOutput()
+	out, err := exec.CommandContext(ctx, bin, "run", "--config", cfg).CombinedOutput()
 	if err == nil {
 		t.Fatalf("gateway started with a socket directory owned by uid %d:\n%s", nobodyID, out)
 	}

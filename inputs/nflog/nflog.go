@@ -12,6 +12,7 @@ package nflog
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"os"
@@ -32,10 +33,16 @@ import (
 	"github.com/alertgw/alertgw/stats"
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the input type.
 var Plugin = inputs.Plugin{
 	Type:    "nflog",
 	Summary: "firewall packet logs from nftables/iptables NFLOG groups (netlink; needs CAP_NET_ADMIN)",
+	Sample:  sample,
 	Options: func() any { return DefaultOptions() },
 	New: func(env inputs.Env, opts any) (inputs.Input, error) {
 		return New(env, opts.(*Options))
@@ -83,9 +90,10 @@ type Input struct {
 	// Opened by New, in the configured namespace, so that run_as can drop
 	// privileges before Run (binding needs CAP_NET_ADMIN only, which the
 	// gateway keeps for nflog inputs; entering a namespace needs more).
-	names   *ifaceNames
-	direct  *directReader    // reader direct: the socket, every group bound
-	handles []*gonflog.Nflog // reader go-nflog: one socket per group, bound by Run
+	names     *ifaceNames
+	direct    *directReader    // reader direct: the socket, every group bound
+	handles   []*gonflog.Nflog // reader go-nflog: one socket per group, bound by Run
+	closeOnce sync.Once
 }
 
 // New checks the options and the privilege the input needs, and opens the
@@ -140,6 +148,13 @@ func (in *Input) open() error {
 		in.closeAll()
 		return err
 	}
+	return nil
+}
+
+// Close releases the netlink sockets New opened (Run releases them itself
+// when it returns). It is safe to call more than once.
+func (in *Input) Close() error {
+	in.closeOnce.Do(in.closeAll)
 	return nil
 }
 
@@ -209,7 +224,7 @@ func (in *Input) runGoNflog(ctx context.Context, emit inputs.Emitter) error {
 	}()
 	defer func() {
 		cancel()
-		in.closeAll()
+		in.Close()
 		<-batcherDone
 		wg.Wait()
 	}()

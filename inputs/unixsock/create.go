@@ -18,7 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
-	"github.com/alertgw/alertgw/internal/sockdir"
+	"github.com/alertgw/alertgw/inputs/unixsock/sockdir"
 )
 
 // socket is one bound socket file.
