@@ -15,7 +15,6 @@ import (
 
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/inputs/unixsock/sockdir"
-	"github.com/alertgw/alertgw/internal/admin"
 	"github.com/alertgw/alertgw/internal/privdrop"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -71,20 +70,20 @@ func run(ctx context.Context, path string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	reload := newReloader(path, f, p, log, reg)
-	if f.Admin.Listen != "" {
-		srv, err := admin.New(f.Admin.Listen, reg, version, log.With().Str("component", "admin").Logger())
+	if f.Admin.Listen != "" || f.Admin.Socket != "" {
+		srv, err := startAdmin(f, outs, reg, reload, log.With().Str("component", "admin").Logger())
 		if err != nil {
 			return err
 		}
-		srv.SetReload(reload.Reload)
 		adminCtx, stopAdmin := context.WithCancel(context.Background())
-		defer stopAdmin()
+		adminDone := make(chan struct{})
+		defer func() { stopAdmin(); <-adminDone }() // its socket file is removed before exit
 		go func() {
+			defer close(adminDone)
 			if err := srv.Serve(adminCtx); err != nil {
 				log.Error().Err(err).Msg("admin endpoint stopped")
 			}
 		}()
-		log.Info().Str("listen", srv.Addr()).Msg("admin endpoint: /metrics /healthz /readyz /status")
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

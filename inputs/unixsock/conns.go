@@ -92,8 +92,33 @@ func (t *connTable) admit(c *net.UnixConn) *streamConn {
 
 // victim picks the connection to close for a new one: never sent anything
 // (oldest first), else quiet for at least idle_timeout (quiet longest
-// first); nil when every connection is an active sender.
-func (t *connTable) victim(now time.Time) (v *streamConn, never bool) {
+// first); nil when every connection is an active sender. A connection with
+// bytes waiting in its receive queue is an active sender, whatever its
+// reader has read yet (a busy host may not have run the reader since the
+// sender connected and wrote).
+func (t *connTable) victim(now time.Time) (*streamConn, bool) {
+	for {
+		v, never := t.quietest(now)
+		if v == nil || !v.pending() {
+			return v, never
+		}
+		v.read()
+	}
+}
+
+// pending reports whether the connection has bytes not read yet.
+func (sc *streamConn) pending() bool {
+	rc, err := sc.c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	return n > 0
+}
+
+// quietest is the connection idle longest, preferring one that never sent.
+func (t *connTable) quietest(now time.Time) (v *streamConn, never bool) {
 	var best int64
 	for sc := range t.conns {
 		last := sc.lastRead.Load()

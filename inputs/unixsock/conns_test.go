@@ -202,3 +202,53 @@ func TestConnCloseIsLossless(t *testing.T) {
 		t.Errorf("open connections = %d after the close", srv.cfg.Stats.Connections.Load())
 	}
 }
+
+// A sender whose bytes wait in the kernel, not yet read (its reader has
+// not run since it connected), is an active sender: an idle connection
+// makes room instead, even a younger one.
+func TestConnPendingBytesMeanActive(t *testing.T) {
+	path := filepath.Join(shortTempDir(t), "s.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pair := func() (client net.Conn, server *net.UnixConn) {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		s, err := ln.AcceptUnix()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return c, s
+	}
+	srv := &Server{cfg: Config{Stats: testConfig(t, Stream).Stats}}
+	srv.cfg.fill()
+	srv.cfg.MaxConnections = 2
+	tab := newConnTable(srv, &socket{path: path})
+
+	sender, senderSide := pair()
+	tab.admit(senderSide) // the oldest, never read from
+	if _, err := sender.Write([]byte("{\"waiting\":1}\n")); err != nil {
+		t.Fatal(err)
+	}
+	_, idleSide := pair()
+	idle := tab.admit(idleSide)
+	_, newSide := pair()
+	if tab.admit(newSide) == nil {
+		t.Fatal("the new connection was refused")
+	}
+	tab.mu.Lock()
+	_, idleKept := tab.conns[idle]
+	tab.mu.Unlock()
+	if idleKept {
+		t.Error("the idle connection was kept and the sender with bytes waiting closed")
+	}
+	if _, err := sender.Write([]byte("{\"more\":1}\n")); err != nil {
+		t.Errorf("the sender lost its connection: %v", err)
+	}
+}

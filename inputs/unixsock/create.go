@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
+	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/inputs/unixsock/sockdir"
 )
 
@@ -279,3 +280,28 @@ func (s *socket) rawConn() (syscall.RawConn, error) {
 	}
 	return s.conn.SyscallConn()
 }
+
+// ListenStream binds a stream socket at path as the inputs' sockets are
+// bound (a directory nobody else can change, a stale socket replaced, the
+// mode set before the socket is reachable), for the gateway's own servers:
+// the admin endpoint's socket. Closing the listener removes the file.
+func ListenStream(path string, mode config.FileMode, log zerolog.Logger) (net.Listener, error) {
+	c := &Config{Options: Options{SocketType: string(Stream), SocketMode: mode}, Log: log}
+	c.fill()
+	if probs := c.Options.Validate(); len(probs) > 0 {
+		return nil, fmt.Errorf("socket %s: %w", path, probs.Err())
+	}
+	sk, err := bind(path, c)
+	if err != nil {
+		return nil, err
+	}
+	return &ownedListener{UnixListener: sk.ln, sk: sk}, nil
+}
+
+// ownedListener removes its socket file when closed.
+type ownedListener struct {
+	*net.UnixListener
+	sk *socket
+}
+
+func (l *ownedListener) Close() error { return l.sk.close() }
