@@ -4,11 +4,11 @@
 # not really fuzz (a handful of inputs a minute) shows at once.
 # Usage: scripts/fuzz.sh [duration]   (default 10s)
 # FUZZMINIMIZETIME bounds the minimization of each new interesting input
-# (Go's default is 60s, which a short run cannot afford); default 5s.
+# (Go's default is 60s, which a short run cannot afford); default 1s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t=${1:-10s}
-minimize=${FUZZMINIMIZETIME:-5s}
+minimize=${FUZZMINIMIZETIME:-1s}
 summary=$(mktemp)
 log=$(mktemp)
 trap 'rm -f "$summary" "$log"' EXIT
