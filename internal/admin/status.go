@@ -33,6 +33,7 @@ type InputStatus struct {
 	Received   uint64            `json:"received"`
 	Bytes      uint64            `json:"bytes"`
 	Normalized uint64            `json:"normalized"`
+	Merged     uint64            `json:"merged,omitempty"`
 	Rate       float64           `json:"rate"`                 // messages/s received, over the last 10 s
 	LastEvent  *time.Time        `json:"last_event,omitempty"` // when the input last handed something on
 	Failed     map[string]uint64 `json:"failed"`
@@ -72,7 +73,7 @@ func Snapshot(reg *stats.Registry, version string, started time.Time, grace time
 	for _, in := range reg.Inputs() {
 		s := InputStatus{
 			Name: in.Name, Type: in.Type, Up: in.Up.Load(),
-			Received: in.Received.Load(), Bytes: in.Bytes.Load(), Normalized: in.Normalized.Load(),
+			Received: in.Received.Load(), Bytes: in.Bytes.Load(), Normalized: in.Normalized.Load(), Merged: in.Merged.Load(),
 			LastEvent: timeOf(in.LastEvent.Load()),
 			Failed:    in.Failed.Snapshot(), Dropped: in.Dropped.Snapshot(),
 		}
