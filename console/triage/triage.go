@@ -71,7 +71,7 @@ const (
 )
 
 // Target names for notes.
-func GroupTarget(k Key) string    { return "group:" + k.String() }
+func GroupTarget(k Key) string     { return "group:" + k.String() }
 func EventTarget(id string) string { return "event:" + id }
 
 // Store is the triage database.
