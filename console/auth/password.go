@@ -110,6 +110,11 @@ func parseArgon2id(hash string) (argonParams, error) {
 	return p, nil
 }
 
+// DummyHash returns a valid hash no password matches. A login naming an
+// unknown user checks against it, so that the answer takes as long as for a
+// known one (no user enumeration by timing).
+func DummyHash() string { return dummyHash() }
+
 // dummyHash is checked against when a login names an unknown user, so that
 // the answer takes as long as for a known one (no user enumeration by timing).
 // It is made on first use, not at start, so that commands that never check a

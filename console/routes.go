@@ -1,0 +1,38 @@
+package console
+
+import (
+	"net/http"
+)
+
+// routes is the console's URL space. Every page but the login and the
+// static assets needs a session; POSTs need the session's CSRF token (and
+// CrossOriginProtection refuses cross-site ones before that); triage needs
+// the analyst role.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", staticHandler())
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.loginSubmit)
+	mux.HandleFunc("GET /login/link", s.loginLink)
+	mux.Handle("POST /logout", s.authed(s.logout, false))
+	mux.Handle("GET /{$}", http.RedirectHandler("/inbox", http.StatusSeeOther))
+
+	mux.Handle("GET /mutes", s.authed(s.mutesPage, false))
+	mux.Handle("POST /mutes", s.authed(s.addMute, true))
+	mux.Handle("POST /mutes/{id}/delete", s.authed(s.deleteMute, true))
+	mux.Handle("GET /audit", s.authed(s.auditPage, false))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if _, _, ok := s.session(r); !ok {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		s.renderError(w, r, http.StatusNotFound, "There is no such page.")
+	})
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.Warn().Str("path", r.URL.Path).Str("origin", r.Header.Get("Origin")).Str("client", clientAddr(r)).Msg("console: cross-origin request refused")
+		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+	}))
+	return securityHeaders(cop.Handler(limitBody(mux)))
+}
