@@ -10,10 +10,10 @@ import (
 const auditPageSize = 100
 
 type auditBody struct {
-	Entries    []triage.AuditEntry
-	Page       int
-	More       bool
-	Target     string
+	Entries []triage.AuditEntry
+	Page    int
+	More    bool
+	Target  string
 }
 
 // auditPage lists triage actions, newest first, 100 a page.

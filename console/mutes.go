@@ -18,7 +18,7 @@ type mutesBody struct {
 
 type muteRow struct {
 	triage.Mute
-	Hidden int64 // alerts it hid in the last 24 h
+	Hidden   int64 // alerts it hid in the last 24 h
 	HasCount bool
 }
 
