@@ -40,6 +40,10 @@ type File struct {
 	// Enrich is the raw enrich: section; package enrich owns its options
 	// and decodes it (cmd/alertgw/build.go), as plugins do with blocks.
 	Enrich map[string]any `mapstructure:"enrich"`
+
+	// Console is the raw console: section; package console owns its
+	// options and decodes it (cmd/alertgw/console.go).
+	Console map[string]any `mapstructure:"console"`
 }
 
 // Log configures the gateway's own logs.

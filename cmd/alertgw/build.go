@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/console"
 	"github.com/alertgw/alertgw/enrich"
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize"
@@ -72,6 +73,8 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 	}
 	_, eprobs := decodeEnrich(f)
 	probs = append(probs, eprobs...)
+	_, cprobs := console.Decode(f.Console)
+	probs = append(probs, cprobs...)
 	return f, ins, outs, probs, nil
 }
 
