@@ -48,6 +48,8 @@ var templateFuncs = template.FuncMap{
 	"add":      func(a, b int) int { return a + b },
 	"sub":      func(a, b int) int { return a - b },
 	"contains": func(list []string, s string) bool { return contains(list, s) },
+	"list":     func(xs ...int) []int { return xs },
+	"int64":    func(n int) int64 { return int64(n) },
 }
 
 func contains(list []string, s string) bool {

@@ -17,6 +17,19 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /logout", s.authed(s.logout, false))
 	mux.Handle("GET /{$}", http.RedirectHandler("/inbox", http.StatusSeeOther))
 
+	mux.Handle("GET /inbox", s.authed(s.inbox, false))
+	mux.Handle("POST /triage", s.authed(s.triageAction, true))
+	mux.Handle("GET /group", s.authed(s.groupPage, false))
+	mux.Handle("POST /notes", s.authed(s.addNote, true))
+	mux.Handle("GET /search", s.authed(s.search, false))
+	mux.Handle("GET /export", s.authed(s.export, false))
+	mux.Handle("GET /event/{id}", s.authed(s.eventPage, false))
+	mux.Handle("GET /overview", s.authed(s.overview, false))
+	if s.deps.API != nil {
+		// The store's search API, for scripts and the pages' own use,
+		// behind the same login (session or HTTP basic auth).
+		mux.Handle("/api/", s.apiAuthed(s.deps.API))
+	}
 	mux.Handle("GET /mutes", s.authed(s.mutesPage, false))
 	mux.Handle("POST /mutes", s.authed(s.addMute, true))
 	mux.Handle("POST /mutes/{id}/delete", s.authed(s.deleteMute, true))

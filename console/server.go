@@ -22,10 +22,15 @@ import (
 
 	"github.com/alertgw/alertgw/console/auth"
 	"github.com/alertgw/alertgw/console/triage"
+	"github.com/alertgw/alertgw/store"
 )
 
 // Deps are what the console reads and writes besides its options.
 type Deps struct {
+	// Store is what the pages read; its HTTP search API (API) is mounted
+	// under /api/ behind the console's login.
+	Store   store.Reader
+	API     http.Handler
 	Triage  *triage.Store
 	Log     zerolog.Logger
 	Version string

@@ -16,6 +16,10 @@ type Key struct {
 	Values []string
 }
 
+// Absent is the value of a field the group's events do not have (written
+// as the bare field name in the text form).
+const Absent = "\x00absent"
+
 // MaxKeyLen bounds a key's text form (form values are checked against it).
 const MaxKeyLen = 2048
 
@@ -28,6 +32,9 @@ func (k Key) String() string {
 			b.WriteByte('&')
 		}
 		b.WriteString(url.QueryEscape(f))
+		if k.Values[i] == Absent {
+			continue
+		}
 		b.WriteByte('=')
 		b.WriteString(url.QueryEscape(k.Values[i]))
 	}
@@ -46,11 +53,11 @@ func ParseKey(s string) (Key, error) {
 	seen := map[string]bool{}
 	for pair := range strings.SplitSeq(s, "&") {
 		fe, ve, ok := strings.Cut(pair, "=")
-		if !ok {
-			return Key{}, fmt.Errorf("group key: %q is not field=value", pair)
-		}
 		f, err1 := url.QueryUnescape(fe)
 		v, err2 := url.QueryUnescape(ve)
+		if !ok {
+			v = Absent
+		}
 		if err1 != nil || err2 != nil || f == "" {
 			return Key{}, fmt.Errorf("group key: bad pair %q", pair)
 		}

@@ -25,11 +25,18 @@ func TestKey(t *testing.T) {
 	if !sig.Covers(k) || k.Covers(sig) || (Key{}).Covers(k) {
 		t.Error("Covers: a signature key covers its signature+src+dest groups, not the other way round; an empty key covers nothing")
 	}
+	absent := Key{Fields: []string{"signature.id", "src_port"}, Values: []string{"1", Absent}}
+	if absent.String() != "signature.id=1&src_port" {
+		t.Errorf("absent value: %q", absent.String())
+	}
+	if back, err := ParseKey("signature.id=1&src_port"); err != nil || back.Values[1] != Absent {
+		t.Errorf("absent value parsed as %+v %v", back, err)
+	}
 	other := Key{Fields: []string{"signature.id"}, Values: []string{"2001220"}}
 	if other.Covers(k) {
 		t.Error("another signature covers the group")
 	}
-	for _, bad := range []string{"", "novalue", "=x", "a=1&a=2", "a=%zz", strings.Repeat("a=b&", 600)} {
+	for _, bad := range []string{"", "=x", "a=1&a=2", "a=%zz", strings.Repeat("a=b&", 600)} {
 		if _, err := ParseKey(bad); err == nil {
 			t.Errorf("ParseKey(%q) accepted", bad)
 		}
