@@ -102,14 +102,15 @@ func (r *Reader) Close() error {
 
 // overlapping returns the partitions that may hold events with timestamps
 // in [from, to), newest first (by their latest event).
-func (r *Reader) overlapping(ctx context.Context, from, to time.Time) ([]*rpart, error) {
+func (r *Reader) overlapping(ctx context.Context, from, to time.Time) ([]*rpart, []string, error) {
 	ents, err := os.ReadDir(r.dir)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, nil, fmt.Errorf("store: %w", err)
 	}
+	var warnings []string
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	seen := map[string]bool{}
@@ -124,9 +125,10 @@ func (r *Reader) overlapping(ctx context.Context, from, to time.Time) ([]*rpart,
 		p, err := r.partLocked(ctx, name)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, nil, ctx.Err()
 			}
 			r.bad[name] = err.Error()
+			warnings = append(warnings, fmt.Sprintf("%s skipped: %v", name, err))
 			continue
 		}
 		delete(r.bad, name)
@@ -147,7 +149,49 @@ func (r *Reader) overlapping(ctx context.Context, from, to time.Time) ([]*rpart,
 	}
 	r.trimLocked()
 	slices.SortFunc(out, func(a, b *rpart) int { return cmp.Compare(b.maxTS, a.maxTS) })
-	return out, nil
+	return out, warnings, nil
+}
+
+// errStop ends a walk over partitions early.
+var errStop = errors.New("stop")
+
+// search runs fn on each partition in order. A partition that fails is
+// skipped with a warning (its file is corrupt, say) unless all fail; the
+// search's own timeout ends the walk with timedOut set; the caller's
+// cancellation ends it with an error.
+func (r *Reader) search(ctx, qctx context.Context, from, to time.Time, fn func(*rpart) error) (timedOut bool, warnings []string, err error) {
+	parts, warnings, err := r.overlapping(qctx, from, to)
+	if cutByTimeout(ctx, qctx, err) {
+		return true, warnings, nil
+	}
+	if err != nil {
+		return false, nil, r.fail(ctx, err)
+	}
+	failed := 0
+	var first error
+	for _, p := range parts {
+		e := fn(p)
+		switch {
+		case e == nil:
+			continue
+		case errors.Is(e, errStop):
+			return false, warnings, nil
+		case cutByTimeout(ctx, qctx, e):
+			return true, warnings, nil
+		case ctx.Err() != nil:
+			return false, nil, ctx.Err()
+		}
+		failed++
+		first = cmp.Or(first, e)
+		warnings = append(warnings, fmt.Sprintf("%s skipped: %v", p.name, e))
+		r.mu.Lock()
+		r.bad[p.name] = e.Error()
+		r.mu.Unlock()
+	}
+	if failed > 0 && failed == len(parts) {
+		return false, nil, fmt.Errorf("store: %w", first)
+	}
+	return false, warnings, nil
 }
 
 // partLocked returns partition name open, its meta current.
@@ -245,7 +289,7 @@ func ph(args []any, v any) ([]any, string) {
 }
 
 // timedOut tells a search cut by its own timeout from other failures.
-func timedOut(parent, qctx context.Context, err error) bool {
+func cutByTimeout(parent, qctx context.Context, err error) bool {
 	return err != nil && parent.Err() == nil && qctx.Err() != nil
 }
 
@@ -283,29 +327,25 @@ func (r *Reader) Events(ctx context.Context, req store.EventsRequest) (*store.Ev
 	}
 	args, pl := ph(args, limit+1)
 	sqlText := "SELECT ts, id, event FROM events WHERE " + cond + " ORDER BY ts DESC, id DESC LIMIT " + pl
-	parts, err := r.overlapping(qctx, f.From, f.To)
-	if err != nil {
-		return nil, r.fail(ctx, err)
-	}
 	res := &store.EventsResult{}
 	var rows []row
-	for _, p := range parts {
+	res.TimedOut, res.Warnings, err = r.search(ctx, qctx, f.From, f.To, func(p *rpart) error {
 		if len(rows) > limit && p.maxTS < rows[limit].ts {
-			break // every event of this and older partitions comes later
+			return errStop // every event of this and older partitions comes later
 		}
 		got, err := queryRows(qctx, p, sqlText, args)
-		if timedOut(ctx, qctx, err) {
-			res.TimedOut = true
-			break
-		}
 		if err != nil {
-			return nil, r.fail(ctx, err)
+			return err
 		}
 		rows = append(rows, got...)
 		slices.SortFunc(rows, newestFirst)
 		if len(rows) > limit+1 {
 			rows = rows[:limit+1]
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(rows) > limit {
 		rows = rows[:limit]
@@ -353,18 +393,25 @@ func toEvents(rows []row) []store.Event {
 func (r *Reader) Event(ctx context.Context, id string) (*store.Event, error) {
 	qctx, cancel := context.WithTimeout(ctx, store.DefaultTimeout)
 	defer cancel()
-	parts, err := r.overlapping(qctx, time.UnixMicro(-1<<62), time.UnixMicro(1<<62))
-	if err != nil {
-		return nil, r.fail(ctx, err)
-	}
-	for _, p := range parts {
+	var found *store.Event
+	timedOut, _, err := r.search(ctx, qctx, time.UnixMicro(-1<<62), time.UnixMicro(1<<62), func(p *rpart) error {
 		got, err := queryRows(qctx, p, `SELECT ts, id, event FROM events WHERE id = ?1 LIMIT 1`, []any{id})
 		if err != nil {
-			return nil, r.fail(ctx, err)
+			return err
 		}
 		if len(got) > 0 {
-			return &toEvents(got)[0], nil
+			found = &toEvents(got)[0]
+			return errStop
 		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case found != nil:
+		return found, nil
+	case timedOut:
+		return nil, fmt.Errorf("store: looking for event %s: %w", id, context.DeadlineExceeded)
 	}
 	return nil, store.ErrNotFound
 }
@@ -398,22 +445,15 @@ func (r *Reader) Transaction(ctx context.Context, req store.TransactionRequest) 
 	}
 	args, pl := ph(args, limit+1)
 	q := "SELECT ts, id, event FROM events WHERE " + cond + " AND (" + strings.Join(ors, " OR ") + ") ORDER BY ts, id LIMIT " + pl
-	parts, err := r.overlapping(qctx, f.From, f.To)
-	if err != nil {
-		return nil, r.fail(ctx, err)
-	}
 	res := &store.EventsResult{}
 	var rows []row
-	for _, p := range parts {
+	res.TimedOut, res.Warnings, err = r.search(ctx, qctx, f.From, f.To, func(p *rpart) error {
 		got, err := queryRows(qctx, p, q, args)
-		if timedOut(ctx, qctx, err) {
-			res.TimedOut = true
-			break
-		}
-		if err != nil {
-			return nil, r.fail(ctx, err)
-		}
 		rows = append(rows, got...)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(rows, func(a, b row) int { return newestFirst(b, a) })
 	if len(rows) > limit {
@@ -434,26 +474,14 @@ func (r *Reader) Histogram(ctx context.Context, req store.HistogramRequest) (*st
 	if err != nil {
 		return nil, err
 	}
-	res := &store.HistogramResult{Interval: buckets[0].Start.Sub(buckets[0].Start), Buckets: buckets}
-	if len(buckets) > 1 {
-		res.Interval = buckets[1].Start.Sub(buckets[0].Start)
-	} else {
-		res.Interval = req.Interval
-		if res.Interval <= 0 {
-			res.Interval = store.BucketFor(f.To.Sub(f.From))
-		}
-	}
+	res := &store.HistogramResult{Interval: store.HistogramInterval(f, req.Interval), Buckets: buckets}
 	origin := buckets[0].Start.UnixMicro()
 	cond, args := where(f)
 	args, po := ph(args, origin)
 	args, pi := ph(args, res.Interval.Microseconds())
 	q := "SELECT (ts - " + po + ") / " + pi + " AS b, count(*) FROM events WHERE " + cond + " GROUP BY b"
-	parts, err := r.overlapping(qctx, f.From, f.To)
-	if err != nil {
-		return nil, r.fail(ctx, err)
-	}
-	for _, p := range parts {
-		err := func() error {
+	res.TimedOut, res.Warnings, err = r.search(ctx, qctx, f.From, f.To, func(p *rpart) error {
+		return func() error {
 			rs, err := p.db.QueryContext(qctx, q, args...)
 			if err != nil {
 				return err
@@ -470,13 +498,9 @@ func (r *Reader) Histogram(ctx context.Context, req store.HistogramRequest) (*st
 			}
 			return rs.Err()
 		}()
-		if timedOut(ctx, qctx, err) {
-			res.TimedOut = true
-			break
-		}
-		if err != nil {
-			return nil, r.fail(ctx, err)
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return res, nil
 }
@@ -510,24 +534,17 @@ func (r *Reader) Groups(ctx context.Context, req store.GroupsRequest) (*store.Gr
 	args, pl := ph(args, perPartitionGroups+1)
 	q := "SELECT " + strings.Join(exprs, ", ") + ", count(*), min(ts), max(ts) FROM events WHERE " + cond +
 		" GROUP BY " + strings.Join(groupBy, ", ") + " ORDER BY count(*) DESC LIMIT " + pl
-	parts, err := r.overlapping(qctx, f.From, f.To)
-	if err != nil {
-		return nil, r.fail(ctx, err)
-	}
 	res := &store.GroupsResult{By: req.By}
 	merged := map[string]*store.Group{}
-	for _, p := range parts {
+	res.TimedOut, res.Warnings, err = r.search(ctx, qctx, f.From, f.To, func(p *rpart) error {
 		n, err := scanGroups(qctx, p, q, args, fields, merged)
-		if timedOut(ctx, qctx, err) {
-			res.TimedOut = true
-			break
-		}
-		if err != nil {
-			return nil, r.fail(ctx, err)
-		}
 		if n > perPartitionGroups {
 			res.Truncated = true
 		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	all := make([]store.Group, 0, len(merged))
 	for _, g := range merged {

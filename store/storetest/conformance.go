@@ -24,7 +24,9 @@ func Varied(from, to time.Time) []*normalize.Event {
 	alerted := true
 	uid := uint32(0)
 	step := to.Sub(from) / 8
-	at := func(i int) time.Time { return from.Add(time.Duration(i)*step + step/2).UTC().Truncate(time.Microsecond) }
+	at := func(i int) time.Time {
+		return from.Add(time.Duration(i)*step + step/2).UTC().Truncate(time.Microsecond)
+	}
 	evs := []*normalize.Event{
 		{Kind: normalize.KindAlert, Action: normalize.ActionBlocked,
 			SrcIP: netip.MustParseAddr("2001:db8::1"), DestIP: netip.MustParseAddr("2001:db8:ffff::2"),
