@@ -115,6 +115,9 @@ type EventsResult struct {
 	Next      string
 	Truncated bool // more events match than the page holds (Next is set)
 	TimedOut  bool // the timeout cut the search: Events are what was found in time
+	// Warnings name parts of the store that could not be searched
+	// (a corrupt partition file): the result lacks their events.
+	Warnings []string
 }
 
 // GroupsRequest asks for counts by field values.
@@ -143,6 +146,7 @@ type GroupsResult struct {
 	Total     int64 // events counted in every group, including those cut off
 	Truncated bool  // more groups exist than returned
 	TimedOut  bool
+	Warnings  []string
 }
 
 // HistogramRequest asks for counts over time.
@@ -165,6 +169,7 @@ type HistogramResult struct {
 	Interval time.Duration
 	Buckets  []Bucket
 	TimedOut bool
+	Warnings []string
 }
 
 // TransactionRequest names a flow by flow_id or community_id (or both:
@@ -189,35 +194,52 @@ var bucketSizes = []time.Duration{
 
 // BucketFor picks the histogram interval for a window: the smallest of
 // 1s, 5s, 10s, 30s, 1m, 5m, 10m, 30m, 1h, 3h, 6h, 12h, 1d, 7d that makes at most
-// 200 buckets (24 h → 10 min, 7 d → 1 h).
+// 200 buckets (24 h → 10 min, 7 d → 1 h), or a multiple of 7d beyond.
 func BucketFor(window time.Duration) time.Duration {
+	return bucketFor(window.Microseconds())
+}
+
+func bucketFor(windowUS int64) time.Duration {
 	for _, b := range bucketSizes {
-		if window/b <= 200 {
+		if windowUS/b.Microseconds() <= 200 {
 			return b
 		}
 	}
-	return bucketSizes[len(bucketSizes)-1] * time.Duration(window/(200*bucketSizes[len(bucketSizes)-1])+1)
+	week := bucketSizes[len(bucketSizes)-1]
+	return week * time.Duration(windowUS/(200*week.Microseconds())+1)
 }
 
 // Buckets returns the empty buckets of a window: starts aligned to
-// multiples of the interval since the Unix epoch (UTC).
+// multiples of the interval since the Unix epoch (UTC). interval 0 picks
+// one (BucketFor).
 func Buckets(from, to time.Time, interval time.Duration) ([]Bucket, error) {
+	windowUS := to.UnixMicro() - from.UnixMicro()
 	if interval <= 0 {
-		interval = BucketFor(to.Sub(from))
+		interval = bucketFor(windowUS)
 	}
 	if interval%time.Second != 0 {
 		return nil, fmt.Errorf("histogram interval %s is not a whole number of seconds", interval)
 	}
 	start := BucketStart(from, interval)
-	n := int64(to.Sub(start)+interval-1) / int64(interval)
+	iv := interval.Microseconds()
+	n := (to.UnixMicro() - start.UnixMicro() + iv - 1) / iv
 	if n > MaxBuckets {
-		return nil, fmt.Errorf("histogram of %d buckets (interval %s over %s): at most %d", n, interval, to.Sub(from), MaxBuckets)
+		return nil, fmt.Errorf("histogram of %d buckets (interval %s): at most %d; choose a longer interval", n, interval, MaxBuckets)
 	}
 	out := make([]Bucket, n)
 	for i := range out {
-		out[i].Start = start.Add(time.Duration(i) * interval)
+		out[i].Start = time.UnixMicro(start.UnixMicro() + int64(i)*iv).UTC()
 	}
 	return out, nil
+}
+
+// HistogramInterval is the interval a histogram of f uses: interval, or
+// the one BucketFor picks.
+func HistogramInterval(f Filter, interval time.Duration) time.Duration {
+	if interval > 0 {
+		return interval
+	}
+	return bucketFor(f.To.UnixMicro() - f.From.UnixMicro())
 }
 
 // BucketStart returns the start of t's bucket.
