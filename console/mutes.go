@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/alertgw/alertgw/console/triage"
 	"github.com/alertgw/alertgw/query"
@@ -136,5 +137,26 @@ func doneNotice(r *http.Request) string {
 }
 
 // countMuted fills in how many alerts each mute hid in the last 24 hours
-// (needs the store; left as n/a without one).
-func (s *Server) countMuted(r *http.Request, rows []muteRow) {}
+// (left as n/a when the store is slow, fails, or there are too many mutes).
+func (s *Server) countMuted(r *http.Request, rows []muteRow) {
+	if s.deps.Store == nil {
+		return
+	}
+	now := s.now().UTC()
+	base := s.storeFilter(filterForm{FromTime: now.Add(-24 * time.Hour), ToTime: now}, alertsOnly)
+	for i := range rows {
+		if i >= maxMuteCounts {
+			return
+		}
+		q, err := query.Parse(rows[i].Query)
+		if err != nil || q.Root == nil {
+			continue
+		}
+		n, timedOut, err := s.count(r.Context(), withNode(base, q.Root))
+		if err != nil {
+			s.log.Warn().Err(err).Str("mute", rows[i].Query).Msg("console: counting a mute")
+			continue
+		}
+		rows[i].Hidden, rows[i].HasCount = n, !timedOut
+	}
+}

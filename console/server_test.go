@@ -17,6 +17,7 @@ import (
 
 	"github.com/alertgw/alertgw/console/auth"
 	"github.com/alertgw/alertgw/console/triage"
+	"github.com/alertgw/alertgw/store"
 )
 
 // testConsole is a console on 127.0.0.1:0 with its own users file and
@@ -31,14 +32,22 @@ type testConsole struct {
 
 func newTestConsole(t *testing.T, users []auth.User, mod func(*Options)) *testConsole {
 	t.Helper()
+	return newTestConsoleWith(t, users, mod, nil, "")
+}
+
+func newTestConsoleWith(t *testing.T, users []auth.User, mod func(*Options), rd store.Reader, triageDir string) *testConsole {
+	t.Helper()
 	dir := t.TempDir()
+	if triageDir == "" {
+		triageDir = filepath.Join(dir, "console")
+	}
 	usersPath := filepath.Join(dir, "users")
 	if users != nil {
 		if err := auth.WriteUsersFile(usersPath, users); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tri, err := triage.OpenSQLite(context.Background(), filepath.Join(dir, "console"))
+	tri, err := triage.OpenSQLite(context.Background(), triageDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +59,7 @@ func newTestConsole(t *testing.T, users []auth.User, mod func(*Options)) *testCo
 		mod(opts)
 	}
 	logBuf := &strings.Builder{}
-	srv, err := New(*opts, Deps{Triage: tri, Log: zerolog.New(&syncWriter{b: logBuf}), Version: "test"})
+	srv, err := New(*opts, Deps{Store: rd, Triage: tri, Log: zerolog.New(&syncWriter{b: logBuf}), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
