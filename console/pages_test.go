@@ -25,12 +25,12 @@ const hostileName = `<script>alert("sig")</script><img src=x onerror=alert(1)>`
 
 // fixture is a small, known set of events in a real SQLite store.
 type fixture struct {
-	now       time.Time
-	sshAlert  *normalize.Event // has a flow record and an NFLOG packet of the same connection
-	flow      *normalize.Event
-	packet    *normalize.Event
-	hostile   *normalize.Event
-	evs       []*normalize.Event
+	now      time.Time
+	sshAlert *normalize.Event // has a flow record and an NFLOG packet of the same connection
+	flow     *normalize.Event
+	packet   *normalize.Event
+	hostile  *normalize.Event
+	evs      []*normalize.Event
 }
 
 func newAlert(id int, at time.Time, sid uint32, name string, prio uint32, action normalize.Action, src, dst string, sensor string) *normalize.Event {
