@@ -18,6 +18,7 @@ type Collector struct {
 	outRetried, outFailed, outDropped, outReady *prometheus.Desc
 	outBufBytes, outBufLimit, outSpilled        *prometheus.Desc
 	outReplayed, outCorrupt, outLatency         *prometheus.Desc
+	outPaused, outFigure                        *prometheus.Desc
 	version                                     string
 }
 
@@ -53,6 +54,9 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 		outReplayed:  d("output_replayed_total", "Events found in the disk buffer at start and replayed.", out),
 		outCorrupt:   d("output_buffer_corrupt_total", "Torn or corrupt disk buffer records cut off.", out),
 		outLatency:   d("output_delivery_latency_seconds", "Delivery latency from receipt to the destination taking the event.", out),
+		outPaused:    d("output_paused", "1 while the output holds its events back for a reason of its own (the store on a full disk).", out),
+		outFigure: d("output_figure", "An output type's own numbers, by name (store: partitions, bytes, foreign_files, "+
+			"removed_partitions_total, removed_bytes_total, skipped_kind_total).", []string{"output", "type", "figure"}),
 	}
 }
 
@@ -60,7 +64,7 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.build, c.inReceived, c.inBytes, c.inNormalized, c.inUp, c.inFailed, c.inDropped,
 		c.outQueued, c.outCapacity, c.outWritten, c.outRetried, c.outFailed, c.outDropped, c.outReady,
-		c.outBufBytes, c.outBufLimit, c.outSpilled, c.outReplayed, c.outCorrupt, c.outLatency} {
+		c.outBufBytes, c.outBufLimit, c.outSpilled, c.outReplayed, c.outCorrupt, c.outLatency, c.outPaused, c.outFigure} {
 		ch <- d
 	}
 }
@@ -104,6 +108,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for r, v := range s.Dropped.Snapshot() {
 			counter(c.outDropped, v, s.Name, s.Type, r)
+		}
+		gauge(c.outPaused, boolFloat(s.Paused.Load() != nil), s.Name, s.Type)
+		for f, v := range s.Figures.Snapshot() {
+			gauge(c.outFigure, float64(v), s.Name, s.Type, f)
 		}
 	}
 }

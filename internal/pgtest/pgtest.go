@@ -1,9 +1,4 @@
-// Package pgtest starts a throw-away PostgreSQL cluster for tests: initdb
-// into a temporary directory, pg_ctl start on a free port of 127.0.0.1,
-// stopped and removed when the test ends. As root it runs the server as the
-// "postgres" user, since PostgreSQL refuses to run as root.
-// scripts/deps.d/postgres.sh names the Debian package when the binaries are
-// missing, and `make test` installs it.
+// Package pgtest runs a throw-away PostgreSQL server for tests.
 package pgtest
 
 import (
@@ -18,20 +13,22 @@ import (
 	"testing"
 )
 
-// Server is a running cluster.
+// Server is a throw-away PostgreSQL cluster: initdb into a temporary
+// directory, pg_ctl start on a free port on 127.0.0.1, stopped and removed
+// after the test. As root it runs as the "postgres" user, since the server
+// refuses to run as root. scripts/deps.d/postgres.sh names the Debian
+// package when the binaries are missing.
 type Server struct {
 	t    testing.TB
 	bin  string
 	dir  string
 	data string
+	port int
 	as   string // user to run as; "" for the current one
-	// Port is the TCP port on 127.0.0.1.
-	Port int
-	// DSN connects as the superuser "alertgw" to database "postgres".
-	DSN string
+	DSN  string // postgres://alertgw@127.0.0.1:<port>/postgres?sslmode=disable
 }
 
-func binDir(t testing.TB) string {
+func pgBin(t testing.TB) string {
 	if p, err := exec.LookPath("pg_ctl"); err == nil {
 		return filepath.Dir(p)
 	}
@@ -42,10 +39,10 @@ func binDir(t testing.TB) string {
 	return filepath.Dir(matches[len(matches)-1])
 }
 
-// Start initialises and starts a cluster for the test t.
+// Start starts a server for the test; it is stopped and removed after it.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, bin: binDir(t)}
+	s := &Server{t: t, bin: pgBin(t)}
 	dir, err := os.MkdirTemp("", "alertgw-pg-")
 	if err != nil {
 		t.Fatal(err)
@@ -62,18 +59,16 @@ func Start(t testing.TB) *Server {
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chmod(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		os.Chmod(dir, 0o755)
 		if err := os.Chown(s.data, uid, gid); err != nil {
 			t.Fatal(err)
 		}
 		s.as = "postgres"
 	}
-	s.Port = freePort(t)
+	s.port = freePort(t)
 	s.run("initdb", "-D", s.data, "-A", "trust", "-U", "alertgw", "-E", "UTF8", "--no-sync", "--no-instructions")
-	s.Start()
-	s.DSN = fmt.Sprintf("postgres://alertgw@127.0.0.1:%d/postgres?sslmode=disable", s.Port)
+	s.start()
+	s.DSN = fmt.Sprintf("postgres://alertgw@127.0.0.1:%d/postgres?sslmode=disable", s.port)
 	return s
 }
 
@@ -89,10 +84,12 @@ func (s *Server) run(prog string, args ...string) {
 	}
 }
 
-// Start starts the (stopped) server again.
-func (s *Server) Start() {
+// Restart starts a stopped server again on the same port.
+func (s *Server) Restart() { s.start() }
+
+func (s *Server) start() {
 	s.t.Helper()
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off", s.Port, s.data)
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off", s.port, s.data)
 	s.run("pg_ctl", "-D", s.data, "-o", opts, "-l", filepath.Join(s.data, "log"), "-w", "-t", "30", "start")
 }
 

@@ -559,7 +559,8 @@ func (r *Reader) Groups(ctx context.Context, req store.GroupsRequest) (*store.Gr
 	return res, nil
 }
 
-// groupExpr is the SQL reading a field's value for grouping.
+// groupExpr is the SQL reading a field's value for grouping: its column,
+// or the JSON text of its value in the event.
 func groupExpr(args []any, f *query.Field) ([]any, string) {
 	if col, ok := dialect.Columns[f.Name]; ok {
 		return args, col
@@ -569,13 +570,7 @@ func groupExpr(args []any, f *query.Field) ([]any, string) {
 		path += `."` + k + `"`
 	}
 	args, p := ph(args, path)
-	if f.Type == query.JSON {
-		return args, "event -> " + p
-	}
-	if f.Type == query.Bool {
-		return args, "json_type(event, " + p + ")"
-	}
-	return args, "json_extract(event, " + p + ")"
+	return args, "event -> " + p
 }
 
 func scanGroups(ctx context.Context, p *rpart, q string, args []any, fields []*query.Field, merged map[string]*store.Group) (int, error) {
@@ -623,6 +618,15 @@ func keyValue(f *query.Field, v any) any {
 	if v == nil {
 		return nil
 	}
+	if _, ok := dialect.Columns[f.Name]; !ok {
+		switch x := v.(type) {
+		case string:
+			return store.KeyFromJSON(f, []byte(x))
+		case []byte:
+			return store.KeyFromJSON(f, x)
+		}
+		return fmt.Sprint(v)
+	}
 	switch f.Type {
 	case query.String, query.Enum:
 		switch x := v.(type) {
@@ -635,34 +639,9 @@ func keyValue(f *query.Field, v any) any {
 		if x, ok := v.(int64); ok {
 			return uint64(x)
 		}
-	case query.Int:
-		if x, ok := v.(int64); ok {
-			return x
-		}
-	case query.Float:
-		switch x := v.(type) {
-		case float64:
-			return x
-		case int64:
-			return float64(x)
-		}
 	case query.IP:
 		if b, ok := v.([]byte); ok && len(b) == 16 {
 			return netip.AddrFrom16([16]byte(b)).Unmap().String()
-		}
-	case query.Bool:
-		switch x := v.(type) {
-		case string:
-			return x == "true"
-		case []byte:
-			return string(x) == "true"
-		}
-	case query.JSON:
-		switch x := v.(type) {
-		case string:
-			return json.RawMessage(x)
-		case []byte:
-			return json.RawMessage(slices.Clone(x))
 		}
 	}
 	return fmt.Sprint(v)

@@ -23,6 +23,7 @@ import (
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver "sqlite"
 
 	"github.com/alertgw/alertgw/query"
+	"github.com/alertgw/alertgw/store"
 )
 
 // ApplicationID marks our files (PRAGMA application_id): "AGW1".
@@ -78,14 +79,7 @@ CREATE TABLE meta (
 
 // dialect compiles queries for a partition.
 var dialect = &query.Dialect{
-	Columns: map[string]string{
-		"id": "id", "timestamp": "ts", "received": "received", "kind": "kind", "action": "action",
-		"source.type": "source_type", "source.input": "source_input", "source.sensor": "sensor",
-		"src_ip": "src_ip", "src_port": "src_port", "dest_ip": "dest_ip", "dest_port": "dest_port",
-		"proto": "proto", "app_proto": "app_proto", "community_id": "community_id", "flow_id": "flow_id",
-		"signature.gid": "signature_gid", "signature.id": "signature_id", "signature.rev": "signature_rev",
-		"signature.name": "signature", "signature.category": "category", "signature.priority": "priority",
-	},
+	Columns:  store.Columns,
 	Event:    "event",
 	FullText: "events.rowid IN (SELECT rowid FROM events_text WHERE events_text MATCH %s)",
 }

@@ -344,6 +344,17 @@ func (w *Writer) Close() error {
 	return errors.Join(errs...)
 }
 
+// ClosePartition closes the named files if they are open, before
+// retention deletes them.
+func (w *Writer) ClosePartition(files []string) {
+	for _, f := range files {
+		if p := w.parts[f]; p != nil {
+			p.close()
+			delete(w.parts, f)
+		}
+	}
+}
+
 // CloseIdle closes partitions not written for longer than d, so that an
 // old partition's file can be deleted by retention and its memory freed.
 func (w *Writer) CloseIdle(d time.Duration) {
