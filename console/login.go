@@ -76,7 +76,15 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, user, msg string) {
-	token := auth.RandomToken()
+	// Keep the browser's login token while it has one, so that two login
+	// pages open at once (or a stray request for /favicon.ico) do not
+	// invalidate each other's form.
+	token := ""
+	if c, err := r.Cookie(s.cookieName(loginCookie)); err == nil && len(c.Value) == len(auth.RandomToken()) {
+		token = c.Value
+	} else {
+		token = auth.RandomToken()
+	}
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(loginCookie), Value: token, Path: "/", HttpOnly: true,
 		Secure: s.tls, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
 	next := r.URL.Query().Get("next")

@@ -140,6 +140,22 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
+// slowRequest is how long a request may take before it is logged.
+const slowRequest = time.Second
+
+// logSlow logs requests that took longer than slowRequest, with their
+// path (not the query, which may be sensitive), so that an operator sees
+// what the store struggles with.
+func (s *Server) logSlow(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		next.ServeHTTP(w, r)
+		if d := time.Since(start); d > slowRequest {
+			s.log.Info().Str("method", r.Method).Str("path", r.URL.Path).Dur("took", d).Msg("console: slow request")
+		}
+	})
+}
+
 // limitBody bounds what a form may send.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

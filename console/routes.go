@@ -34,11 +34,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /mutes", s.authed(s.addMute, true))
 	mux.Handle("POST /mutes/{id}/delete", s.authed(s.deleteMute, true))
 	mux.Handle("GET /audit", s.authed(s.auditPage, false))
+	mux.Handle("GET /favicon.ico", http.RedirectHandler("/static/favicon.svg", http.StatusMovedPermanently))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if _, _, ok := s.session(r); !ok {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
-			return
-		}
 		s.renderError(w, r, http.StatusNotFound, "There is no such page.")
 	})
 
@@ -47,5 +44,5 @@ func (s *Server) routes() http.Handler {
 		s.log.Warn().Str("path", r.URL.Path).Str("origin", r.Header.Get("Origin")).Str("client", clientAddr(r)).Msg("console: cross-origin request refused")
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)
 	}))
-	return securityHeaders(cop.Handler(limitBody(mux)))
+	return s.logSlow(securityHeaders(cop.Handler(limitBody(mux))))
 }

@@ -76,6 +76,11 @@ func run(ctx context.Context, path string) error {
 		}()
 		log.Info().Str("listen", srv.Addr()).Msg("admin endpoint: /metrics /healthz /readyz /status")
 	}
+	stopConsole, err := startConsole(f, outs, log)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	defer stopConsole()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
