@@ -171,4 +171,3 @@ func startConsole(f *config.File, outs []decodedOutput, log zerolog.Logger) (sto
 		be.Close()
 	}, nil
 }
-
