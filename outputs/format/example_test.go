@@ -1,4 +1,4 @@
-package eve_test
+package format_test
 
 import (
 	"fmt"
@@ -9,7 +9,9 @@ import (
 	"github.com/alertgw/alertgw/outputs/format"
 )
 
-func ExampleDecoder() {
+// ExampleNative decodes one Suricata EVE alert and encodes it in the native
+// schema, as the pipeline does between an input and the outputs.
+func ExampleNative() {
 	msg := []byte(`{"timestamp":"2026-11-22T10:11:12.123456-0400","flow_id":9007199254740993,"event_type":"alert","vlan":61,` +
 		`"src_ip":"2001:0db8:0000:0000:0000:0000:0000:0001","dest_ip":"2001:0db8:0000:0000:0000:0000:0000:0053",` +
 		`"proto":"IPV6-ICMP","icmp_type":128,"icmp_code":0,` +

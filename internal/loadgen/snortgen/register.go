@@ -1,6 +1,6 @@
 package snortgen
 
-import "github.com/alertgw/alertgw/loadgen"
+import "github.com/alertgw/alertgw/internal/loadgen"
 
 // The generators are registered with loadgen, so `alertgw send --type
 // snort|snort3|snort-openappid|barnyard2|unified2` finds them.

@@ -20,9 +20,35 @@ import (
 
 	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/normalize/sigmap"
 	"github.com/alertgw/alertgw/outputs/format"
 )
 
+// Sigs parses the signature-map files of a test into a Map: sid-msg.map
+// files (v1 or v2) and one classification.config ("" for none).
+func Sigs(t testing.TB, classification string, sidMsg ...string) *sigmap.Map {
+	t.Helper()
+	var tb sigmap.Tables
+	parse := func(path string, fn func(io.Reader) error) {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := fn(f); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	for _, p := range sidMsg {
+		parse(p, tb.ParseSidMsg)
+	}
+	if classification != "" {
+		parse(classification, tb.ParseClassification)
+	}
+	return sigmap.FromTables(&tb)
+}
+
+// ReadGz returns the decompressed content of a gzip file.
 func ReadGz(t testing.TB, path string) []byte {
 	t.Helper()
 	f, err := os.Open(path)

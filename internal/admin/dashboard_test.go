@@ -17,7 +17,7 @@ import (
 // every alertgw_* metric the dashboard queries is one the collector exports.
 func TestDashboardMetricsExist(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
-	dash, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "examples", "grafana", "alertgw-dashboard.json"))
+	dash, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "examples", "grafana", "alertgw-dashboard.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
