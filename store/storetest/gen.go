@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/alertgw/alertgw/loadgen"
+	"github.com/alertgw/alertgw/internal/loadgen"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/eve"
 	"github.com/alertgw/alertgw/outputs/format"
