@@ -59,7 +59,15 @@ func New(rd store.Reader, o Options) *Handler {
 	h.mux.HandleFunc("GET /transaction", h.transaction)
 	h.mux.HandleFunc("GET /fields", h.fields)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path), nil)
+		p := r.URL.Path
+		switch {
+		case p == "/events" || strings.HasPrefix(p, "/events/") || p == "/groups" || p == "/top" ||
+			p == "/histogram" || p == "/transaction" || p == "/fields":
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: the search API only reads (GET)", r.Method, p), nil)
+		default:
+			writeError(w, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, p), nil)
+		}
 	})
 	return h
 }
