@@ -60,6 +60,7 @@ The query language is described in docs/search.md:
 		Example: `  alertgw search 'signature.id:2001219 src_ip:10.0.0.0/8' --from 7d
   alertgw search --group-by signature.id,src_ip,dest_ip kind:alert
   alertgw search --format table --limit 20 '"potential ssh scan"'
+  alertgw search -- -kind:flow -action:allowed
   alertgw search --dsn postgres://alertgw@db/alerts 'dest_port:[1 TO 1024]'`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -67,6 +68,9 @@ The query language is described in docs/search.md:
 			return runSearch(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr(), time.Now())
 		},
 	}
+	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return usage("%v (a query that starts with '-' goes after --: alertgw search -- -kind:flow)", err)
+	})
 	f := c.Flags()
 	f.StringVarP(&o.config, "config", "c", "", "configuration file (YAML) naming the store; the embedded default when empty")
 	f.StringVar(&o.output, "output", "", "the store or postgres output of the configuration to search (needed when there are several)")
