@@ -221,7 +221,9 @@ outputs:
 	for _, where := range [][]string{{"-c", cfgPath}, {"--dsn", srv.DSN}} {
 		checkSearch(t, dir, evs, func(e e2eEvent) bool { return lower.Contains(netip.MustParseAddr(e.SrcIP)) },
 			append(where, "src_ip:10.0.0.0/9")...)
-		checkSearch(t, dir, evs, func(e e2eEvent) bool { return e.Sig != nil && strings.Contains(e.Sig.Name, "SSH Scan") && e.Kind != "flow" },
+		checkSearch(t, dir, evs, func(e e2eEvent) bool {
+			return e.Sig != nil && strings.Contains(e.Sig.Name, "SSH Scan") && e.Kind != "flow"
+		},
 			append(where, `"ssh scan" -kind:flow`)...)
 		checkSearch(t, dir, evs, func(e e2eEvent) bool { return e.DestPort != nil && *e.DestPort > 1000 },
 			append(where, "dest_port:>1000")...)

@@ -18,10 +18,10 @@ import (
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/query"
+	"github.com/alertgw/alertgw/stats"
 	evstore "github.com/alertgw/alertgw/store"
 	"github.com/alertgw/alertgw/store/sqlite"
 	"github.com/alertgw/alertgw/store/storetest"
-	"github.com/alertgw/alertgw/stats"
 )
 
 // logBuf collects log lines safely across goroutines.
