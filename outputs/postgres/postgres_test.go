@@ -57,7 +57,7 @@ func newOutput(t testing.TB, dsn string) *Output {
 	return w
 }
 
-func query(t testing.TB, dsn, sql string, dst ...any) {
+func queryRow(t testing.TB, dsn, sql string, dst ...any) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
@@ -93,11 +93,11 @@ func TestCopyMigrationAndColumns(t *testing.T) {
 	w2.Close()
 
 	var n, version, indexes int
-	query(t, s.DSN, `SELECT count(*) FROM alertgw_events`, &n)
-	query(t, s.DSN, `SELECT max(version) FROM alertgw_migrations WHERE tbl = 'alertgw_events'`, &version)
-	query(t, s.DSN, `SELECT count(*) FROM pg_indexes WHERE tablename = 'alertgw_events'`, &indexes)
-	if n != 600 || version != 1 || indexes != 6 {
-		t.Fatalf("rows %d, migration %d, indexes %d; want 600, 1, 6", n, version, indexes)
+	queryRow(t, s.DSN, `SELECT count(*) FROM alertgw_events`, &n)
+	queryRow(t, s.DSN, `SELECT max(version) FROM alertgw_migrations WHERE tbl = 'alertgw_events'`, &version)
+	queryRow(t, s.DSN, `SELECT count(*) FROM pg_indexes WHERE tablename = 'alertgw_events'`, &indexes)
+	if n != 600 || version != 2 || indexes != 8 {
+		t.Fatalf("rows %d, migration %d, indexes %d; want 600, 2, 8", n, version, indexes)
 	}
 	want := event(7)
 	var (
@@ -108,7 +108,7 @@ func TestCopyMigrationAndColumns(t *testing.T) {
 		proto                                 int16
 		sid                                   int64
 	)
-	query(t, s.DSN, `SELECT id, ts, kind, src_ip, src_port, dest_ip, dest_port, proto, community_id, signature_id, signature, priority, flow_id::text, event->'details'->'tls'->>'sni'
+	queryRow(t, s.DSN, `SELECT id, ts, kind, src_ip, src_port, dest_ip, dest_port, proto, community_id, signature_id, signature, priority, flow_id::text, event->'details'->'tls'->>'sni'
 		FROM alertgw_events WHERE id = '`+want.ID+`'`,
 		&id, &ts, &kind, &src, &sport, &dst, &dport, &proto, &community, &sid, &sig, &prio, &flowID, &sni)
 	if id != want.ID || !ts.Equal(want.Timestamp) || kind != "alert" || src != want.SrcIP || dst != want.DestIP ||
@@ -132,7 +132,7 @@ func TestBadEventDeadLettered(t *testing.T) {
 		t.Fatalf("want event 4 failed permanently, got %v", err)
 	}
 	var n int
-	query(t, s.DSN, `SELECT count(*) FROM alertgw_events`, &n)
+	queryRow(t, s.DSN, `SELECT count(*) FROM alertgw_events`, &n)
 	if n != 9 {
 		t.Fatalf("%d rows, want 9", n)
 	}
@@ -199,7 +199,7 @@ func TestServerRestartMidStream(t *testing.T) {
 		t.Fatal("no retries: the server was never seen down")
 	}
 	var distinct, rows int
-	query(t, s.DSN, `SELECT count(DISTINCT id), count(*) FROM alertgw_events`, &distinct, &rows)
+	queryRow(t, s.DSN, `SELECT count(DISTINCT id), count(*) FROM alertgw_events`, &distinct, &rows)
 	if distinct != n {
 		t.Fatalf("%d distinct events in the table, want %d", distinct, n)
 	}

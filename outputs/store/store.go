@@ -12,6 +12,7 @@ package store
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -35,9 +36,13 @@ import (
 // Type is the output type's name in configuration.
 const Type = "store"
 
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the output type `store`.
 var Plugin = outputs.Plugin{
 	Type:    Type,
+	Sample:  sample,
 	Summary: "an embedded, indexed event store (SQLite files per day or hour) for alertgw search and the search API",
 	Options: func() any { return DefaultOptions() },
 	New: func(env outputs.Env, opts any) (outputs.Output, error) {

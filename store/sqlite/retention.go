@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// ConsoleDir is the subdirectory the console keeps its triage state in,
+// beside the partitions: neither foreign nor ever deleted.
+const ConsoleDir = "console"
+
 // Partition is one time partition of a store directory: its files (one per
 // shard) and their size on disk.
 type Partition struct {
@@ -72,6 +76,9 @@ func Scan(dir string) ([]Partition, []Foreign, error) {
 	for _, e := range ents {
 		n := e.Name()
 		if _, _, ok := partSpan(n); ok || companion[n] {
+			continue
+		}
+		if n == ConsoleDir && e.IsDir() {
 			continue
 		}
 		if base, ok := cutCompanion(n); ok {

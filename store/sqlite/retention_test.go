@@ -126,6 +126,10 @@ func TestForeignAndCorruptFiles(t *testing.T) {
 	}
 	write("alertgw-20261101-0.db", "not a database at all, but a partition's name")
 	write("notes.txt", "an operator's notes")
+	if err := os.Mkdir(filepath.Join(dir, ConsoleDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write(filepath.Join(ConsoleDir, "triage.db"), "the console's state")
 	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "alertgw-20261102-0.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +154,9 @@ func TestForeignAndCorruptFiles(t *testing.T) {
 	}
 	if !strings.Contains(names["alertgw-20261102-0.db"], "another application") {
 		t.Errorf("reason for the other application's database: %q", names["alertgw-20261102-0.db"])
+	}
+	if names[ConsoleDir] != "" {
+		t.Errorf("the console's directory is reported as foreign")
 	}
 	if len(parts) != 3 { // days 2, 3 (corrupt but ours), 4
 		t.Errorf("partitions %+v", parts)
@@ -189,7 +196,7 @@ func TestForeignAndCorruptFiles(t *testing.T) {
 	for i := range left {
 		left[i] = filepath.Base(left[i])
 	}
-	if strings.Join(left, " ") != "alertgw-20261101-0.db alertgw-20261102-0.db notes.txt" {
+	if strings.Join(left, " ") != "alertgw-20261101-0.db alertgw-20261102-0.db console notes.txt" {
 		t.Errorf("left after retention: %v", left)
 	}
 }
