@@ -417,3 +417,50 @@ func between(s, start, end string) string {
 	}
 	return s
 }
+
+func TestSearchAPIBehindLogin(t *testing.T) {
+	tc, fx := newStoreConsole(t, nil)
+	path := "/api/search/events?q=" + url.QueryEscape("kind:alert src_ip:10.0.0.0/8") + "&limit=5"
+	anon := tc.client()
+	resp, body := anon.get(path)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `"error"`) || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("anonymous API call: %d %s", resp.StatusCode, body)
+	}
+	// With a console session.
+	c := tc.client()
+	c.login("victor", "victor-password")
+	resp, body = c.get(path)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"events":[`) || strings.Count(body, `"kind":"alert"`) != 5 {
+		t.Fatalf("API with a session: %d %s", resp.StatusCode, body)
+	}
+	resp, body = c.get("/api/search/events/" + fx.flow.ID)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"kind":"flow"`) {
+		t.Fatalf("API event: %d %s", resp.StatusCode, body)
+	}
+	// With HTTP basic auth (scripts), right and wrong.
+	b := tc.client()
+	req := func(user, pw string) int {
+		r, _ := http.NewRequest("GET", tc.base+path, nil)
+		r.SetBasicAuth(user, pw)
+		resp, err := b.c.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := req("alice", "alice-password"); code != 200 {
+		t.Errorf("basic auth: %d", code)
+	}
+	if code := req("alice", "alice-password"); code != 200 {
+		t.Errorf("basic auth (cached): %d", code)
+	}
+	if code := req("alice", "nope"); code != http.StatusUnauthorized {
+		t.Errorf("wrong basic auth: %d", code)
+	}
+	// The API changes nothing: other methods are refused, cross-site ones first.
+	resp, _ = c.post("/api/search/events", url.Values{})
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST to the API: %d", resp.StatusCode)
+	}
+}

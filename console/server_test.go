@@ -18,6 +18,7 @@ import (
 	"github.com/alertgw/alertgw/console/auth"
 	"github.com/alertgw/alertgw/console/triage"
 	"github.com/alertgw/alertgw/store"
+	"github.com/alertgw/alertgw/store/api"
 )
 
 // testConsole is a console on 127.0.0.1:0 with its own users file and
@@ -59,7 +60,7 @@ func newTestConsoleWith(t *testing.T, users []auth.User, mod func(*Options), rd 
 		mod(opts)
 	}
 	logBuf := &strings.Builder{}
-	srv, err := New(*opts, Deps{Store: rd, Triage: tri, Log: zerolog.New(&syncWriter{b: logBuf}), Version: "test"})
+	srv, err := New(*opts, Deps{Store: rd, API: apiFor(rd), Triage: tri, Log: zerolog.New(&syncWriter{b: logBuf}), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +74,14 @@ func newTestConsoleWith(t *testing.T, users []auth.User, mod func(*Options), rd 
 		}
 	})
 	return &testConsole{t: t, srv: srv, base: srv.URL(), users: usersPath, log: logBuf}
+}
+
+// apiFor mounts the store's search API as alertgw does (/api/search/…).
+func apiFor(rd store.Reader) http.Handler {
+	if rd == nil {
+		return nil
+	}
+	return http.StripPrefix("/api/search", api.New(rd, api.Options{}))
 }
 
 type syncWriter struct{ b *strings.Builder }

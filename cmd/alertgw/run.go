@@ -76,7 +76,7 @@ func run(ctx context.Context, path string) error {
 		}()
 		log.Info().Str("listen", srv.Addr()).Msg("admin endpoint: /metrics /healthz /readyz /status")
 	}
-	stopConsole, err := startConsole(f, outs, log)
+	stopConsole, err := startConsole(f, outs, probs, log)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
