@@ -63,6 +63,7 @@ const (
 	userFailures = 20
 	failWindow   = 15 * time.Minute
 	maxSessions  = 10_000
+	archiveKeep  = 366 * 24 * time.Hour
 )
 
 // New checks the options against the users file and binds the listener:
@@ -114,6 +115,13 @@ func New(opts Options, deps Deps) (*Server, error) {
 	}
 	if !loopback && !s.tls {
 		s.log.Warn().Str("listen", opts.Listen).Msg("console: reachable from other hosts without TLS: passwords and session cookies cross the network in clear; set console.tls.cert and console.tls.key")
+	}
+	// Archive marks older than a year can no longer hide anything a
+	// store keeps in practice; dropping them keeps the inbox's lookup small.
+	if n, err := deps.Triage.Prune(context.Background(), time.Now().Add(-archiveKeep)); err != nil {
+		s.log.Warn().Err(err).Msg("console: pruning old archive marks")
+	} else if n > 0 {
+		s.log.Info().Int64("removed", n).Msg("console: archive marks older than a year removed")
 	}
 	s.ln = ln
 	if tlsConf != nil {
