@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -67,7 +68,8 @@ type Options struct {
 	// MinFree pauses the output while the filesystem has less free space.
 	MinFree config.Size `mapstructure:"min_free"`
 	// Writers is the number of files each partition is split into, each
-	// written in parallel, to use several cores at high rates.
+	// written in parallel, to use several cores at high rates; 0: one per
+	// CPU, at most 4.
 	Writers int `mapstructure:"writers"`
 	// CheckInterval is how often retention and free space are checked.
 	CheckInterval time.Duration `mapstructure:"check_interval"`
@@ -77,7 +79,7 @@ type Options struct {
 func DefaultOptions() *Options {
 	return &Options{
 		Retention: evstore.Age(90 * 24 * time.Hour), Partition: sqlite.Day, MinFree: 64 << 20,
-		Writers: 1, CheckInterval: time.Minute,
+		CheckInterval: time.Minute,
 	}
 }
 
@@ -105,8 +107,8 @@ func (o *Options) Validate() config.Problems {
 			p.Add(fmt.Sprintf("kinds[%d]", i), "%q is not a kind: %s", k, strings.Join(kinds, ", "))
 		}
 	}
-	if o.Writers < 1 || o.Writers > 16 {
-		p.Add("writers", "must be between 1 and 16; got %d", o.Writers)
+	if o.Writers < 0 || o.Writers > 16 {
+		p.Add("writers", "must be between 0 (one per CPU) and 16; got %d", o.Writers)
 	}
 	if o.CheckInterval < time.Second {
 		p.Add("check_interval", "must be at least 1s; got %s", o.CheckInterval)
@@ -141,7 +143,11 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 	if env.Encoder != nil && env.Encoder.Name() != "native" {
 		return nil, fmt.Errorf("store: format must be native (the store keeps the native event and searches its fields); got %s", env.Encoder.Name())
 	}
-	w, err := sqlite.OpenWriter(sqlite.WriterOptions{Dir: o.Path, Partition: o.Partition, Shards: o.Writers})
+	writers := o.Writers
+	if writers == 0 {
+		writers = min(runtime.NumCPU(), 4)
+	}
+	w, err := sqlite.OpenWriter(sqlite.WriterOptions{Dir: o.Path, Partition: o.Partition, Shards: writers})
 	if err != nil {
 		return nil, err
 	}

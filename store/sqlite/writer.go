@@ -144,11 +144,10 @@ func (p *wpart) init(ctx context.Context, fresh bool) error {
 	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) + 1 FROM events`).Scan(&p.nextRow); err != nil {
 		return err
 	}
-	ph := strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",")
-	if p.ins, err = conn.PrepareContext(ctx, `INSERT INTO events (`+strings.Join(columns, ",")+`) VALUES (`+ph+`)`); err != nil {
+	if p.ins, err = conn.PrepareContext(ctx, InsertSQL); err != nil {
 		return err
 	}
-	if p.insText, err = conn.PrepareContext(ctx, `INSERT INTO events_text (rowid, text) VALUES (?, ?)`); err != nil {
+	if p.insText, err = conn.PrepareContext(ctx, InsertTextSQL); err != nil {
 		return err
 	}
 	return nil
@@ -291,6 +290,20 @@ func (p *wpart) write(ctx context.Context, evs []*normalize.Event, idx []int, li
 func (w *Writer) drop(p *wpart) {
 	p.close()
 	delete(w.parts, p.name)
+}
+
+// InsertSQL is the statement that inserts a row (rowValues' order), and
+// InsertTextSQL the one that indexes its words, for benchmarks.
+var (
+	InsertSQL     = `INSERT INTO events (` + strings.Join(columns, ",") + `) VALUES (` + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + `)`
+	InsertTextSQL = `INSERT INTO events_text (rowid, text) VALUES (?, ?)`
+)
+
+// RowValues returns an event's row as the writer inserts it.
+func RowValues(row int64, e *normalize.Event, line []byte) []any {
+	p := &wpart{vals: make([]any, len(columns))}
+	p.rowValues(row, e, line)
+	return p.vals
 }
 
 // rowValues fills w.vals with an event's columns, NULL where the native
