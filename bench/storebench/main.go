@@ -119,13 +119,20 @@ func bare(args []string) error {
 	if err != nil {
 		return err
 	}
+	insBody, err := tx.Prepare(sqlite.InsertBodySQL)
+	if err != nil {
+		return err
+	}
 	insText, err := tx.Prepare(sqlite.InsertTextSQL)
 	if err != nil {
 		return err
 	}
 	var text []byte
 	for i, e := range evs {
-		if _, err := ins.Exec(sqlite.RowValues(int64(i+1), e, lines[i])...); err != nil {
+		if _, err := ins.Exec(sqlite.RowValues(int64(i+1), e)...); err != nil {
+			return err
+		}
+		if _, err := insBody.Exec(int64(i+1), lines[i]); err != nil {
 			return err
 		}
 		text = query.AppendText(text[:0], e)

@@ -293,6 +293,12 @@ func cutByTimeout(parent, qctx context.Context, err error) bool {
 	return err != nil && parent.Err() == nil && qctx.Err() != nil
 }
 
+// withBodies adds the event bodies to a selection of (rowid, ts, id): read
+// for the selected rows only, after the filtering and the limit.
+func withBodies(sel, order string) string {
+	return "SELECT e.ts, e.id, b.event FROM (" + sel + ") AS e JOIN bodies AS b ON b.rowid = e.rowid ORDER BY " + order
+}
+
 type row struct {
 	ts int64
 	id string
@@ -326,7 +332,7 @@ func (r *Reader) Events(ctx context.Context, req store.EventsRequest) (*store.Ev
 		cond += " AND (ts < " + pt + " OR (ts = " + pt + " AND id < " + pi + "))"
 	}
 	args, pl := ph(args, limit+1)
-	sqlText := "SELECT ts, id, event FROM events WHERE " + cond + " ORDER BY ts DESC, id DESC LIMIT " + pl
+	sqlText := withBodies("SELECT rowid, ts, id FROM events WHERE "+cond+" ORDER BY ts DESC, id DESC LIMIT "+pl, "e.ts DESC, e.id DESC")
 	res := &store.EventsResult{}
 	var rows []row
 	res.TimedOut, res.Warnings, err = r.search(ctx, qctx, f.From, f.To, func(p *rpart) error {
@@ -395,7 +401,7 @@ func (r *Reader) Event(ctx context.Context, id string) (*store.Event, error) {
 	defer cancel()
 	var found *store.Event
 	timedOut, _, err := r.search(ctx, qctx, time.UnixMicro(-1<<62), time.UnixMicro(1<<62), func(p *rpart) error {
-		got, err := queryRows(qctx, p, `SELECT ts, id, event FROM events WHERE id = ?1 LIMIT 1`, []any{id})
+		got, err := queryRows(qctx, p, withBodies(`SELECT rowid, ts, id FROM events WHERE id = ?1 LIMIT 1`, "e.ts"), []any{id})
 		if err != nil {
 			return err
 		}
@@ -444,7 +450,7 @@ func (r *Reader) Transaction(ctx context.Context, req store.TransactionRequest) 
 		ors = append(ors, "community_id = "+p)
 	}
 	args, pl := ph(args, limit+1)
-	q := "SELECT ts, id, event FROM events WHERE " + cond + " AND (" + strings.Join(ors, " OR ") + ") ORDER BY ts, id LIMIT " + pl
+	q := withBodies("SELECT rowid, ts, id FROM events WHERE "+cond+" AND ("+strings.Join(ors, " OR ")+") ORDER BY ts, id LIMIT "+pl, "e.ts, e.id")
 	res := &store.EventsResult{}
 	var rows []row
 	res.TimedOut, res.Warnings, err = r.search(ctx, qctx, f.From, f.To, func(p *rpart) error {
@@ -570,7 +576,7 @@ func groupExpr(args []any, f *query.Field) ([]any, string) {
 		path += `."` + k + `"`
 	}
 	args, p := ph(args, path)
-	return args, "event -> " + p
+	return args, dialect.Event + " -> " + p
 }
 
 func scanGroups(ctx context.Context, p *rpart, q string, args []any, fields []*query.Field, merged map[string]*store.Group) (int, error) {
