@@ -655,9 +655,29 @@ func keyValue(f *query.Field, v any) any {
 
 // keyString identifies a key for merging groups across partitions.
 func keyString(key []any) string {
-	var b strings.Builder
+	b := make([]byte, 0, 64)
 	for _, v := range key {
-		fmt.Fprintf(&b, "%T:%v\x00", v, v)
+		switch x := v.(type) {
+		case nil:
+			b = append(b, 'n')
+		case string: // length first: a value may hold any byte
+			b = strconv.AppendInt(append(b, 's'), int64(len(x)), 10)
+			b = append(append(b, ':'), x...)
+		case uint64:
+			b = strconv.AppendUint(append(b, 'u'), x, 10)
+		case int64:
+			b = strconv.AppendInt(append(b, 'i'), x, 10)
+		case float64:
+			b = strconv.AppendFloat(append(b, 'f'), x, 'g', -1, 64)
+		case bool:
+			b = strconv.AppendBool(append(b, 'b'), x)
+		case json.RawMessage:
+			b = strconv.AppendInt(append(b, 'j'), int64(len(x)), 10)
+			b = append(append(b, ':'), x...)
+		default:
+			b = fmt.Appendf(append(b, '?'), "%v", x)
+		}
+		b = append(b, 0)
 	}
-	return b.String()
+	return string(b)
 }
