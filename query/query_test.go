@@ -81,7 +81,7 @@ func TestParseErrors(t *testing.T) {
 		pos  int
 		want string
 	}{
-		{"sig.id:1", 0, `unknown field "sig.id" (did you mean signature.id?); known fields: action, app_proto,`},
+		{"sig.id:1", 0, `unknown field "sig.id" (did you mean signature.id?); known fields: action, `},
 		{"kind:alert foo:bar", 11, `unknown field "foo"`},
 		{"kind:alrt", 5, `kind: "alrt" is not one of alert, flow, packet, anomaly, event, audit, stats`},
 		{"dest_port:http", 10, `not a whole number`},
