@@ -5,7 +5,7 @@ VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10s
 
-.PHONY: all build run test deps unit bench bench-e2e fuzz fuzz-long lint fmt clean
+.PHONY: all build run test deps unit bench bench-e2e fuzz fuzz-long lint fmt clean docs
 
 all: build
 
@@ -48,6 +48,12 @@ lint:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+# docs writes the generated blocks of the documentation from the code (the
+# plugin READMEs' samples and key tables, the shared key tables, the plugin
+# index: internal/docgen). `make test` fails when they are out of date.
+docs:
+	$(GO) test ./cmd/alertgw -run '^TestGeneratedDocs$$' -count=1 -args -write-docs
+
 clean:
 	rm -rf bin run data
 
@@ -69,7 +75,7 @@ bench-auditd:
 bench-outputs:
 	$(GO) test -run '^$$' -bench 'Append' -benchtime 2000x ./pipeline/diskbuf/
 	$(GO) test -run '^$$' -bench 'Replay' -benchtime 3x ./pipeline/diskbuf/
-	$(GO) test -run '^$$' -bench 'Codec' -benchmem ./pipeline/diskbuf/
+	$(GO) test -run '^$$' -bench 'Codec' -benchmem ./internal/eventcodec/
 	$(GO) test -run '^$$' -bench 'DiskQueue' -benchtime 400x ./pipeline/
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./outputs/kafka/
 	$(GO) test -run '^$$' -bench . -benchtime 100x ./outputs/postgres/
@@ -91,3 +97,34 @@ image-docker:
 .PHONY: bench-e2e-quick
 bench-e2e-quick: build
 	QUICK=1 COUNT=300000 ./bench/e2e.sh
+
+# Event store (issue 11): ingest end to end against a bare SQLite loop with the
+# same schema, the store beside a file output, and query latencies on a store
+# of 10 million events over 7 days. See docs/performance/store.md.
+STORE_N ?= 500000
+STORE_DIR ?= /var/tmp/alertgw-store-bench
+.PHONY: bench-store bench-store-query
+bench-store: build
+	$(GO) build -o bin/storebench ./bench/storebench
+	./bin/storebench bare -n $(STORE_N)
+	./bin/storebench e2e -bin $(BIN) -n $(STORE_N) -outputs store
+	./bin/storebench e2e -bin $(BIN) -n $(STORE_N) -outputs file
+	./bin/storebench e2e -bin $(BIN) -n $(STORE_N) -outputs file,store
+
+# Fills $(STORE_DIR) once (10 M events, 2 M of them in the last 24 h, half
+# alerts), then measures; delete the directory to fill it again.
+bench-store-query:
+	$(GO) build -o bin/storebench ./bench/storebench
+	[ -d $(STORE_DIR) ] || ./bin/storebench fill -dir $(STORE_DIR) -n 10000000 -last-day 2000000 -alert-share 0.5
+	./bin/storebench query -dir $(STORE_DIR)
+
+# Reduce and route (issue 15, docs/pipeline.md): stage micro-benchmarks (CPU
+# time per event, one core) and the gateway end to end with and without
+# filters, aggregation and transactions, interleaved.
+.PHONY: bench-reduce
+bench-reduce: build
+	$(GO) test -run '^$$' -bench RouteFilter -benchtime 20000x -cpu 1 ./pipeline/
+	$(GO) test -run '^$$' -bench AddRepeated -benchtime 5000000x -cpu 1 ./pipeline/aggregate/
+	$(GO) test -run '^$$' -bench Join -benchtime 1000000x -cpu 1 ./pipeline/transaction/
+	$(GO) test -run '^$$' -bench OpenFlows -benchtime 1x -cpu 1 ./pipeline/transaction/
+	./bench/reduce-e2e.sh

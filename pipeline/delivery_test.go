@@ -19,10 +19,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
-	"github.com/alertgw/alertgw/pipeline/diskbuf"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -440,7 +440,7 @@ func BenchmarkDiskQueue(b *testing.B) {
 	}
 }
 
-func diskbufRecord(e *normalize.Event) []byte { return diskbuf.AppendEvent(nil, e) }
+func diskbufRecord(e *normalize.Event) []byte { return eventcodec.AppendEvent(nil, e) }
 
 // TestShutdownLeavesBacklogOnDisk: an output that fails every other Write
 // is stopped with a backlog in its disk buffer. Acknowledgements are

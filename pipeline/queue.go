@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
@@ -206,7 +207,7 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
 	q.recs = q.recs[:0]
 	for _, e := range evs {
 		start := len(q.scratch)
-		q.scratch = diskbuf.AppendEvent(q.scratch, e)
+		q.scratch = eventcodec.AppendEvent(q.scratch, e)
 		q.recs = append(q.recs, q.scratch[start:len(q.scratch):len(q.scratch)])
 	}
 	for {
@@ -348,7 +349,7 @@ func (q *queue) readDisk(maxEvents int) (*pending, bool) {
 	slab := make([]normalize.Event, len(recs))
 	evs := make([]*normalize.Event, 0, len(recs))
 	for i, r := range recs {
-		if err := diskbuf.DecodeEvent(r, &slab[i]); err != nil {
+		if err := eventcodec.DecodeEvent(r, &slab[i]); err != nil {
 			q.stats.Dropped.Add("buffer_corrupt", 1)
 			q.log.Error().Err(err).Msg("disk buffer: undecodable record skipped")
 			continue

@@ -40,6 +40,9 @@ func (a *Age) UnmarshalText(b []byte) error {
 	return err
 }
 
+// DocType names the type in the generated docs.
+func (Age) DocType() string { return "duration or days" }
+
 func (a Age) String() string {
 	d := time.Duration(a)
 	if d > 0 && d%(24*time.Hour) == 0 {

@@ -19,6 +19,7 @@ type Collector struct {
 	outBufBytes, outBufLimit, outSpilled        *prometheus.Desc
 	outReplayed, outCorrupt, outLatency         *prometheus.Desc
 	outPaused, outFigure                        *prometheus.Desc
+	stages                                      stageMetrics
 	version                                     string
 }
 
@@ -57,6 +58,7 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 		outPaused:    d("output_paused", "1 while the output holds its events back for a reason of its own (the store on a full disk).", out),
 		outFigure: d("output_figure", "An output type's own numbers, by name (store: partitions, bytes, foreign_files, "+
 			"removed_partitions_total, removed_bytes_total, skipped_kind_total).", []string{"output", "type", "figure"}),
+		stages: newStageMetrics(d),
 	}
 }
 
@@ -67,6 +69,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.outBufBytes, c.outBufLimit, c.outSpilled, c.outReplayed, c.outCorrupt, c.outLatency, c.outPaused, c.outFigure} {
 		ch <- d
 	}
+	c.stages.describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -114,6 +117,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.outFigure, float64(v), s.Name, s.Type, f)
 		}
 	}
+	c.stages.collect(c.reg, counter, gauge)
 }
 
 func boolFloat(b bool) float64 {

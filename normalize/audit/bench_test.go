@@ -2,10 +2,11 @@ package audit
 
 import (
 	"fmt"
-	"github.com/elastic/go-libaudit/v2/auparse"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/elastic/go-libaudit/v2/auparse"
 
 	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/normalize"

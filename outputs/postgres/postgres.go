@@ -47,13 +47,23 @@ var Plugin = outputs.Plugin{
 
 // Options are the postgres block's own keys.
 type Options struct {
-	DSN     string        `mapstructure:"dsn"` // postgres://user:pass@host:5432/db?sslmode=verify-full, or key=value form
-	Table   string        `mapstructure:"table"`
-	Migrate bool          `mapstructure:"migrate"` // create/upgrade the table at start (else it must exist)
-	Timeout time.Duration `mapstructure:"timeout"` // per batch; a slower COPY fails and is retried
-	// Retention drops daily partitions whose day ended longer ago; 0: keep.
+	// DSN is the connection string (required): a URL
+	// (postgres://user@host:5432/db?sslmode=verify-full) or key=value
+	// form; libpq's environment (PGPASSWORD, PGSSLROOTCERT, ...) applies.
+	DSN string `mapstructure:"dsn"`
+	// Table is the table written to, a lower-case SQL identifier of at most
+	// 53 characters (its partitions are <table>_p20261122).
+	Table string `mapstructure:"table"`
+	// Migrate creates or upgrades the table at start; otherwise it must
+	// exist.
+	Migrate bool `mapstructure:"migrate"`
+	// Timeout bounds one batch's COPY; a slower one fails and is retried.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// Retention drops the daily partitions whose day ended longer ago
+	// (90d, 2w, 36h); 0: keep everything.
 	Retention store.Age `mapstructure:"retention"`
-	// MaxBytes drops the oldest partitions while the table is larger; 0: no budget.
+	// MaxBytes drops the oldest partitions while the table (indexes
+	// included) is larger; today's and later ones stay. 0: no budget.
 	MaxBytes config.Size `mapstructure:"max_bytes"`
 }
 

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -52,24 +53,35 @@ var Plugin = outputs.Plugin{
 
 // Options are the store block's own keys.
 type Options struct {
-	// Path is the store's directory; it holds nothing but the store's files.
+	// Path is the store's directory (required), created with mode 0750.
+	// Keep other files out of it: they are reported and left alone, never
+	// deleted.
 	Path string `mapstructure:"path"`
-	// Retention deletes partitions whose time span ended longer ago.
+	// Retention deletes a partition whole once the end of its day (or
+	// hour) is longer ago than this: 90d, 2w, 36h; 0 keeps everything.
 	Retention evstore.Age `mapstructure:"retention"`
-	// MaxBytes is a disk budget: the oldest partitions are deleted until
-	// the store fits (the newest always stays); 0: none.
+	// MaxBytes is a disk budget for the whole directory (databases, WAL
+	// and shared memory): while the store is larger the oldest partitions
+	// are deleted; the newest always stays. 0: none.
 	MaxBytes config.Size `mapstructure:"max_bytes"`
-	// Partition is day or hour (UTC, by the time the gateway received
-	// the event).
+	// Partition is day or hour (UTC, by the time the gateway received the
+	// event). Hourly partitions make retention finer and a file's indexes
+	// smaller, at the cost of more files to search over long ranges.
 	Partition string `mapstructure:"partition"`
-	// Kinds lists the event kinds to keep; empty: all.
+	// Kinds lists the event kinds to keep (alert, flow, packet, anomaly,
+	// event, audit, stats); empty: all. Others are counted as
+	// skipped_kind_total.
 	Kinds []string `mapstructure:"kinds"`
-	// MinFree pauses the output while the filesystem has less free space.
+	// MinFree pauses the output while the store's filesystem has less free
+	// space (see "When the disk is full"); 0 turns the check off (a write
+	// that finds the disk full still pauses).
 	MinFree config.Size `mapstructure:"min_free"`
-	// Writers is the number of files each partition is split into, each
-	// written in parallel, to use several cores at high rates.
+	// Writers splits each partition into this many files, written in
+	// parallel, so that at high rates on several cores the store keeps up
+	// where one SQLite writer would not; 0: one per CPU, at most 4.
 	Writers int `mapstructure:"writers"`
-	// CheckInterval is how often retention and free space are checked.
+	// CheckInterval is how often retention, free space and idle files are
+	// checked (also at start).
 	CheckInterval time.Duration `mapstructure:"check_interval"`
 }
 
@@ -77,7 +89,7 @@ type Options struct {
 func DefaultOptions() *Options {
 	return &Options{
 		Retention: evstore.Age(90 * 24 * time.Hour), Partition: sqlite.Day, MinFree: 64 << 20,
-		Writers: 1, CheckInterval: time.Minute,
+		CheckInterval: time.Minute,
 	}
 }
 
@@ -105,8 +117,8 @@ func (o *Options) Validate() config.Problems {
 			p.Add(fmt.Sprintf("kinds[%d]", i), "%q is not a kind: %s", k, strings.Join(kinds, ", "))
 		}
 	}
-	if o.Writers < 1 || o.Writers > 16 {
-		p.Add("writers", "must be between 1 and 16; got %d", o.Writers)
+	if o.Writers < 0 || o.Writers > 16 {
+		p.Add("writers", "must be between 0 (one per CPU) and 16; got %d", o.Writers)
 	}
 	if o.CheckInterval < time.Second {
 		p.Add("check_interval", "must be at least 1s; got %s", o.CheckInterval)
@@ -141,7 +153,11 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 	if env.Encoder != nil && env.Encoder.Name() != "native" {
 		return nil, fmt.Errorf("store: format must be native (the store keeps the native event and searches its fields); got %s", env.Encoder.Name())
 	}
-	w, err := sqlite.OpenWriter(sqlite.WriterOptions{Dir: o.Path, Partition: o.Partition, Shards: o.Writers})
+	writers := o.Writers
+	if writers == 0 {
+		writers = min(runtime.NumCPU(), 4)
+	}
+	w, err := sqlite.OpenWriter(sqlite.WriterOptions{Dir: o.Path, Partition: o.Partition, Shards: writers})
 	if err != nil {
 		return nil, err
 	}

@@ -71,7 +71,7 @@ func count(t *testing.T, dir, q string) int {
 
 func TestValidate(t *testing.T) {
 	o := DefaultOptions()
-	o.Partition, o.Kinds, o.Writers, o.CheckInterval = "week", []string{"alert", "alerts"}, 0, time.Millisecond
+	o.Partition, o.Kinds, o.Writers, o.CheckInterval = "week", []string{"alert", "alerts"}, -1, time.Millisecond
 	got := o.Validate().Err().Error()
 	for _, want := range []string{"path", "partition", `kinds[1]: "alerts" is not a kind`, "writers", "check_interval"} {
 		if !strings.Contains(got, want) {

@@ -7,6 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/alertgw/alertgw/internal/eventcodec"
+	"github.com/alertgw/alertgw/internal/testutil"
+	"github.com/alertgw/alertgw/normalize"
 )
 
 func rec(i int) []byte { return fmt.Appendf(nil, "record-%06d", i) }
@@ -216,11 +220,11 @@ func TestRewindRereadsUnacked(t *testing.T) {
 func benchAppend(b *testing.B, sync string) {
 	buf := open(b, b.TempDir(), func(o *Options) { o.Sync = sync; o.MaxBytes = 64 << 30 })
 	defer buf.Close()
-	rec := AppendEvent(nil, fullEvent())
+	rec := eventcodec.AppendEvent(nil, testutil.FullEvent())
 	for len(rec) < 1000 { // ~1 KB events, as a Suricata alert with metadata
-		rec = AppendEvent(nil, func() *normalizeEvent {
-			e := fullEvent()
-			e.Details = append(e.Details, detail(1000-len(rec)))
+		rec = eventcodec.AppendEvent(nil, func() *normalize.Event {
+			e := testutil.FullEvent()
+			e.Details = append(e.Details, testutil.Filler(1000-len(rec)))
 			return e
 		}())
 	}
@@ -242,10 +246,10 @@ func benchAppend(b *testing.B, sync string) {
 // kbEvent is a record of about 1 KB: a Suricata alert with its metadata
 // and some payload, the size the targets are stated for.
 func kbEvent() []byte {
-	e := fullEvent()
-	base := len(AppendEvent(nil, e))
-	e.Details = append(e.Details, detail(1024-base-24))
-	return AppendEvent(nil, e)
+	e := testutil.FullEvent()
+	base := len(eventcodec.AppendEvent(nil, e))
+	e.Details = append(e.Details, testutil.Filler(1024-base-24))
+	return eventcodec.AppendEvent(nil, e)
 }
 
 func BenchmarkAppend(b *testing.B) {
@@ -280,8 +284,8 @@ func BenchmarkReplay(b *testing.B) {
 				break
 			}
 			for _, x := range recs {
-				var ev normalizeEvent
-				if err := DecodeEvent(x, &ev); err != nil {
+				var ev normalize.Event
+				if err := eventcodec.DecodeEvent(x, &ev); err != nil {
 					b.Fatal(err)
 				}
 			}

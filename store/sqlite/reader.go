@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -167,17 +168,66 @@ func (r *Reader) search(ctx, qctx context.Context, from, to time.Time, fn func(*
 	if err != nil {
 		return false, nil, r.fail(ctx, err)
 	}
+	return r.settle(ctx, qctx, parts, warnings, func(yield func(*rpart, error) bool) {
+		for _, p := range parts {
+			if !yield(p, fn(p)) {
+				return
+			}
+		}
+	})
+}
+
+// searchParallel is search for requests whose partitions can be read in any
+// order (counts merged under the caller's lock): up to one partition per
+// CPU at once, so that the files of a partition's writers are read in
+// parallel.
+func (r *Reader) searchParallel(ctx, qctx context.Context, from, to time.Time, fn func(*rpart) error) (timedOut bool, warnings []string, err error) {
+	parts, warnings, err := r.overlapping(qctx, from, to)
+	if cutByTimeout(ctx, qctx, err) {
+		return true, warnings, nil
+	}
+	if err != nil {
+		return false, nil, r.fail(ctx, err)
+	}
+	errs := make([]error, len(parts))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if qctx.Err() != nil {
+				errs[i] = qctx.Err()
+				return
+			}
+			errs[i] = fn(p)
+		})
+	}
+	wg.Wait()
+	return r.settle(ctx, qctx, parts, warnings, func(yield func(*rpart, error) bool) {
+		for i, p := range parts {
+			if !yield(p, errs[i]) {
+				return
+			}
+		}
+	})
+}
+
+// settle sorts the partitions' outcomes: a failed partition is skipped with
+// a warning unless all failed; the request's timeout makes a partial
+// result; the caller's cancellation an error.
+func (r *Reader) settle(ctx, qctx context.Context, parts []*rpart, warnings []string, outcomes func(func(*rpart, error) bool)) (timedOut bool, _ []string, err error) {
 	failed := 0
 	var first error
-	for _, p := range parts {
-		e := fn(p)
+	for p, e := range outcomes {
 		switch {
 		case e == nil:
 			continue
 		case errors.Is(e, errStop):
-			return false, warnings, nil
+			return timedOut, warnings, nil
 		case cutByTimeout(ctx, qctx, e):
-			return true, warnings, nil
+			timedOut = true
+			continue
 		case ctx.Err() != nil:
 			return false, nil, ctx.Err()
 		}
@@ -191,7 +241,7 @@ func (r *Reader) search(ctx, qctx context.Context, from, to time.Time, fn func(*
 	if failed > 0 && failed == len(parts) {
 		return false, nil, fmt.Errorf("store: %w", first)
 	}
-	return false, warnings, nil
+	return timedOut, warnings, nil
 }
 
 // partLocked returns partition name open, its meta current.
@@ -293,6 +343,12 @@ func cutByTimeout(parent, qctx context.Context, err error) bool {
 	return err != nil && parent.Err() == nil && qctx.Err() != nil
 }
 
+// withBodies adds the event bodies to a selection of (rowid, ts, id): read
+// for the selected rows only, after the filtering and the limit.
+func withBodies(sel, order string) string {
+	return "SELECT e.ts, e.id, b.event FROM (" + sel + ") AS e JOIN bodies AS b ON b.rowid = e.rowid ORDER BY " + order
+}
+
 type row struct {
 	ts int64
 	id string
@@ -326,7 +382,7 @@ func (r *Reader) Events(ctx context.Context, req store.EventsRequest) (*store.Ev
 		cond += " AND (ts < " + pt + " OR (ts = " + pt + " AND id < " + pi + "))"
 	}
 	args, pl := ph(args, limit+1)
-	sqlText := "SELECT ts, id, event FROM events WHERE " + cond + " ORDER BY ts DESC, id DESC LIMIT " + pl
+	sqlText := withBodies("SELECT rowid, ts, id FROM events WHERE "+cond+" ORDER BY ts DESC, id DESC LIMIT "+pl, "e.ts DESC, e.id DESC")
 	res := &store.EventsResult{}
 	var rows []row
 	res.TimedOut, res.Warnings, err = r.search(ctx, qctx, f.From, f.To, func(p *rpart) error {
@@ -395,7 +451,7 @@ func (r *Reader) Event(ctx context.Context, id string) (*store.Event, error) {
 	defer cancel()
 	var found *store.Event
 	timedOut, _, err := r.search(ctx, qctx, time.UnixMicro(-1<<62), time.UnixMicro(1<<62), func(p *rpart) error {
-		got, err := queryRows(qctx, p, `SELECT ts, id, event FROM events WHERE id = ?1 LIMIT 1`, []any{id})
+		got, err := queryRows(qctx, p, withBodies(`SELECT rowid, ts, id FROM events WHERE id = ?1 LIMIT 1`, "e.ts"), []any{id})
 		if err != nil {
 			return err
 		}
@@ -444,7 +500,7 @@ func (r *Reader) Transaction(ctx context.Context, req store.TransactionRequest) 
 		ors = append(ors, "community_id = "+p)
 	}
 	args, pl := ph(args, limit+1)
-	q := "SELECT ts, id, event FROM events WHERE " + cond + " AND (" + strings.Join(ors, " OR ") + ") ORDER BY ts, id LIMIT " + pl
+	q := withBodies("SELECT rowid, ts, id FROM events WHERE "+cond+" AND ("+strings.Join(ors, " OR ")+") ORDER BY ts, id LIMIT "+pl, "e.ts, e.id")
 	res := &store.EventsResult{}
 	var rows []row
 	res.TimedOut, res.Warnings, err = r.search(ctx, qctx, f.From, f.To, func(p *rpart) error {
@@ -480,7 +536,8 @@ func (r *Reader) Histogram(ctx context.Context, req store.HistogramRequest) (*st
 	args, po := ph(args, origin)
 	args, pi := ph(args, res.Interval.Microseconds())
 	q := "SELECT (ts - " + po + ") / " + pi + " AS b, count(*) FROM events WHERE " + cond + " GROUP BY b"
-	res.TimedOut, res.Warnings, err = r.search(ctx, qctx, f.From, f.To, func(p *rpart) error {
+	var mu sync.Mutex
+	res.TimedOut, res.Warnings, err = r.searchParallel(ctx, qctx, f.From, f.To, func(p *rpart) error {
 		return func() error {
 			rs, err := p.db.QueryContext(qctx, q, args...)
 			if err != nil {
@@ -493,7 +550,9 @@ func (r *Reader) Histogram(ctx context.Context, req store.HistogramRequest) (*st
 					return err
 				}
 				if b >= 0 && b < int64(len(buckets)) {
+					mu.Lock()
 					buckets[b].Count += n
+					mu.Unlock()
 				}
 			}
 			return rs.Err()
@@ -532,15 +591,27 @@ func (r *Reader) Groups(ctx context.Context, req store.GroupsRequest) (*store.Gr
 		groupBy[i] = strconv.Itoa(i + 1)
 	}
 	args, pl := ph(args, perPartitionGroups+1)
+	// Usually every group of a partition is merged; only a partition with
+	// more groups than that is read again for its largest.
 	q := "SELECT " + strings.Join(exprs, ", ") + ", count(*), min(ts), max(ts) FROM events WHERE " + cond +
+		" GROUP BY " + strings.Join(groupBy, ", ") + " LIMIT " + pl
+	qTop := "SELECT " + strings.Join(exprs, ", ") + ", count(*), min(ts), max(ts) FROM events WHERE " + cond +
 		" GROUP BY " + strings.Join(groupBy, ", ") + " ORDER BY count(*) DESC LIMIT " + pl
 	res := &store.GroupsResult{By: req.By}
 	merged := map[string]*store.Group{}
-	res.TimedOut, res.Warnings, err = r.search(ctx, qctx, f.From, f.To, func(p *rpart) error {
-		n, err := scanGroups(qctx, p, q, args, fields, merged)
-		if n > perPartitionGroups {
+	var mu sync.Mutex
+	res.TimedOut, res.Warnings, err = r.searchParallel(ctx, qctx, f.From, f.To, func(p *rpart) error {
+		groups, err := scanGroups(qctx, p, q, args, fields)
+		if err == nil && len(groups) > perPartitionGroups {
+			// More groups than we merge: take the largest.
+			groups, err = scanGroups(qctx, p, qTop, args, fields)
+			mu.Lock()
 			res.Truncated = true
+			mu.Unlock()
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		mergeGroups(merged, groups)
 		return err
 	})
 	if err != nil {
@@ -570,13 +641,20 @@ func groupExpr(args []any, f *query.Field) ([]any, string) {
 		path += `."` + k + `"`
 	}
 	args, p := ph(args, path)
-	return args, "event -> " + p
+	return args, dialect.Event + " -> " + p
 }
 
-func scanGroups(ctx context.Context, p *rpart, q string, args []any, fields []*query.Field, merged map[string]*store.Group) (int, error) {
+// partGroup is a group as one partition counted it.
+type partGroup struct {
+	key         []any
+	count       int64
+	first, last int64
+}
+
+func scanGroups(ctx context.Context, p *rpart, q string, args []any, fields []*query.Field) ([]partGroup, error) {
 	rs, err := p.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer rs.Close()
 	n := len(fields)
@@ -585,31 +663,37 @@ func scanGroups(ctx context.Context, p *rpart, q string, args []any, fields []*q
 	for i := range raw {
 		ptrs[i] = &raw[i]
 	}
-	count := 0
+	var out []partGroup
 	for rs.Next() {
-		count++
 		if err := rs.Scan(ptrs...); err != nil {
-			return count, err
+			return out, err
 		}
-		key := make([]any, n)
+		g := partGroup{key: make([]any, n), count: raw[n].(int64), first: raw[n+1].(int64), last: raw[n+2].(int64)}
 		for i, f := range fields {
-			key[i] = keyValue(f, raw[i])
+			g.key[i] = keyValue(f, raw[i])
 		}
-		ks := keyString(key)
-		c, first, last := raw[n].(int64), raw[n+1].(int64), raw[n+2].(int64)
+		out = append(out, g)
+	}
+	return out, rs.Err()
+}
+
+// mergeGroups adds a partition's groups to the merged ones.
+func mergeGroups(merged map[string]*store.Group, groups []partGroup) {
+	for _, pg := range groups {
+		ks := keyString(pg.key)
+		first, last := time.UnixMicro(pg.first).UTC(), time.UnixMicro(pg.last).UTC()
 		if g := merged[ks]; g != nil {
-			g.Count += c
-			if t := time.UnixMicro(first).UTC(); t.Before(g.First) {
-				g.First = t
+			g.Count += pg.count
+			if first.Before(g.First) {
+				g.First = first
 			}
-			if t := time.UnixMicro(last).UTC(); t.After(g.Last) {
-				g.Last = t
+			if last.After(g.Last) {
+				g.Last = last
 			}
 			continue
 		}
-		merged[ks] = &store.Group{Key: key, Count: c, First: time.UnixMicro(first).UTC(), Last: time.UnixMicro(last).UTC()}
+		merged[ks] = &store.Group{Key: pg.key, Count: pg.count, First: first, Last: last}
 	}
-	return count, rs.Err()
 }
 
 // keyValue converts what SQLite returned for a group field to the Go value
@@ -649,9 +733,29 @@ func keyValue(f *query.Field, v any) any {
 
 // keyString identifies a key for merging groups across partitions.
 func keyString(key []any) string {
-	var b strings.Builder
+	b := make([]byte, 0, 64)
 	for _, v := range key {
-		fmt.Fprintf(&b, "%T:%v\x00", v, v)
+		switch x := v.(type) {
+		case nil:
+			b = append(b, 'n')
+		case string: // length first: a value may hold any byte
+			b = strconv.AppendInt(append(b, 's'), int64(len(x)), 10)
+			b = append(append(b, ':'), x...)
+		case uint64:
+			b = strconv.AppendUint(append(b, 'u'), x, 10)
+		case int64:
+			b = strconv.AppendInt(append(b, 'i'), x, 10)
+		case float64:
+			b = strconv.AppendFloat(append(b, 'f'), x, 'g', -1, 64)
+		case bool:
+			b = strconv.AppendBool(append(b, 'b'), x)
+		case json.RawMessage:
+			b = strconv.AppendInt(append(b, 'j'), int64(len(x)), 10)
+			b = append(append(b, ':'), x...)
+		default:
+			b = fmt.Appendf(append(b, '?'), "%v", x)
+		}
+		b = append(b, 0)
 	}
-	return b.String()
+	return string(b)
 }

@@ -44,6 +44,7 @@ type wpart struct {
 	db      *sql.DB
 	conn    *sql.Conn
 	ins     *sql.Stmt
+	insBody *sql.Stmt
 	insText *sql.Stmt
 	nextRow int64
 	used    time.Time
@@ -144,11 +145,13 @@ func (p *wpart) init(ctx context.Context, fresh bool) error {
 	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) + 1 FROM events`).Scan(&p.nextRow); err != nil {
 		return err
 	}
-	ph := strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",")
-	if p.ins, err = conn.PrepareContext(ctx, `INSERT INTO events (`+strings.Join(columns, ",")+`) VALUES (`+ph+`)`); err != nil {
+	if p.ins, err = conn.PrepareContext(ctx, InsertSQL); err != nil {
 		return err
 	}
-	if p.insText, err = conn.PrepareContext(ctx, `INSERT INTO events_text (rowid, text) VALUES (?, ?)`); err != nil {
+	if p.insBody, err = conn.PrepareContext(ctx, InsertBodySQL); err != nil {
+		return err
+	}
+	if p.insText, err = conn.PrepareContext(ctx, InsertTextSQL); err != nil {
 		return err
 	}
 	return nil
@@ -173,7 +176,7 @@ func createSchema(ctx context.Context, conn *sql.Conn) error {
 
 func (p *wpart) close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{p.ins, p.insText} {
+	for _, s := range []*sql.Stmt{p.ins, p.insBody, p.insText} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}
@@ -257,15 +260,18 @@ func (p *wpart) write(ctx context.Context, evs []*normalize.Event, idx []int, li
 		return err
 	}
 	defer tx.Rollback()
-	ins, insText := tx.StmtContext(ctx, p.ins), tx.StmtContext(ctx, p.insText)
+	ins, insBody, insText := tx.StmtContext(ctx, p.ins), tx.StmtContext(ctx, p.insBody), tx.StmtContext(ctx, p.insText)
 	row := p.nextRow
 	minTS, maxTS := int64(1<<63-1), int64(-1<<63)
 	for _, i := range idx {
 		e := evs[i]
 		ts := e.Timestamp.UnixMicro()
 		minTS, maxTS = min(minTS, ts), max(maxTS, ts)
-		p.rowValues(row, e, line(i))
+		p.rowValues(row, e)
 		if _, err := ins.ExecContext(ctx, p.vals...); err != nil {
+			return err
+		}
+		if _, err := insBody.ExecContext(ctx, row, line(i)); err != nil {
 			return err
 		}
 		p.text = query.AppendText(p.text[:0], e)
@@ -293,9 +299,25 @@ func (w *Writer) drop(p *wpart) {
 	delete(w.parts, p.name)
 }
 
+// The statements that store an event: its row (RowValues), its body (the
+// rowid and the encoded event) and its words (the rowid and
+// query.AppendText), exported for benchmarks.
+var (
+	InsertSQL     = `INSERT INTO events (` + strings.Join(columns, ",") + `) VALUES (` + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + `)`
+	InsertBodySQL = `INSERT INTO bodies (rowid, event) VALUES (?, ?)`
+	InsertTextSQL = `INSERT INTO events_text (rowid, text) VALUES (?, ?)`
+)
+
+// RowValues returns an event's row as the writer inserts it.
+func RowValues(row int64, e *normalize.Event) []any {
+	p := &wpart{vals: make([]any, len(columns))}
+	p.rowValues(row, e)
+	return p.vals
+}
+
 // rowValues fills w.vals with an event's columns, NULL where the native
 // encoder leaves the field out.
-func (p *wpart) rowValues(row int64, e *normalize.Event, line []byte) {
+func (p *wpart) rowValues(row int64, e *normalize.Event) {
 	v := p.vals
 	clear(v)
 	v[0], v[1], v[2], v[3] = row, e.Timestamp.UnixMicro(), e.Received.UnixMicro(), e.ID
@@ -324,7 +346,6 @@ func (p *wpart) rowValues(row int64, e *normalize.Event, line []byte) {
 			v[22] = int64(s.Priority)
 		}
 	}
-	v[23] = line
 }
 
 func nullString(s string) any {

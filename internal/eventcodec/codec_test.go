@@ -1,61 +1,17 @@
-package diskbuf
+package eventcodec
 
 import (
 	"bytes"
 	"net/netip"
 	"reflect"
 	"testing"
-	"time"
 
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs/format"
 )
 
-// fullEvent sets every field of normalize.Event, so a round trip that drops
-// one shows up.
-func fullEvent() *normalize.Event {
-	yes := true
-	uid, gid := uint32(1000), uint32(0)
-	e := &normalize.Event{
-		ID:        "0123456789abcdef0000000000000001",
-		Timestamp: time.Date(2026, 11, 22, 10, 11, 12, 123456789, time.UTC),
-		Received:  time.Date(2026, 11, 22, 10, 11, 13, 5, time.UTC),
-		Kind:      normalize.KindAlert,
-		Action:    normalize.ActionBlocked,
-		Source:    normalize.Source{Type: "suricata", Input: "eve", Sensor: "sensor-1"},
-		SrcIP:     netip.MustParseAddr("10.0.0.1"),
-		DestIP:    netip.MustParseAddr("fe80::1%eth0"),
-		SrcPort:   1234, DestPort: 443, HasPorts: true,
-		Proto: 6, HasProto: true, ProtoName: "tcp",
-		ICMPType: 3, ICMPCode: 1, HasICMP: true,
-		SrcMAC: "00:11:22:33:44:55", DestMAC: "66:77:88:99:aa:bb",
-		CommunityID: "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
-		FlowID:      1<<63 + 12345,
-		InIface:     "eth0",
-		VLAN:        []uint16{10, 4094},
-		AppProto:    "tls",
-		Direction:   "to_server",
-		Signature:   &normalize.Signature{GID: 1, ID: 2024001, Rev: 3, Name: "ET TEST \"quoted\" ✓", Category: "Misc", Priority: 2},
-		Flow: &normalize.Flow{PktsToServer: 1, PktsToClient: 2, BytesToServer: 3, BytesToClient: 4,
-			Start: time.Date(2026, 1, 1, 0, 0, 0, 1, time.UTC), End: time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC),
-			Age: -1, State: "closed", Reason: "timeout", Alerted: &yes},
-		Packet:   &normalize.Packet{Len: 60, TTL: 64, HasTTL: true, TOS: 16, IPID: 7, TCPFlags: "SA", TCPWindow: 65535, TCPSeq: 1, TCPAck: 2},
-		Firewall: &normalize.Firewall{Group: 5, Prefix: "drop: ", Mark: 9, InIface: "eth0", OutIface: "eth1", UID: &uid, GID: &gid},
-		Details: normalize.Details{
-			{Key: "tls", Value: normalize.RawJSON(`{"sni":"example.org"}`)},
-			{Key: "weird \"key\"", Value: normalize.RawJSON(`[1,2,3]`)},
-		},
-		SrcGeo: &normalize.Geo{CountryISO: "GB", CountryName: "United Kingdom", CityName: "London",
-			Lat: 51.5142, Lon: -0.0931, HasLocation: true, ASN: 20712, ASOrg: "Andrews & Arnold Ltd"},
-		DestGeo: &normalize.Geo{CountryISO: "US", CountryName: "United States", CityName: "Mountain View",
-			Lat: 37.4, Lon: -122.07, HasLocation: true, ASN: 15169, ASOrg: "GOOGLE"},
-		SrcLabels:    []string{"dmz", "home_net"},
-		DestLabels:   []string{"home_net"},
-		NetDirection: normalize.DirectionInternal,
-		Observer:     &normalize.Observer{Site: "fra1", Environment: "prod", Cluster: "edge", Namespace: "sec", Pod: "agw-0", Node: "n3"},
-	}
-	return e
-}
+func fullEvent() *normalize.Event { return testutil.FullEvent() }
 
 // TestFullEventSetsEveryField guards the round trip below: a field added to
 // normalize.Event (or a nested struct) must be set in fullEvent, so that a
@@ -85,9 +41,10 @@ func TestFullEventSetsEveryField(t *testing.T) {
 func TestCodecDecodesVersion1(t *testing.T) {
 	e := &normalize.Event{ID: "x", Kind: normalize.KindAlert, Action: normalize.ActionAllowed, Flow: &normalize.Flow{PktsToServer: 1}}
 	v2 := AppendEvent(nil, e)
-	// version 2 = version 1 + three empty enrichment fields (two label
-	// counts, the direction) before the details count, here 0.
-	if v2[0] != 2 || !bytes.Equal(v2[len(v2)-4:], []byte{0, 0, 0, 0}) {
+	// version 3 (and 2) = version 1 + three empty enrichment fields (two
+	// label counts, the direction) before the details count, here 0; the
+	// aggregate and transaction parts of version 3 are absent here.
+	if v2[0] != codecVersion || !bytes.Equal(v2[len(v2)-4:], []byte{0, 0, 0, 0}) {
 		t.Fatalf("unexpected layout: %x", v2)
 	}
 	v1 := append([]byte{1}, v2[1:len(v2)-4]...)
@@ -182,14 +139,4 @@ func BenchmarkCodec(b *testing.B) {
 	})
 }
 
-type normalizeEvent = normalize.Event
-
-// detail is a filler field of about n bytes.
-func detail(n int) normalize.Field {
-	v := make([]byte, 0, n+2)
-	v = append(v, '"')
-	for range max(n, 1) {
-		v = append(v, 'x')
-	}
-	return normalize.Field{Key: "payload_printable", Value: append(v, '"')}
-}
+func detail(n int) normalize.Field { return testutil.Filler(n) }
