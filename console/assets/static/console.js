@@ -4,15 +4,14 @@
 "use strict";
 
 document.addEventListener("DOMContentLoaded", function () {
-  // Select all / none in a table of groups.
-  document.querySelectorAll("input[data-select-all]").forEach(function (all) {
-    all.addEventListener("change", function () {
-      document.querySelectorAll("input[name=" + all.dataset.selectAll + "]").forEach(function (c) { c.checked = all.checked; });
-      updateSelection();
-    });
-  });
+  // Select all / none in a table of groups, and the selection count. The
+  // listener sits on the document: live refresh replaces the table.
   document.addEventListener("change", function (e) {
-    if (e.target.matches("input.sel")) { updateSelection(); }
+    var all = e.target;
+    if (all.matches("input[data-select-all]")) {
+      document.querySelectorAll("input.sel[name=" + all.dataset.selectAll + "]").forEach(function (c) { c.checked = all.checked; });
+    }
+    if (all.matches("input.sel, input[data-select-all]")) { updateSelection(); }
   });
   updateSelection();
 
