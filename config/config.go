@@ -51,6 +51,10 @@ type File struct {
 	// own community_id overrides it (InputCommon).
 	CommunityID CommunityID `mapstructure:"community_id"`
 
+	// Console is the raw console: section; package console owns its
+	// options and decodes it (cmd/alertgw/console.go).
+	Console map[string]any `mapstructure:"console"`
+
 	// Origins names, by key path, where a value came from when it was not
 	// written in the file: the ALERTGW_* variable that set it, or the
 	// ${VAR} references expanded into it. Annotate uses it.

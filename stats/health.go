@@ -31,6 +31,8 @@ func (h Health) Ready() bool { return h.State != StateFailing }
 func (o *Output) Health(now time.Time, grace time.Duration) Health {
 	failingFor, lastErr := o.FailingFor(now)
 	switch {
+	case o.PausedFor() != "":
+		return Health{StateFailing, fmt.Sprintf("paused: %s (%d events held)", o.PausedFor(), o.Queued.Load()), failingFor}
 	case failingFor > 0 && !o.Ready():
 		return Health{StateFailing, fmt.Sprintf("failing for %s and its buffer is full (%s): %s", roundDur(failingFor), o.fill(), lastErr), failingFor}
 	case failingFor > grace:

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"io/fs"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 	"go.yaml.in/yaml/v3"
@@ -182,8 +190,9 @@ func TestExamplesRunBesideMakeRun(t *testing.T) {
 	script.WriteString(`
 cd "$CLONE"
 # What the sensors' packages leave on a host, where the examples look.
-mkdir -p /etc/snort /var/lib/GeoIP /var/log/audit /var/log/snort /var/log/barnyard2
+mkdir -p /etc/snort /var/lib/GeoIP /var/log/audit /var/log/snort /var/log/barnyard2 /etc/alertgw/tls
 cp "$FIX/sid-msg.map" "$FIX/gen-msg.map" "$FIX/classification.config" /etc/snort/
+cp "$FIX/console.crt" "$FIX/console.key" /etc/alertgw/tls/
 cp "$FIX"/GeoLite2-*.mmdb /var/lib/GeoIP/
 for f in audit.log audit.log.1 audit.log.2; do cp "$FIX/audit.log" /var/log/audit/$f; done
 
@@ -217,6 +226,12 @@ wait_for '[ -S run/suricata.sock ]' 'make run to listen' 240
 		up := fmt.Sprintf(`wait_for './bin/alertgw health --addr %s >/dev/null 2>&1' '%s to answer on %s' 20`, doc.Admin.Listen, ex, doc.Admin.Listen)
 		if doc.Admin.Listen == "" {
 			up = fmt.Sprintf(`wait_for 'grep -q "alertgw running" "$LOGS/%s.log"' '%s to start' 20`, name, ex)
+		}
+		// What the example's header says to run first (console users).
+		for _, l := range strings.Split(string(b), "\n") {
+			if cmd, ok := strings.CutPrefix(strings.TrimLeft(l, "# "), "alertgw user add "); ok && strings.HasPrefix(l, "#") {
+				fmt.Fprintf(&script, "echo 'correct horse battery staple' | ./bin/alertgw user add %s --password-stdin >\"$LOGS/%s.user\" 2>&1\n", cmd, name)
+			}
 		}
 		if ex == "examples/systemd/alertgw.yaml" {
 			script.WriteString(systemdInstall(t, root))
@@ -347,7 +362,30 @@ func fixtures(t *testing.T, root string) string {
 	copyFile("normalize/snort/testdata/classification.config", "classification.config")
 	copyFile("inputs/auditd/testdata/go-libaudit_normal.log", "audit.log")
 	os.WriteFile(filepath.Join(dir, "gen-msg.map"), []byte("1 || 1 || snort general alert\n116 || 420 || (snort_decoder) WARNING: TCP SYN with FIN\n"), 0o644)
+	writeSelfSigned(t, filepath.Join(dir, "console.crt"), filepath.Join(dir, "console.key"))
 	writeTestMMDB(t, filepath.Join(dir, "GeoLite2-City.mmdb"), "GeoLite2-City", mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String("GB")}})
 	writeTestMMDB(t, filepath.Join(dir, "GeoLite2-ASN.mmdb"), "GeoLite2-ASN", mmdbtype.Map{"autonomous_system_number": mmdbtype.Uint32(64500)})
 	return dir
+}
+
+// writeSelfSigned writes a self-signed certificate and its key (PEM), as an
+// administrator's certificate for the console would be.
+func writeSelfSigned(t *testing.T, certPath, keyPath string) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sensor-1"},
+		DNSNames: []string{"sensor-1", "localhost"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
 }

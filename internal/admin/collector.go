@@ -26,6 +26,7 @@ type Collector struct {
 	outDegraded, outFailingSeconds, outLastWrite *prometheus.Desc
 	ready                                        *prometheus.Desc
 	dlWritten, dlDropped, dlPending              *prometheus.Desc
+	outPaused, outFigure                         *prometheus.Desc
 	stages                                       stageMetrics
 	version                                      string
 	grace                                        time.Duration // admin.failure_grace
@@ -70,7 +71,6 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 		dlWritten:         d("deadletter_written_total", "Records written to the dead-letter file.", nil),
 		dlDropped:         d("deadletter_dropped_total", "Dead-letter records given up because the file could not be written, by reason.", []string{"reason"}),
 		dlPending:         d("deadletter_pending_records", "Dead-letter records waiting in memory to be written.", nil),
-		stages:            newStageMetrics(d),
 		grace:             DefaultFailureGrace,
 		ready:             d("ready", "1 when the gateway is ready (what /readyz answers with 200).", nil),
 		inReady:           d("input_ready", "1 while the input runs and is reachable (its socket file is in place, its bookmark writable).", in),
@@ -78,6 +78,10 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 		outDegraded:       d("output_degraded", "1 while the output retries within the grace period or spills to its disk buffer.", out),
 		outFailingSeconds: d("output_failing_seconds", "How long every delivery attempt has failed (0 while delivering).", out),
 		outLastWrite:      d("output_last_write_timestamp_seconds", "When the output last delivered (0: never).", out),
+		outPaused:         d("output_paused", "1 while the output holds its events back for a reason of its own (the store on a full disk).", out),
+		outFigure: d("output_figure", "An output type's own numbers, by name (store: partitions, bytes, foreign_files, "+
+			"removed_partitions_total, removed_bytes_total, skipped_kind_total).", []string{"output", "type", "figure"}),
+		stages: newStageMetrics(d),
 	}
 }
 
@@ -87,7 +91,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.inConns, c.inConnsClosed, c.inMerged,
 		c.outQueued, c.outCapacity, c.outWritten, c.outRetried, c.outFailed, c.outDropped, c.outReady,
 		c.outBufBytes, c.outBufLimit, c.outSpilled, c.outReplayed, c.outCorrupt, c.outLatency,
-		c.ready, c.inReady, c.inLastEvent, c.outDegraded, c.outFailingSeconds, c.outLastWrite,
+		c.ready, c.inReady, c.inLastEvent, c.outDegraded, c.outFailingSeconds, c.outLastWrite, c.outPaused, c.outFigure,
 		c.dlWritten, c.dlDropped, c.dlPending} {
 		ch <- d
 	}
@@ -155,6 +159,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for r, v := range s.Dropped.Snapshot() {
 			counter(c.outDropped, v, s.Name, s.Type, r)
+		}
+		gauge(c.outPaused, boolFloat(s.Paused.Load() != nil), s.Name, s.Type)
+		for f, v := range s.Figures.Snapshot() {
+			gauge(c.outFigure, float64(v), s.Name, s.Type, f)
 		}
 	}
 	c.stages.collect(c.reg, counter, gauge)

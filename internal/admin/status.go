@@ -59,6 +59,8 @@ type OutputStatus struct {
 	Spilled    uint64            `json:"spilled"`
 	Failed     map[string]uint64 `json:"failed"`
 	Dropped    map[string]uint64 `json:"dropped"`
+	Paused     string            `json:"paused,omitempty"`  // why the output holds its events back
+	Figures    map[string]int64  `json:"figures,omitempty"` // the output type's own numbers
 }
 
 // Snapshot reads the counters. The gateway is ready when every input is up
@@ -101,6 +103,7 @@ func Snapshot(reg *stats.Registry, version string, started time.Time, grace time
 			LastWrite: timeOf(out.LastWrite.Load()),
 			Buffered:  out.BufferedBytes.Load(), Spilled: out.Spilled.Load(),
 			Failed: out.Failed.Snapshot(), Dropped: out.Dropped.Snapshot(),
+			Paused: out.PausedFor(), Figures: out.Figures.Snapshot(),
 		}
 		if h.For > 0 {
 			s.FailingFor = h.For.Round(time.Second).String()
