@@ -157,7 +157,9 @@ func TestEnvOverrideErrors(t *testing.T) {
 	tests := []struct{ env, want string }{
 		{"ALERTGW_INPUTS_5_SOCKET=/x", "inputs has no item 5"},
 		{"ALERTGW_INPUTS_NOPE_SOCKET=/x", `inputs has no block named "nope"`},
-		{"ALERTGW_OUTPUTS=x", "outputs: must be a list of blocks"},
+		// The problem names the variable, not the file.
+		{"ALERTGW_OUTPUTS=x", "outputs (set by ALERTGW_OUTPUTS): must be a list of blocks"},
+		{"ALERTGW_PIPELINE_SHUTDOWN_TIMEOUT=soon", "pipeline.shutdown_timeout (set by ALERTGW_PIPELINE_SHUTDOWN_TIMEOUT): expected a duration"},
 	}
 	for _, tt := range tests {
 		_, probs, err := Load(writeConfig(t, yaml), []string{tt.env})

@@ -438,6 +438,12 @@ func TestE2EDefaultConfig(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o660 {
 		t.Errorf("socket mode: %v %v", fi.Mode(), err)
 	}
+	// The start log says what to paste into suricata.yaml: the socket's
+	// absolute path (Suricata would resolve ./run/… against its log dir).
+	abs, _ := filepath.Abs(g.sock)
+	if b, _ := os.ReadFile(g.log); !strings.Contains(string(b), "filename: "+abs+"}") {
+		t.Errorf("the start log does not print the absolute socket path %s to paste:\n%s", abs, b)
+	}
 	recs := inputRecords(t)[:3]
 	sendRecords(t, "dgram", g.sock, recs)
 	lines := waitLines(t, g.events, 3)
