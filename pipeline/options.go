@@ -14,12 +14,21 @@ type Delivery struct {
 	// Format is the encoding of the events the output receives: native
 	// (docs/schema.md), ecs or ocsf (docs/formats.md).
 	Format string `mapstructure:"format"`
+	// ECSCompat picks a profile of the ecs format: "" (ECS as alertgw
+	// writes it) or "filebeat" (Filebeat's Suricata module's fields too).
+	ECSCompat string `mapstructure:"ecs_compat"`
 	// Buffer is the output's queue: memory, spilling to disk.
 	Buffer Buffer `mapstructure:"buffer"`
 	// Batch groups queued events into one Write.
 	Batch Batching `mapstructure:"batch"`
 	// Retry is the backoff between attempts of a failing Write.
 	Retry Retry `mapstructure:"retry"`
+}
+
+// Encoder is the encoder of the format and profile (validated already).
+func (c *Delivery) Encoder() format.Encoder {
+	enc, _ := format.LookupProfile(c.Format, c.ECSCompat)
+	return enc
 }
 
 // Buffer is an output's queue: memory, spilling to a disk buffer in Path
@@ -33,6 +42,10 @@ type Buffer struct {
 	// MaxEvents is how many events wait in memory before spilling (or
 	// before when_full applies).
 	MaxEvents int `mapstructure:"max_events"`
+	// MaxMemoryBytes bounds the bytes the memory queue holds (the events'
+	// encodings and the raw messages they were made from), beside
+	// max_events: whichever is reached first spills or applies when_full.
+	MaxMemoryBytes config.Size `mapstructure:"max_memory_bytes"`
 	// MaxBytes bounds the disk buffer's segment files; at least 1MiB.
 	MaxBytes config.Size `mapstructure:"max_bytes"`
 	// Path is the disk buffer's directory, one per output; required with
@@ -80,11 +93,15 @@ const (
 	WhenFullDropOldest = "drop_oldest"
 )
 
+// DefaultMaxMemoryBytes is buffer.max_memory_bytes by default: 100,000
+// events of the usual 1-2 KB fit, 64 KiB events stop at about 2,000.
+const DefaultMaxMemoryBytes = 256 << 20
+
 // DefaultDelivery returns the defaults of the delivery keys.
 func DefaultDelivery() *Delivery {
 	return &Delivery{
 		Format: "native",
-		Buffer: Buffer{Type: BufferMemory, MaxEvents: 100_000, MaxBytes: 1 << 30, WhenFull: WhenFullBlock,
+		Buffer: Buffer{Type: BufferMemory, MaxEvents: 100_000, MaxMemoryBytes: DefaultMaxMemoryBytes, MaxBytes: 1 << 30, WhenFull: WhenFullBlock,
 			Sync: "interval", SyncInterval: time.Second},
 		Batch: Batching{MaxEvents: 1000},
 		Retry: Retry{Initial: 100 * time.Millisecond, Max: 30 * time.Second},
@@ -96,6 +113,8 @@ func (c *Delivery) Validate() config.Problems {
 	var p config.Problems
 	if _, err := format.Lookup(c.Format); err != nil {
 		p.Add("format", "%v", err)
+	} else if _, err := format.LookupProfile(c.Format, c.ECSCompat); err != nil {
+		p.Add("ecs_compat", "%v", err)
 	}
 	switch c.Buffer.Type {
 	case BufferMemory:
@@ -108,6 +127,9 @@ func (c *Delivery) Validate() config.Problems {
 	}
 	if c.Buffer.MaxEvents < 1 || c.Buffer.MaxEvents > 100_000_000 {
 		p.Add("buffer.max_events", "must be between 1 and 100000000; got %d", c.Buffer.MaxEvents)
+	}
+	if c.Buffer.MaxMemoryBytes < 64<<10 || c.Buffer.MaxMemoryBytes > 1<<40 {
+		p.Add("buffer.max_memory_bytes", "must be between 64KiB and 1TiB; got %d", c.Buffer.MaxMemoryBytes)
 	}
 	if c.Buffer.Path != "" && c.Buffer.MaxBytes < 1<<20 {
 		p.Add("buffer.max_bytes", "must be at least 1MiB; got %d", c.Buffer.MaxBytes)

@@ -73,16 +73,46 @@ func (r *Reasons) Snapshot() map[string]uint64 {
 	return out
 }
 
-// Input counts what one input saw.
+// Input counts what one input saw. Every message an input accounts for
+// ends in exactly one of Normalized, Merged, Failed and Dropped, so that
+//
+//	Received = Normalized + Merged + Failed.Total() + Dropped.Total()
+//
+// holds whenever nothing is in flight (Merged is 0 for inputs that make one
+// event per message: received = normalized + failed + dropped).
 type Input struct {
-	Name       string
-	Type       string
-	Received   atomic.Uint64 // messages read from the source
-	Bytes      atomic.Uint64 // bytes read from the source
-	Normalized atomic.Uint64 // events produced
-	Failed     Reasons       // messages that could not be normalized (dead-lettered)
-	Dropped    Reasons       // messages lost before normalization (truncated, ENOBUFS, …)
-	Up         atomic.Bool   // the input is running (its sockets are bound)
+	Name string
+	Type string
+	// Received counts the messages read from the source, and those the
+	// source or the kernel reports lost on their way (sequence gaps,
+	// overruns), which are also counted in Dropped.
+	Received atomic.Uint64
+	Bytes    atomic.Uint64 // bytes read from the source
+	// Normalized counts the events produced: one per message, or per
+	// group of messages for inputs that assemble events (Merged).
+	Normalized atomic.Uint64
+	// Merged counts messages folded into an event another message started
+	// (unified2 packet and extra-data records attached to their event,
+	// auditd records after an event's first, and its EOE).
+	Merged  atomic.Uint64
+	Failed  Reasons     // messages that could not be normalized (dead-lettered)
+	Dropped Reasons     // messages lost before normalization (truncated, ENOBUFS, empty, …)
+	Up      atomic.Bool // the input is running (its sockets are bound)
+
+	// Stream sockets: connections open now, and those the gateway closed
+	// itself, by reason (idle_timeout, evicted, refused, peer_rejected).
+	// Connections are not messages: they take no part in the identity
+	// received = normalized + failed + dropped.
+	Connections       atomic.Int64
+	ConnectionsClosed Reasons
+
+	// Replayed counts messages read back from the input's journal at start
+	// (they count as received too: the identity holds over one run).
+	Replayed atomic.Uint64
+	// JournalErrors counts batches that could not be appended to the
+	// journal (they went on unjournaled: a crash before the disk buffers
+	// have them would lose them).
+	JournalErrors atomic.Uint64
 }
 
 // Output counts what one output did.
@@ -99,6 +129,7 @@ type Output struct {
 	Filtered atomic.Uint64
 
 	BufferedBytes atomic.Int64  // size of the disk buffer's files
+	MemoryBytes   atomic.Int64  // bytes the memory queue holds (encoded events and their raw messages)
 	Spilled       atomic.Uint64 // events written to the disk buffer
 	Replayed      atomic.Uint64 // events found in the disk buffer at start
 	BufferCorrupt atomic.Uint64 // torn or corrupt disk buffer tails cut off
@@ -200,18 +231,33 @@ func (o *Output) Ready() bool {
 	return o.Queued.Load() < o.Capacity.Load()
 }
 
+// DeadLetter counts what the dead-letter file did.
+type DeadLetter struct {
+	Written atomic.Uint64 // records written to the file (handed to the kernel)
+	// Dropped counts records that could not be written and were given up,
+	// by reason: deadletter_unwritable (the file stayed unwritable while
+	// more than the pending limit waited, or at shutdown).
+	Dropped Reasons
+	Pending atomic.Int64 // records waiting in memory to be written
+	Failing atomic.Bool  // the last write or open failed
+}
+
 // Registry holds every input's and output's counters.
 type Registry struct {
-	mu      sync.Mutex
-	inputs  map[string]*Input
-	outputs map[string]*Output
-	stages  map[string]*Stage
+	mu         sync.Mutex
+	inputs     map[string]*Input
+	outputs    map[string]*Output
+	stages     map[string]*Stage
+	deadLetter DeadLetter
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{inputs: map[string]*Input{}, outputs: map[string]*Output{}}
 }
+
+// DeadLetter returns the dead-letter file's counters.
+func (r *Registry) DeadLetter() *DeadLetter { return &r.deadLetter }
 
 // Input returns the counters of the named input, creating them once. A
 // reloaded input keeps its counters.

@@ -10,10 +10,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/console"
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/internal/enrich"
 	"github.com/alertgw/alertgw/outputs"
-	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/pipeline"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -25,6 +25,7 @@ func configDefault() []byte { return config.Default() }
 type decodedInput struct {
 	block  config.Block
 	plugin inputs.Plugin
+	common config.InputCommon
 	opts   any
 }
 
@@ -52,9 +53,9 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 			}
 			continue
 		}
-		opts := p.Options()
-		probs = append(probs, config.DecodeBlock(b, opts)...)
-		ins = append(ins, decodedInput{block: b, plugin: p, opts: opts})
+		d := decodedInput{block: b, plugin: p, opts: p.Options()}
+		probs = append(probs, config.DecodeBlock(b, &d.common, d.opts)...)
+		ins = append(ins, d)
 	}
 	var outs []decodedOutput
 	for _, b := range f.Outputs {
@@ -73,6 +74,8 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 	probs = append(probs, eprobs...)
 	_, sprobs := decodeStages(f, outs, nil)
 	probs = append(probs, sprobs...)
+	_, cprobs := console.Decode(f.Console)
+	probs = append(probs, cprobs...)
 	return f, ins, outs, probs, nil
 }
 
@@ -137,7 +140,7 @@ func known[P any](m map[string]P) string {
 
 // buildPipeline constructs every input and output. On error, what was
 // already built is closed.
-func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log zerolog.Logger, reg *stats.Registry) (p *pipeline.Pipeline, err error) {
+func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log zerolog.Logger, reg *stats.Registry, js *journals) (p *pipeline.Pipeline, err error) {
 	var pins []pipeline.Input
 	var pouts []pipeline.Output
 	defer func() {
@@ -151,14 +154,14 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 		}
 	}()
 	for _, d := range outs {
-		o, err := buildOutput(f, d, log, reg)
+		o, err := buildOutputLate(f, d, log, reg, js.deferred)
 		if err != nil {
 			return nil, err
 		}
 		pouts = append(pouts, o)
 	}
 	for _, d := range ins {
-		in, err := buildInput(f, d, log, reg)
+		in, err := buildInput(f, d, log, reg, js)
 		if err != nil {
 			return nil, err
 		}
@@ -166,18 +169,21 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 	}
 	var dl *pipeline.DeadLetter
 	if f.DeadLetter.Path != "" {
-		if dl, err = pipeline.OpenDeadLetter(f.DeadLetter.Path, int64(f.DeadLetter.MaxSize)); err != nil {
+		if dl, err = pipeline.OpenDeadLetterWith(pipeline.DeadLetterOptions{Path: f.DeadLetter.Path, MaxSize: int64(f.DeadLetter.MaxSize),
+			Stats: reg.DeadLetter(), Log: log.With().Str("component", "dead_letter").Logger()}); err != nil {
 			return nil, err
 		}
 	}
 	stages, _ := decodeStages(f, outs, reg) // validated already
 	popts := pipeline.Options{
-		Stages:          stages,
-		Sensor:          f.Sensor,
-		Workers:         f.Pipeline.Workers,
-		ShutdownTimeout: f.Pipeline.ShutdownTimeout,
-		Log:             log,
-		DeadLetter:      dl,
+		Stages:           stages,
+		Sensor:           f.Sensor,
+		Workers:          f.Pipeline.Workers,
+		ShutdownTimeout:  f.Pipeline.ShutdownTimeout,
+		Takeover:         js.takeover,
+		MaxInflightBytes: int64(f.Pipeline.MaxInflightBytes),
+		Log:              log,
+		DeadLetter:       dl,
 	}
 	eopts, _ := decodeEnrich(f) // validated already
 	en, err := enrich.New(eopts, log.With().Str("stage", "enrich").Logger())
@@ -193,12 +199,28 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 }
 
 func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry) (pipeline.Output, error) {
-	enc, _ := format.Lookup(d.common.Format) // validated already
+	return buildOutputLate(f, d, log, reg, false)
+}
+
+// buildOutputLate builds an output; with late, its plugin's New runs at its
+// first use (a takeover: see upgrade.go).
+func buildOutputLate(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry, late bool) (pipeline.Output, error) {
+	enc := d.common.Encoder() // validated already
 	st := reg.Output(d.block.Name, d.block.Type)
 	olog := log.With().Str("output", d.block.Name).Logger()
-	w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)
-	if err != nil {
-		return pipeline.Output{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+	build := func() (outputs.Output, error) {
+		w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+		}
+		return w, nil
+	}
+	var w outputs.Output
+	var err error
+	if late {
+		w = &lateOutput{build: build}
+	} else if w, err = build(); err != nil {
+		return pipeline.Output{}, err
 	}
 	var aggStats *stats.Stage
 	if d.route.Aggregate != nil {
@@ -208,12 +230,17 @@ func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats
 		Batch: d.common.Batch, Retry: d.common.Retry, Route: d.route.Route(aggStats), Stats: st, Log: olog}, nil
 }
 
-func buildInput(f *config.File, d decodedInput, log zerolog.Logger, reg *stats.Registry) (pipeline.Input, error) {
+func buildInput(f *config.File, d decodedInput, log zerolog.Logger, reg *stats.Registry, js *journals) (pipeline.Input, error) {
 	st := reg.Input(d.block.Name, d.block.Type)
 	ilog := log.With().Str("input", d.block.Name).Logger()
-	r, dec, err := d.plugin.Build(inputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: ilog, Stats: st, Registry: reg}, d.opts)
+	j, err := js.forInput(d.block.Name, d.plugin)
 	if err != nil {
 		return pipeline.Input{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
 	}
-	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Decoder: dec, Stats: st, Log: ilog}, nil
+	r, dec, err := d.plugin.Build(inputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: ilog, Stats: st, Registry: reg, Journal: j}, d.opts)
+	if err != nil {
+		return pipeline.Input{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+	}
+	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Decoder: dec, Stats: st, Log: ilog, Journal: j,
+		CommunityIDSeed: f.CommunityIDSeed(d.common)}, nil
 }

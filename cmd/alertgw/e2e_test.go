@@ -433,7 +433,7 @@ func startDefaultGateway(t *testing.T) *gateway {
 	g.cmd = exec.Command(gatewayBinary(t), "run")
 	g.cmd.Dir = dir
 	// Tests run side by side: no fixed admin port.
-	g.cmd.Env = append(os.Environ(), "ALERTGW_ADMIN_LISTEN=127.0.0.1:0")
+	g.cmd.Env = append(os.Environ(), "ALERTGW_ADMIN_LISTEN=127.0.0.1:0", "ALERTGW_CONSOLE_LISTEN=127.0.0.1:0")
 	g.start(t, g.sock)
 	return g
 }

@@ -25,13 +25,17 @@ type reloader struct {
 	p    *pipeline.Pipeline
 	log  zerolog.Logger
 	reg  *stats.Registry
+	js   *journals
 	cur  *config.File
 	// What runs now, by name: the blocks as last applied.
 	inputs, outputs map[string]config.Block
+	// secrets, when set, learns the credentials of the outputs a reload
+	// builds (the admin endpoint never shows them).
+	secrets func(...string)
 }
 
-func newReloader(path string, f *config.File, p *pipeline.Pipeline, log zerolog.Logger, reg *stats.Registry) *reloader {
-	r := &reloader{path: path, p: p, log: log, reg: reg, cur: f, inputs: map[string]config.Block{}, outputs: map[string]config.Block{}}
+func newReloader(path string, f *config.File, p *pipeline.Pipeline, log zerolog.Logger, reg *stats.Registry, js *journals) *reloader {
+	r := &reloader{path: path, p: p, log: log, reg: reg, js: js, cur: f, inputs: map[string]config.Block{}, outputs: map[string]config.Block{}}
 	for _, b := range f.Inputs {
 		r.inputs[b.Name] = b
 	}
@@ -82,7 +86,7 @@ func (r *reloader) Reload() error {
 		if _, running := r.inputs[d.block.Name]; running {
 			continue
 		}
-		in, err := buildInput(f, d, r.log, r.reg)
+		in, err := buildInput(f, d, r.log, r.reg, r.js)
 		if err == nil {
 			if err = r.p.StartInput(in); err != nil {
 				in.Reader.Close() // built, never run: release its sockets
@@ -108,6 +112,9 @@ func (r *reloader) Reload() error {
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if r.secrets != nil {
+			r.secrets(secretsOf(d.opts)...)
 		}
 		if exists {
 			ch.Replace = append(ch.Replace, o)
@@ -179,7 +186,8 @@ func (r *reloader) warnRestartOnly(f *config.File) {
 		{"dead_letter", r.cur.DeadLetter, f.DeadLetter},
 		{"admin", r.cur.Admin, f.Admin},
 		{"run_as", r.cur.RunAs, f.RunAs},
-		{"enrich", r.cur.Enrich, f.Enrich}, // the GeoIP files themselves reload on their own
+		{"enrich", r.cur.Enrich, f.Enrich},                 // the GeoIP files themselves reload on their own
+		{"community_id", r.cur.CommunityID, f.CommunityID}, // an input's own community_id applies when it restarts
 	} {
 		if !reflect.DeepEqual(c.old, c.new) {
 			r.log.Warn().Str("key", c.key).Msg("reload: this setting changes only at restart")

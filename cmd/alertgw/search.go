@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/outputs/postgres"
 	storeout "github.com/alertgw/alertgw/outputs/store"
@@ -187,24 +188,50 @@ func warn(w io.Writer, warnings []string, timedOut, truncated bool, what string)
 // or postgres output.
 func openStore(ctx context.Context, o searchOptions) (store.Reader, error) {
 	if o.dsn != "" {
-		return openPostgres(ctx, o.dsn, o.table)
+		return storeTarget{dsn: o.dsn, table: o.table}.open(ctx)
 	}
 	_, _, outs, probs, err := loadConfig(o.config)
 	if err != nil {
 		return nil, usage("%v", err)
 	}
+	t, err := pickStore(o.config, outs, probs, o.output, "--output")
+	if err != nil {
+		return nil, err
+	}
+	return t.open(ctx)
+}
+
+// storeTarget is where a store's events are: a store output's directory
+// (SQLite) or a postgres output's table. `alertgw search` and the console
+// find it the same way.
+type storeTarget struct {
+	dir        string // SQLite store directory
+	dsn, table string // PostgreSQL
+}
+
+func (t storeTarget) String() string {
+	if t.dir != "" {
+		return t.dir
+	}
+	return "postgres table " + t.table
+}
+
+// pickStore picks the output to read from a configuration: the one named
+// output (flag names the option that gave it, for messages), else the only
+// store output, else the only postgres output.
+func pickStore(configPath string, outs []decodedOutput, probs config.Problems, output, flag string) (storeTarget, error) {
 	var candidates []decodedOutput
 	for _, d := range outs {
 		if d.plugin.Type != storeout.Type && d.plugin.Type != "postgres" {
 			continue
 		}
-		if o.output != "" && d.block.Name != o.output {
+		if output != "" && d.block.Name != output {
 			continue
 		}
 		candidates = append(candidates, d)
 	}
 	// A store output wins over postgres ones when no name is given.
-	if o.output == "" {
+	if output == "" {
 		var stores []decodedOutput
 		for _, d := range candidates {
 			if d.plugin.Type == storeout.Type {
@@ -216,32 +243,40 @@ func openStore(ctx context.Context, o searchOptions) (store.Reader, error) {
 		}
 	}
 	switch {
-	case len(candidates) == 0 && o.output != "":
-		return nil, usage("%s has no store or postgres output named %q", displayPath(o.config), o.output)
+	case len(candidates) == 0 && output != "":
+		return storeTarget{}, usage("%s has no store or postgres output named %q", displayPath(configPath), output)
 	case len(candidates) == 0:
-		return nil, usage("%s has no store output: add one (docs/search.md) or use --dsn", displayPath(o.config))
+		return storeTarget{}, usage("%s has no store output: add one (docs/search.md) or use --dsn", displayPath(configPath))
 	case len(candidates) > 1:
 		names := make([]string, len(candidates))
 		for i, d := range candidates {
 			names[i] = d.block.Name
 		}
-		return nil, usage("%s has several outputs to search (%s): pick one with --output", displayPath(o.config), strings.Join(names, ", "))
+		return storeTarget{}, usage("%s has several outputs to search (%s): pick one with %s", displayPath(configPath), strings.Join(names, ", "), flag)
 	}
 	d := candidates[0]
 	for _, p := range probs {
 		if strings.HasPrefix(p.Path, d.block.Path) {
-			return nil, usage("%s: %v", displayPath(o.config), p)
+			return storeTarget{}, usage("%s: %v", displayPath(configPath), p)
 		}
 	}
 	if d.plugin.Type == storeout.Type {
-		rd, err := sqlite.OpenReader(storeout.Dir(d.opts.(*storeout.Options)))
+		return storeTarget{dir: storeout.Dir(d.opts.(*storeout.Options))}, nil
+	}
+	po := d.opts.(*postgres.Options)
+	return storeTarget{dsn: po.DSN, table: po.Table}, nil
+}
+
+// open opens the target's reader.
+func (t storeTarget) open(ctx context.Context) (store.Reader, error) {
+	if t.dir != "" {
+		rd, err := sqlite.OpenReader(t.dir)
 		if err != nil {
 			return nil, usage("%v", err)
 		}
 		return rd, nil
 	}
-	po := d.opts.(*postgres.Options)
-	return openPostgres(ctx, po.DSN, po.Table)
+	return openPostgres(ctx, t.dsn, t.table)
 }
 
 func openPostgres(ctx context.Context, dsn, table string) (store.Reader, error) {

@@ -11,20 +11,34 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
+
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/inputs/unixsock/sockdir"
+	"github.com/alertgw/alertgw/internal/listenfds"
 )
 
 // socket is one bound socket file.
 type socket struct {
 	path string
 	typ  Type
-	dev  uint64 // identity of the file we created, so that shutdown
-	ino  uint64 // never removes a socket another process put there since
-	conn *net.UnixConn
-	ln   *net.UnixListener
+	// heldBy is who else holds the socket open ("systemd" for socket
+	// activation): its path is never removed and what is queued at
+	// shutdown is left for the next process to read.
+	heldBy string
+	dev    uint64 // identity of the file we created, so that shutdown
+	ino    uint64 // never removes a socket another process put there since
+	conn   *net.UnixConn
+	ln     *net.UnixListener
+	log    zerolog.Logger
+	// removeOnce: the file is removed (or the reason it cannot be is
+	// logged) once, by whichever of drain and close comes first.
+	removeOnce sync.Once
 }
 
 // bind creates the socket at path safely:
@@ -44,6 +58,11 @@ func bind(path string, c *Config) (*socket, error) {
 		return nil, fmt.Errorf("socket %s: path is %d bytes long; Unix socket paths are limited to %d", path, len(path), maxPathLen)
 	}
 	typ := Type(c.SocketType)
+	if ps, err := listenfds.Take(path, sockType(typ)); err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	} else if ps != nil {
+		return adopt(path, typ, ps, c)
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("socket %s: create directory: %w", path, err)
@@ -67,11 +86,7 @@ func bind(path string, c *Config) (*socket, error) {
 	if err != nil {
 		return nil, err
 	}
-	stype := unix.SOCK_DGRAM
-	if typ == Stream {
-		stype = unix.SOCK_STREAM
-	}
-	fd, err := unix.Socket(unix.AF_UNIX, stype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_UNIX, sockType(typ)|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socket %s: %w", path, err)
 	}
@@ -96,7 +111,7 @@ func bind(path string, c *Config) (*socket, error) {
 	if c.ReceiveBuffer > 0 {
 		setReceiveBuffer(fd, int(c.ReceiveBuffer), path, c)
 	}
-	if typ == Stream {
+	if typ.connected() {
 		if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
 			return nil, fmt.Errorf("socket %s: listen: %w", path, err)
 		}
@@ -109,15 +124,62 @@ func bind(path string, c *Config) (*socket, error) {
 		return nil, fmt.Errorf("socket %s: move into place: %w", path, err)
 	}
 
-	s := &socket{path: path, typ: typ, dev: uint64(st.Dev), ino: st.Ino}
+	s := &socket{path: path, typ: typ, dev: uint64(st.Dev), ino: st.Ino, log: c.Log}
 	f := os.NewFile(uintptr(fd), path)
 	ok = true // f owns fd now
 	defer f.Close()
-	if typ == Stream {
+	if err := s.wrap(f); err != nil {
+		return nil, err
+	}
+	register(s)
+	return s, nil
+}
+
+// adopt takes a socket the process was given open (systemd socket
+// activation, or the alertgw it took over from on SIGUSR2) instead of
+// binding one: the sensor never sees the path go away.
+func adopt(path string, typ Type, ps *listenfds.Socket, c *Config) (*socket, error) {
+	defer ps.File.Close()
+	s := &socket{path: path, typ: typ}
+	if ps.From == listenfds.FromSystemd {
+		s.heldBy = ps.From
+	} else {
+		// Ours from now on (the previous process exits): removed at
+		// shutdown if the path still names it.
+		var st unix.Stat_t
+		if err := unix.Lstat(path, &st); err == nil {
+			s.dev, s.ino = uint64(st.Dev), st.Ino
+		}
+	}
+	if c.ReceiveBuffer > 0 {
+		setReceiveBuffer(int(ps.File.Fd()), int(c.ReceiveBuffer), path, c)
+	}
+	if err := s.wrap(ps.File); err != nil {
+		return nil, err
+	}
+	c.Log.Info().Str("socket", path).Str("from", ps.From).Msg("using the socket passed by " + ps.From + " (not binding a new one)")
+	register(s)
+	return s, nil
+}
+
+func sockType(t Type) int {
+	switch t {
+	case Stream:
+		return unix.SOCK_STREAM
+	case SeqPacket:
+		return unix.SOCK_SEQPACKET
+	}
+	return unix.SOCK_DGRAM
+}
+
+// wrap makes s's listener or connection from f (which it duplicates).
+func (s *socket) wrap(f *os.File) error {
+	path, typ := s.path, s.typ
+	if typ.connected() {
 		l, err := net.FileListener(f)
 		if err != nil {
 			s.remove()
-			return nil, fmt.Errorf("socket %s: %w", path, err)
+			return fmt.Errorf("socket %s: %w", path, err)
 		}
 		s.ln = l.(*net.UnixListener)
 		s.ln.SetUnlinkOnClose(false) // remove() decides, knowing the inode
@@ -125,29 +187,19 @@ func bind(path string, c *Config) (*socket, error) {
 		pc, err := net.FilePacketConn(f)
 		if err != nil {
 			s.remove()
-			return nil, fmt.Errorf("socket %s: %w", path, err)
+			return fmt.Errorf("socket %s: %w", path, err)
 		}
 		s.conn = pc.(*net.UnixConn)
-	}
-	return s, nil
-}
-
-// checkExisting refuses to replace anything at path but a stale socket.
-// checkDir refuses a world-writable directory: anyone could remove the
-// socket there and put their own in its place, so that a sensor sends its
-// alerts to them. (Even with the sticky bit, as in /tmp, anyone can claim
-// the name while the gateway is down.)
-func checkDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("directory: %w", err)
-	}
-	if fi.Mode().Perm()&0o002 != 0 {
-		return fmt.Errorf("directory %s is world-writable (%s): anyone could replace the socket; use a directory such as /run/alertgw (created 0750)", dir, fi.Mode().Perm())
 	}
 	return nil
 }
 
+// checkDir refuses a directory where someone other than root or the
+// gateway's user could remove the socket and put their own in its place,
+// so that a sensor sends its alerts to them: see package sockdir.
+func checkDir(dir string) error { return sockdir.Check(dir) }
+
+// checkExisting refuses to replace anything at path but a stale socket.
 func checkExisting(path string, typ Type) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -165,10 +217,7 @@ func checkExisting(path string, typ Type) error {
 		return fmt.Errorf("socket %s: the path exists and is not a socket (%s); refusing to remove it", path, describeMode(m))
 	}
 	// A socket: stale, or another process (a second gateway) serves it.
-	network := "unixgram"
-	if typ == Stream {
-		network = "unix"
-	}
+	network := map[Type]string{Dgram: "unixgram", Stream: "unix", SeqPacket: "unixpacket"}[typ]
 	c, err := net.DialTimeout(network, path, 200*time.Millisecond)
 	switch {
 	case err == nil:
@@ -245,19 +294,33 @@ func setReceiveBuffer(fd, size int, path string, c *Config) {
 		Msg("receive buffer (the kernel reports twice the usable size; without root it is capped by net.core.rmem_max)")
 }
 
-// remove deletes the socket file if it is still the one bound here.
+// remove deletes the socket file if it is still the one bound here, unless
+// someone else holds the socket (systemd) or hands it on (SIGUSR2). When it
+// cannot (after run_as, the gateway's user may not write a root-owned
+// directory), it says why: the file stays, and the next start replaces it
+// as a stale socket.
 func (s *socket) remove() {
-	var st unix.Stat_t
-	if err := unix.Lstat(s.path, &st); err != nil {
+	if s.heldBy != "" || handingOver.Load() || s.ino == 0 {
 		return
 	}
-	if uint64(st.Dev) == s.dev && st.Ino == s.ino && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
-		os.Remove(s.path)
-	}
+	s.removeOnce.Do(func() {
+		var st unix.Stat_t
+		if err := unix.Lstat(s.path, &st); err != nil {
+			return
+		}
+		if uint64(st.Dev) != s.dev || st.Ino != s.ino || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+			return // another process's socket now: not ours to remove
+		}
+		if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn().Err(err).Str("socket", s.path).Int("uid", os.Geteuid()).
+				Msg("socket file left behind at shutdown: the gateway's user cannot remove it from its directory (after run_as, make the directory writable by the run_as user, e.g. owned by it); the next start replaces the stale socket")
+		}
+	})
 }
 
 // close closes the socket and removes its file.
 func (s *socket) close() error {
+	unregister(s)
 	s.remove()
 	if s.ln != nil {
 		return s.ln.Close()
@@ -272,3 +335,28 @@ func (s *socket) rawConn() (syscall.RawConn, error) {
 	}
 	return s.conn.SyscallConn()
 }
+
+// ListenStream binds a stream socket at path as the inputs' sockets are
+// bound (a directory nobody else can change, a stale socket replaced, the
+// mode set before the socket is reachable), for the gateway's own servers:
+// the admin endpoint's socket. Closing the listener removes the file.
+func ListenStream(path string, mode config.FileMode, log zerolog.Logger) (net.Listener, error) {
+	c := &Config{Options: Options{SocketType: string(Stream), SocketMode: mode}, Log: log}
+	c.fill()
+	if probs := c.Options.Validate(); len(probs) > 0 {
+		return nil, fmt.Errorf("socket %s: %w", path, probs.Err())
+	}
+	sk, err := bind(path, c)
+	if err != nil {
+		return nil, err
+	}
+	return &ownedListener{UnixListener: sk.ln, sk: sk}, nil
+}
+
+// ownedListener removes its socket file when closed.
+type ownedListener struct {
+	*net.UnixListener
+	sk *socket
+}
+
+func (l *ownedListener) Close() error { return l.sk.close() }

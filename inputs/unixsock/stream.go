@@ -34,7 +34,7 @@ func (s *Server) serveStream(ctx context.Context, sk *socket, out *handoff, emit
 	defer stop()
 
 	var wg sync.WaitGroup
-	var active atomic.Int64
+	conns := newConnTable(s, sk)
 	var err error
 	for {
 		c, aerr := sk.ln.AcceptUnix()
@@ -55,17 +55,19 @@ func (s *Server) serveStream(ctx context.Context, sk *socket, out *handoff, emit
 			c.Close()
 			continue
 		}
-		if active.Load() >= int64(s.cfg.MaxConnections) {
-			// Each connection may buffer up to max_line_size: bound them.
-			s.failLog.Warn().Str("socket", sk.path).Int("max_connections", s.cfg.MaxConnections).
-				Msg("too many stream connections; refusing one")
-			c.Close()
+		// Each connection may buffer up to max_line_size: bound them, and
+		// keep idle ones from locking senders out (conns.go).
+		sc := conns.admit(c)
+		if sc == nil {
 			continue
 		}
-		active.Add(1)
 		wg.Go(func() {
-			defer active.Add(-1)
-			s.serveConn(ctx, sk, c, out, emit)
+			defer conns.release(sc)
+			if sk.typ == SeqPacket {
+				s.serveSeqPacketConn(ctx, sk, sc, emit)
+				return
+			}
+			s.serveConn(ctx, sk, sc, out, emit)
 		})
 	}
 	wg.Wait()
@@ -84,7 +86,7 @@ func (s *Server) connAllowed(sk *socket, c *net.UnixConn) bool {
 	if err == nil && cerr == nil && s.cfg.peerAllowed(cred.Uid, cred.Gid) {
 		return true
 	}
-	s.cfg.Stats.Dropped.Add("peer_rejected", 1)
+	s.cfg.Stats.ConnectionsClosed.Add(ConnPeerRejected, 1) // a connection, not a message
 	ev := s.failLog.Warn().Str("socket", sk.path).Err(errors.Join(err, cerr))
 	if cred != nil {
 		ev = ev.Int32("pid", cred.Pid).Uint32("uid", cred.Uid).Uint32("gid", cred.Gid)
@@ -94,15 +96,18 @@ func (s *Server) connAllowed(sk *socket, c *net.UnixConn) bool {
 }
 
 // serveConn reads one connection's newline-delimited messages.
-func (s *Server) serveConn(ctx context.Context, sk *socket, c *net.UnixConn, out *handoff, emit inputs.Emitter) {
+func (s *Server) serveConn(ctx context.Context, sk *socket, sc *streamConn, out *handoff, emit inputs.Emitter) {
+	c := sc.c
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	lr := &lineReader{s: s, sk: sk, emit: emit, out: out, max: int(s.cfg.MaxLineSize),
 		buf: make([]byte, min(initialLineBuf, int(s.cfg.MaxLineSize)+1))}
+	defer lr.releaseAll()
 	for {
 		n, err := c.Read(lr.space())
 		if n > 0 {
+			sc.read()
 			lr.consume(n)
 		}
 		switch {
@@ -132,6 +137,10 @@ type lineReader struct {
 	start, end int  // unconsumed bytes are buf[start:end]
 	skipping   bool // inside an over-long line, discarding up to '\n'
 	lines      [][]byte
+	// held is what buf holds beyond its initial size, taken from the
+	// input's partial-line budget (max_partial_bytes), shared by all its
+	// connections: 64 connections may not each hold a 16 MiB line.
+	held int
 }
 
 // space returns where the next read goes, compacting or growing the buffer
@@ -147,7 +156,15 @@ func (l *lineReader) space() []byte {
 		l.end -= l.start
 		l.start = 0
 	case len(l.buf) < l.max+1:
-		nb := make([]byte, min(2*len(l.buf), l.max+1))
+		size := min(2*len(l.buf), l.max+1)
+		if !l.s.partial.take(int64(size - len(l.buf))) {
+			// The input's partial lines hold max_partial_bytes already:
+			// this line is cut like an over-long one.
+			l.overBudget()
+			return l.buf[l.end:]
+		}
+		l.held += size - len(l.buf)
+		nb := make([]byte, size)
 		copy(nb, l.buf[:l.end])
 		l.buf = nb
 	}
@@ -157,6 +174,38 @@ func (l *lineReader) space() []byte {
 		l.start, l.end = 0, 0
 	}
 	return l.buf[l.end:]
+}
+
+// overBudget dead-letters the partial line that could not grow (its first
+// bytes, reason line_budget) and skips the rest of it.
+func (l *lineReader) overBudget() {
+	st := l.s.cfg.Stats
+	st.Received.Add(1)
+	l.s.failLog.Warn().Str("socket", l.sk.path).Int("bytes", l.end).Int64("max_partial_bytes", l.s.partial.max).
+		Msg("partial line dead-lettered: the input's connections hold max_partial_bytes in unfinished lines already; raise max_partial_bytes")
+	err := fmt.Errorf("line not finished after %d bytes while the input's unfinished lines held max_partial_bytes (%d); its first %d bytes are kept, the rest up to the next newline is skipped",
+		l.end, l.s.partial.max, l.end-l.start)
+	l.emit.Failed(append([]byte(nil), l.buf[l.start:l.end]...), ReasonLineBudget, &normalize.Error{Reason: ReasonLineBudget, Err: err})
+	l.skipping = true
+	l.start, l.end = 0, 0
+	l.shrink()
+}
+
+// shrink gives back what the buffer grew by once it holds nothing, so that
+// a connection that sent one big line does not keep its buffer.
+func (l *lineReader) shrink() {
+	if l.held == 0 || l.start != l.end {
+		return
+	}
+	l.s.partial.give(int64(l.held))
+	l.held = 0
+	l.buf = make([]byte, min(initialLineBuf, l.max+1))
+	l.start, l.end = 0, 0
+}
+
+func (l *lineReader) releaseAll() {
+	l.s.partial.give(int64(l.held))
+	l.held = 0
 }
 
 // consume splits the n bytes just read into lines and hands them on.
@@ -178,6 +227,7 @@ func (l *lineReader) consume(n int) {
 	}
 	if l.skipping || l.start == l.end {
 		l.start, l.end = 0, 0
+		l.shrink()
 	}
 	l.flush()
 }
@@ -216,7 +266,8 @@ func (l *lineReader) flush() {
 		l.lines[i] = nil
 	}
 	l.lines = l.lines[:0]
-	l.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now()}, total)
+	durable := l.s.journal(msgs)
+	l.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now(), Durable: durable}, total)
 }
 
 func (l *lineReader) tooLarge(prefix []byte) {
@@ -259,5 +310,34 @@ func (l *lineReader) drain(c *net.UnixConn) {
 			return
 		}
 		l.consume(n)
+	}
+}
+
+// ReasonLineBudget is the dead-letter reason of a stream line cut because
+// the input's unfinished lines held max_partial_bytes.
+const ReasonLineBudget = "line_budget"
+
+// byteBudget is a count of bytes shared by goroutines, bounded by max.
+type byteBudget struct {
+	used atomic.Int64
+	max  int64
+}
+
+// take reserves n bytes if they fit.
+func (b *byteBudget) take(n int64) bool {
+	for {
+		u := b.used.Load()
+		if u+n > b.max {
+			return false
+		}
+		if b.used.CompareAndSwap(u, u+n) {
+			return true
+		}
+	}
+}
+
+func (b *byteBudget) give(n int64) {
+	if n != 0 {
+		b.used.Add(-n)
 	}
 }
