@@ -265,5 +265,13 @@ func TestVersion1Partition(t *testing.T) {
 		t.Error("rollup_minute not rebuilt")
 	}
 	db.Close()
+	// Upgrade does the rest of the directory.
+	done, err := Upgrade(context.Background(), dir)
+	if err != nil || len(done) != 1 || done[0] != "alertgw-20261120-0.db" {
+		t.Fatalf("Upgrade: %v %v", done, err)
+	}
+	if done, err := Upgrade(context.Background(), dir); err != nil || len(done) != 0 {
+		t.Fatalf("Upgrade again: %v %v", done, err)
+	}
 	storetest.RunQueries(t, rd, append(evs, more...), append(lines, moreLines...), from, to, queries)
 }
