@@ -397,6 +397,7 @@ func queries(args []string) error {
 	fs := flag.NewFlagSet("query", flag.ExitOnError)
 	dir := fs.String("dir", "", "store directory")
 	runs := fs.Int("runs", 50, "runs of each field query")
+	end := fs.String("end", "", "end of the windows (RFC 3339; default now): a store filled earlier, e.g. the console benchmark's (its `made` file)")
 	fs.Parse(args)
 	rd, err := sqlite.OpenReader(*dir)
 	if err != nil {
@@ -405,6 +406,11 @@ func queries(args []string) error {
 	defer rd.Close()
 	ctx := context.Background()
 	now := time.Now().UTC()
+	if *end != "" {
+		if now, err = time.Parse(time.RFC3339Nano, *end); err != nil {
+			return fmt.Errorf("-end: %w", err)
+		}
+	}
 	day := store.Filter{From: now.Add(-24 * time.Hour), To: now, Timeout: time.Minute}
 	week := store.Filter{From: now.Add(-7 * 24 * time.Hour), To: now, Timeout: time.Minute}
 	// Addresses that exist: the top sources of the last day.
