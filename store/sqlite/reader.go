@@ -39,6 +39,7 @@ type rpart struct {
 	db           *sql.DB
 	minTS, maxTS int64 // Unix microseconds; minTS > maxTS when empty
 	rollups      bool  // the file has the rollup tables (schema version 2)
+	meta         map[string]int64
 	stamp        fileStamp
 	used         time.Time
 }
@@ -287,7 +288,8 @@ func (p *rpart) readMeta(ctx context.Context) error {
 		return fmt.Errorf("schema version: %w", err)
 	}
 	p.rollups = ver >= 2 // a writer may have upgraded it since we opened it
-	rows, err := p.db.QueryContext(ctx, `SELECT k, v FROM meta WHERE k IN ('min_ts', 'max_ts')`)
+	p.meta = map[string]int64{}
+	rows, err := p.db.QueryContext(ctx, `SELECT k, v FROM meta WHERE k IN ('min_ts', 'max_ts') OR k LIKE 'rows:%' OR k LIKE 'n:%'`)
 	if err != nil {
 		return fmt.Errorf("meta: %w", err)
 	}
@@ -298,10 +300,13 @@ func (p *rpart) readMeta(ctx context.Context) error {
 		if err := rows.Scan(&k, &v); err != nil {
 			return fmt.Errorf("meta: %w", err)
 		}
-		if k == "min_ts" {
+		switch k {
+		case "min_ts":
 			p.minTS = v
-		} else {
+		case "max_ts":
 			p.maxTS = v
+		default:
+			p.meta[k] = v
 		}
 	}
 	return rows.Err()
@@ -599,7 +604,8 @@ func (r *Reader) Groups(ctx context.Context, req store.GroupsRequest) (*store.Gr
 	// so exprs are column names).
 	rollArgs := args
 	var rollQ, rollTop string
-	if ru, a, z, ok := pickRollup(f, fields, 0); ok {
+	ru, a, z, ok := pickRollup(f, fields, 0)
+	if ok {
 		var pa, pz string
 		rollArgs, pa = ph(slices.Clip(args), a)
 		rollArgs, pz = ph(rollArgs, z)
@@ -619,7 +625,7 @@ func (r *Reader) Groups(ctx context.Context, req store.GroupsRequest) (*store.Gr
 	var mu sync.Mutex
 	res.TimedOut, res.Warnings, err = r.searchParallel(ctx, qctx, f.From, f.To, func(p *rpart) error {
 		q, qTop, args := q, qTop, args
-		if rollQ != "" && p.rollups {
+		if rollQ != "" && p.rollups && p.rollupPays(ru) {
 			q, qTop, args = rollQ, rollTop, rollArgs
 		}
 		groups, err := scanGroups(qctx, p, q, args, fields)

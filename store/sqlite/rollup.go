@@ -148,6 +148,10 @@ func upgrade(ctx context.Context, conn *sql.Conn) error {
 		if _, err := tx.ExecContext(ctx, r.rebuild()); err != nil {
 			return fmt.Errorf("rebuilding %s: %w", r.table, err)
 		}
+		if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO meta (k, v) SELECT 'rows:"+r.table+"', count(*) FROM "+r.table+
+			" UNION ALL SELECT 'n:"+r.table+"', coalesce(sum(n), 0) FROM "+r.table); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)); err != nil {
 		return err
@@ -202,29 +206,63 @@ func (b *rollupBatch) add(ts int64, vals []any) {
 }
 
 // flush upserts the batch's counts with the rollups' statements (update,
-// insert pairs prepared on the partition) inside tx.
+// insert pairs prepared on the partition) inside tx, and adds the rows
+// inserted and the events counted to the meta table (rows:<table>,
+// n:<table>): a reader uses a rollup for groupings only where it holds
+// several events a row (rollupPays).
 func (b *rollupBatch) flush(ctx context.Context, tx *sql.Tx, stmts []*sql.Stmt) error {
+	meta := b.args[:0]
 	for i, r := range rollups {
-		upd, ins := tx.StmtContext(ctx, stmts[2*i]), tx.StmtContext(ctx, stmts[2*i+1])
+		var events int64
 		for _, a := range b.acc[i] {
-			b.args = append(b.args[:0], a.n, a.first, a.last, a.bucket)
-			b.args = append(b.args, a.key...)
-			res, err := upd.ExecContext(ctx, b.args...)
-			if err != nil {
-				return fmt.Errorf("%s: %w", r.table, err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n > 0 {
-				continue
-			}
-			if _, err := ins.ExecContext(ctx, b.args...); err != nil {
-				return fmt.Errorf("%s: %w", r.table, err)
-			}
+			events += a.n
+		}
+		inserted, err := upsert(ctx, tx, r, stmts[2*i], stmts[2*i+1], b.acc[i])
+		if err != nil {
+			return err
 		}
 		clear(b.acc[i])
+		meta = append(meta, "rows:"+r.table, inserted, "n:"+r.table, events)
+	}
+	b.args = meta
+	if _, err := tx.ExecContext(ctx, rollupMetaSQL, meta...); err != nil {
+		return fmt.Errorf("rollup meta: %w", err)
 	}
 	return nil
+}
+
+// rollupMetaSQL adds to the rows:<table> and n:<table> entries of meta.
+var rollupMetaSQL = func() string {
+	var vals []string
+	for i := range rollups {
+		vals = append(vals, fmt.Sprintf("(?%d, ?%d), (?%d, ?%d)", 4*i+1, 4*i+2, 4*i+3, 4*i+4))
+	}
+	return "INSERT INTO meta (k, v) VALUES " + strings.Join(vals, ", ") + " ON CONFLICT (k) DO UPDATE SET v = v + excluded.v"
+}()
+
+// upsert adds acc's counts to rollup r: an update of the key's row, or an
+// insert (counted in inserted) when the key is new.
+func upsert(ctx context.Context, tx *sql.Tx, r *rollup, updStmt, insStmt *sql.Stmt, acc map[string]*rollupAcc) (inserted int64, err error) {
+	upd, ins := tx.StmtContext(ctx, updStmt), tx.StmtContext(ctx, insStmt)
+	args := make([]any, 0, 4+len(r.cols))
+	for _, a := range acc {
+		args = append(args[:0], a.n, a.first, a.last, a.bucket)
+		args = append(args, a.key...)
+		res, err := upd.ExecContext(ctx, args...)
+		if err != nil {
+			return inserted, fmt.Errorf("%s: %w", r.table, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return inserted, err
+		} else if n > 0 {
+			continue
+		}
+		if _, err := ins.ExecContext(ctx, args...); err != nil {
+			return inserted, fmt.Errorf("%s: %w", r.table, err)
+		}
+		inserted++
+	}
+	return inserted, nil
 }
 
 // reset forgets counts not flushed (a failed batch).
@@ -258,6 +296,23 @@ func floorMod(a, b int64) int64 {
 		m += b
 	}
 	return m
+}
+
+// minEventsPerRow is how many events a rollup row must count on average
+// in a partition for groupings to read the rollup there: where nearly
+// every alert has a key of its own (random addresses), the rollup has a
+// row per alert and grouping it costs more than scanning the events
+// (measured: 1.27 s against 0.77 s of CPU for 375,000 alerts in 373,000
+// rows). Histograms read the per-minute rollup, which always condenses.
+var minEventsPerRow int64 = 2
+
+// rollupPays reports whether partition p's rollup table condenses its
+// events enough to read it for a grouping; without the figures (a file
+// written before they were kept) it is assumed to.
+func (p *rpart) rollupPays(r *rollup) bool {
+	rows, ok1 := p.meta["rows:"+r.table]
+	n, ok2 := p.meta["n:"+r.table]
+	return !ok1 || !ok2 || rows*minEventsPerRow <= n
 }
 
 // pickRollup returns the first rollup that answers a filter, grouping

@@ -100,6 +100,15 @@ func TestRollupsMatchEvents(t *testing.T) {
 		if _, err := db.Exec("DROP TABLE temp.want"); err != nil {
 			t.Fatal(err)
 		}
+		// The figures readers weigh the rollup by.
+		var rows, n, metaRows, metaN int64
+		if err := db.QueryRow("SELECT count(*), sum(n), (SELECT v FROM meta WHERE k = 'rows:' || ?1), (SELECT v FROM meta WHERE k = 'n:' || ?1) FROM "+r.table,
+			r.table).Scan(&rows, &n, &metaRows, &metaN); err != nil {
+			t.Fatal(err)
+		}
+		if rows != metaRows || n != metaN {
+			t.Errorf("%s: %d rows counting %d events; meta says %d and %d", r.table, rows, n, metaRows, metaN)
+		}
 		var plan strings.Builder
 		args := make([]any, 4+len(r.cols))
 		rs, err := db.Query("EXPLAIN QUERY PLAN "+r.update, args...)
@@ -123,6 +132,8 @@ func TestRollupsMatchEvents(t *testing.T) {
 // are read from it (a count changed in the rollup shows), others from the
 // events; the edges of a window that are not whole buckets from the events.
 func TestGroupsReadRollups(t *testing.T) {
+	defer func(m int64) { minEventsPerRow = m }(minEventsPerRow)
+	minEventsPerRow = 0 // the generated alerts have nearly a key each: use the rollup all the same
 	evs, lines, from, to := testEvents(500)
 	dir := t.TempDir()
 	w, err := OpenWriter(WriterOptions{Dir: dir, Partition: Day})
@@ -182,6 +193,11 @@ func TestGroupsReadRollups(t *testing.T) {
 		{"dest_port (not in a rollup)", count("kind:alert", "dest_port"), ports},
 		{"full text (not in a rollup)", count(`kind:alert "ssh scan"`, "signature.id"), textual},
 		{"histogram (minute rollup)", hist("action:blocked"), h * 10},
+		{"inbox where the rollup does not condense", func() int64 {
+			minEventsPerRow = 1 << 40
+			defer func() { minEventsPerRow = 0 }()
+			return count("kind:alert", "signature.id", "src_ip", "dest_ip")
+		}(), inbox},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: %d, want %d", c.name, c.got, c.want)
