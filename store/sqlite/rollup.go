@@ -45,6 +45,12 @@ var rollups = []*rollup{
 	// kind, action, sensor and input.
 	newRollup("rollup_minute", time.Minute, false,
 		[]string{"kind", "action", "source_type", "source_input", "sensor"}, "bucket, kind, action, sensor"),
+	// Alerts per hour by signature (inbox by signature, top signatures,
+	// mutes on a signature): far fewer keys than with the addresses.
+	newRollup("rollup_signature", time.Hour, true,
+		[]string{"kind", "action", "source_type", "source_input", "sensor",
+			"signature_gid", "signature_id", "signature", "priority"},
+		"bucket, signature_id, sensor"),
 	// The analyst's inbox: alerts by signature, source and destination,
 	// with the columns an inbox row shows.
 	newRollup("rollup_hour", time.Hour, true,

@@ -237,6 +237,7 @@ var groupBys = []struct {
 	{[]string{"signature.id", "signature.name", "signature.priority", "action", "source.sensor", "src_ip", "dest_ip"}, "kind:alert -action:blocked"},
 	{[]string{"src_ip"}, "kind:alert src_ip:10.0.0.0/8 -signature.id:2001219"},
 	{[]string{"dest_ip", "signature.gid"}, "kind:alert (signature.priority:<=2 OR source.sensor:sensor-*)"},
+	{[]string{"signature.id", "signature.name"}, "kind:alert -action:allowed"},
 	{[]string{"source.sensor", "action"}, "-kind:flow"},
 	{[]string{"source.input", "kind"}, "action:(allowed OR blocked)"},
 	{[]string{"kind"}, ""},
