@@ -58,7 +58,9 @@ func run(ctx context.Context, path string) error {
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	// SIGINT and SIGTERM stop the gateway, and so does the caller
+	// cancelling ctx.
+	runCtx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	reload := newReloader(path, f, p, log, reg)
 	if f.Admin.Listen != "" {
@@ -100,7 +102,7 @@ func run(ctx context.Context, path string) error {
 
 	log.Info().Str("version", version).Str("sensor", f.Sensor).Int("inputs", len(ins)).Int("outputs", len(outs)).Msg("alertgw running")
 	start := time.Now()
-	err = p.Run(ctx)
+	err = p.Run(runCtx)
 	logTotals(log, reg, time.Since(start))
 	if err != nil {
 		return fmt.Errorf("stopped with errors: %w", err)

@@ -5,7 +5,6 @@ package snortgold
 
 import (
 	"bufio"
-	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -46,25 +45,6 @@ func Sigs(t testing.TB, classification string, sidMsg ...string) *sigmap.Map {
 		parse(classification, tb.ParseClassification)
 	}
 	return sigmap.FromTables(&tb)
-}
-
-// ReadGz returns the decompressed content of a gzip file.
-func ReadGz(t testing.TB, path string) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(z)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func ReadLines(t *testing.T, path string) []string {

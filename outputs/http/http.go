@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/alertgw/alertgw/config"
@@ -77,9 +76,7 @@ type Options struct {
 // Validate implements config.Validator.
 func (o *Options) Validate() config.Problems {
 	var p config.Problems
-	if !strings.HasPrefix(o.URL, "http://") && !strings.HasPrefix(o.URL, "https://") {
-		p.Add("url", "must start with http:// or https://; got %q", o.URL)
-	}
+	outputs.CheckURL(&p, "url", o.URL)
 	switch o.Preset {
 	case "", "mozdef":
 	default:
@@ -95,10 +92,7 @@ func (o *Options) Validate() config.Problems {
 	if (o.BearerToken != "" || o.BearerTokenFile != "") && o.Username != "" {
 		p.Add("bearer_token", "use either bearer_token or username/password")
 	}
-	if o.Timeout < time.Second {
-		p.Add("timeout", "must be at least 1s; got %s", o.Timeout)
-	}
-	p = append(p, o.TLS.Validate().Prefixed("tls")...)
+	outputs.CheckHTTP(&p, o.Timeout, &o.TLS)
 	return p
 }
 
@@ -122,13 +116,11 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 	if err := o.BearerToken.Load(o.BearerTokenFile); err != nil {
 		return nil, err
 	}
-	tc, err := o.TLS.ConfigFor(env.Log)
+	client, err := outputs.NewHTTPClient(&o.TLS, o.Timeout, 0, env.Log)
 	if err != nil {
 		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tc
-	w := &Output{env: env, opts: o, enc: env.Encoder, body: o.Body, client: &http.Client{Transport: tr, Timeout: o.Timeout}}
+	w := &Output{env: env, opts: o, enc: env.Encoder, body: o.Body, client: client}
 	if o.Preset == "mozdef" {
 		w.enc = MozDef{}
 		if w.body == "" {
