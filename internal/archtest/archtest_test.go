@@ -1,0 +1,153 @@
+// Package archtest holds the test of the one-way import rule of
+// docs/architecture.md: it fails when a package imports against it.
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/alertgw/alertgw"
+
+// cliOnly are the helpers only the CLI and the pipeline wiring use.
+var cliOnly = []string{"internal/admin", "internal/enrich", "internal/loadgen", "internal/privdrop", "internal/docgen"}
+
+// testHelpers are the packages made for tests.
+var testHelpers = []string{"internal/testutil", "internal/nativetest", "internal/schematest", "internal/snortgold"}
+
+// rule forbids imports from the packages From matches to those To
+// matches. Test files are held to it too unless ProdOnly.
+type rule struct {
+	Why      string
+	From, To func(pkg string) bool
+	ProdOnly bool
+}
+
+func under(prefixes ...string) func(string) bool {
+	return func(pkg string) bool {
+		for _, p := range prefixes {
+			if pkg == p || strings.HasPrefix(pkg, p+"/") {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func not(f func(string) bool) func(string) bool { return func(p string) bool { return !f(p) } }
+
+func anyPkg(string) bool { return true }
+
+var rules = []rule{
+	{Why: "normalize is pure: it imports only normalize/... (its tests also the test helpers)",
+		From: under("normalize"), To: func(p string) bool { return !under("normalize")(p) && !under(testHelpers...)(p) }},
+	{Why: "normalize's production code imports no test helper",
+		From: under("normalize"), To: under(testHelpers...), ProdOnly: true},
+	{Why: "config and stats are leaves", From: under("config", "stats"), To: anyPkg},
+	{Why: "inputs never import outputs or the pipeline", From: under("inputs"), To: under("outputs", "pipeline"), ProdOnly: true},
+	{Why: "outputs never import inputs or the pipeline", From: under("outputs"), To: under("inputs", "pipeline"), ProdOnly: true},
+	{Why: "the pipeline knows the contracts, never a plugin (plugins are wired in cmd/alertgw)",
+		From: under("pipeline"), To: func(p string) bool {
+			return (under("inputs")(p) && p != "inputs") || (under("outputs")(p) && p != "outputs" && p != "outputs/format")
+		}, ProdOnly: true},
+	{Why: "nothing imports a command", From: not(under("cmd")), To: under("cmd")},
+	{Why: "the CLI's helpers are the CLI's", From: under("normalize", "config", "stats", "inputs", "outputs", "pipeline", "query"),
+		To: under(cliOnly...), ProdOnly: true},
+	{Why: "production code imports no test helper", From: not(under("internal/testutil", "internal/nativetest", "internal/schematest", "internal/snortgold")),
+		To: under(testHelpers...), ProdOnly: true},
+	{Why: "the query language is below the plugins (it may use the event encoders)", From: under("query"),
+		To: func(p string) bool { return under("inputs", "outputs", "pipeline", "config")(p) && p != "outputs/format" }},
+}
+
+// TestImportRules parses the imports of every Go file of the module and
+// checks them against rules.
+func TestImportRules(t *testing.T) {
+	root := filepath.Join("..", "..")
+	files, edges := 0, 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "testdata", "bin", "node_modules":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		from := filepath.ToSlash(rel)
+		isTest := strings.HasSuffix(path, "_test.go")
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		files++
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			to, ok := strings.CutPrefix(p, module+"/")
+			if !ok || to == from {
+				continue
+			}
+			edges++
+			for _, r := range rules {
+				if (r.ProdOnly && isTest) || !r.From(from) || !r.To(to) {
+					continue
+				}
+				t.Errorf("%s imports %s: %s (docs/architecture.md)", strings.TrimPrefix(path, root+string(os.PathSeparator)), to, r.Why)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 200 || edges < 300 {
+		t.Fatalf("read only %d files, %d imports", files, edges)
+	}
+	t.Logf("%d files, %d imports of module packages", files, edges)
+}
+
+// TestRulesCatch makes sure the rules catch what they are for.
+func TestRulesCatch(t *testing.T) {
+	for _, c := range []struct {
+		from, to string
+		test     bool
+		bad      bool
+	}{
+		{"normalize/eve", "outputs/format", true, true},
+		{"normalize/eve", "internal/nativetest", true, false},
+		{"normalize/eve", "internal/nativetest", false, true},
+		{"normalize/snort", "normalize/sigmap", false, false},
+		{"normalize/sigmap", "inputs/sigfiles", false, true},
+		{"inputs/snort", "outputs", false, true},
+		{"inputs/snort", "pipeline", true, false},
+		{"outputs/file", "inputs", false, true},
+		{"pipeline", "outputs/kafka", false, true},
+		{"pipeline", "outputs/format", false, false},
+		{"pipeline", "pipeline/diskbuf", false, false},
+		{"config", "normalize", false, true},
+		{"internal/admin", "cmd/alertgw", false, true},
+		{"inputs/unixsock", "internal/admin", false, true},
+		{"cmd/alertgw", "internal/admin", false, false},
+	} {
+		bad := false
+		for _, r := range rules {
+			if (!r.ProdOnly || !c.test) && r.From(c.from) && r.To(c.to) {
+				bad = true
+			}
+		}
+		if bad != c.bad {
+			t.Errorf("%s -> %s (test %v): forbidden=%v, want %v", c.from, c.to, c.test, bad, c.bad)
+		}
+	}
+}
