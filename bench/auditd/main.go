@@ -227,7 +227,9 @@ func run(rate int, dur time.Duration, fmtName string, batchDelay time.Duration) 
 	cpu0, ad0, t0 := selfCPU(), cpu(ad.Process.Pid), time.Now()
 	if err := lp.Run(); err != nil {
 		stopIn()
-		<-inDone
+		if inErr := <-inDone; inErr != nil {
+			err = errors.Join(err, fmt.Errorf("input: %w", inErr))
+		}
 		return fmt.Errorf("execve loop: %w", err)
 	}
 	// Let the last events through (EOE or the 2 s timeout).

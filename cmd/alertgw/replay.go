@@ -67,7 +67,7 @@ record could not be normalized.`,
 	c.Flags().StringVar(&sigFiles.Classification, "classification-config", "", "classification.config file")
 	c.Flags().StringSliceVar(&sigFiles.Rules, "rules", nil, "Snort 2/3 rules file(s), for signature names (Snort 3 has no sid-msg.map)")
 	c.Flags().BoolVar(&noProgress, "no-progress", false, "no progress bar or progress lines")
-	c.MarkFlagRequired("type")
+	cobra.CheckErr(c.MarkFlagRequired("type"))
 	return c
 }
 
@@ -254,11 +254,12 @@ func showProgress(w io.Writer, off bool, total int64, in *replay.Input, st *stat
 			for {
 				select {
 				case <-done:
-					bar.Set64(in.Read.Load())
-					bar.Finish()
+					// The bar is decoration: a terminal write error changes nothing.
+					_ = bar.Set64(in.Read.Load())
+					_ = bar.Finish()
 					return
 				case <-t.C:
-					bar.Set64(in.Read.Load())
+					_ = bar.Set64(in.Read.Load())
 				}
 			}
 		}

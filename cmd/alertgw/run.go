@@ -39,7 +39,7 @@ func runCmd() *cobra.Command {
 	}
 	c.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML)")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file (benchmarks)")
-	c.Flags().MarkHidden("cpuprofile")
+	cobra.CheckErr(c.Flags().MarkHidden("cpuprofile"))
 	return c
 }
 

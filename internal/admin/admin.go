@@ -72,7 +72,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		s.srv.Shutdown(shut)
+		if err := s.srv.Shutdown(shut); err != nil {
+			s.log.Warn().Err(err).Msg("admin endpoint: connections still open at shutdown were closed")
+		}
 	}()
 	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("admin endpoint: %w", err)
@@ -96,7 +98,9 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(Snapshot(s.reg, s.version, s.started))
+	if err := enc.Encode(Snapshot(s.reg, s.version, s.started)); err != nil {
+		s.log.Debug().Err(err).Msg("status: client went away")
+	}
 }
 
 func (s *Server) reloadConfig(w http.ResponseWriter, _ *http.Request) {

@@ -62,7 +62,9 @@ var rules = []rule{
 	{Why: "production code imports no test helper", From: not(under("internal/testutil", "internal/nativetest", "internal/schematest", "internal/snortgold")),
 		To: under(testHelpers...), ProdOnly: true},
 	{Why: "the query language is below the plugins (it may use the event encoders)", From: under("query"),
-		To: func(p string) bool { return under("inputs", "outputs", "pipeline", "config")(p) && p != "outputs/format" }},
+		To: func(p string) bool {
+			return under("inputs", "outputs", "pipeline", "config")(p) && p != "outputs/format"
+		}},
 }
 
 // TestImportRules parses the imports of every Go file of the module and

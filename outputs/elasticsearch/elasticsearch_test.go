@@ -57,14 +57,14 @@ func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, _ := readAll(r)
 	if unavailable {
-		http.Error(w, `{"error":{"type":"unavailable_shards_exception"},"status":503}`, 503)
+		http.Error(w, `{"error":{"type":"unavailable_shards_exception"},"status":503}`, http.StatusServiceUnavailable)
 		return
 	}
 	if slow {
 		time.Sleep(1500 * time.Millisecond)
 	}
 	if f.maxBody > 0 && len(body) > f.maxBody {
-		http.Error(w, "", 413)
+		http.Error(w, "", http.StatusRequestEntityTooLarge)
 		return
 	}
 	sc := bufio.NewScanner(bytes.NewReader(body))

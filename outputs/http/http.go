@@ -215,7 +215,7 @@ func (w *Output) post(ctx context.Context, body []byte) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // keep the connection reusable
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // keep the connection reusable; a failure only costs it
 		return nil
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))

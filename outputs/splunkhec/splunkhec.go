@@ -194,7 +194,7 @@ func (w *Output) post(ctx context.Context, path string, body []byte) (int, hecRe
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	json.Unmarshal(data, &reply) // an unreadable reply leaves the status to decide
+	_ = json.Unmarshal(data, &reply) // an unreadable reply leaves the status to decide
 	if reply.Text == "" {
 		reply.Text = strings.TrimSpace(string(data))
 	}
