@@ -111,3 +111,14 @@ image-docker:
 .PHONY: bench-e2e-quick
 bench-e2e-quick: build
 	QUICK=1 COUNT=300000 ./bench/e2e.sh
+
+# Reduce and route (issue 15, docs/pipeline.md): stage micro-benchmarks (CPU
+# time per event, one core) and the gateway end to end with and without
+# filters, aggregation and transactions, interleaved.
+.PHONY: bench-reduce
+bench-reduce: build
+	$(GO) test -run '^$$' -bench RouteFilter -benchtime 20000x -cpu 1 ./pipeline/
+	$(GO) test -run '^$$' -bench AddRepeated -benchtime 5000000x -cpu 1 ./pipeline/aggregate/
+	$(GO) test -run '^$$' -bench Join -benchtime 1000000x -cpu 1 ./pipeline/transaction/
+	$(GO) test -run '^$$' -bench OpenFlows -benchtime 1x -cpu 1 ./pipeline/transaction/
+	./bench/reduce-e2e.sh

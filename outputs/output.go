@@ -192,5 +192,28 @@ func (b *Batch) Subset(idx []int) *Batch {
 	return out
 }
 
+// Select returns a batch of the events at idx (ascending) for an output
+// that takes only some of them (a filter). The encodings the batch already
+// has are carried over by copying the selected lines, which costs a copy,
+// not an encoding.
+func (b *Batch) Select(idx []int) *Batch {
+	out := b.Subset(idx)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.encoded {
+		size := 0
+		for _, i := range idx {
+			size += len(l.Line(i)) + 1
+		}
+		sel := &Lines{Encoder: l.Encoder, Data: make([]byte, 0, size), Ends: make([]int, len(idx))}
+		for j, i := range idx {
+			sel.Data = append(append(sel.Data, l.Line(i)...), '\n')
+			sel.Ends[j] = len(sel.Data)
+		}
+		out.encoded = append(out.encoded, sel)
+	}
+	return out
+}
+
 // Error wraps an output's error with its name.
 func Error(name string, err error) error { return fmt.Errorf("output %s: %w", name, err) }
