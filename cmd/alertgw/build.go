@@ -13,7 +13,6 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/internal/enrich"
 	"github.com/alertgw/alertgw/outputs"
-	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/pipeline"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -25,6 +24,7 @@ func configDefault() []byte { return config.Default() }
 type decodedInput struct {
 	block  config.Block
 	plugin inputs.Plugin
+	common config.InputCommon
 	opts   any
 }
 
@@ -52,9 +52,9 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 			}
 			continue
 		}
-		opts := p.Options()
-		probs = append(probs, config.DecodeBlock(b, opts)...)
-		ins = append(ins, decodedInput{block: b, plugin: p, opts: opts})
+		d := decodedInput{block: b, plugin: p, opts: p.Options()}
+		probs = append(probs, config.DecodeBlock(b, &d.common, d.opts)...)
+		ins = append(ins, d)
 	}
 	var outs []decodedOutput
 	for _, b := range f.Outputs {
@@ -202,7 +202,7 @@ func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats
 // buildOutputLate builds an output; with late, its plugin's New runs at its
 // first use (a takeover: see upgrade.go).
 func buildOutputLate(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry, late bool) (pipeline.Output, error) {
-	enc, _ := format.Lookup(d.common.Format) // validated already
+	enc := d.common.Encoder() // validated already
 	st := reg.Output(d.block.Name, d.block.Type)
 	olog := log.With().Str("output", d.block.Name).Logger()
 	build := func() (outputs.Output, error) {
@@ -238,5 +238,6 @@ func buildInput(f *config.File, d decodedInput, log zerolog.Logger, reg *stats.R
 	if err != nil {
 		return pipeline.Input{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
 	}
-	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Decoder: dec, Stats: st, Log: ilog, Journal: j}, nil
+	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Decoder: dec, Stats: st, Log: ilog, Journal: j,
+		CommunityIDSeed: f.CommunityIDSeed(d.common)}, nil
 }

@@ -60,8 +60,8 @@ func generatedPages(t *testing.T, root string) map[string][]byte {
 		common := ""
 		if p.kind == "input" {
 			opts = inputPlugins[p.typ].Options()
-			common = "Every input block also has `name` (default: the type) and `type`: [docs/configuration.md](" +
-				relPath(p.dir, "docs/configuration.md") + ")."
+			common = "Every input block also has `name` (default: the type), `type` and `community_id` " +
+				"(its own Community ID seed): [docs/configuration.md](" + relPath(p.dir, "docs/configuration.md") + ")."
 		} else {
 			opts = outputPlugins[p.typ].Options()
 			common = "Every output block also has `name` (default: the type), `type`, the delivery keys `format`, " +
