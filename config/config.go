@@ -103,14 +103,27 @@ var defaults = map[string]any{
 	"dead_letter.path":            "./data/deadletter.json",
 	"dead_letter.max_size":        "64MiB",
 	"admin.listen":                "127.0.0.1:9477",
+	"admin.token_file":            "",
+	"admin.socket":                "",
+	"admin.socket_mode":           "0600",
 	"run_as.user":                 "",
 	"run_as.group":                "",
 	"community_id.seed":           0,
 }
 
-// Admin configures the HTTP endpoint for metrics, health and status.
+// Admin configures the HTTP endpoint for metrics, health, status and
+// reload. Who may do what: docs/security.md.
 type Admin struct {
-	Listen string `mapstructure:"listen"` // host:port; "" turns the endpoint off
+	Listen string `mapstructure:"listen"` // host:port; "" turns the TCP endpoint off
+	// TokenFile holds the bearer token that state-changing requests
+	// (POST /-/reload) on Listen must carry; without it they are refused
+	// there. `alertgw reload` reads the same file.
+	TokenFile string `mapstructure:"token_file"`
+	// Socket is a Unix socket serving every route, state-changing ones
+	// without a token: its file permissions (SocketMode) decide who may
+	// connect. "" for none.
+	Socket     string   `mapstructure:"socket"`
+	SocketMode FileMode `mapstructure:"socket_mode"` // permission bits of Socket; 0600: the gateway's user and root
 }
 
 // RunAs names the unprivileged user the gateway switches to once its sockets
@@ -253,6 +266,14 @@ func (f *File) validate() Problems {
 		p.Add("pipeline.shutdown_timeout", "must be positive; got %s", f.Pipeline.ShutdownTimeout)
 	}
 	p = append(p, f.CommunityID.Validate().Prefixed("community_id")...)
+	if f.Admin.Socket != "" {
+		if f.Admin.SocketMode&0o600 != 0o600 {
+			p.Add("admin.socket_mode", "%s does not let the owner use the socket", f.Admin.SocketMode)
+		}
+		if f.Admin.SocketMode&0o7007 != 0 {
+			p.Add("admin.socket_mode", "%s lets everyone connect, and the socket needs no token: use 0600 or 0660", f.Admin.SocketMode)
+		}
+	}
 	if len(f.Inputs) == 0 {
 		p.Add("inputs", "at least one input is required")
 	}

@@ -73,19 +73,41 @@ func (r *Reasons) Snapshot() map[string]uint64 {
 	return out
 }
 
-// Input counts what one input saw.
+// Input counts what one input saw. Every message an input accounts for
+// ends in exactly one of Normalized, Merged, Failed and Dropped, so that
+//
+//	Received = Normalized + Merged + Failed.Total() + Dropped.Total()
+//
+// holds whenever nothing is in flight (Merged is 0 for inputs that make one
+// event per message: received = normalized + failed + dropped).
 type Input struct {
-	Name       string
-	Type       string
-	Received   atomic.Uint64 // messages read from the source
-	Bytes      atomic.Uint64 // bytes read from the source
-	Normalized atomic.Uint64 // events produced
-	Failed     Reasons       // messages that could not be normalized (dead-lettered)
-	Dropped    Reasons       // messages lost before normalization (truncated, ENOBUFS, …)
-	Up         atomic.Bool   // the input is running (its sockets are bound)
+	Name string
+	Type string
+	// Received counts the messages read from the source, and those the
+	// source or the kernel reports lost on their way (sequence gaps,
+	// overruns), which are also counted in Dropped.
+	Received atomic.Uint64
+	Bytes    atomic.Uint64 // bytes read from the source
+	// Normalized counts the events produced: one per message, or per
+	// group of messages for inputs that assemble events (Merged).
+	Normalized atomic.Uint64
+	// Merged counts messages folded into an event another message started
+	// (unified2 packet and extra-data records attached to their event,
+	// auditd records after an event's first, and its EOE).
+	Merged  atomic.Uint64
+	Failed  Reasons     // messages that could not be normalized (dead-lettered)
+	Dropped Reasons     // messages lost before normalization (truncated, ENOBUFS, empty, …)
+	Up      atomic.Bool // the input is running (its sockets are bound)
+
+	// Stream sockets: connections open now, and those the gateway closed
+	// itself, by reason (idle_timeout, evicted, refused, peer_rejected).
+	// Connections are not messages: they take no part in the identity
+	// received = normalized + failed + dropped.
+	Connections       atomic.Int64
+	ConnectionsClosed Reasons
+
 	// Replayed counts messages read back from the input's journal at start
-	// (they count as received too: received = normalized + failed + dropped
-	// holds over one run).
+	// (they count as received too: the identity holds over one run).
 	Replayed atomic.Uint64
 	// JournalErrors counts batches that could not be appended to the
 	// journal (they went on unjournaled: a crash before the disk buffers

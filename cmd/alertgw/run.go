@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 
 	"github.com/alertgw/alertgw/config"
-	"github.com/alertgw/alertgw/internal/admin"
+	"github.com/alertgw/alertgw/inputs/unixsock/sockdir"
 	"github.com/alertgw/alertgw/internal/listenfds"
 	"github.com/alertgw/alertgw/internal/privdrop"
 	"github.com/alertgw/alertgw/stats"
@@ -54,6 +55,15 @@ func run(ctx context.Context, path string) error {
 		return &exitError{code: 2, err: err}
 	}
 	log := newLogger(f.Log)
+	if f.RunAs.User != "" {
+		// The run_as user owns the gateway's directories as much as root
+		// does: its socket directories are trusted (package sockdir).
+		uid, _, err := privdrop.Resolve(privdrop.Target{User: f.RunAs.User, Group: f.RunAs.Group})
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("run_as: %w", err)}
+		}
+		sockdir.TrustRunAs(uid)
+	}
 	reg := stats.NewRegistry()
 	tk := takeoverFromEnv()
 	var takeoverGone <-chan struct{}
@@ -93,22 +103,21 @@ func run(ctx context.Context, path string) error {
 	}()
 	reload := newReloader(path, f, p, log, reg, js)
 	adminCtx, stopAdmin := context.WithCancel(context.Background())
-	defer stopAdmin()
+	var adminWG sync.WaitGroup
+	defer func() { stopAdmin(); adminWG.Wait() }() // its socket file is removed before exit
 	startAdmin := func() error {
-		if f.Admin.Listen == "" {
+		if f.Admin.Listen == "" && f.Admin.Socket == "" {
 			return nil
 		}
-		srv, err := admin.New(f.Admin.Listen, reg, version, log.With().Str("component", "admin").Logger())
+		srv, err := buildAdmin(f, outs, reg, reload, log.With().Str("component", "admin").Logger())
 		if err != nil {
 			return err
 		}
-		srv.SetReload(reload.Reload)
-		go func() {
+		adminWG.Go(func() {
 			if err := srv.Serve(adminCtx); err != nil {
 				log.Error().Err(err).Msg("admin endpoint stopped")
 			}
-		}()
-		log.Info().Str("listen", srv.Addr()).Msg("admin endpoint: /metrics /healthz /readyz /status")
+		})
 		return nil
 	}
 	if tk == nil { // a takeover starts it once the old process released the address
@@ -175,7 +184,7 @@ func run(ctx context.Context, path string) error {
 
 func logTotals(log zerolog.Logger, reg *stats.Registry, up time.Duration) {
 	for _, s := range reg.Inputs() {
-		log.Info().Str("input", s.Name).Uint64("received", s.Received.Load()).Uint64("normalized", s.Normalized.Load()).Uint64("replayed", s.Replayed.Load()).
+		log.Info().Str("input", s.Name).Uint64("received", s.Received.Load()).Uint64("normalized", s.Normalized.Load()).Uint64("merged", s.Merged.Load()).Uint64("replayed", s.Replayed.Load()).
 			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Dur("uptime", up).Msg("input totals")
 	}
 	if dl := reg.DeadLetter(); dl.Written.Load() > 0 || len(dl.Dropped.Snapshot()) > 0 {
@@ -219,6 +228,7 @@ func dropPrivileges(f *config.File, log zerolog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("run_as: %w", err)
 	}
-	log.Info().Int("uid", res.UID).Int("gid", res.GID).Interface("capabilities", keep).Msg("dropped privileges")
+	log.Info().Int("uid", res.UID).Int("gid", res.GID).Interface("capabilities", keep).
+		Msg("dropped privileges: every other capability removed from the bounding set, no_new_privs set")
 	return nil
 }

@@ -80,38 +80,6 @@ func healthCmd() *cobra.Command {
 	return c
 }
 
-// reloadCmd asks a running gateway to reload its configuration file, as
-// SIGHUP does, and prints the outcome.
-func reloadCmd() *cobra.Command {
-	var addr string
-	c := &cobra.Command{
-		Use:   "reload",
-		Short: "Make a running gateway reload its configuration file (like SIGHUP), printing any problem",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
-			defer cancel()
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/-/reload", nil)
-			if err != nil {
-				return err
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return fmt.Errorf("is the gateway running with admin.listen set? %w", err)
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-			if resp.StatusCode != http.StatusOK {
-				return &exitError{code: 1, err: fmt.Errorf("%s", strings.TrimSpace(string(body)))}
-			}
-			fmt.Fprint(cmd.OutOrStdout(), string(body))
-			return nil
-		},
-	}
-	c.Flags().StringVar(&addr, "addr", admin.DefaultListen, "the gateway's admin endpoint (admin.listen)")
-	return c
-}
-
 func getJSON(ctx context.Context, url string, v any) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

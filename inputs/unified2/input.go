@@ -208,7 +208,7 @@ func (o *Options) BookmarkPath() string {
 // Run reads until ctx ends.
 func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 	if in.sock != nil {
-		return in.sock.run(ctx, emit, in.mapper, in.opts)
+		return in.sock.run(ctx, emit, in.mapper, in.opts, in.env.Stats)
 	}
 	s := &Spool{
 		Dir: in.opts.Directory, Prefix: in.opts.Prefix, NoStamp: in.opts.NoStamp, BookmarkPath: in.opts.BookmarkPath(),

@@ -56,6 +56,19 @@ func (r *recorder) Failed(raw []byte, reason string, err error) {
 	r.mu.Unlock()
 }
 
+// checkIdentity checks, once the input stopped, that every record is
+// accounted for once: received = normalized + merged + failed + dropped.
+func checkIdentity(t *testing.T, st *stats.Input, r *recorder) {
+	t.Helper()
+	r.mu.Lock()
+	events, failed := uint64(len(r.events)), uint64(len(r.failed))
+	r.mu.Unlock()
+	if got, want := st.Received.Load(), events+st.Merged.Load()+failed+st.Dropped.Total(); got != want {
+		t.Errorf("received %d ≠ %d events + %d merged + %d failed + %d dropped %v",
+			got, events, st.Merged.Load(), failed, st.Dropped.Total(), st.Dropped.Snapshot())
+	}
+}
+
 func (r *recorder) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -135,11 +148,14 @@ func runSpool(t *testing.T, s *Spool, rec *recorder) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, rec) }()
+	var once sync.Once
 	return func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("spool: %v", err)
-		}
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("spool: %v", err)
+			}
+		})
 	}
 }
 
@@ -261,6 +277,8 @@ func TestSpoolCorruptTail(t *testing.T) {
 	defer stop()
 	waitFor(t, "6 alerts", func() bool { return rec.count() == 6 })
 	time.Sleep(100 * time.Millisecond)
+	stop()
+	checkIdentity(t, s.Stats, rec)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if len(rec.events) != 6 {

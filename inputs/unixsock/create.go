@@ -11,11 +11,15 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/inputs/unixsock/sockdir"
 	"github.com/alertgw/alertgw/internal/listenfds"
 )
 
@@ -31,6 +35,10 @@ type socket struct {
 	ino    uint64 // never removes a socket another process put there since
 	conn   *net.UnixConn
 	ln     *net.UnixListener
+	log    zerolog.Logger
+	// removeOnce: the file is removed (or the reason it cannot be is
+	// logged) once, by whichever of drain and close comes first.
+	removeOnce sync.Once
 }
 
 // bind creates the socket at path safely:
@@ -116,7 +124,7 @@ func bind(path string, c *Config) (*socket, error) {
 		return nil, fmt.Errorf("socket %s: move into place: %w", path, err)
 	}
 
-	s := &socket{path: path, typ: typ, dev: uint64(st.Dev), ino: st.Ino}
+	s := &socket{path: path, typ: typ, dev: uint64(st.Dev), ino: st.Ino, log: c.Log}
 	f := os.NewFile(uintptr(fd), path)
 	ok = true // f owns fd now
 	defer f.Close()
@@ -186,22 +194,12 @@ func (s *socket) wrap(f *os.File) error {
 	return nil
 }
 
-// checkExisting refuses to replace anything at path but a stale socket.
-// checkDir refuses a world-writable directory: anyone could remove the
-// socket there and put their own in its place, so that a sensor sends its
-// alerts to them. (Even with the sticky bit, as in /tmp, anyone can claim
-// the name while the gateway is down.)
-func checkDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("directory: %w", err)
-	}
-	if fi.Mode().Perm()&0o002 != 0 {
-		return fmt.Errorf("directory %s is world-writable (%s): anyone could replace the socket; use a directory such as /run/alertgw (created 0750)", dir, fi.Mode().Perm())
-	}
-	return nil
-}
+// checkDir refuses a directory where someone other than root or the
+// gateway's user could remove the socket and put their own in its place,
+// so that a sensor sends its alerts to them: see package sockdir.
+func checkDir(dir string) error { return sockdir.Check(dir) }
 
+// checkExisting refuses to replace anything at path but a stale socket.
 func checkExisting(path string, typ Type) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -297,18 +295,27 @@ func setReceiveBuffer(fd, size int, path string, c *Config) {
 }
 
 // remove deletes the socket file if it is still the one bound here, unless
-// someone else holds the socket (systemd) or hands it on (SIGUSR2).
+// someone else holds the socket (systemd) or hands it on (SIGUSR2). When it
+// cannot (after run_as, the gateway's user may not write a root-owned
+// directory), it says why: the file stays, and the next start replaces it
+// as a stale socket.
 func (s *socket) remove() {
 	if s.heldBy != "" || handingOver.Load() || s.ino == 0 {
 		return
 	}
-	var st unix.Stat_t
-	if err := unix.Lstat(s.path, &st); err != nil {
-		return
-	}
-	if uint64(st.Dev) == s.dev && st.Ino == s.ino && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
-		os.Remove(s.path)
-	}
+	s.removeOnce.Do(func() {
+		var st unix.Stat_t
+		if err := unix.Lstat(s.path, &st); err != nil {
+			return
+		}
+		if uint64(st.Dev) != s.dev || st.Ino != s.ino || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+			return // another process's socket now: not ours to remove
+		}
+		if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn().Err(err).Str("socket", s.path).Int("uid", os.Geteuid()).
+				Msg("socket file left behind at shutdown: the gateway's user cannot remove it from its directory (after run_as, make the directory writable by the run_as user, e.g. owned by it); the next start replaces the stale socket")
+		}
+	})
 }
 
 // close closes the socket and removes its file.
@@ -328,3 +335,28 @@ func (s *socket) rawConn() (syscall.RawConn, error) {
 	}
 	return s.conn.SyscallConn()
 }
+
+// ListenStream binds a stream socket at path as the inputs' sockets are
+// bound (a directory nobody else can change, a stale socket replaced, the
+// mode set before the socket is reachable), for the gateway's own servers:
+// the admin endpoint's socket. Closing the listener removes the file.
+func ListenStream(path string, mode config.FileMode, log zerolog.Logger) (net.Listener, error) {
+	c := &Config{Options: Options{SocketType: string(Stream), SocketMode: mode}, Log: log}
+	c.fill()
+	if probs := c.Options.Validate(); len(probs) > 0 {
+		return nil, fmt.Errorf("socket %s: %w", path, probs.Err())
+	}
+	sk, err := bind(path, c)
+	if err != nil {
+		return nil, err
+	}
+	return &ownedListener{UnixListener: sk.ln, sk: sk}, nil
+}
+
+// ownedListener removes its socket file when closed.
+type ownedListener struct {
+	*net.UnixListener
+	sk *socket
+}
+
+func (l *ownedListener) Close() error { return l.sk.close() }

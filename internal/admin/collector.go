@@ -13,7 +13,9 @@ type Collector struct {
 
 	build                                       *prometheus.Desc
 	inReceived, inBytes, inNormalized, inUp     *prometheus.Desc
+	inMerged                                    *prometheus.Desc
 	inFailed, inDropped                         *prometheus.Desc
+	inConns, inConnsClosed                      *prometheus.Desc
 	outQueued, outCapacity, outWritten          *prometheus.Desc
 	outRetried, outFailed, outDropped, outReady *prometheus.Desc
 	outBufBytes, outBufLimit, outSpilled        *prometheus.Desc
@@ -36,35 +38,40 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 		reg:          reg,
 		version:      version,
 		build:        d("build_info", "alertgw build information.", []string{"version"}),
-		inReceived:   d("input_received_total", "Messages read by the input.", in),
+		inReceived:   d("input_received_total", "Messages read by the input, and those reported lost on their way to it (also in input_dropped_total).", in),
 		inBytes:      d("input_received_bytes_total", "Bytes read by the input.", in),
 		inNormalized: d("input_normalized_total", "Events the input's messages were normalized into.", in),
+		inMerged:     d("input_merged_total", "Messages folded into an event another message started (unified2 packet records, auditd records after an event's first).", in),
 		inUp:         d("input_up", "1 while the input is running with its sockets bound.", in),
 		inFailed:     d("input_failed_total", "Messages that could not be normalized (dead-lettered), by reason.", inR),
 		inDropped:    d("input_dropped_total", "Messages lost before normalization, by reason (truncated, enobufs, …).", inR),
-		outQueued:    d("output_queued_events", "Events waiting in the output's queue.", out),
-		outCapacity:  d("output_queue_capacity_events", "Most events the output's queue holds.", out),
-		outWritten:   d("output_written_total", "Events delivered by the output.", out),
-		outRetried:   d("output_retried_total", "Delivery attempts repeated after an error.", out),
-		outFailed:    d("output_failed_total", "Events rejected for good (dead-lettered), by reason.", outR),
-		outDropped:   d("output_dropped_total", "Events dropped by policy or at shutdown, by reason.", outR),
-		outReady:     d("output_ready", "1 while the output delivers or buffers within its limits.", out),
-		outBufBytes:  d("output_buffer_bytes", "Size of the output's disk buffer files.", out),
-		outBufLimit:  d("output_buffer_limit_bytes", "The disk buffer's max_bytes (0 without a disk buffer).", out),
-		outSpilled:   d("output_spilled_total", "Events written to the disk buffer.", out),
-		outReplayed:  d("output_replayed_total", "Events found in the disk buffer at start and replayed.", out),
-		outCorrupt:   d("output_buffer_corrupt_total", "Torn or corrupt disk buffer records cut off.", out),
-		outLatency:   d("output_delivery_latency_seconds", "Delivery latency from receipt to the destination taking the event.", out),
-		dlWritten:    d("deadletter_written_total", "Records written to the dead-letter file.", nil),
-		dlDropped:    d("deadletter_dropped_total", "Dead-letter records given up because the file could not be written, by reason.", []string{"reason"}),
-		dlPending:    d("deadletter_pending_records", "Dead-letter records waiting in memory to be written.", nil),
-		stages:       newStageMetrics(d),
+		inConns:      d("input_connections", "Stream connections open now (0 for inputs without stream sockets).", in),
+		inConnsClosed: d("input_connections_closed_total",
+			"Stream connections the gateway closed, by reason (idle_timeout, evicted, refused, peer_rejected).", inR),
+		outQueued:   d("output_queued_events", "Events waiting in the output's queue.", out),
+		outCapacity: d("output_queue_capacity_events", "Most events the output's queue holds.", out),
+		outWritten:  d("output_written_total", "Events delivered by the output.", out),
+		outRetried:  d("output_retried_total", "Delivery attempts repeated after an error.", out),
+		outFailed:   d("output_failed_total", "Events rejected for good (dead-lettered), by reason.", outR),
+		outDropped:  d("output_dropped_total", "Events dropped by policy or at shutdown, by reason.", outR),
+		outReady:    d("output_ready", "1 while the output delivers or buffers within its limits.", out),
+		outBufBytes: d("output_buffer_bytes", "Size of the output's disk buffer files.", out),
+		outBufLimit: d("output_buffer_limit_bytes", "The disk buffer's max_bytes (0 without a disk buffer).", out),
+		outSpilled:  d("output_spilled_total", "Events written to the disk buffer.", out),
+		outReplayed: d("output_replayed_total", "Events found in the disk buffer at start and replayed.", out),
+		outCorrupt:  d("output_buffer_corrupt_total", "Torn or corrupt disk buffer records cut off.", out),
+		outLatency:  d("output_delivery_latency_seconds", "Delivery latency from receipt to the destination taking the event.", out),
+		dlWritten:   d("deadletter_written_total", "Records written to the dead-letter file.", nil),
+		dlDropped:   d("deadletter_dropped_total", "Dead-letter records given up because the file could not be written, by reason.", []string{"reason"}),
+		dlPending:   d("deadletter_pending_records", "Dead-letter records waiting in memory to be written.", nil),
+		stages:      newStageMetrics(d),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.build, c.inReceived, c.inBytes, c.inNormalized, c.inUp, c.inFailed, c.inDropped,
+		c.inConns, c.inConnsClosed, c.inMerged,
 		c.outQueued, c.outCapacity, c.outWritten, c.outRetried, c.outFailed, c.outDropped, c.outReady,
 		c.outBufBytes, c.outBufLimit, c.outSpilled, c.outReplayed, c.outCorrupt, c.outLatency,
 		c.dlWritten, c.dlDropped, c.dlPending} {
@@ -86,12 +93,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.inReceived, s.Received.Load(), s.Name, s.Type)
 		counter(c.inBytes, s.Bytes.Load(), s.Name, s.Type)
 		counter(c.inNormalized, s.Normalized.Load(), s.Name, s.Type)
+		counter(c.inMerged, s.Merged.Load(), s.Name, s.Type)
 		gauge(c.inUp, boolFloat(s.Up.Load()), s.Name, s.Type)
 		for r, v := range s.Failed.Snapshot() {
 			counter(c.inFailed, v, s.Name, s.Type, r)
 		}
 		for r, v := range s.Dropped.Snapshot() {
 			counter(c.inDropped, v, s.Name, s.Type, r)
+		}
+		gauge(c.inConns, float64(s.Connections.Load()), s.Name, s.Type) // 0 for inputs without streams
+		for r, v := range s.ConnectionsClosed.Snapshot() {
+			counter(c.inConnsClosed, v, s.Name, s.Type, r)
 		}
 	}
 	dl := c.reg.DeadLetter()

@@ -25,6 +25,7 @@ type InputStatus struct {
 	Received   uint64            `json:"received"`
 	Bytes      uint64            `json:"bytes"`
 	Normalized uint64            `json:"normalized"`
+	Merged     uint64            `json:"merged,omitempty"`
 	Failed     map[string]uint64 `json:"failed"`
 	Dropped    map[string]uint64 `json:"dropped"`
 }
@@ -50,7 +51,7 @@ func Snapshot(reg *stats.Registry, version string, started time.Time) Status {
 	for _, in := range reg.Inputs() {
 		s := InputStatus{
 			Name: in.Name, Type: in.Type, Up: in.Up.Load(),
-			Received: in.Received.Load(), Bytes: in.Bytes.Load(), Normalized: in.Normalized.Load(),
+			Received: in.Received.Load(), Bytes: in.Bytes.Load(), Normalized: in.Normalized.Load(), Merged: in.Merged.Load(),
 			Failed: in.Failed.Snapshot(), Dropped: in.Dropped.Snapshot(),
 		}
 		if !s.Up {
