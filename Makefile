@@ -112,6 +112,26 @@ image-docker:
 bench-e2e-quick: build
 	QUICK=1 COUNT=300000 ./bench/e2e.sh
 
+# Event store (issue 11): ingest end to end against a bare SQLite loop with the
+# same schema, the store beside a file output, and query latencies on a store
+# of 10 million events over 7 days. See docs/performance/store.md.
+STORE_N ?= 500000
+STORE_DIR ?= /var/tmp/alertgw-store-bench
+.PHONY: bench-store bench-store-query
+bench-store: build
+	$(GO) build -o bin/storebench ./bench/storebench
+	./bin/storebench bare -n $(STORE_N)
+	./bin/storebench e2e -bin $(BIN) -n $(STORE_N) -outputs store
+	./bin/storebench e2e -bin $(BIN) -n $(STORE_N) -outputs file
+	./bin/storebench e2e -bin $(BIN) -n $(STORE_N) -outputs file,store
+
+# Fills $(STORE_DIR) once (10 M events, 2 M of them in the last 24 h, half
+# alerts), then measures; delete the directory to fill it again.
+bench-store-query:
+	$(GO) build -o bin/storebench ./bench/storebench
+	[ -d $(STORE_DIR) ] || ./bin/storebench fill -dir $(STORE_DIR) -n 10000000 -last-day 2000000 -alert-share 0.5
+	./bin/storebench query -dir $(STORE_DIR)
+
 # Reduce and route (issue 15, docs/pipeline.md): stage micro-benchmarks (CPU
 # time per event, one core) and the gateway end to end with and without
 # filters, aggregation and transactions, interleaved.

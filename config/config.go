@@ -47,6 +47,9 @@ type File struct {
 	// CommunityID is the gateway-wide Community ID seed; an input block's
 	// own community_id overrides it (InputCommon).
 	CommunityID CommunityID `mapstructure:"community_id"`
+	// Console is the raw console: section; package console owns its
+	// options and decodes it (cmd/alertgw/console.go).
+	Console map[string]any `mapstructure:"console"`
 }
 
 // Log configures the gateway's own logs.

@@ -32,8 +32,12 @@ func TestLoadDefault(t *testing.T) {
 	if len(f.Inputs) != 1 || f.Inputs[0].Type != "suricata" || f.Inputs[0].Options["socket"] != "./run/suricata.sock" {
 		t.Errorf("inputs = %+v", f.Inputs)
 	}
-	if len(f.Outputs) != 1 || f.Outputs[0].Type != "file" || f.Outputs[0].Path != "outputs[0]" {
+	// make run: a file and a searchable store, and the console over it.
+	if len(f.Outputs) != 2 || f.Outputs[0].Type != "file" || f.Outputs[0].Path != "outputs[0]" || f.Outputs[1].Type != "store" {
 		t.Errorf("outputs = %+v", f.Outputs)
+	}
+	if f.Console["listen"] != "127.0.0.1:8470" {
+		t.Errorf("console = %+v", f.Console)
 	}
 	if f.Pipeline.ShutdownTimeout != 10*time.Second || f.DeadLetter.MaxSize != 64<<20 {
 		t.Errorf("pipeline/dead_letter = %+v %+v", f.Pipeline, f.DeadLetter)

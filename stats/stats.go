@@ -143,6 +143,61 @@ type Output struct {
 	Capacity    atomic.Int64 // buffer.max_events
 	BufferLimit atomic.Int64 // buffer.max_bytes of the disk buffer; 0 without one
 	Failing     atomic.Bool  // the last delivery attempt failed
+
+	// Paused is set, with the reason, by an output that holds its events
+	// back for a reason of its own (the store on a full disk): it is not
+	// ready while paused, however empty its queue.
+	Paused atomic.Pointer[string]
+	// Figures are an output type's own numbers (the store's partitions
+	// and bytes on disk …), exported with the output's metrics.
+	Figures Figures
+}
+
+// Figures are named numbers an output sets or adds to.
+type Figures struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+// Set sets name to v.
+func (f *Figures) Set(name string, v int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[string]int64{}
+	}
+	f.m[name] = v
+}
+
+// Add adds v to name.
+func (f *Figures) Add(name string, v int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[string]int64{}
+	}
+	f.m[name] += v
+}
+
+// Snapshot copies the figures.
+func (f *Figures) Snapshot() map[string]int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.m)
+}
+
+// Pause marks the output paused for reason; Resume clears it.
+func (o *Output) Pause(reason string) { o.Paused.Store(&reason) }
+
+// Resume clears a pause.
+func (o *Output) Resume() { o.Paused.Store(nil) }
+
+// PausedFor returns the pause's reason, "" when not paused.
+func (o *Output) PausedFor() string {
+	if r := o.Paused.Load(); r != nil {
+		return *r
+	}
+	return ""
 }
 
 // ObserveLatency records the delivery latency of one event.
@@ -161,9 +216,12 @@ func (o *Output) ObserveLatency(ns int64) {
 }
 
 // Ready reports whether the output is delivering, or buffering within its
-// limits while its destination fails: its disk buffer below max_bytes, or,
+// limits while its destination fails (and is not paused): its disk buffer below max_bytes, or,
 // without one, its memory queue below max_events.
 func (o *Output) Ready() bool {
+	if o.Paused.Load() != nil {
+		return false
+	}
 	if !o.Failing.Load() {
 		return true
 	}

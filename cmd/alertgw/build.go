@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/console"
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/internal/enrich"
 	"github.com/alertgw/alertgw/outputs"
@@ -73,6 +74,8 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 	probs = append(probs, eprobs...)
 	_, sprobs := decodeStages(f, outs, nil)
 	probs = append(probs, sprobs...)
+	_, cprobs := console.Decode(f.Console)
+	probs = append(probs, cprobs...)
 	return f, ins, outs, probs, nil
 }
 

@@ -17,7 +17,7 @@ import (
 var yamlBlock = regexp.MustCompile("(?s)```ya?ml\n(.*?)```")
 
 // configKey finds a top-level key of an alertgw configuration.
-var configKey = regexp.MustCompile(`(?m)^(inputs|outputs|stages|pipeline|dead_letter|admin|run_as):`)
+var configKey = regexp.MustCompile(`(?m)^(inputs|outputs|stages|pipeline|dead_letter|admin|run_as|console):`)
 
 // TestDocumentedConfigs keeps the documentation honest: every alertgw
 // configuration shipped in examples/, every plugin's sample.yaml, and every

@@ -430,7 +430,7 @@ func TestE2EDefaultConfig(t *testing.T) {
 	g.cmd = exec.Command(gatewayBinary(t), "run")
 	g.cmd.Dir = dir
 	// Tests run side by side: no fixed admin port.
-	g.cmd.Env = append(os.Environ(), "ALERTGW_ADMIN_LISTEN=127.0.0.1:0")
+	g.cmd.Env = append(os.Environ(), "ALERTGW_ADMIN_LISTEN=127.0.0.1:0", "ALERTGW_CONSOLE_LISTEN=127.0.0.1:0")
 	g.start(t, g.sock)
 	fi, err := os.Lstat(g.sock)
 	if err != nil || fi.Mode().Perm() != 0o660 {

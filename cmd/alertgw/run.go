@@ -146,6 +146,11 @@ func run(ctx context.Context, path string) error {
 			}
 		}()
 	}
+	stopConsole, err := startConsole(f, outs, probs, log)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	defer stopConsole()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -21,6 +21,7 @@ type Collector struct {
 	outBufBytes, outBufLimit, outSpilled        *prometheus.Desc
 	outReplayed, outCorrupt, outLatency         *prometheus.Desc
 	dlWritten, dlDropped, dlPending             *prometheus.Desc
+	outPaused, outFigure                        *prometheus.Desc
 	stages                                      stageMetrics
 	version                                     string
 }
@@ -64,7 +65,10 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 		dlWritten:   d("deadletter_written_total", "Records written to the dead-letter file.", nil),
 		dlDropped:   d("deadletter_dropped_total", "Dead-letter records given up because the file could not be written, by reason.", []string{"reason"}),
 		dlPending:   d("deadletter_pending_records", "Dead-letter records waiting in memory to be written.", nil),
-		stages:      newStageMetrics(d),
+		outPaused:   d("output_paused", "1 while the output holds its events back for a reason of its own (the store on a full disk).", out),
+		outFigure: d("output_figure", "An output type's own numbers, by name (store: partitions, bytes, foreign_files, "+
+			"removed_partitions_total, removed_bytes_total, skipped_kind_total).", []string{"output", "type", "figure"}),
+		stages: newStageMetrics(d),
 	}
 }
 
@@ -73,7 +77,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.build, c.inReceived, c.inBytes, c.inNormalized, c.inUp, c.inFailed, c.inDropped,
 		c.inConns, c.inConnsClosed, c.inMerged,
 		c.outQueued, c.outCapacity, c.outWritten, c.outRetried, c.outFailed, c.outDropped, c.outReady,
-		c.outBufBytes, c.outBufLimit, c.outSpilled, c.outReplayed, c.outCorrupt, c.outLatency,
+		c.outBufBytes, c.outBufLimit, c.outSpilled, c.outReplayed, c.outCorrupt, c.outLatency, c.outPaused, c.outFigure,
 		c.dlWritten, c.dlDropped, c.dlPending} {
 		ch <- d
 	}
@@ -130,6 +134,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for r, v := range s.Dropped.Snapshot() {
 			counter(c.outDropped, v, s.Name, s.Type, r)
+		}
+		gauge(c.outPaused, boolFloat(s.Paused.Load() != nil), s.Name, s.Type)
+		for f, v := range s.Figures.Snapshot() {
+			gauge(c.outFigure, float64(v), s.Name, s.Type, f)
 		}
 	}
 	c.stages.collect(c.reg, counter, gauge)

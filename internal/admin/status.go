@@ -42,6 +42,8 @@ type OutputStatus struct {
 	Retried  uint64            `json:"retried"`
 	Failed   map[string]uint64 `json:"failed"`
 	Dropped  map[string]uint64 `json:"dropped"`
+	Paused   string            `json:"paused,omitempty"`  // why the output holds its events back
+	Figures  map[string]int64  `json:"figures,omitempty"` // the output type's own numbers
 }
 
 // Snapshot reads the counters. The gateway is ready when every input is up
@@ -66,8 +68,13 @@ func Snapshot(reg *stats.Registry, version string, started time.Time) Status {
 			Queued: out.Queued.Load(), Capacity: out.Capacity.Load(),
 			Written: out.Written.Load(), Retried: out.Retried.Load(),
 			Failed: out.Failed.Snapshot(), Dropped: out.Dropped.Snapshot(),
+			Paused: out.PausedFor(), Figures: out.Figures.Snapshot(),
 		}
-		if !s.Ready {
+		switch {
+		case s.Paused != "":
+			st.Ready = false
+			st.NotReady = append(st.NotReady, fmt.Sprintf("output %s is paused: %s (%d events held)", out.Name, s.Paused, s.Queued))
+		case !s.Ready:
 			st.Ready = false
 			st.NotReady = append(st.NotReady, fmt.Sprintf("output %s is failing and its queue is full (%d/%d)", out.Name, s.Queued, s.Capacity))
 		}
