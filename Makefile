@@ -2,7 +2,9 @@
 GO       ?= go
 BIN      := bin/alertgw
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+COMMIT   := $(shell git rev-parse HEAD 2>/dev/null)
+DATE     := $(shell git log -1 --format=%cI 2>/dev/null)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 FUZZTIME ?= 10s
 
 .PHONY: all build run test deps unit bench bench-e2e fuzz fuzz-long lint fmt clean docs
@@ -104,7 +106,7 @@ image: build
 	buildah bud --format docker -t alertgw:$(VERSION) -f build/container/Containerfile.prebuilt .
 
 image-docker:
-	docker build --build-arg VERSION=$(VERSION) -t alertgw:$(VERSION) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg DATE=$(DATE) -t alertgw:$(VERSION) .
 
 # sock (inputs/unixsock, inputs/suricata, alertgw send): the end-to-end
 # benchmark with a 10 s non-blocking scenario instead of 60 s.

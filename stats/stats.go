@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Reasons counts events by a short reason ("parse_error", "truncated",
@@ -113,6 +114,39 @@ type Input struct {
 	// journal (they went on unjournaled: a crash before the disk buffers
 	// have them would lose them).
 	JournalErrors atomic.Uint64
+	LastEvent     atomic.Int64 // unix nanoseconds of the last message or event handed to the pipeline; 0: none yet
+
+	problem atomic.Pointer[string]       // set by the input: why it cannot do its job now
+	check   atomic.Pointer[func() error] // asked at status time: is the input still reachable?
+}
+
+// SetProblem records why the input cannot do its job now (a bookmark it
+// cannot write, say), which makes the gateway not ready; "" clears it.
+func (in *Input) SetProblem(reason string) {
+	if reason == "" {
+		in.problem.Store(nil)
+		return
+	}
+	in.problem.Store(&reason)
+}
+
+// SetCheck installs a check that status and readiness run each time they
+// are asked: an input whose socket file was removed is running but
+// unreachable, and only a look at the file tells.
+func (in *Input) SetCheck(fn func() error) { in.check.Store(&fn) }
+
+// Problem returns why the input is not ready ("" when it is): its check's
+// error, or the problem it set.
+func (in *Input) Problem() string {
+	if fn := in.check.Load(); fn != nil {
+		if err := (*fn)(); err != nil {
+			return err.Error()
+		}
+	}
+	if p := in.problem.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Output counts what one output did.
@@ -143,6 +177,14 @@ type Output struct {
 	Capacity    atomic.Int64 // buffer.max_events
 	BufferLimit atomic.Int64 // buffer.max_bytes of the disk buffer; 0 without one
 	Failing     atomic.Bool  // the last delivery attempt failed
+	// Spilling is set while a memory queue overflows to its disk buffer
+	// (or replays what an earlier run left there): the output keeps up
+	// only thanks to the disk.
+	Spilling  atomic.Bool
+	LastWrite atomic.Int64 // unix nanoseconds of the last successful delivery; 0: none yet
+
+	failingSince atomic.Int64           // unix nanoseconds of the first failure in a row; 0: not failing
+	lastError    atomic.Pointer[string] // the last delivery error
 
 	// Paused is set, with the reason, by an output that holds its events
 	// back for a reason of its own (the store on a full disk): it is not
@@ -151,6 +193,35 @@ type Output struct {
 	// Figures are an output type's own numbers (the store's partitions
 	// and bytes on disk …), exported with the output's metrics.
 	Figures Figures
+}
+
+// WriteFailed records a failed delivery attempt at now.
+func (o *Output) WriteFailed(now time.Time, err error) {
+	msg := err.Error()
+	o.lastError.Store(&msg)
+	o.failingSince.CompareAndSwap(0, now.UnixNano())
+	o.Failing.Store(true)
+}
+
+// WriteSucceeded records a successful delivery at now.
+func (o *Output) WriteSucceeded(now time.Time) {
+	o.Failing.Store(false)
+	o.failingSince.Store(0)
+	o.LastWrite.Store(now.UnixNano())
+}
+
+// FailingFor returns how long the output has failed every attempt (0 when
+// it is not failing) and the last error.
+func (o *Output) FailingFor(now time.Time) (time.Duration, string) {
+	since := o.failingSince.Load()
+	if since == 0 || !o.Failing.Load() {
+		return 0, ""
+	}
+	msg := ""
+	if p := o.lastError.Load(); p != nil {
+		msg = *p
+	}
+	return max(now.Sub(time.Unix(0, since)), 0), msg
 }
 
 // Figures are named numbers an output sets or adds to.

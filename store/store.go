@@ -90,6 +90,17 @@ func (f Filter) Resolve(now time.Time) (Filter, error) {
 	return f, nil
 }
 
+// Start resolves the filter against the clock and starts its timeout: the
+// context a backend runs the request's queries under.
+func (f Filter) Start(ctx context.Context, now time.Time) (Filter, context.Context, context.CancelFunc, error) {
+	f, err := f.Resolve(now)
+	if err != nil {
+		return f, ctx, func() {}, err
+	}
+	qctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	return f, qctx, cancel, nil
+}
+
 // Event is one stored event.
 type Event struct {
 	ID   string
@@ -179,6 +190,18 @@ type TransactionRequest struct {
 	FlowID      uint64
 	CommunityID string
 	Limit       int // zero: MaxLimit
+}
+
+// Check validates a transaction request and applies the row bound.
+func (r *TransactionRequest) Check() error {
+	if r.FlowID == 0 && r.CommunityID == "" {
+		return errors.New("transaction: give a flow_id or a community_id")
+	}
+	r.Query = nil
+	if r.Limit <= 0 || r.Limit > MaxLimit {
+		r.Limit = MaxLimit
+	}
+	return nil
 }
 
 // MaxBuckets bounds a histogram: a finer interval over the window is
@@ -310,6 +333,15 @@ func (r *GroupsRequest) Check() error {
 		r.Limit = MaxGroups
 	}
 	return nil
+}
+
+// Fields returns the fields of a checked request's By.
+func (r *GroupsRequest) Fields() []*query.Field {
+	out := make([]*query.Field, len(r.By))
+	for i, name := range r.By {
+		out[i] = query.Lookup(name)
+	}
+	return out
 }
 
 // PageLimit applies the default and the bound to a page size.

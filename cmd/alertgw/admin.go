@@ -21,6 +21,7 @@ func buildAdmin(f *config.File, outs []decodedOutput, reg *stats.Registry, reloa
 		return nil, err
 	}
 	srv.SetReload(reload.Reload)
+	srv.SetFailureGrace(f.Admin.FailureGrace)
 	reload.secrets = srv.AddSecrets // outputs a reload builds may bring new ones
 	for _, d := range outs {
 		srv.AddSecrets(secretsOf(d.opts)...)

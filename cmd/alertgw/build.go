@@ -40,10 +40,13 @@ type decodedOutput struct {
 // loadConfig reads and fully checks a configuration without opening
 // anything: what `validate` reports and what `run` refuses to start with.
 func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, config.Problems, error) {
-	f, probs, err := config.Load(path, os.Environ())
+	f, fileProbs, err := config.Load(path, os.Environ())
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
+	// The blocks' problems, annotated with the variables their values
+	// came from, as Load did for the gateway-wide keys.
+	var probs config.Problems
 	var ins []decodedInput
 	for _, b := range f.Inputs {
 		p, ok := inputPlugins[b.Type]
@@ -76,7 +79,7 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 	probs = append(probs, sprobs...)
 	_, cprobs := console.Decode(f.Console)
 	probs = append(probs, cprobs...)
-	return f, ins, outs, probs, nil
+	return f, ins, outs, append(fileProbs, f.Annotate(probs)...), nil
 }
 
 // decodeEnrich decodes the enrich: section with the enrich package's own

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sync"
@@ -51,10 +52,17 @@ func run(ctx context.Context, path string) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	if err := probs.Err(); err != nil {
+	// The same checks as `alertgw validate`: a file that cannot be read
+	// stops the start here, with its key path, rather than deep inside
+	// the plugin that opens it.
+	perrs, warns := preflight(f, ins, outs)
+	if err := append(probs, perrs...).Err(); err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	log := newLogger(f.Log)
+	for _, w := range warns {
+		log.Warn().Str("key", w.Path).Msg(w.Msg)
+	}
 	if f.RunAs.User != "" {
 		// The run_as user owns the gateway's directories as much as root
 		// does: its socket directories are trusted (package sockdir).
@@ -190,7 +198,7 @@ func run(ctx context.Context, path string) error {
 func logTotals(log zerolog.Logger, reg *stats.Registry, up time.Duration) {
 	for _, s := range reg.Inputs() {
 		log.Info().Str("input", s.Name).Uint64("received", s.Received.Load()).Uint64("normalized", s.Normalized.Load()).Uint64("merged", s.Merged.Load()).Uint64("replayed", s.Replayed.Load()).
-			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Dur("uptime", up).Msg("input totals")
+			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Dur("uptime", up.Round(time.Millisecond)).Msg("input totals")
 	}
 	if dl := reg.DeadLetter(); dl.Written.Load() > 0 || len(dl.Dropped.Snapshot()) > 0 {
 		log.Info().Uint64("written", dl.Written.Load()).Interface("dropped", dl.Dropped.Snapshot()).Msg("dead-letter totals")
@@ -206,17 +214,23 @@ func logTotals(log zerolog.Logger, reg *stats.Registry, up time.Duration) {
 // newLogger builds the gateway's logger: JSON when stderr is not a terminal
 // (containers, systemd), human-readable console when it is.
 func newLogger(c config.Log) zerolog.Logger {
-	level, err := zerolog.ParseLevel(c.Level)
+	return newLoggerTo(os.Stderr, c.Format == "console" || (c.Format == "auto" && isatty.IsTerminal(os.Stderr.Fd())), c.Level)
+}
+
+func newLoggerTo(w io.Writer, console bool, lvl string) zerolog.Logger {
+	level, err := zerolog.ParseLevel(lvl)
 	if err != nil {
 		level = zerolog.InfoLevel
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
+	// Durations as Go writes them ("10s", "250ms"), in JSON and on the
+	// console alike: a bare 10000 leaves the reader guessing the unit.
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
 	zerolog.SetGlobalLevel(level) // global, so that a reload can change it
-	console := c.Format == "console" || (c.Format == "auto" && isatty.IsTerminal(os.Stderr.Fd()))
 	if console {
-		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
+		return zerolog.New(zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
 	}
-	return zerolog.New(os.Stderr).With().Timestamp().Logger()
+	return zerolog.New(w).With().Timestamp().Logger()
 }
 
 // dropPrivileges switches to run_as once every socket is bound, keeping

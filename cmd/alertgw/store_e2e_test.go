@@ -92,13 +92,8 @@ func checkSearch(t *testing.T, dir string, evs []e2eEvent, want func(e e2eEvent)
 // finds the events by CIDR, range, negation and phrase, exactly as the file
 // output wrote them, and groups them; while the gateway runs.
 func TestE2EStoreSearch(t *testing.T) {
-	dir := shortDir(t)
-	g := &gateway{dir: dir, sock: filepath.Join(dir, "run", "suricata.sock"), events: filepath.Join(dir, "data", "events.json"),
-		log: filepath.Join(dir, "gateway.log")}
-	g.cmd = exec.Command(gatewayBinary(t), "run")
-	g.cmd.Dir = dir
-	g.cmd.Env = append(os.Environ(), "ALERTGW_ADMIN_LISTEN=127.0.0.1:0")
-	g.start(t, g.sock)
+	g := startDefaultGateway(t)
+	dir := g.dir
 
 	const n = 1500
 	send := exec.Command(gatewayBinary(t), "send", "--socket", g.sock, "--count", fmt.Sprint(n))

@@ -36,6 +36,7 @@ var Plugin = inputs.Plugin{
 	Options: defaultOptions,
 	Sample:  sample,
 	New:     New,
+	Files:   newFileReader, // alertgw replay --type auditd
 }
 
 // Reasons under which this input counts losses (Stats.Dropped).

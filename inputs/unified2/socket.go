@@ -59,7 +59,7 @@ type socketListener struct {
 }
 
 func newSocketListener(env inputs.Env, o *SocketOptions) (*socketListener, error) {
-	srv, err := unixsock.Listen(unixsock.Config{Paths: o.Socket, Options: o.Options, Log: env.Log, Stats: env.Stats})
+	srv, err := unixsock.Listen(unixsock.Config{Paths: o.Socket, Options: o.Options, Sensor: "unified2", Log: env.Log, Stats: env.Stats})
 	if err != nil {
 		return nil, err
 	}

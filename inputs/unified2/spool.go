@@ -414,8 +414,14 @@ func (s *Spool) bookmarkWriter(written Position) func(Position) {
 			return
 		}
 		if err := WriteBookmark(s.BookmarkPath, pos); err != nil {
-			s.Log.Error().Err(err).Msg("bookmark write failed")
+			s.Log.Error().Err(err).Str("bookmark", s.BookmarkPath).Msg("bookmark write failed: a restart would read again from the last bookmark written")
+			if s.Stats != nil { // not ready until a write succeeds
+				s.Stats.SetProblem(fmt.Sprintf("bookmark %s cannot be written (%v): a restart would read again from the last bookmark written", s.BookmarkPath, err))
+			}
 			return
+		}
+		if s.Stats != nil {
+			s.Stats.SetProblem("")
 		}
 		if pos.File != written.File {
 			s.processed(pos.File)

@@ -64,15 +64,6 @@ func bind(path string, c *Config) (*socket, error) {
 		return adopt(path, typ, ps, c)
 	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("socket %s: create directory: %w", path, err)
-	}
-	if err := checkDir(dir); err != nil {
-		return nil, fmt.Errorf("socket %s: %w", path, err)
-	}
-	if err := checkExisting(path, typ); err != nil {
-		return nil, err
-	}
 	gid := -1
 	if c.SocketGroup != "" {
 		g, err := lookupGroup(c.SocketGroup)
@@ -80,6 +71,23 @@ func bind(path string, c *Config) (*socket, error) {
 			return nil, fmt.Errorf("socket %s: %w", path, err)
 		}
 		gid = g
+	}
+	_, statErr := os.Stat(dir)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("socket %s: create directory: %w%s", path, err, permissionHint(err, filepath.Dir(dir)))
+	}
+	// A directory created here goes to socket_group as the socket does:
+	// the sensor must be able to enter it (0750) to reach the socket.
+	if errors.Is(statErr, fs.ErrNotExist) && gid >= 0 {
+		if err := unix.Lchown(dir, -1, gid); err != nil {
+			return nil, fmt.Errorf("socket %s: give directory %s to group %s: %w%s", path, dir, c.SocketGroup, err, groupHint(err, c.SocketGroup))
+		}
+	}
+	if err := checkDir(dir); err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	}
+	if err := checkExisting(path, typ); err != nil {
+		return nil, err
 	}
 
 	tmp, err := tempName(dir, path)
@@ -97,15 +105,17 @@ func bind(path string, c *Config) (*socket, error) {
 			os.Remove(tmp)
 		}
 	}()
+	// Errors name the socket's path and its directory, never the
+	// temporary name: that is what the operator configured and can fix.
 	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: tmp}); err != nil {
-		return nil, fmt.Errorf("socket %s: bind %s: %w", path, tmp, err)
+		return nil, fmt.Errorf("socket %s: cannot create a socket in %s: %w%s", path, dir, err, permissionHint(err, dir))
 	}
-	if err := os.Chmod(tmp, os.FileMode(c.SocketMode).Perm()); err != nil {
+	if err := unix.Chmod(tmp, uint32(os.FileMode(c.SocketMode).Perm())); err != nil {
 		return nil, fmt.Errorf("socket %s: set mode %s: %w", path, c.SocketMode, err)
 	}
 	if gid >= 0 {
-		if err := os.Lchown(tmp, -1, gid); err != nil {
-			return nil, fmt.Errorf("socket %s: set group %s: %w", path, c.SocketGroup, err)
+		if err := unix.Lchown(tmp, -1, gid); err != nil {
+			return nil, fmt.Errorf("socket %s: set group %s: %w%s", path, c.SocketGroup, err, groupHint(err, c.SocketGroup))
 		}
 	}
 	if c.ReceiveBuffer > 0 {
@@ -120,8 +130,8 @@ func bind(path string, c *Config) (*socket, error) {
 	if err := unix.Lstat(tmp, &st); err != nil {
 		return nil, fmt.Errorf("socket %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("socket %s: move into place: %w", path, err)
+	if err := unix.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("socket %s: move into place: %w%s", path, err, permissionHint(err, dir))
 	}
 
 	s := &socket{path: path, typ: typ, dev: uint64(st.Dev), ino: st.Ino, log: c.Log}
@@ -244,6 +254,28 @@ func describeMode(m fs.FileMode) string {
 	return m.String()
 }
 
+// permissionHint explains EACCES/EPERM on a directory: who alertgw runs as
+// and what it needs there.
+func permissionHint(err error, dir string) string {
+	if !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM) {
+		return ""
+	}
+	who := strconv.Itoa(os.Geteuid())
+	if u, err := user.LookupId(who); err == nil {
+		who = u.Username + " (uid " + who + ")"
+	}
+	return fmt.Sprintf(" (alertgw runs as %s and needs write and search permission on %s)", who, dir)
+}
+
+// groupHint explains EPERM on chown to socket_group: only root, or a member
+// of the group, may give a file to a group.
+func groupHint(err error, group string) string {
+	if !errors.Is(err, unix.EPERM) {
+		return ""
+	}
+	return fmt.Sprintf(" (alertgw must run as root or be a member of group %s to give the socket to it)", group)
+}
+
 // tempName returns a short unused name in dir for binding before the
 // rename. It must fit sun_path too.
 func tempName(dir, final string) (string, error) {
@@ -292,6 +324,27 @@ func setReceiveBuffer(fd, size int, path string, c *Config) {
 	}
 	ev.Str("socket", path).Int("requested", size).Int("granted", got).Bool("forced", forced).
 		Msg("receive buffer (the kernel reports twice the usable size; without root it is capped by net.core.rmem_max)")
+}
+
+// check reports an error when the socket file is no longer the one bound
+// here.
+func (s *socket) check() error {
+	var st unix.Stat_t
+	err := unix.Lstat(s.path, &st)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return fmt.Errorf("socket %s is gone (removed after alertgw created it): senders cannot reach this input; restart alertgw to create it again", s.path)
+	case err != nil:
+		return fmt.Errorf("socket %s: %w", s.path, err)
+	case s.ino == 0 && st.Mode&unix.S_IFMT != unix.S_IFSOCK:
+		// A socket systemd bound: its file's identity is not known here,
+		// only that it must still be a socket.
+		return fmt.Errorf("socket %s was replaced by a file that is not a socket: senders no longer reach this input", s.path)
+	case s.ino == 0:
+	case uint64(st.Dev) != s.dev || st.Ino != s.ino:
+		return fmt.Errorf("socket %s was replaced by another file after alertgw created it: senders no longer reach this input; restart alertgw", s.path)
+	}
+	return nil
 }
 
 // remove deletes the socket file if it is still the one bound here, unless

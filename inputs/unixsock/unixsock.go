@@ -243,6 +243,9 @@ type Config struct {
 	// It must return the datagram verbatim when it does not shrink it,
 	// and never fail: the decoder dead-letters what it cannot read.
 	Shrink func(dst, datagram []byte) []byte
+	// Sensor is the input type (suricata, snort, unified2), for messages
+	// that depend on how that sensor sends.
+	Sensor string
 	// DrainTimeout bounds the read of what is still queued at shutdown.
 	DrainTimeout time.Duration
 	// Journal, when not nil, gets every batch of messages as soon as it is

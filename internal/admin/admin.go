@@ -48,6 +48,16 @@ type Server struct {
 	scrub     atomic.Pointer[strings.Replacer]
 	csrf      *http.CrossOriginProtection
 	refuseLog zerolog.Logger
+	grace     time.Duration // admin.failure_grace
+	rates     Rates
+	coll      *Collector
+}
+
+// SetFailureGrace sets how long an output may fail every attempt before
+// the gateway is no longer ready (call before Serve).
+func (s *Server) SetFailureGrace(d time.Duration) {
+	s.grace = d
+	s.coll.grace = d
 }
 
 // SetToken sets the bearer token that state-changing requests on
@@ -70,7 +80,8 @@ func (s *Server) SetReload(fn func() error) { s.reload = fn }
 // start-up.
 func New(listen string, reg *stats.Registry, version string, log zerolog.Logger) (*Server, error) {
 	s := &Server{reg: reg, version: version, started: time.Now(), log: log,
-		csrf: http.NewCrossOriginProtection(), refuseLog: newRefuseLog(log)}
+		csrf: http.NewCrossOriginProtection(), refuseLog: newRefuseLog(log),
+		grace: DefaultFailureGrace, coll: NewCollector(reg, version)}
 	if listen != "" {
 		ln, err := net.Listen("tcp", listen)
 		if err != nil {
@@ -82,7 +93,7 @@ func New(listen string, reg *stats.Registry, version string, log zerolog.Logger)
 	promReg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		NewCollector(reg, version),
+		s.coll,
 	)
 	s.metrics = promhttp.HandlerFor(promReg, promhttp.HandlerOpts{ErrorLog: nil})
 	return s, nil
@@ -128,6 +139,19 @@ func (s *Server) Serve(ctx context.Context) error {
 		all = append(all, served{&http.Server{Handler: s.handler(false), ReadHeaderTimeout: 5 * time.Second}, ln})
 	}
 	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		s.rates.Record(s.reg, time.Now())
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				s.rates.Record(s.reg, now)
+			}
+		}
+	}()
+	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -156,23 +180,34 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
+func (s *Server) snapshot() Status {
+	return Snapshot(s.reg, s.version, s.started, s.grace, &s.rates)
+}
+
+// readyz answers 200 "ready" or 503 "not ready", each followed by the
+// reasons, one per line: what is not ready, then what is degraded.
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	st := Snapshot(s.reg, s.version, s.started)
+	st := s.snapshot()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !st.Ready {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		for _, r := range st.NotReady {
-			fmt.Fprintln(w, r)
-		}
-		return
+		fmt.Fprintln(w, "not ready")
+	} else {
+		fmt.Fprintln(w, "ready")
 	}
-	fmt.Fprintln(w, "ready")
+	for _, r := range st.NotReady {
+		fmt.Fprintln(w, r)
+	}
+	for _, r := range st.Degraded {
+		fmt.Fprintln(w, "degraded: "+r)
+	}
 }
 
 func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(Snapshot(s.reg, s.version, s.started)); err != nil {
+	if err := enc.Encode(s.snapshot()); err != nil {
 		s.log.Debug().Err(err).Msg("status: client went away")
 	}
 }

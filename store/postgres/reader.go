@@ -6,7 +6,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -94,15 +93,6 @@ func (r *Reader) Close() error {
 	return nil
 }
 
-func (r *Reader) prepare(ctx context.Context, f store.Filter) (store.Filter, context.Context, context.CancelFunc, error) {
-	f, err := f.Resolve(r.now())
-	if err != nil {
-		return f, ctx, func() {}, err
-	}
-	qctx, cancel := context.WithTimeout(ctx, f.Timeout)
-	return f, qctx, cancel, nil
-}
-
 // where compiles a filter: the window as $1 and $2, then the query.
 func where(f store.Filter) (string, []any) {
 	args := []any{f.From, f.To}
@@ -163,7 +153,7 @@ func toEvents(rows []row) []store.Event {
 
 // Events implements store.Reader.
 func (r *Reader) Events(ctx context.Context, req store.EventsRequest) (*store.EventsResult, error) {
-	f, qctx, cancel, err := r.prepare(ctx, req.Filter)
+	f, qctx, cancel, err := req.Filter.Start(ctx, r.now())
 	defer cancel()
 	if err != nil {
 		return nil, err
@@ -215,19 +205,15 @@ func (r *Reader) Event(ctx context.Context, id string) (*store.Event, error) {
 
 // Transaction implements store.Reader.
 func (r *Reader) Transaction(ctx context.Context, req store.TransactionRequest) (*store.EventsResult, error) {
-	if req.FlowID == 0 && req.CommunityID == "" {
-		return nil, errors.New("transaction: give a flow_id or a community_id")
+	if err := req.Check(); err != nil {
+		return nil, err
 	}
-	req.Query = nil
-	f, qctx, cancel, err := r.prepare(ctx, req.Filter)
+	f, qctx, cancel, err := req.Filter.Start(ctx, r.now())
 	defer cancel()
 	if err != nil {
 		return nil, err
 	}
 	limit := req.Limit
-	if limit <= 0 || limit > store.MaxLimit {
-		limit = store.MaxLimit
-	}
 	cond, args := where(f)
 	var ors []string
 	if req.FlowID != 0 {
@@ -257,7 +243,7 @@ func (r *Reader) Transaction(ctx context.Context, req store.TransactionRequest) 
 
 // Histogram implements store.Reader.
 func (r *Reader) Histogram(ctx context.Context, req store.HistogramRequest) (*store.HistogramResult, error) {
-	f, qctx, cancel, err := r.prepare(ctx, req.Filter)
+	f, qctx, cancel, err := req.Filter.Start(ctx, r.now())
 	defer cancel()
 	if err != nil {
 		return nil, err
@@ -303,18 +289,17 @@ func (r *Reader) Groups(ctx context.Context, req store.GroupsRequest) (*store.Gr
 	if err := req.Check(); err != nil {
 		return nil, err
 	}
-	f, qctx, cancel, err := r.prepare(ctx, req.Filter)
+	f, qctx, cancel, err := req.Filter.Start(ctx, r.now())
 	defer cancel()
 	if err != nil {
 		return nil, err
 	}
 	cond, args := where(f)
-	fields := make([]*query.Field, len(req.By))
-	exprs := make([]string, len(req.By))
-	ords := make([]string, len(req.By))
-	for i, name := range req.By {
-		fields[i], _ = store.GroupField(name)
-		args, exprs[i] = groupExpr(args, fields[i])
+	fields := req.Fields()
+	exprs := make([]string, len(fields))
+	ords := make([]string, len(fields))
+	for i, f := range fields {
+		args, exprs[i] = groupExpr(args, f)
 		ords[i] = strconv.Itoa(i + 1)
 	}
 	args, pl := ph(args, maxGroupRows+1)

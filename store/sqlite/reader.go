@@ -316,16 +316,6 @@ func (r *Reader) trimLocked() {
 
 func readDSN(path string) string { return dsn(path, true, 8<<10) }
 
-// prepare resolves a filter and starts its timeout.
-func (r *Reader) prepare(ctx context.Context, f store.Filter) (store.Filter, context.Context, context.CancelFunc, error) {
-	f, err := f.Resolve(r.now())
-	if err != nil {
-		return f, ctx, func() {}, err
-	}
-	qctx, cancel := context.WithTimeout(ctx, f.Timeout)
-	return f, qctx, cancel, nil
-}
-
 // where compiles a filter: the time window as ?1 and ?2, then the query.
 func where(f store.Filter) (string, []any) {
 	args := []any{f.From.UnixMicro(), f.To.UnixMicro()}
@@ -364,7 +354,7 @@ func newestFirst(a, b row) int {
 
 // Events implements store.Reader.
 func (r *Reader) Events(ctx context.Context, req store.EventsRequest) (*store.EventsResult, error) {
-	f, qctx, cancel, err := r.prepare(ctx, req.Filter)
+	f, qctx, cancel, err := req.Filter.Start(ctx, r.now())
 	defer cancel()
 	if err != nil {
 		return nil, err
@@ -474,19 +464,15 @@ func (r *Reader) Event(ctx context.Context, id string) (*store.Event, error) {
 
 // Transaction implements store.Reader.
 func (r *Reader) Transaction(ctx context.Context, req store.TransactionRequest) (*store.EventsResult, error) {
-	if req.FlowID == 0 && req.CommunityID == "" {
-		return nil, errors.New("transaction: give a flow_id or a community_id")
+	if err := req.Check(); err != nil {
+		return nil, err
 	}
-	req.Query = nil
-	f, qctx, cancel, err := r.prepare(ctx, req.Filter)
+	f, qctx, cancel, err := req.Filter.Start(ctx, r.now())
 	defer cancel()
 	if err != nil {
 		return nil, err
 	}
 	limit := req.Limit
-	if limit <= 0 || limit > store.MaxLimit {
-		limit = store.MaxLimit
-	}
 	cond, args := where(f)
 	var ors []string
 	if req.FlowID != 0 {
@@ -521,7 +507,7 @@ func (r *Reader) Transaction(ctx context.Context, req store.TransactionRequest) 
 
 // Histogram implements store.Reader.
 func (r *Reader) Histogram(ctx context.Context, req store.HistogramRequest) (*store.HistogramResult, error) {
-	f, qctx, cancel, err := r.prepare(ctx, req.Filter)
+	f, qctx, cancel, err := req.Filter.Start(ctx, r.now())
 	defer cancel()
 	if err != nil {
 		return nil, err
@@ -572,22 +558,17 @@ func (r *Reader) Groups(ctx context.Context, req store.GroupsRequest) (*store.Gr
 	if err := req.Check(); err != nil {
 		return nil, err
 	}
-	f, qctx, cancel, err := r.prepare(ctx, req.Filter)
+	f, qctx, cancel, err := req.Filter.Start(ctx, r.now())
 	defer cancel()
 	if err != nil {
 		return nil, err
 	}
 	cond, args := where(f)
-	fields := make([]*query.Field, len(req.By))
-	exprs := make([]string, len(req.By))
-	for i, name := range req.By {
-		fields[i], _ = store.GroupField(name)
-		var e string
-		args, e = groupExpr(args, fields[i])
-		exprs[i] = e
-	}
-	groupBy := make([]string, len(exprs))
-	for i := range exprs {
+	fields := req.Fields()
+	exprs := make([]string, len(fields))
+	groupBy := make([]string, len(fields))
+	for i, f := range fields {
+		args, exprs[i] = groupExpr(args, f)
 		groupBy[i] = strconv.Itoa(i + 1)
 	}
 	args, pl := ph(args, perPartitionGroups+1)
