@@ -18,8 +18,10 @@ const module = "github.com/alertgw/alertgw"
 // cliOnly are the helpers only the CLI and the pipeline wiring use.
 var cliOnly = []string{"internal/admin", "internal/enrich", "internal/loadgen", "internal/privdrop", "internal/docgen"}
 
-// testHelpers are the packages made for tests.
-var testHelpers = []string{"internal/testutil", "internal/nativetest", "internal/schematest", "internal/snortgold"}
+// testHelpers are the packages made for tests (and the benchmark
+// programs under bench/).
+var testHelpers = []string{"internal/testutil", "internal/nativetest", "internal/schematest", "internal/snortgold",
+	"internal/pgtest", "internal/cputime", "store/storetest"}
 
 // rule forbids imports from the packages From matches to those To
 // matches. Test files are held to it too unless ProdOnly.
@@ -57,14 +59,26 @@ var rules = []rule{
 			return under("inputs", "outputs")(p) && !contract[p]
 		}, ProdOnly: true},
 	{Why: "nothing imports a command", From: not(under("cmd")), To: under("cmd")},
-	{Why: "the CLI's helpers are the CLI's", From: under("normalize", "config", "stats", "inputs", "outputs", "pipeline", "query"),
+	{Why: "the CLI's helpers are the CLI's",
+		From: func(p string) bool {
+			return under("normalize", "config", "stats", "inputs", "outputs", "pipeline", "query", "store", "console")(p) && !under(testHelpers...)(p)
+		},
 		To: under(cliOnly...), ProdOnly: true},
-	{Why: "production code imports no test helper", From: not(under("internal/testutil", "internal/nativetest", "internal/schematest", "internal/snortgold")),
+	{Why: "production code imports no test helper (the benchmark programs under bench/ may)", From: not(under(append([]string{"bench"}, testHelpers...)...)),
 		To: under(testHelpers...), ProdOnly: true},
 	{Why: "the query language is below the plugins (it may use the event encoders)", From: under("query"),
 		To: func(p string) bool {
-			return under("inputs", "outputs", "pipeline", "config")(p) && p != "outputs/format"
+			return under("inputs", "outputs", "pipeline", "config", "store", "console")(p) && p != "outputs/format"
 		}},
+	{Why: "the store answers questions in the query language about events: it knows no plugin, pipeline, configuration or console (a test may write through an output)",
+		From: under("store"), To: func(p string) bool {
+			return under("inputs", "outputs", "pipeline", "config", "console")(p) && p != "outputs/format"
+		}, ProdOnly: true},
+	{Why: "the store's contract (package store) knows no backend", From: func(p string) bool { return p == "store" },
+		To: under("store/sqlite", "store/postgres", "store/api")},
+	{Why: "the console reads a store.Reader: no backend, plugin or pipeline (cmd/alertgw wires them)",
+		From: under("console"), To: under("inputs", "outputs", "pipeline", "store/sqlite", "store/postgres"), ProdOnly: true},
+	{Why: "only the CLI starts the console", From: not(under("console", "cmd")), To: under("console")},
 }
 
 // contract is the plugin contracts (inputs, outputs and the encoders) and
@@ -160,6 +174,20 @@ func TestRulesCatch(t *testing.T) {
 		{"internal/admin", "cmd/alertgw", false, true},
 		{"inputs/unixsock", "internal/admin", false, true},
 		{"cmd/alertgw", "internal/admin", false, false},
+		{"outputs/store", "store/sqlite", false, false},
+		{"store/sqlite", "outputs/store", false, true},
+		{"store/postgres", "outputs/postgres", true, false},
+		{"store/postgres", "outputs/postgres", false, true},
+		{"store", "store/sqlite", false, true},
+		{"store/storetest", "internal/loadgen", false, false},
+		{"bench/storebench", "store/storetest", false, false},
+		{"store/sqlite", "internal/pgtest", false, true},
+		{"console", "store", false, false},
+		{"console", "store/sqlite", false, true},
+		{"console", "store/sqlite", true, false},
+		{"console", "pipeline", false, true},
+		{"outputs/store", "console", false, true},
+		{"query", "store", false, true},
 	} {
 		bad := false
 		for _, r := range rules {
