@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/satta/gommunityid"
 
@@ -56,6 +57,11 @@ outputs:
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
 	g.cmd = exec.Command(gatewayBinary(t), "run", "--config", cfgPath)
 	g.start(t, g.sock)
+	// Inputs bind one after another: the snort socket may come a moment later.
+	waitFor(t, 10*time.Second, "the snort socket", func() bool {
+		fi, err := os.Lstat(snortSock)
+		return err == nil && fi.Mode()&os.ModeSocket != 0
+	})
 
 	// Two tuples of the spec's seed-1 baseline, and a record whose sensor
 	// computed its own ID (kept as is).
