@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/satta/gommunityid"
+
+	"github.com/alertgw/alertgw/internal/testutil"
 )
 
 // The real binary with community_id.seed 1 for the gateway and seed 2 for
@@ -72,7 +74,7 @@ outputs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Write(gunzipFile(t, "../../normalize/snort/testdata/snort-3.12.2.0/unsock-0001.bin.gz")); err != nil {
+	if _, err := c.Write(testutil.ReadGz(t, "../../normalize/snort/testdata/snort-3.12.2.0/unsock-0001.bin.gz")); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
