@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/cputime"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/query"
 	"github.com/alertgw/alertgw/store"
@@ -70,15 +71,11 @@ func load() string {
 	return strings.Join(f[:3], " ")
 }
 
-func cpu() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func dirBytes(dir string) int64 {
 	var n int64
-	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+	// A file that vanishes while it is walked is not counted: the walk
+	// itself reports no error.
+	_ = filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
 		if err == nil && !fi.IsDir() {
 			n += fi.Size()
 		}
@@ -96,7 +93,7 @@ func bare(args []string) error {
 	n := fs.Int("n", 200000, "events")
 	without := fs.String("without", "", "comma-separated variants to run after the whole loop, each leaving one part out: "+
 		"fts, rollups, or an index name (events_ts, events_src_ip, …); all: each of them")
-	fs.Parse(args)
+	_ = fs.Parse(args) // ExitOnError: a bad flag exits
 	now := time.Now().UTC()
 	evs := storetest.Events(*n, 1, now.Add(-time.Hour), now)
 	lines := storetest.Lines(evs)
@@ -145,7 +142,7 @@ func bareLoop(evs []*normalize.Event, lines [][]byte, without string) error {
 			return err
 		}
 	}
-	c0, t0 := cpu(), time.Now()
+	c0, t0 := cputime.Process(), time.Now()
 	tx, err := db.Begin()
 	if err != nil {
 		return err
@@ -189,7 +186,7 @@ func bareLoop(evs []*normalize.Event, lines [][]byte, without string) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	el, c := time.Since(t0), cpu()-c0
+	el, c := time.Since(t0), cputime.Process()-c0
 	if _, err := db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		return err
 	}
@@ -213,7 +210,7 @@ func e2e(args []string) error {
 	outs := fs.String("outputs", "store", "store, file or file,store")
 	writers := fs.Int("writers", 0, "the store's writers (0: one per CPU, at most 4)")
 	batch := fs.Int("batch", 2000, "batch.max_events of the store")
-	fs.Parse(args)
+	_ = fs.Parse(args) // ExitOnError: a bad flag exits
 	dir, err := os.MkdirTemp("/tmp", "sbe2e")
 	if err != nil {
 		return err
@@ -234,14 +231,20 @@ func e2e(args []string) error {
 		}
 	}
 	cfgPath := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfgPath, []byte(cfg), 0o600)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return err
+	}
 	run := exec.Command(*bin, "run", "-c", cfgPath)
 	stderr, _ := run.StderrPipe()
 	run.Stdout = os.Stdout
 	if err := run.Start(); err != nil {
 		return err
 	}
-	defer func() { run.Process.Signal(syscall.SIGTERM); run.Wait() }()
+	defer func() {
+		// The gateway is stopped when the figures are in; how it exits does not change them.
+		_ = run.Process.Signal(syscall.SIGTERM)
+		_ = run.Wait()
+	}()
 	admin := make(chan string, 1)
 	go func() {
 		re := regexp.MustCompile(`"listen":"([^"]+)".*admin endpoint`)
@@ -281,8 +284,11 @@ func e2e(args []string) error {
 				Written uint64 `json:"written"`
 			} `json:"outputs"`
 		}
-		json.NewDecoder(resp.Body).Decode(&st)
+		err = json.NewDecoder(resp.Body).Decode(&st)
 		resp.Body.Close()
+		if err != nil {
+			continue // not answering yet: poll again
+		}
 		for _, o := range st.Outputs {
 			if _, ok := done[o.Name]; !ok && o.Written >= uint64(*n) {
 				done[o.Name] = time.Since(start)
@@ -292,7 +298,9 @@ func e2e(args []string) error {
 			return fmt.Errorf("outputs did not finish: %v", done)
 		}
 	}
-	send.Wait()
+	if err := send.Wait(); err != nil {
+		return fmt.Errorf("alertgw send: %w", err)
+	}
 	for _, name := range names {
 		fmt.Printf("e2e outputs=%s writers=%d: %s wrote %d events in %.2fs: %.0f events/s (load %s)\n",
 			*outs, *writers, name, *n, done[name].Seconds(), float64(*n)/done[name].Seconds(), load())
@@ -313,7 +321,7 @@ func fill(args []string) error {
 	lastDay := fs.Int("last-day", 2_000_000, "events of the last 24 h (40% alerts: 2M gives ~800k… use -alert-share)")
 	share := fs.Float64("alert-share", 0.5, "share of alerts in the last 24 h")
 	writers := fs.Int("writers", 2, "writers (files per partition)")
-	fs.Parse(args)
+	_ = fs.Parse(args) // ExitOnError: a bad flag exits
 	if *dir == "" {
 		return fmt.Errorf("-dir is needed")
 	}
@@ -398,7 +406,7 @@ func queries(args []string) error {
 	dir := fs.String("dir", "", "store directory")
 	runs := fs.Int("runs", 50, "runs of each field query")
 	end := fs.String("end", "", "end of the windows (RFC 3339; default now): a store filled earlier, e.g. the console benchmark's (its `made` file)")
-	fs.Parse(args)
+	_ = fs.Parse(args) // ExitOnError: a bad flag exits
 	rd, err := sqlite.OpenReader(*dir)
 	if err != nil {
 		return err
@@ -425,7 +433,7 @@ func queries(args []string) error {
 	sids := []string{"2001219", "2024897", "2027865", "2210045", "2100498", "2019401"}
 	measure := func(name string, runs int, q func(i int) error) error {
 		var lat []time.Duration
-		c0 := cpu()
+		c0 := cputime.Process()
 		for i := range runs {
 			t := time.Now()
 			if err := q(i); err != nil {
@@ -433,7 +441,7 @@ func queries(args []string) error {
 			}
 			lat = append(lat, time.Since(t))
 		}
-		cpuPer := (cpu() - c0) / time.Duration(runs)
+		cpuPer := (cputime.Process() - c0) / time.Duration(runs)
 		slices.Sort(lat)
 		pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 		fmt.Printf("%-52s runs %3d  p50 %8.1f ms  p95 %8.1f ms  p99 %8.1f ms  CPU %8.1f ms/run  (load %s)\n", name, runs,
@@ -497,10 +505,10 @@ func queries(args []string) error {
 func upgradeStore(args []string) error {
 	fs := flag.NewFlagSet("upgrade", flag.ExitOnError)
 	dir := fs.String("dir", "", "store directory")
-	fs.Parse(args)
-	c0, t0 := cpu(), time.Now()
+	_ = fs.Parse(args) // ExitOnError: a bad flag exits
+	c0, t0 := cputime.Process(), time.Now()
 	files, err := sqlite.Upgrade(context.Background(), *dir)
-	fmt.Printf("upgrade: %d files in %.1fs, %.1fs CPU (load %s)\n", len(files), time.Since(t0).Seconds(), cpu().Seconds()-c0.Seconds(), load())
+	fmt.Printf("upgrade: %d files in %.1fs, %.1fs CPU (load %s)\n", len(files), time.Since(t0).Seconds(), (cputime.Process() - c0).Seconds(), load())
 	return err
 }
 

@@ -143,7 +143,7 @@ func upgrade(ctx context.Context, conn *sql.Conn) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit: sql.ErrTxDone, nothing to undo
 	if _, err := tx.ExecContext(ctx, rollupSchema()); err != nil {
 		return fmt.Errorf("rollup tables: %w", err)
 	}
