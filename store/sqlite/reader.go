@@ -538,7 +538,8 @@ func (r *Reader) Histogram(ctx context.Context, req store.HistogramRequest) (*st
 	// aligned to the epoch).
 	var fromRollup string
 	rollArgs := args
-	if ru, a, z, ok := pickRollup(f, nil, res.Interval); ok {
+	ru, a, z, ok := pickRollup(f, nil, res.Interval)
+	if ok {
 		var pa, pz string
 		rollArgs, pa = ph(slices.Clip(args), a)
 		rollArgs, pz = ph(rollArgs, z)
@@ -548,7 +549,7 @@ func (r *Reader) Histogram(ctx context.Context, req store.HistogramRequest) (*st
 	res.TimedOut, res.Warnings, err = r.searchParallel(ctx, qctx, f.From, f.To, func(p *rpart) error {
 		return func() error {
 			q, args := scan, args
-			if fromRollup != "" && p.rollups {
+			if fromRollup != "" && p.rollups && p.rollupPays(ru) {
 				q, args = fromRollup, rollArgs
 			}
 			rs, err := p.db.QueryContext(qctx, q, args...)

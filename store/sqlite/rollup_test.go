@@ -168,6 +168,14 @@ func TestGroupsReadRollups(t *testing.T) {
 		}
 		return n
 	}
+	var addr string
+	for _, e := range evs {
+		if e.Kind == "alert" && e.SrcIP.IsValid() {
+			addr = e.SrcIP.String()
+			break
+		}
+	}
+	oneSource := count("kind:alert src_ip:"+addr, "signature.id", "dest_ip")
 	inbox := count("kind:alert", "signature.id", "src_ip", "dest_ip")
 	kinds := count("", "kind")
 	ports := count("kind:alert", "dest_port")
@@ -191,6 +199,7 @@ func TestGroupsReadRollups(t *testing.T) {
 		{"inbox (hour rollup)", count("kind:alert", "signature.id", "src_ip", "dest_ip"), inbox * 10},
 		{"kinds (minute rollup)", count("", "kind"), kinds * 10},
 		{"dest_port (not in a rollup)", count("kind:alert", "dest_port"), ports},
+		{"one source (the events' index)", count("kind:alert src_ip:"+addr, "signature.id", "dest_ip"), oneSource},
 		{"full text (not in a rollup)", count(`kind:alert "ssh scan"`, "signature.id"), textual},
 		{"histogram (minute rollup)", hist("action:blocked"), h * 10},
 		{"inbox where the rollup does not condense", func() int64 {
