@@ -61,11 +61,13 @@ var rollups = []*rollup{
 	newRollup("rollup_hour", time.Hour, true,
 		[]string{"kind", "action", "source_type", "source_input", "sensor",
 			"signature_gid", "signature_id", "signature", "priority", "src_ip", "dest_ip"},
-		"bucket, signature_id, src_ip, dest_ip"),
+		"bucket, signature_id, src_ip, dest_ip").readByIndex("src_ip", "dest_ip"),
 }
 
-func init() {
-	rollups[len(rollups)-1].byIndex = []string{"src_ip", "dest_ip"}
+// readByIndex sets the rollup's byIndex fields.
+func (r *rollup) readByIndex(fields ...string) *rollup {
+	r.byIndex = fields
+	return r
 }
 
 // rollupColTypes are the key columns' types (as in the events table).
