@@ -604,7 +604,7 @@ func (r *Reader) Groups(ctx context.Context, req store.GroupsRequest) (*store.Gr
 	// From a rollup when one answers (every field a column of its key,
 	// so exprs are column names).
 	rollArgs := args
-	var rollQ string
+	var rollQ, rollTop string
 	ru, a, z, ok := pickRollup(f, fields, 0)
 	if ok {
 		var pa, pz string
@@ -614,29 +614,31 @@ func (r *Reader) Groups(ctx context.Context, req store.GroupsRequest) (*store.Gr
 		rollRows := "SELECT " + sel + ", sum(n), min(first_ts), max(last_ts) FROM (" + inner + ")" + tail
 		var rollLimit string
 		rollArgs, rollLimit = ph(rollArgs, perPartitionGroups+1)
-		rollQ = rollRows + " ORDER BY sum(n) DESC LIMIT " + rollLimit
+		rollQ, rollTop = rollRows+" LIMIT "+rollLimit, rollRows+" ORDER BY sum(n) DESC LIMIT "+rollLimit
 	}
 	args, pl := ph(args, perPartitionGroups+1)
-	// Every group of a partition is merged, or its largest when it has
-	// more than that: one pass (SQLite's GROUP BY sorts every row before
-	// the first group comes out, so asking again for the largest after a
-	// LIMIT would group the rows twice; sorting the groups is the lesser
-	// cost).
-	q := rows + " ORDER BY count(*) DESC LIMIT " + pl
+	// Usually every group of a partition is merged; only a partition with
+	// more groups than that is read again for its largest.
+	q := rows + " LIMIT " + pl
+	qTop := rows + " ORDER BY count(*) DESC LIMIT " + pl
 	res := &store.GroupsResult{By: req.By}
 	merged := map[string]*store.Group{}
 	var mu sync.Mutex
 	res.TimedOut, res.Warnings, err = r.searchParallel(ctx, qctx, f.From, f.To, func(p *rpart) error {
-		q, args := q, args
+		q, qTop, args := q, qTop, args
 		if rollQ != "" && p.rollups && p.rollupPays(ru) {
-			q, args = rollQ, rollArgs
+			q, qTop, args = rollQ, rollTop, rollArgs
 		}
 		groups, err := scanGroups(qctx, p, q, args, fields)
+		if err == nil && len(groups) > perPartitionGroups {
+			// More groups than we merge: take the largest.
+			groups, err = scanGroups(qctx, p, qTop, args, fields)
+			mu.Lock()
+			res.Truncated = true
+			mu.Unlock()
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		if len(groups) > perPartitionGroups {
-			res.Truncated = true // more groups than we merge: these are the largest
-		}
 		mergeGroups(merged, groups)
 		return err
 	})
