@@ -19,7 +19,7 @@
 //
 // usage (root, for the namespace):
 //
-//	ladder -alertgw bin/alertgw -countrecv bin/countrecv [-rates 20000,50000,100000] [-reps 3]
+//	ladder -alertgw bin/alertgw -countrecv bin/countrecv [-rates 20000,50000,100000] [-reps 3] [-before OLD-ALERTGW]
 //
 // As root it re-executes itself in a new network namespace (unshare --net)
 // and sets max_dgram_qlen there; the host's value is left alone.
@@ -35,6 +35,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,6 +53,7 @@ const netnsEnv = "AGW_LADDER_NETNS" // not ALERTGW_*: the gateway reads those as
 
 type options struct {
 	alertgw, countrecv string
+	before             string // another alertgw binary, receiver "before"
 	rates              []rate
 	reps               int
 	seconds            float64
@@ -81,6 +83,7 @@ func parseFlags(args []string) (*options, error) {
 	o := &options{}
 	var rates, peers string
 	fs.StringVar(&o.alertgw, "alertgw", "bin/alertgw", "the alertgw binary (receiver and sender)")
+	fs.StringVar(&o.before, "before", "", "another alertgw binary (an earlier build) to run as receiver \"before\", for a before/after table in one run")
 	fs.StringVar(&o.countrecv, "countrecv", "bin/countrecv", "the count-only receiver (go build ./bench/countrecv)")
 	fs.StringVar(&rates, "rates", "20000,50000,100000", "events/s per step, comma-separated; max: a blocking sender as fast as it goes")
 	fs.IntVar(&o.reps, "reps", 3, "repetitions of every rate and receiver")
@@ -101,12 +104,18 @@ func parseFlags(args []string) (*options, error) {
 	}
 	for p := range strings.SplitSeq(peers, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case peerCount, peerAlertgw, peerRsyslog:
+		case peerCount, peerAlertgw, peerRsyslog, peerBefore:
 			o.peers = append(o.peers, p)
 		case "":
 		default:
-			return nil, fmt.Errorf("unknown receiver %q (count, alertgw, rsyslog)", p)
+			return nil, fmt.Errorf("unknown receiver %q (count, alertgw, rsyslog, before)", p)
 		}
+	}
+	if o.before != "" && !slices.Contains(o.peers, peerBefore) {
+		o.peers = append(o.peers, peerBefore)
+	}
+	if slices.Contains(o.peers, peerBefore) && o.before == "" {
+		return nil, errors.New("receiver before needs -before BINARY")
 	}
 	if len(o.peers) == 0 || o.reps < 1 || o.seconds <= 0 {
 		return nil, errors.New("need at least one receiver, one repetition and a positive -seconds")
@@ -147,7 +156,11 @@ func run(o *options) error {
 			qlen = strings.TrimSpace(string(b)) + " (host's: not root, no private namespace)"
 		}
 	}
-	for _, bin := range []string{o.alertgw, o.countrecv} {
+	bins := []string{o.alertgw, o.countrecv}
+	if o.before != "" {
+		bins = append(bins, o.before)
+	}
+	for _, bin := range bins {
 		if _, err := os.Stat(bin); err != nil {
 			return fmt.Errorf("%w (make build; go build -o bin/countrecv ./bench/countrecv)", err)
 		}
@@ -158,6 +171,11 @@ func run(o *options) error {
 	}
 	if o.countrecv, err = filepath.Abs(o.countrecv); err != nil {
 		return err
+	}
+	if o.before != "" {
+		if o.before, err = filepath.Abs(o.before); err != nil {
+			return err
+		}
 	}
 	results, err := os.Create(filepath.Join(o.dir, "ladder.jsonl"))
 	if err != nil {

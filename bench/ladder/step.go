@@ -17,6 +17,7 @@ const (
 	peerCount   = "count"
 	peerAlertgw = "alertgw"
 	peerRsyslog = "rsyslog"
+	peerBefore  = "before" // alertgw, an earlier build (-before)
 )
 
 // rate is a step's events/s; 0 is "max": a blocking sender as fast as it
@@ -83,16 +84,20 @@ func step(o *options, peer string, r rate, rep int) (record, error) {
 	switch peer {
 	case peerCount:
 		cmd = exec.Command(o.countrecv, "-socket", sock, "-idle", o.settle.String())
-	case peerAlertgw:
+	case peerAlertgw, peerBefore:
 		cfg := filepath.Join(d, "alertgw.yaml")
 		if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(alertgwConfig, "@DIR@", d)), 0o644); err != nil {
 			return rec, err
 		}
 		args := []string{"run", "--config", cfg}
 		if o.pprof {
-			args = append(args, "--cpuprofile", filepath.Join(o.dir, fmt.Sprintf("alertgw-%s-%d.pprof", r, rep)))
+			args = append(args, "--cpuprofile", filepath.Join(o.dir, fmt.Sprintf("%s-%s-%d.pprof", peer, r, rep)))
 		}
-		cmd = exec.Command(o.alertgw, args...)
+		bin := o.alertgw
+		if peer == peerBefore {
+			bin = o.before
+		}
+		cmd = exec.Command(bin, args...)
 	case peerRsyslog:
 		cfg := filepath.Join(d, "rsyslog.conf")
 		if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(rsyslogConfig, "@DIR@", d)), 0o644); err != nil {

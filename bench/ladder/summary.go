@@ -11,6 +11,7 @@ var peerTitle = map[string]string{
 	peerCount:   "count-only recvmmsg loop",
 	peerAlertgw: "alertgw",
 	peerRsyslog: "rsyslog",
+	peerBefore:  "alertgw before",
 }
 
 // summary is the Markdown table of the medians per rate and receiver, with
