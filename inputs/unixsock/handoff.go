@@ -27,11 +27,11 @@ type handoff struct {
 	// goroutine, when nothing waits here (see put).
 	direct inputs.DirectEmitter
 	ch     chan pendingBatch
-	done  chan struct{}
-	mu    sync.Mutex
-	freed *sync.Cond
-	bytes int // bytes put and not yet handed on
-	max   int
+	done   chan struct{}
+	mu     sync.Mutex
+	freed  *sync.Cond
+	bytes  int // bytes put and not yet handed on
+	max    int
 	// directBusy is set while a reader takes the direct path: one at a
 	// time, so that a batch that went to the channel meanwhile is never
 	// overtaken by a later one of its socket.
