@@ -32,8 +32,13 @@ func TestLoadDefault(t *testing.T) {
 	if len(f.Inputs) != 1 || f.Inputs[0].Type != "suricata" || f.Inputs[0].Options["socket"] != "./run/suricata.sock" {
 		t.Errorf("inputs = %+v", f.Inputs)
 	}
-	if len(f.Outputs) != 1 || f.Outputs[0].Type != "file" || f.Outputs[0].Path != "outputs[0]" {
+	// A JSON-lines file and, beside it, the store `alertgw search` reads.
+	if len(f.Outputs) != 2 || f.Outputs[0].Type != "file" || f.Outputs[0].Path != "outputs[0]" ||
+		f.Outputs[1].Type != "store" || f.Outputs[1].Options["path"] != "./data/store" {
 		t.Errorf("outputs = %+v", f.Outputs)
+	}
+	if f.Console["listen"] != "127.0.0.1:8470" {
+		t.Errorf("console = %+v", f.Console)
 	}
 	if f.Pipeline.ShutdownTimeout != 10*time.Second || f.DeadLetter.MaxSize != 64<<20 {
 		t.Errorf("pipeline/dead_letter = %+v %+v", f.Pipeline, f.DeadLetter)
@@ -153,7 +158,9 @@ func TestEnvOverrideErrors(t *testing.T) {
 	tests := []struct{ env, want string }{
 		{"ALERTGW_INPUTS_5_SOCKET=/x", "inputs has no item 5"},
 		{"ALERTGW_INPUTS_NOPE_SOCKET=/x", `inputs has no block named "nope"`},
-		{"ALERTGW_OUTPUTS=x", "outputs: must be a list of blocks"},
+		// The problem names the variable, not the file.
+		{"ALERTGW_OUTPUTS=x", "outputs (set by ALERTGW_OUTPUTS): must be a list of blocks"},
+		{"ALERTGW_PIPELINE_SHUTDOWN_TIMEOUT=soon", "pipeline.shutdown_timeout (set by ALERTGW_PIPELINE_SHUTDOWN_TIMEOUT): expected a duration"},
 	}
 	for _, tt := range tests {
 		_, probs, err := Load(writeConfig(t, yaml), []string{tt.env})
@@ -261,5 +268,50 @@ func TestFileMode(t *testing.T) {
 	}
 	if FileMode(0o660).String() != "0660" {
 		t.Error("String")
+	}
+}
+
+// community_id.seed: the gateway's, an ALERTGW_* override, an input's own
+// (InputCommon), and the 16-bit range checked at each place.
+func TestCommunityIDSeed(t *testing.T) {
+	p := writeConfig(t, "community_id: {seed: 1}\ninputs: [{type: a}, {type: b, community_id: {seed: 7}}]\noutputs: [{type: o}]\n")
+	f, probs, err := Load(p, nil)
+	if err != nil || len(probs) != 0 {
+		t.Fatalf("%v %v", err, probs)
+	}
+	var a, b InputCommon
+	if pr := DecodeBlock(f.Inputs[0], &a); len(pr) != 0 {
+		t.Fatal(pr)
+	}
+	if pr := DecodeBlock(f.Inputs[1], &b); len(pr) != 0 {
+		t.Fatal(pr)
+	}
+	if got := f.CommunityIDSeed(a); got != 1 {
+		t.Errorf("input without its own seed: %d, want the gateway's 1", got)
+	}
+	if got := f.CommunityIDSeed(b); got != 7 {
+		t.Errorf("input with community_id.seed 7: %d", got)
+	}
+
+	f, probs, err = Load(p, []string{"ALERTGW_COMMUNITY_ID_SEED=443"})
+	if err != nil || len(probs) != 0 || f.CommunityID.Seed != 443 {
+		t.Fatalf("ALERTGW_COMMUNITY_ID_SEED: %+v %v %v", f.CommunityID, probs, err)
+	}
+	d, _, _ := Load("", nil)
+	if d.CommunityID.Seed != 0 {
+		t.Errorf("default seed %d, want 0", d.CommunityID.Seed)
+	}
+
+	p = writeConfig(t, "community_id: {seed: 65536}\ninputs: [{type: a, community_id: {seed: -1}}]\noutputs: [{type: o}]\n")
+	f, probs, err = Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(probs) != 1 || probs[0].Path != "community_id.seed" || !strings.Contains(probs[0].Msg, "between 0 and 65535") {
+		t.Errorf("global seed out of range: %v", probs)
+	}
+	probs = DecodeBlock(f.Inputs[0], &a)
+	if len(probs) != 1 || probs[0].Path != "inputs[0].community_id.seed" {
+		t.Errorf("input seed out of range: %v", probs)
 	}
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize"
@@ -30,6 +31,7 @@ func (e *emitter) Messages(b *inputs.Batch) {
 		}
 		return
 	}
+	e.arrived(b)
 	e.p.inflight.acquire(int64(batchBytes(b))) // released once every queue has the events
 	e.p.work <- work{in: e.in, raw: b}
 }
@@ -47,11 +49,23 @@ func (e *emitter) TryMessages(b *inputs.Batch) bool {
 	if !e.p.inflight.tryAcquire(int64(batchBytes(b))) {
 		return false
 	}
+	e.arrived(b)
 	e.p.process(work{in: e.in, raw: b})
 	return true
 }
 
+// arrived records when b's messages arrived as the input's last event
+// (stats.Input.LastEvent, shown by health).
+func (e *emitter) arrived(b *inputs.Batch) {
+	at := b.Received
+	if at.IsZero() {
+		at = time.Now()
+	}
+	e.in.Stats.LastEvent.Store(at.UnixNano())
+}
+
 func (e *emitter) Events(evs []*normalize.Event, done func()) {
+	e.in.Stats.LastEvent.Store(time.Now().UnixNano())
 	e.p.work <- work{in: e.in, events: evs, done: done}
 }
 

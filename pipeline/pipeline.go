@@ -70,6 +70,9 @@ type Input struct {
 	// inputs/journal). What it holds from an earlier run is replayed
 	// through the input's decoder before the input starts reading.
 	Journal *journal.Journal
+	// CommunityIDSeed is the seed of the Community IDs computed for this
+	// input's events that have none (config community_id.seed).
+	CommunityIDSeed uint16
 }
 
 // Output is a configured output ready to run.
@@ -554,12 +557,24 @@ func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.T
 	e.Source.Input = in.Name
 	e.Source.Sensor = p.opts.Sensor
 	if e.CommunityID == "" {
-		e.CommunityID = normalize.CommunityID(e)
+		e.CommunityID = normalize.CommunityIDSeed(e, in.CommunityIDSeed)
 	}
 	if e.Action == "" {
 		e.Action = normalize.ActionUnknown
 	}
 }
+
+// OriginError is the error of a message that an earlier run dead-lettered
+// and `alertgw replay --type deadletter` failed again: it is dead-lettered
+// under the input and type that first failed it, so that it can be
+// replayed once more after the next fix.
+type OriginError struct {
+	Input, Type string
+	Err         error
+}
+
+func (e *OriginError) Error() string { return e.Err.Error() }
+func (e *OriginError) Unwrap() error { return e.Err }
 
 // nextID returns a process-unique event id: a random per-process prefix and
 // a counter, 32 hex digits.
@@ -579,8 +594,13 @@ func (p *Pipeline) nextID() string {
 func (p *Pipeline) fail(in *inputRunner, raw []byte, reason string, err error) {
 	in.Stats.Failed.Add(reason, 1)
 	p.failLog.Warn().Str("input", in.Name).Str("reason", reason).Err(err).Int("size", len(raw)).Msg("message dead-lettered")
+	name, typ := in.Name, in.Type
+	var origin *OriginError
+	if errors.As(err, &origin) { // a dead-letter record replayed, failing again
+		name, typ = origin.Input, origin.Type
+	}
 	if p.opts.DeadLetter != nil {
-		if werr := p.opts.DeadLetter.Write(in.Name, in.Type, reason, err, raw); werr != nil {
+		if werr := p.opts.DeadLetter.Write(name, typ, reason, err, raw); werr != nil {
 			p.failLog.Error().Err(werr).Msg("dead-letter write failed")
 		}
 	}
@@ -618,6 +638,7 @@ func (p *Pipeline) runOutput(o *outputRunner) {
 		if flusher != nil && pd != nil && o.q.empty() {
 			if err := flusher.Flush(); err != nil {
 				log.Error().Err(err).Msg("flush failed")
+				o.Stats.WriteFailed(time.Now(), fmt.Errorf("flush: %w", err)) // health tells the truth
 			}
 		}
 	}
@@ -646,7 +667,7 @@ func (p *Pipeline) deliver(o *outputRunner, pd *pending) bool {
 	for attempt := 1; ; attempt++ {
 		err := o.Writer.Write(context.Background(), batch)
 		if err == nil {
-			o.Stats.Failing.Store(false)
+			o.Stats.WriteSucceeded(time.Now())
 			p.sent(o, batch.Events)
 			o.q.done(pd)
 			return true
@@ -666,7 +687,7 @@ func (p *Pipeline) deliver(o *outputRunner, pd *pending) bool {
 			o.q.done(pd)
 			return true
 		}
-		o.Stats.Failing.Store(true)
+		o.Stats.WriteFailed(time.Now(), err)
 		o.Stats.Retried.Add(1)
 		wait := jitter(backoff)
 		p.failLog.Error().Str("output", o.Name).Err(err).Int("attempt", attempt).Int("events", len(batch.Events)).Dur("retry_in", wait).Msg("write failed, will retry")

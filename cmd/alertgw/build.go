@@ -10,10 +10,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/console"
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/internal/enrich"
 	"github.com/alertgw/alertgw/outputs"
-	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/pipeline"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -25,6 +25,7 @@ func configDefault() []byte { return config.Default() }
 type decodedInput struct {
 	block  config.Block
 	plugin inputs.Plugin
+	common config.InputCommon
 	opts   any
 }
 
@@ -39,10 +40,13 @@ type decodedOutput struct {
 // loadConfig reads and fully checks a configuration without opening
 // anything: what `validate` reports and what `run` refuses to start with.
 func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, config.Problems, error) {
-	f, probs, err := config.Load(path, os.Environ())
+	f, fileProbs, err := config.Load(path, os.Environ())
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
+	// The blocks' problems, annotated with the variables their values
+	// came from, as Load did for the gateway-wide keys.
+	var probs config.Problems
 	var ins []decodedInput
 	for _, b := range f.Inputs {
 		p, ok := inputPlugins[b.Type]
@@ -52,9 +56,9 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 			}
 			continue
 		}
-		opts := p.Options()
-		probs = append(probs, config.DecodeBlock(b, opts)...)
-		ins = append(ins, decodedInput{block: b, plugin: p, opts: opts})
+		d := decodedInput{block: b, plugin: p, opts: p.Options()}
+		probs = append(probs, config.DecodeBlock(b, &d.common, d.opts)...)
+		ins = append(ins, d)
 	}
 	var outs []decodedOutput
 	for _, b := range f.Outputs {
@@ -73,7 +77,9 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 	probs = append(probs, eprobs...)
 	_, sprobs := decodeStages(f, outs, nil)
 	probs = append(probs, sprobs...)
-	return f, ins, outs, probs, nil
+	_, cprobs := console.Decode(f.Console)
+	probs = append(probs, cprobs...)
+	return f, ins, outs, append(fileProbs, f.Annotate(probs)...), nil
 }
 
 // decodeEnrich decodes the enrich: section with the enrich package's own
@@ -202,7 +208,7 @@ func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats
 // buildOutputLate builds an output; with late, its plugin's New runs at its
 // first use (a takeover: see upgrade.go).
 func buildOutputLate(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry, late bool) (pipeline.Output, error) {
-	enc, _ := format.Lookup(d.common.Format) // validated already
+	enc := d.common.Encoder() // validated already
 	st := reg.Output(d.block.Name, d.block.Type)
 	olog := log.With().Str("output", d.block.Name).Logger()
 	build := func() (outputs.Output, error) {
@@ -238,5 +244,6 @@ func buildInput(f *config.File, d decodedInput, log zerolog.Logger, reg *stats.R
 	if err != nil {
 		return pipeline.Input{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
 	}
-	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Decoder: dec, Stats: st, Log: ilog, Journal: j}, nil
+	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Decoder: dec, Stats: st, Log: ilog, Journal: j,
+		CommunityIDSeed: f.CommunityIDSeed(d.common)}, nil
 }

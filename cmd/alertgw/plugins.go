@@ -17,6 +17,7 @@ import (
 	"github.com/alertgw/alertgw/outputs/postgres"
 	"github.com/alertgw/alertgw/outputs/splunkhec"
 	"github.com/alertgw/alertgw/outputs/stdout"
+	storeout "github.com/alertgw/alertgw/outputs/store"
 	"github.com/alertgw/alertgw/outputs/syslog"
 	"github.com/alertgw/alertgw/outputs/unix"
 )
@@ -41,6 +42,7 @@ var (
 		postgres.Plugin,
 		splunkhec.Plugin,
 		stdout.Plugin,
+		storeout.Plugin,
 		syslog.Plugin,
 		unix.Plugin,
 	)

@@ -29,6 +29,9 @@ type reloader struct {
 	cur  *config.File
 	// What runs now, by name: the blocks as last applied.
 	inputs, outputs map[string]config.Block
+	// secrets, when set, learns the credentials of the outputs a reload
+	// builds (the admin endpoint never shows them).
+	secrets func(...string)
 }
 
 func newReloader(path string, f *config.File, p *pipeline.Pipeline, log zerolog.Logger, reg *stats.Registry, js *journals) *reloader {
@@ -110,6 +113,9 @@ func (r *reloader) Reload() error {
 			errs = append(errs, err)
 			continue
 		}
+		if r.secrets != nil {
+			r.secrets(secretsOf(d.opts)...)
+		}
 		if exists {
 			ch.Replace = append(ch.Replace, o)
 		} else {
@@ -180,7 +186,8 @@ func (r *reloader) warnRestartOnly(f *config.File) {
 		{"dead_letter", r.cur.DeadLetter, f.DeadLetter},
 		{"admin", r.cur.Admin, f.Admin},
 		{"run_as", r.cur.RunAs, f.RunAs},
-		{"enrich", r.cur.Enrich, f.Enrich}, // the GeoIP files themselves reload on their own
+		{"enrich", r.cur.Enrich, f.Enrich},                 // the GeoIP files themselves reload on their own
+		{"community_id", r.cur.CommunityID, f.CommunityID}, // an input's own community_id applies when it restarts
 	} {
 		if !reflect.DeepEqual(c.old, c.new) {
 			r.log.Warn().Str("key", c.key).Msg("reload: this setting changes only at restart")

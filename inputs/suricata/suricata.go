@@ -37,7 +37,7 @@ type Options struct {
 	// Socket is the path to bind: Suricata's eve-log `filename` (an
 	// absolute path), at most 107 bytes. A glob binds one socket per match
 	// (several Suricata instances).
-	Socket           string `mapstructure:"socket"`
+	Socket           string `mapstructure:"socket" path:"socket"`
 	unixsock.Options `mapstructure:",squash"`
 }
 
@@ -51,8 +51,14 @@ func DefaultOptions() *Options {
 // Validate reports problems at keys relative to the input's block.
 func (o *Options) Validate() config.Problems {
 	probs := unixsock.ValidatePath("socket", o.Socket)
-	probs = append(probs, o.Options.Validate()...)
-	return probs
+	switch unixsock.Type(o.SocketType) {
+	case unixsock.Dgram, unixsock.Stream: // Suricata's unix_dgram and unix_stream
+	default:
+		probs.Add("socket_type", "must be dgram or stream, not %q", o.SocketType)
+	}
+	common := o.Options
+	common.SocketType = string(unixsock.Dgram) // checked above
+	return append(probs, common.Validate()...)
 }
 
 // Input reads EVE records from one or more sockets; the pipeline decodes
@@ -68,12 +74,24 @@ func New(env inputs.Env, opts any) (inputs.Input, error) {
 		Paths:       []string{o.Socket},
 		Options:     o.Options,
 		TrimNewline: true, // every EVE record ends in "\n", datagrams too
+		Sensor:      "suricata",
 		Log:         env.Log,
 		Stats:       env.Stats,
 		Journal:     env.Journal,
 	})
 	if err != nil {
 		return nil, err
+	}
+	// What to paste into suricata.yaml. Suricata resolves a relative
+	// filename against its default-log-dir, so only an absolute path
+	// reaches this socket.
+	filetype := "unix_dgram"
+	if o.SocketType == string(unixsock.Stream) {
+		filetype = "unix_stream"
+	}
+	for _, p := range srv.AbsPaths() {
+		env.Log.Info().Str("filename", p).Str("filetype", filetype).
+			Msgf("point Suricata here: in suricata.yaml, outputs: - eve-log: {filetype: %s, filename: %s}", filetype, p)
 	}
 	return &Input{srv: srv}, nil
 }

@@ -83,7 +83,7 @@ type SASL struct {
 	// Password is the SASL password.
 	Password outputs.Secret `mapstructure:"password"`
 	// PasswordFile reads the password from a file.
-	PasswordFile string `mapstructure:"password_file"`
+	PasswordFile string `mapstructure:"password_file" path:"read"`
 }
 
 // Validate implements config.Validator.
