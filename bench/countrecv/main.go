@@ -73,7 +73,9 @@ func main() {
 		rate = float64(c.n-1) / el
 	}
 	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		fmt.Fprintln(os.Stderr, "getrusage:", err)
+	}
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	fmt.Printf("received=%d bytes=%d elapsed=%.3fs datagrams_per_s=%.0f cpu_s=%.3f rss_mb=%.1f\n",
 		c.n, c.bytes, el, rate, cpu.Seconds(), float64(ru.Maxrss)/1024)
@@ -89,7 +91,9 @@ func recvRead(path string, count int, idle time.Duration, c *counter) error {
 	buf := make([]byte, 212992)
 	for count == 0 || c.n < count {
 		if c.n > 0 {
-			_ = conn.SetReadDeadline(time.Now().Add(idle))
+			if err := conn.SetReadDeadline(time.Now().Add(idle)); err != nil {
+				return err
+			}
 		}
 		k, err := conn.Read(buf)
 		if err != nil {

@@ -194,7 +194,9 @@ func run(o *options) error {
 				}
 				line, _ := json.Marshal(rec)
 				fmt.Println(string(line))
-				results.Write(append(line, '\n'))
+				if _, err := results.Write(append(line, '\n')); err != nil {
+					return fmt.Errorf("results: %w", err)
+				}
 				recs = append(recs, rec)
 			}
 		}
@@ -343,13 +345,18 @@ func (c *lineCounter) count() int {
 }
 
 // stop sends SIGTERM to the process and waits up to d for it to exit (the
-// gateway drains first), then kills it.
+// gateway drains first), then kills it. A receiver that failed to exit
+// cleanly is reported: its figures are suspect.
 func stop(cmd *exec.Cmd, done <-chan error, d time.Duration) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ladder: %s exited after SIGTERM: %v\n", cmd.Path, err)
+		}
 	case <-time.After(d):
 		_ = cmd.Process.Kill()
-		<-done
+		err := <-done
+		fmt.Fprintf(os.Stderr, "ladder: %s killed, still running %s after SIGTERM (%v)\n", cmd.Path, d, err)
 	}
 }
