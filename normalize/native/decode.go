@@ -1,0 +1,776 @@
+// Package native decodes alertgw's own JSON format (schema v1, what the
+// `native` format writes: docs/schema.md) back into events, so that events
+// one gateway wrote (to Kafka, over HTTP) can be taken in by another with
+// their id, times and source intact.
+//
+// Decoding refuses what an Event cannot represent or the schema's structure
+// forbids (types, integer ranges, enums, required fields, unknown members of
+// the schema's objects) with a *normalize.Error naming the field; it does not
+// re-check the schema's finer rules (string patterns, lengths). Top-level
+// members this version does not know are kept under details rather than
+// refused, so that events from a newer gateway are not lost in a mixed fleet.
+package native
+
+import (
+	"bytes"
+	"net/netip"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/segmentio/encoding/json"
+
+	"github.com/alertgw/alertgw/normalize"
+)
+
+// MaxMessageSize bounds the work one Decode call can be made to do.
+const MaxMessageSize = 16 << 20
+
+// Decoder decodes one native JSON event. It is stateless and safe for
+// concurrent use; it implements inputs.Decoder. Details values and strings
+// may share msg's memory, which must not change while the event lives.
+type Decoder struct{}
+
+// Looks reports whether msg looks like a native event rather than another
+// producer's JSON (an EVE record): its first member is "schema", as the
+// native format always writes it.
+func Looks(msg []byte) bool {
+	msg = bytes.TrimLeft(msg, " \t\r\n")
+	if len(msg) == 0 || msg[0] != '{' {
+		return false
+	}
+	msg = bytes.TrimLeft(msg[1:], " \t\r\n")
+	return bytes.HasPrefix(msg, []byte(`"schema"`))
+}
+
+// Decode overwrites *ev with the event msg describes.
+func (Decoder) Decode(msg []byte, ev *normalize.Event) error {
+	*ev = normalize.Event{}
+	if len(msg) > MaxMessageSize {
+		return normalize.Errorf(normalize.ReasonTooLarge, "message of %d bytes (at most %d)", len(msg), MaxMessageSize)
+	}
+	if !utf8.Valid(msg) {
+		return normalize.Errorf(normalize.ReasonInvalidUTF8, "message is not valid UTF-8")
+	}
+	d := decoder{b: msg, ev: ev}
+	d.t.Reset(msg)
+	defer d.t.Reset(nil) // returns the tokenizer's stack to its pool
+	err := d.event()
+	if err == nil && d.t.Next() {
+		err = normalize.Errorf(normalize.ReasonInvalidJSON, "data after the event's closing brace")
+	}
+	if err == nil && d.t.Err != nil {
+		err = d.syntax()
+	}
+	if err != nil {
+		*ev = normalize.Event{}
+		return err
+	}
+	return nil
+}
+
+// decoder is the state of one Decode call.
+type decoder struct {
+	t  json.Tokenizer
+	b  []byte
+	ev *normalize.Event
+}
+
+// topLevel numbers the schema's top-level members for the duplicate check.
+var topLevel = func() map[string]uint {
+	keys := []string{"schema", "id", "timestamp", "received", "kind", "action", "source", "src_ip", "src_port",
+		"dest_ip", "dest_port", "proto", "proto_name", "icmp_type", "icmp_code", "src_mac", "dest_mac",
+		"community_id", "flow_id", "in_iface", "vlan", "app_proto", "direction", "signature", "flow", "packet",
+		"firewall", "src_geo", "dest_geo", "src_labels", "dest_labels", "network_direction", "observer", "details"}
+	m := make(map[string]uint, len(keys))
+	for i, k := range keys {
+		m[k] = uint(i)
+	}
+	return m
+}()
+
+func (d *decoder) syntax() error {
+	if d.t.Err != nil {
+		return &normalize.Error{Reason: normalize.ReasonInvalidJSON, Err: d.t.Err}
+	}
+	return normalize.Errorf(normalize.ReasonTruncated, "the event ends early")
+}
+
+// next moves to the next token; a false return is a syntax error or the end.
+func (d *decoder) next() error {
+	if !d.t.Next() {
+		return d.syntax()
+	}
+	return nil
+}
+
+// object walks the members of the object whose '{' is the current token,
+// calling member with the key; member must consume the value.
+func (d *decoder) object(path string, member func(key string) error) error {
+	if d.t.Delim != '{' {
+		return normalize.Errorf(normalize.ReasonInvalidField, "%s: not an object", orTop(path))
+	}
+	first := true
+	for {
+		if err := d.next(); err != nil {
+			return err
+		}
+		if d.t.Delim == '}' {
+			return nil
+		}
+		if !first {
+			if d.t.Delim != ',' {
+				return normalize.Errorf(normalize.ReasonInvalidJSON, "%s: expected , or }", orTop(path))
+			}
+			if err := d.next(); err != nil {
+				return err
+			}
+		}
+		first = false
+		if !d.t.IsKey {
+			return normalize.Errorf(normalize.ReasonInvalidJSON, "%s: expected a key", orTop(path))
+		}
+		key := string(d.t.String())
+		if err := d.next(); err != nil {
+			return err
+		}
+		if d.t.Delim != ':' {
+			return normalize.Errorf(normalize.ReasonInvalidJSON, "%s: expected : after %q", orTop(path), key)
+		}
+		if err := d.next(); err != nil { // the value's first token
+			return err
+		}
+		if err := member(key); err != nil {
+			return err
+		}
+	}
+}
+
+func orTop(path string) string {
+	if path == "" {
+		return "event"
+	}
+	return path
+}
+
+// raw consumes the current value and returns its bytes, compacted when
+// the producer did not write it compact.
+func (d *decoder) raw() (normalize.RawJSON, error) {
+	end := len(d.b) - d.t.Remaining()
+	start := end - len(d.t.Value)
+	if d.t.Delim == '{' || d.t.Delim == '[' {
+		for level := 1; level > 0; {
+			if err := d.next(); err != nil {
+				return nil, err
+			}
+			switch d.t.Delim {
+			case '{', '[':
+				level++
+			case '}', ']':
+				level--
+			}
+		}
+		end = len(d.b) - d.t.Remaining()
+		// The walk above matched brackets only; the tokenizer does not
+		// check what lies between them.
+		if !json.Valid(d.b[start:end]) {
+			return nil, normalize.Errorf(normalize.ReasonInvalidJSON, "malformed object or array")
+		}
+	} else if d.t.Delim != 0 {
+		return nil, normalize.Errorf(normalize.ReasonInvalidJSON, "unexpected %q", rune(d.t.Delim))
+	}
+	v := d.b[start:end]
+	if bytes.ContainsAny(v, " \t\r\n") {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, v); err != nil {
+			return nil, &normalize.Error{Reason: normalize.ReasonInvalidJSON, Err: err}
+		}
+		v = buf.Bytes()
+	}
+	return v, nil
+}
+
+func (d *decoder) fieldErr(path, what string) error {
+	return normalize.Errorf(normalize.ReasonInvalidField, "%s: %s", path, what)
+}
+
+func (d *decoder) str(path string) (string, error) {
+	if d.t.Delim != 0 || !d.t.Value.String() {
+		return "", d.fieldErr(path, "not a string")
+	}
+	return string(d.t.String()), nil
+}
+
+// uint reads an unsigned integer no greater than max.
+func (d *decoder) uint(path string, max uint64) (uint64, error) {
+	v := d.t.Value
+	if d.t.Delim != 0 || len(v) == 0 || len(v) > 20 {
+		return 0, d.fieldErr(path, "not an unsigned integer")
+	}
+	var n uint64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, d.fieldErr(path, "not an unsigned integer")
+		}
+		if n > (max-uint64(c-'0'))/10 {
+			return 0, d.fieldErr(path, "out of range (at most "+strconv.FormatUint(max, 10)+")")
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, nil
+}
+
+func (d *decoder) int64(path string) (int64, error) {
+	v := d.t.Value
+	if d.t.Delim != 0 || len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+		return 0, d.fieldErr(path, "not an integer")
+	}
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return 0, d.fieldErr(path, "not a 64-bit integer")
+	}
+	return n, nil
+}
+
+func (d *decoder) float(path string) (float64, error) {
+	v := d.t.Value
+	if d.t.Delim != 0 || len(v) == 0 || v[0] == '"' || v[0] == 't' || v[0] == 'f' || v[0] == 'n' {
+		return 0, d.fieldErr(path, "not a number")
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil {
+		return 0, d.fieldErr(path, "not a number")
+	}
+	return f, nil
+}
+
+func (d *decoder) bool(path string) (bool, error) {
+	switch {
+	case d.t.Delim == 0 && d.t.Value.True():
+		return true, nil
+	case d.t.Delim == 0 && d.t.Value.False():
+		return false, nil
+	}
+	return false, d.fieldErr(path, "not a boolean")
+}
+
+func (d *decoder) time(path string) (time.Time, error) {
+	s, err := d.str(path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, d.fieldErr(path, "not an RFC 3339 time")
+	}
+	return t.UTC(), nil
+}
+
+func (d *decoder) addr(path string) (netip.Addr, error) {
+	s, err := d.str(path)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, d.fieldErr(path, "not an IP address")
+	}
+	return a, nil
+}
+
+// array walks the elements of the array whose '[' is the current token,
+// calling elem at each element's first token; elem must consume it.
+func (d *decoder) array(path string, elem func() error) error {
+	if d.t.Delim != '[' {
+		return d.fieldErr(path, "not an array")
+	}
+	for first := true; ; first = false {
+		if err := d.next(); err != nil {
+			return err
+		}
+		if d.t.Delim == ']' {
+			return nil
+		}
+		if !first {
+			if d.t.Delim != ',' {
+				return normalize.Errorf(normalize.ReasonInvalidJSON, "%s: expected , or ]", path)
+			}
+			if err := d.next(); err != nil {
+				return err
+			}
+		}
+		if err := elem(); err != nil {
+			return err
+		}
+	}
+}
+
+func (d *decoder) strings(path string) ([]string, error) {
+	var out []string
+	err := d.array(path, func() error {
+		s, err := d.str(path + "[]")
+		out = append(out, s)
+		return err
+	})
+	return out, err
+}
+
+func (d *decoder) vlan() ([]uint16, error) {
+	var out []uint16
+	err := d.array("vlan", func() error {
+		n, err := d.uint("vlan[]", 4095)
+		out = append(out, uint16(n))
+		return err
+	})
+	return out, err
+}
+
+// Top-level members, for the required and duplicate checks.
+const (
+	hasSchema = 1 << iota
+	hasID
+	hasTimestamp
+	hasReceived
+	hasKind
+	hasAction
+	hasSource
+)
+
+func (d *decoder) event() error {
+	if !d.t.Next() {
+		if d.t.Err != nil {
+			return d.syntax()
+		}
+		return normalize.Errorf(normalize.ReasonInvalidJSON, "empty message")
+	}
+	if d.t.Delim != '{' {
+		return normalize.Errorf(normalize.ReasonNotObject, "a native event is a JSON object")
+	}
+	var has uint
+	var seen uint64
+	e := d.ev
+	err := d.object("", func(key string) error {
+		if bit, ok := topLevel[key]; ok {
+			if seen&(1<<bit) != 0 {
+				return normalize.Errorf(normalize.ReasonInvalidField, "%s: repeated", key)
+			}
+			seen |= 1 << bit
+		}
+		var err error
+		switch key {
+		case "schema":
+			has |= hasSchema
+			var v uint64
+			if v, err = d.uint(key, 1<<16); err == nil && v != normalize.SchemaVersion {
+				return normalize.Errorf(normalize.ReasonUnsupported, "schema %d (this gateway reads schema %d)", v, normalize.SchemaVersion)
+			}
+		case "id":
+			has |= hasID
+			if e.ID, err = d.str(key); err == nil && e.ID == "" {
+				err = d.fieldErr(key, "empty")
+			}
+		case "timestamp":
+			has |= hasTimestamp
+			e.Timestamp, err = d.time(key)
+		case "received":
+			has |= hasReceived
+			e.Received, err = d.time(key)
+		case "kind":
+			has |= hasKind
+			var s string
+			if s, err = d.str(key); err == nil {
+				e.Kind, err = kind(s)
+			}
+		case "action":
+			has |= hasAction
+			var s string
+			if s, err = d.str(key); err == nil {
+				e.Action, err = action(s)
+			}
+		case "source":
+			has |= hasSource
+			err = d.source()
+		case "src_ip":
+			e.SrcIP, err = d.addr(key)
+		case "dest_ip":
+			e.DestIP, err = d.addr(key)
+		case "src_port", "dest_port":
+			var n uint64
+			if n, err = d.uint(key, 65535); err == nil {
+				e.HasPorts = true
+				if key == "src_port" {
+					e.SrcPort = uint16(n)
+				} else {
+					e.DestPort = uint16(n)
+				}
+			}
+		case "proto":
+			var n uint64
+			if n, err = d.uint(key, 255); err == nil {
+				e.Proto, e.HasProto = uint8(n), true
+			}
+		case "proto_name":
+			e.ProtoName, err = d.str(key)
+		case "icmp_type", "icmp_code":
+			var n uint64
+			if n, err = d.uint(key, 255); err == nil {
+				e.HasICMP = true
+				if key == "icmp_type" {
+					e.ICMPType = uint8(n)
+				} else {
+					e.ICMPCode = uint8(n)
+				}
+			}
+		case "src_mac":
+			e.SrcMAC, err = d.str(key)
+		case "dest_mac":
+			e.DestMAC, err = d.str(key)
+		case "community_id":
+			e.CommunityID, err = d.str(key)
+		case "flow_id":
+			e.FlowID, err = d.uint(key, 1<<64-1)
+		case "in_iface":
+			e.InIface, err = d.str(key)
+		case "vlan":
+			e.VLAN, err = d.vlan()
+		case "app_proto":
+			e.AppProto, err = d.str(key)
+		case "direction":
+			e.Direction, err = d.str(key)
+		case "signature":
+			err = d.signature()
+		case "flow":
+			err = d.flow()
+		case "packet":
+			err = d.packet()
+		case "firewall":
+			err = d.firewall()
+		case "src_geo":
+			e.SrcGeo, err = d.geo(key)
+		case "dest_geo":
+			e.DestGeo, err = d.geo(key)
+		case "src_labels":
+			e.SrcLabels, err = d.strings(key)
+		case "dest_labels":
+			e.DestLabels, err = d.strings(key)
+		case "network_direction":
+			e.NetDirection, err = d.str(key)
+		case "observer":
+			err = d.observer()
+		case "details":
+			err = d.details()
+		default:
+			// A member of a newer schema revision: kept, not refused.
+			var v normalize.RawJSON
+			if v, err = d.raw(); err == nil {
+				if e.Details.Get(key) != nil {
+					return normalize.Errorf(normalize.ReasonInvalidField, "%s: repeated, or both a member and a details key", key)
+				}
+				e.Details = append(e.Details, normalize.Field{Key: key, Value: v})
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range []struct {
+		bit  uint
+		name string
+	}{{hasSchema, "schema"}, {hasID, "id"}, {hasTimestamp, "timestamp"}, {hasReceived, "received"},
+		{hasKind, "kind"}, {hasAction, "action"}, {hasSource, "source"}} {
+		if has&r.bit == 0 {
+			return normalize.Errorf(normalize.ReasonMissingField, "%s is required", r.name)
+		}
+	}
+	if e.HasProto && e.ProtoName == "" {
+		e.ProtoName = normalize.ProtoName(e.Proto)
+	}
+	return nil
+}
+
+func kind(s string) (normalize.Kind, error) {
+	switch k := normalize.Kind(s); k {
+	case normalize.KindAlert, normalize.KindFlow, normalize.KindPacket, normalize.KindAnomaly,
+		normalize.KindEvent, normalize.KindAudit, normalize.KindStats:
+		return k, nil
+	}
+	return "", normalize.Errorf(normalize.ReasonInvalidField, "kind: unknown kind %q", s)
+}
+
+func action(s string) (normalize.Action, error) {
+	switch a := normalize.Action(s); a {
+	case normalize.ActionAllowed, normalize.ActionBlocked, normalize.ActionUnknown:
+		return a, nil
+	}
+	return "", normalize.Errorf(normalize.ReasonInvalidField, "action: unknown action %q", s)
+}
+
+// strictObject walks an object whose members are all known: an unknown or
+// repeated key is an error.
+func (d *decoder) strictObject(path string, member func(key string) (bool, error)) error {
+	var seen [16]string
+	n := 0
+	return d.object(path, func(key string) error {
+		for _, k := range seen[:n] {
+			if k == key {
+				return d.fieldErr(path+"."+key, "repeated")
+			}
+		}
+		if n < len(seen) {
+			seen[n] = key
+			n++
+		}
+		known, err := member(key)
+		if err == nil && !known {
+			err = d.fieldErr(path+"."+key, "unknown member")
+		}
+		return err
+	})
+}
+
+func (d *decoder) source() error {
+	s := &d.ev.Source
+	err := d.strictObject("source", func(key string) (bool, error) {
+		var err error
+		switch key {
+		case "type":
+			s.Type, err = d.str("source.type")
+		case "input":
+			s.Input, err = d.str("source.input")
+		case "sensor":
+			s.Sensor, err = d.str("source.sensor")
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+	if err == nil && s.Type == "" {
+		err = normalize.Errorf(normalize.ReasonMissingField, "source.type is required")
+	}
+	return err
+}
+
+func (d *decoder) signature() error {
+	s := &normalize.Signature{}
+	d.ev.Signature = s
+	u32 := func(dst *uint32, path string) error {
+		n, err := d.uint(path, 1<<32-1)
+		*dst = uint32(n)
+		return err
+	}
+	return d.strictObject("signature", func(key string) (bool, error) {
+		var err error
+		switch key {
+		case "gid":
+			err = u32(&s.GID, "signature.gid")
+		case "id":
+			err = u32(&s.ID, "signature.id")
+		case "rev":
+			err = u32(&s.Rev, "signature.rev")
+		case "priority":
+			err = u32(&s.Priority, "signature.priority")
+		case "name":
+			s.Name, err = d.str("signature.name")
+		case "category":
+			s.Category, err = d.str("signature.category")
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+}
+
+func (d *decoder) flow() error {
+	f := &normalize.Flow{}
+	d.ev.Flow = f
+	u64 := func(dst *uint64, path string) error {
+		n, err := d.uint(path, 1<<64-1)
+		*dst = n
+		return err
+	}
+	return d.strictObject("flow", func(key string) (bool, error) {
+		var err error
+		switch key {
+		case "pkts_toserver":
+			err = u64(&f.PktsToServer, "flow.pkts_toserver")
+		case "pkts_toclient":
+			err = u64(&f.PktsToClient, "flow.pkts_toclient")
+		case "bytes_toserver":
+			err = u64(&f.BytesToServer, "flow.bytes_toserver")
+		case "bytes_toclient":
+			err = u64(&f.BytesToClient, "flow.bytes_toclient")
+		case "start":
+			f.Start, err = d.time("flow.start")
+		case "end":
+			f.End, err = d.time("flow.end")
+		case "age":
+			f.Age, err = d.int64("flow.age")
+		case "state":
+			f.State, err = d.str("flow.state")
+		case "reason":
+			f.Reason, err = d.str("flow.reason")
+		case "alerted":
+			var b bool
+			if b, err = d.bool("flow.alerted"); err == nil {
+				f.Alerted = &b
+			}
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+}
+
+func (d *decoder) packet() error {
+	p := &normalize.Packet{}
+	d.ev.Packet = p
+	u32 := func(dst *uint32, path string) error {
+		n, err := d.uint(path, 1<<32-1)
+		*dst = uint32(n)
+		return err
+	}
+	return d.strictObject("packet", func(key string) (bool, error) {
+		var err error
+		var n uint64
+		switch key {
+		case "len":
+			err = u32(&p.Len, "packet.len")
+		case "ttl":
+			if n, err = d.uint("packet.ttl", 255); err == nil {
+				p.TTL, p.HasTTL = uint8(n), true
+			}
+		case "tos":
+			n, err = d.uint("packet.tos", 255)
+			p.TOS = uint8(n)
+		case "ip_id":
+			err = u32(&p.IPID, "packet.ip_id")
+		case "tcp_flags":
+			p.TCPFlags, err = d.str("packet.tcp_flags")
+		case "tcp_window":
+			err = u32(&p.TCPWindow, "packet.tcp_window")
+		case "tcp_seq":
+			err = u32(&p.TCPSeq, "packet.tcp_seq")
+		case "tcp_ack":
+			err = u32(&p.TCPAck, "packet.tcp_ack")
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+}
+
+func (d *decoder) firewall() error {
+	f := &normalize.Firewall{}
+	d.ev.Firewall = f
+	return d.strictObject("firewall", func(key string) (bool, error) {
+		var err error
+		var n uint64
+		switch key {
+		case "group":
+			n, err = d.uint("firewall.group", 65535)
+			f.Group = uint16(n)
+		case "prefix":
+			f.Prefix, err = d.str("firewall.prefix")
+		case "mark":
+			n, err = d.uint("firewall.mark", 1<<32-1)
+			f.Mark = uint32(n)
+		case "in_iface":
+			f.InIface, err = d.str("firewall.in_iface")
+		case "out_iface":
+			f.OutIface, err = d.str("firewall.out_iface")
+		case "uid", "gid":
+			if n, err = d.uint("firewall."+key, 1<<32-1); err == nil {
+				v := uint32(n)
+				if key == "uid" {
+					f.UID = &v
+				} else {
+					f.GID = &v
+				}
+			}
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+}
+
+func (d *decoder) geo(path string) (*normalize.Geo, error) {
+	g := &normalize.Geo{}
+	var hasLat, hasLon bool
+	err := d.strictObject(path, func(key string) (bool, error) {
+		var err error
+		switch key {
+		case "country_iso":
+			g.CountryISO, err = d.str(path + ".country_iso")
+		case "country_name":
+			g.CountryName, err = d.str(path + ".country_name")
+		case "city_name":
+			g.CityName, err = d.str(path + ".city_name")
+		case "lat":
+			g.Lat, err = d.float(path + ".lat")
+			hasLat = true
+		case "lon":
+			g.Lon, err = d.float(path + ".lon")
+			hasLon = true
+		case "asn":
+			var n uint64
+			n, err = d.uint(path+".asn", 1<<32-1)
+			g.ASN = uint32(n)
+		case "as_org":
+			g.ASOrg, err = d.str(path + ".as_org")
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if hasLat != hasLon {
+		return nil, d.fieldErr(path, "lat and lon go together")
+	}
+	g.HasLocation = hasLat
+	return g, nil
+}
+
+func (d *decoder) observer() error {
+	o := &normalize.Observer{}
+	d.ev.Observer = o
+	return d.strictObject("observer", func(key string) (bool, error) {
+		var err error
+		switch key {
+		case "site":
+			o.Site, err = d.str("observer.site")
+		case "environment":
+			o.Environment, err = d.str("observer.environment")
+		case "cluster":
+			o.Cluster, err = d.str("observer.cluster")
+		case "namespace":
+			o.Namespace, err = d.str("observer.namespace")
+		case "pod":
+			o.Pod, err = d.str("observer.pod")
+		case "node":
+			o.Node, err = d.str("observer.node")
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+}
+
+// details keeps every member in order; keys are unique.
+func (d *decoder) details() error {
+	e := d.ev
+	return d.object("details", func(key string) error {
+		if e.Details.Get(key) != nil {
+			return d.fieldErr("details."+key, "repeated (or also an unknown top-level member)")
+		}
+		v, err := d.raw()
+		if err != nil {
+			return err
+		}
+		e.Details = append(e.Details, normalize.Field{Key: key, Value: v})
+		return nil
+	})
+}
