@@ -39,7 +39,9 @@ type RefusedError struct {
 	Err    error
 }
 
-func (e *RefusedError) Error() string { return "client certificate refused (" + e.Reason + "): " + e.Err.Error() }
+func (e *RefusedError) Error() string {
+	return "client certificate refused (" + e.Reason + "): " + e.Err.Error()
+}
 func (e *RefusedError) Unwrap() error { return e.Err }
 
 // VerifyClient checks a TLS client's certificate chain (leaf first, as the
