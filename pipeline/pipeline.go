@@ -127,7 +127,19 @@ type work struct {
 	in     *inputRunner
 	raw    *inputs.Batch
 	events []*normalize.Event
-	done   func()
+	ack    func(kept bool) // nil: nobody waits
+	// keepSource: the events arrive complete from another gateway
+	// (inputs.Tracker): their source names are kept.
+	keepSource bool
+}
+
+// ackDone adapts a plain completion callback (inputs.Emitter.Events,
+// inputs.Batch.Done), which is called whatever became of the events.
+func ackDone(done func()) func(bool) {
+	if done == nil {
+		return nil
+	}
+	return func(bool) { done() }
 }
 
 // New builds a pipeline. Inputs that emit raw messages must implement
@@ -335,11 +347,11 @@ func (p *Pipeline) runWorker() {
 		var evs []*normalize.Event
 		if w.raw != nil {
 			evs = p.normalize(w.in, w.raw)
-			w.done = w.raw.Done
+			w.ack = ackDone(w.raw.Done)
 		} else {
 			evs = w.events
 			for _, e := range evs {
-				p.complete(w.in, e, e.Received)
+				p.complete(w.in, e, e.Received, w.keepSource)
 			}
 			w.in.Stats.Normalized.Add(uint64(len(evs)))
 		}
@@ -348,7 +360,7 @@ func (p *Pipeline) runWorker() {
 				en.Enrich(e)
 			}
 		}
-		p.fanOut(evs, w.done)
+		p.fanOut(evs, w.ack)
 	}
 }
 
@@ -368,7 +380,7 @@ func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) []*normalize.Even
 			p.fail(in, msg, reason, err)
 			continue
 		}
-		p.complete(in, e, b.Received)
+		p.complete(in, e, b.Received, false)
 		evs = append(evs, e)
 	}
 	in.Stats.Normalized.Add(uint64(len(evs)))
@@ -376,8 +388,10 @@ func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) []*normalize.Even
 }
 
 // complete fills what every event gets from the gateway rather than the
-// source: id, received time, source names, Community ID.
-func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.Time) {
+// source: id, received time, source names, Community ID. With keepSource
+// (events forwarded by another gateway) the source names the event carries
+// are kept; only missing ones are filled in.
+func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.Time, keepSource bool) {
 	if e.ID == "" {
 		e.ID = p.nextID()
 	}
@@ -390,8 +404,12 @@ func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.T
 	if e.Source.Type == "" {
 		e.Source.Type = in.Type
 	}
-	e.Source.Input = in.Name
-	e.Source.Sensor = p.opts.Sensor
+	if !keepSource || e.Source.Input == "" {
+		e.Source.Input = in.Name
+	}
+	if !keepSource || e.Source.Sensor == "" {
+		e.Source.Sensor = p.opts.Sensor
+	}
 	if e.CommunityID == "" {
 		e.CommunityID = normalize.CommunityID(e)
 	}
@@ -425,12 +443,13 @@ func (p *Pipeline) fail(in *inputRunner, raw []byte, reason string, err error) {
 	}
 }
 
-// fanOut encodes the batch once per format and queues it on every output.
-func (p *Pipeline) fanOut(evs []*normalize.Event, done func()) {
+// fanOut encodes the batch once per format and queues it on every output;
+// ack, when set, learns when every output settled it (see delivery).
+func (p *Pipeline) fanOut(evs []*normalize.Event, ack func(kept bool)) {
 	t := p.topo.Load()
 	if len(evs) == 0 || len(t.outputs) == 0 {
-		if done != nil {
-			done()
+		if ack != nil {
+			ack(true)
 		}
 		return
 	}
@@ -438,7 +457,7 @@ func (p *Pipeline) fanOut(evs []*normalize.Event, done func()) {
 	for _, enc := range t.encoders {
 		b.Encode(enc)
 	}
-	d := &delivery{batch: b, refs: int32(len(t.outputs)), done: done}
+	d := &delivery{batch: b, refs: int32(len(t.outputs)), done: ack}
 	for _, o := range t.outputs {
 		o.q.push(d)
 	}

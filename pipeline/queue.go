@@ -15,22 +15,57 @@ import (
 )
 
 // delivery is one batch on its way to every output. Each output releases it
-// once (written, spilled to its disk buffer, dropped or abandoned); the last
-// release acknowledges the messages to their input.
+// once: written, stored in its disk buffer, dead-lettered or dropped by its
+// when_full policy (kept, as far as the input is concerned), or given up
+// without any of these (abandoned: shutdown, removed by a reload, disk
+// buffer closed). The last release acknowledges the messages to their input,
+// saying whether every output kept them.
 type delivery struct {
 	batch *outputs.Batch
 	refs  int32
 	mu    sync.Mutex
-	done  func()
+	lost  bool // some output abandoned the events
+	done  func(kept bool)
 }
 
-func (d *delivery) release() {
+// release settles d for an output that kept the events.
+func (d *delivery) release() { d.settle(false) }
+
+// abandon settles d for an output that gave the events up.
+func (d *delivery) abandon() { d.settle(true) }
+
+func (d *delivery) settle(lost bool) {
 	d.mu.Lock()
 	d.refs--
-	last := d.refs == 0
+	d.lost = d.lost || lost
+	last, kept := d.refs == 0, !d.lost
 	d.mu.Unlock()
 	if last && d.done != nil {
-		d.done()
+		d.done(kept)
+	}
+}
+
+// spillResult is what became of events handed to the disk buffer.
+type spillResult int
+
+const (
+	spilled       spillResult = iota // in the disk buffer
+	spillDropped                     // dropped by the when_full policy (counted)
+	spillLost                        // dropped although the policy keeps them: shutdown, disk closed
+	spillInMemory                    // the disk failed: a memory delivery holds them and settles the owners
+)
+
+// settle releases the deliveries whose events were spilled with result r
+// (call it without q.mu held: release runs the input's callback).
+func (r spillResult) settle(ds ...*delivery) {
+	for _, d := range ds {
+		switch r {
+		case spillInMemory:
+		case spillLost:
+			d.abandon()
+		default:
+			d.release()
+		}
 	}
 }
 
@@ -146,13 +181,13 @@ func (q *queue) push(d *delivery) {
 	if q.abandon {
 		q.mu.Unlock()
 		q.stats.Dropped.Add("shutdown", uint64(n))
-		d.release()
+		d.abandon()
 		return
 	}
 	if q.disk != nil && (q.diskOnly || q.spilling || (q.events > 0 && q.events+n > q.max)) {
-		q.spillLocked(d.batch.Events, true)
+		r := q.spillLocked(d.batch.Events, true, d)
 		q.mu.Unlock()
-		d.release()
+		r.settle(d)
 		q.signal()
 		return
 	}
@@ -186,7 +221,7 @@ func (q *queue) push(d *delivery) {
 		if q.abandon {
 			q.mu.Unlock()
 			q.stats.Dropped.Add("shutdown", uint64(n))
-			d.release()
+			d.abandon()
 			return
 		}
 	}
@@ -198,9 +233,11 @@ func (q *queue) push(d *delivery) {
 }
 
 // spillLocked writes events to the disk buffer, applying when_full when it
-// is full (blocking only when wait is set). On an I/O error the events stay
-// in memory rather than being lost.
-func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
+// is full (blocking only when wait is set: wait is false at shutdown). On an
+// I/O error while running, the events stay in memory rather than being
+// lost, in a delivery that settles owners (the deliveries the events came
+// from) once it is delivered.
+func (q *queue) spillLocked(evs []*normalize.Event, wait bool, owners ...*delivery) spillResult {
 	n := len(evs)
 	q.scratch = q.scratch[:0]
 	q.recs = q.recs[:0]
@@ -216,15 +253,27 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
 		}
 		if errors.Is(err, diskbuf.ErrClosed) {
 			q.stats.Dropped.Add("shutdown", uint64(n))
-			return
+			return spillLost
+		}
+		if !errors.Is(err, diskbuf.ErrFull) && !wait {
+			// At shutdown nobody reads memory any more.
+			q.log.Error().Err(err).Int("events", n).Msg("disk buffer write failed at shutdown: events dropped")
+			q.stats.Dropped.Add("buffer_error", uint64(n))
+			return spillLost
 		}
 		if !errors.Is(err, diskbuf.ErrFull) {
 			q.log.Error().Err(err).Msg("disk buffer write failed: keeping the events in memory")
-			b := &delivery{batch: &outputs.Batch{Events: evs}, refs: 1}
+			b := &delivery{batch: &outputs.Batch{Events: evs}, refs: 1, done: func(kept bool) {
+				r := spilled
+				if !kept {
+					r = spillLost
+				}
+				r.settle(owners...)
+			}}
 			q.items = append(q.items, b)
 			q.events += n
 			q.stats.Queued.Add(int64(n))
-			return
+			return spillInMemory
 		}
 		switch {
 		case q.whenFull == outputs.WhenFullDropOldest:
@@ -234,13 +283,16 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
 				continue
 			}
 			q.stats.Dropped.Add("buffer_full", uint64(n))
-			return
+			return spillDropped
 		case q.whenFull == outputs.WhenFullBlock && wait && !q.abandon:
 			q.notFull.Wait()
 			continue
 		default:
 			q.stats.Dropped.Add("buffer_full", uint64(n))
-			return
+			if q.whenFull == outputs.WhenFullDropNewest {
+				return spillDropped
+			}
+			return spillLost // block, but shutdown cannot wait
 		}
 	}
 	if cap(q.scratch) > 4<<20 {
@@ -251,6 +303,7 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
 	q.stats.Spilled.Add(uint64(n))
 	q.stats.Queued.Add(int64(n))
 	q.stats.BufferedBytes.Store(q.disk.Counters().Bytes)
+	return spilled
 }
 
 // next returns the next batch to deliver, of up to maxEvents events (whole
@@ -418,16 +471,15 @@ func (q *queue) leave(p *pending) {
 		return
 	}
 	q.stats.Queued.Add(-int64(p.n))
+	r := spillLost
 	q.mu.Lock()
 	if q.disk != nil {
-		q.spillLocked(p.batch.Events, false)
+		r = q.spillLocked(p.batch.Events, false, p.deliveries...)
 	} else {
 		q.stats.Dropped.Add("shutdown", uint64(p.n))
 	}
 	q.mu.Unlock()
-	for _, d := range p.deliveries {
-		d.release()
-	}
+	r.settle(p.deliveries...)
 }
 
 // spillMemory moves what waits in memory to the disk buffer when there is
@@ -442,13 +494,14 @@ func (q *queue) spillMemory() {
 	left := q.items
 	q.items = nil
 	q.events = 0
-	for _, d := range left {
+	results := make([]spillResult, len(left))
+	for i, d := range left {
 		q.stats.Queued.Add(-int64(len(d.batch.Events)))
-		q.spillLocked(d.batch.Events, false)
+		results[i] = q.spillLocked(d.batch.Events, false, d)
 	}
 	q.mu.Unlock()
-	for _, d := range left {
-		d.release()
+	for i, d := range left {
+		results[i].settle(d)
 	}
 	q.notFull.Broadcast()
 }
@@ -493,7 +546,7 @@ func (q *queue) forwardLocked(d *delivery) {
 		return
 	}
 	q.stats.Dropped.Add("removed", uint64(len(d.batch.Events)))
-	d.release()
+	d.abandon()
 }
 
 func (q *queue) close() {
@@ -516,7 +569,12 @@ func (q *queue) giveUp() {
 	left := q.items
 	q.items = nil
 	q.events = 0
-	var hung []*delivery
+	// What each delivery's events became, settled once the lock is released.
+	type outcome struct {
+		ds []*delivery
+		r  spillResult
+	}
+	var outcomes []outcome
 	// A batch whose Write hangs past the deadline: what came from memory
 	// is spilled or counted dropped now; what came from disk stays there.
 	if p := q.inflight; p != nil && !p.settled {
@@ -524,26 +582,29 @@ func (q *queue) giveUp() {
 		q.inflight = nil
 		if !p.fromDisk {
 			q.stats.Queued.Add(-int64(p.n))
+			r := spillLost
 			if q.disk != nil {
-				q.spillLocked(p.batch.Events, false)
+				r = q.spillLocked(p.batch.Events, false, p.deliveries...)
 			} else {
 				q.stats.Dropped.Add("shutdown", uint64(p.n))
 			}
-			hung = p.deliveries
+			outcomes = append(outcomes, outcome{p.deliveries, r})
 		}
 	}
 	for _, d := range left {
 		n := len(d.batch.Events)
 		q.stats.Queued.Add(-int64(n))
+		r := spillLost
 		if q.disk != nil {
-			q.spillLocked(d.batch.Events, false)
+			r = q.spillLocked(d.batch.Events, false, d)
 		} else {
 			q.stats.Dropped.Add("shutdown", uint64(n))
 		}
+		outcomes = append(outcomes, outcome{[]*delivery{d}, r})
 	}
 	q.mu.Unlock()
-	for _, d := range append(left, hung...) {
-		d.release()
+	for _, o := range outcomes {
+		o.r.settle(o.ds...)
 	}
 	q.signal()
 	q.notFull.Broadcast()
