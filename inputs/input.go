@@ -75,26 +75,6 @@ type Emitter interface {
 	Failed(raw []byte, reason string, err error)
 }
 
-// Tracker is implemented by the pipeline's Emitter, for inputs that take in
-// events another gateway (or shipper) already normalized and that must
-// tell their sender whether the events are safe (forward, kafka):
-//
-//   - the events keep their id, times and source names (type, input,
-//     sensor); only what is missing is filled in;
-//   - ack is called once every output settled the events, with kept true
-//     when each output delivered them to its destination, wrote them to its
-//     disk buffer, dead-lettered them, or dropped them by its own when_full
-//     policy (drop_newest, drop_oldest), and false when any output gave them
-//     up otherwise (shutdown deadline, removed by a reload, disk buffer
-//     closed or failing at shutdown). On false the input must not
-//     acknowledge them to its source, which then sends them again.
-//
-// A disk buffer has the events once write(2) returned (they survive the
-// gateway's death, not the machine's, unless buffer.sync is always).
-type Tracker interface {
-	TrackEvents(evs []*normalize.Event, ack func(kept bool))
-}
-
 // Batch is a group of raw messages read together.
 type Batch struct {
 	Msgs     [][]byte

@@ -5,8 +5,7 @@ import (
 	"github.com/alertgw/alertgw/normalize"
 )
 
-// emitter is the pipeline as one input sees it. It implements
-// inputs.Emitter and inputs.Tracker.
+// emitter is the pipeline as one input sees it.
 type emitter struct {
 	p  *Pipeline
 	in *inputRunner
@@ -20,12 +19,7 @@ func (e *emitter) Messages(b *inputs.Batch) {
 }
 
 func (e *emitter) Events(evs []*normalize.Event, done func()) {
-	e.p.work <- work{in: e.in, events: evs, ack: ackDone(done)}
-}
-
-// TrackEvents implements inputs.Tracker.
-func (e *emitter) TrackEvents(evs []*normalize.Event, ack func(kept bool)) {
-	e.p.work <- work{in: e.in, events: evs, ack: ack, keepSource: true}
+	e.p.work <- work{in: e.in, events: evs, done: done}
 }
 
 func (e *emitter) Failed(raw []byte, reason string, err error) {

@@ -127,19 +127,7 @@ type work struct {
 	in     *inputRunner
 	raw    *inputs.Batch
 	events []*normalize.Event
-	ack    func(kept bool) // nil: nobody waits
-	// keepSource: the events arrive complete from another gateway
-	// (inputs.Tracker): their source names are kept.
-	keepSource bool
-}
-
-// ackDone adapts a plain completion callback (inputs.Emitter.Events,
-// inputs.Batch.Done), which is called whatever became of the events.
-func ackDone(done func()) func(bool) {
-	if done == nil {
-		return nil
-	}
-	return func(bool) { done() }
+	done   func()
 }
 
 // New builds a pipeline. Inputs that emit raw messages must implement
@@ -347,11 +335,11 @@ func (p *Pipeline) runWorker() {
 		var evs []*normalize.Event
 		if w.raw != nil {
 			evs = p.normalize(w.in, w.raw)
-			w.ack = ackDone(w.raw.Done)
+			w.done = w.raw.Done
 		} else {
 			evs = w.events
 			for _, e := range evs {
-				p.complete(w.in, e, e.Received, w.keepSource)
+				p.complete(w.in, e, e.Received)
 			}
 			w.in.Stats.Normalized.Add(uint64(len(evs)))
 		}
@@ -360,7 +348,7 @@ func (p *Pipeline) runWorker() {
 				en.Enrich(e)
 			}
 		}
-		p.fanOut(evs, w.ack)
+		p.fanOut(evs, w.done)
 	}
 }
 
@@ -380,7 +368,7 @@ func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) []*normalize.Even
 			p.fail(in, msg, reason, err)
 			continue
 		}
-		p.complete(in, e, b.Received, false)
+		p.complete(in, e, b.Received)
 		evs = append(evs, e)
 	}
 	in.Stats.Normalized.Add(uint64(len(evs)))
@@ -388,10 +376,8 @@ func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) []*normalize.Even
 }
 
 // complete fills what every event gets from the gateway rather than the
-// source: id, received time, source names, Community ID. With keepSource
-// (events forwarded by another gateway) the source names the event carries
-// are kept; only missing ones are filled in.
-func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.Time, keepSource bool) {
+// source: id, received time, source names, Community ID.
+func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.Time) {
 	if e.ID == "" {
 		e.ID = p.nextID()
 	}
@@ -404,12 +390,8 @@ func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.T
 	if e.Source.Type == "" {
 		e.Source.Type = in.Type
 	}
-	if !keepSource || e.Source.Input == "" {
-		e.Source.Input = in.Name
-	}
-	if !keepSource || e.Source.Sensor == "" {
-		e.Source.Sensor = p.opts.Sensor
-	}
+	e.Source.Input = in.Name
+	e.Source.Sensor = p.opts.Sensor
 	if e.CommunityID == "" {
 		e.CommunityID = normalize.CommunityID(e)
 	}
@@ -443,13 +425,12 @@ func (p *Pipeline) fail(in *inputRunner, raw []byte, reason string, err error) {
 	}
 }
 
-// fanOut encodes the batch once per format and queues it on every output;
-// ack, when set, learns when every output settled it (see delivery).
-func (p *Pipeline) fanOut(evs []*normalize.Event, ack func(kept bool)) {
+// fanOut encodes the batch once per format and queues it on every output.
+func (p *Pipeline) fanOut(evs []*normalize.Event, done func()) {
 	t := p.topo.Load()
 	if len(evs) == 0 || len(t.outputs) == 0 {
-		if ack != nil {
-			ack(true)
+		if done != nil {
+			done()
 		}
 		return
 	}
@@ -457,7 +438,7 @@ func (p *Pipeline) fanOut(evs []*normalize.Event, ack func(kept bool)) {
 	for _, enc := range t.encoders {
 		b.Encode(enc)
 	}
-	d := &delivery{batch: b, refs: int32(len(t.outputs)), done: ack}
+	d := &delivery{batch: b, refs: int32(len(t.outputs)), done: done}
 	for _, o := range t.outputs {
 		o.q.push(d)
 	}

@@ -243,7 +243,7 @@ func TestPipelineDropOldest(t *testing.T) {
 	var released []int
 	for i := range 5 {
 		evs := []*normalize.Event{{ID: fmt.Sprint(i)}}
-		q.push(&delivery{batch: &outputs.Batch{Events: evs}, refs: 1, done: func(bool) { released = append(released, i) }})
+		q.push(&delivery{batch: &outputs.Batch{Events: evs}, refs: 1, done: func() { released = append(released, i) }})
 	}
 	if fmt.Sprint(released) != "[0 1]" || q.events != 3 || q.stats.Dropped.Get("queue_full") != 2 {
 		t.Errorf("released %v, %d queued, dropped %d", released, q.events, q.stats.Dropped.Get("queue_full"))

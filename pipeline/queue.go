@@ -15,57 +15,22 @@ import (
 )
 
 // delivery is one batch on its way to every output. Each output releases it
-// once: written, stored in its disk buffer, dead-lettered or dropped by its
-// when_full policy (kept, as far as the input is concerned), or given up
-// without any of these (abandoned: shutdown, removed by a reload, disk
-// buffer closed). The last release acknowledges the messages to their input,
-// saying whether every output kept them.
+// once (written, spilled to its disk buffer, dropped or abandoned); the last
+// release acknowledges the messages to their input.
 type delivery struct {
 	batch *outputs.Batch
 	refs  int32
 	mu    sync.Mutex
-	lost  bool // some output abandoned the events
-	done  func(kept bool)
+	done  func()
 }
 
-// release settles d for an output that kept the events.
-func (d *delivery) release() { d.settle(false) }
-
-// abandon settles d for an output that gave the events up.
-func (d *delivery) abandon() { d.settle(true) }
-
-func (d *delivery) settle(lost bool) {
+func (d *delivery) release() {
 	d.mu.Lock()
 	d.refs--
-	d.lost = d.lost || lost
-	last, kept := d.refs == 0, !d.lost
+	last := d.refs == 0
 	d.mu.Unlock()
 	if last && d.done != nil {
-		d.done(kept)
-	}
-}
-
-// spillResult is what became of events handed to the disk buffer.
-type spillResult int
-
-const (
-	spilled       spillResult = iota // in the disk buffer
-	spillDropped                     // dropped by the when_full policy (counted)
-	spillLost                        // dropped although the policy keeps them: shutdown, disk closed
-	spillInMemory                    // the disk failed: a memory delivery holds them and settles the owners
-)
-
-// settle releases the deliveries whose events were spilled with result r
-// (call it without q.mu held: release runs the input's callback).
-func (r spillResult) settle(ds ...*delivery) {
-	for _, d := range ds {
-		switch r {
-		case spillInMemory:
-		case spillLost:
-			d.abandon()
-		default:
-			d.release()
-		}
+		d.done()
 	}
 }
 
@@ -181,13 +146,13 @@ func (q *queue) push(d *delivery) {
 	if q.abandon {
 		q.mu.Unlock()
 		q.stats.Dropped.Add("shutdown", uint64(n))
-		d.abandon()
+		d.release()
 		return
 	}
 	if q.disk != nil && (q.diskOnly || q.spilling || (q.events > 0 && q.events+n > q.max)) {
-		r := q.spillLocked(d.batch.Events, true, d)
+		q.spillLocked(d.batch.Events, true)
 		q.mu.Unlock()
-		r.settle(d)
+		d.release()
 		q.signal()
 		return
 	}
@@ -221,7 +186,7 @@ func (q *queue) push(d *delivery) {
 		if q.abandon {
 			q.mu.Unlock()
 			q.stats.Dropped.Add("shutdown", uint64(n))
-			d.abandon()
+			d.release()
 			return
 		}
 	}
@@ -233,11 +198,9 @@ func (q *queue) push(d *delivery) {
 }
 
 // spillLocked writes events to the disk buffer, applying when_full when it
-// is full (blocking only when wait is set: wait is false at shutdown). On an
-// I/O error while running, the events stay in memory rather than being
-// lost, in a delivery that settles owners (the deliveries the events came
-// from) once it is delivered.
-func (q *queue) spillLocked(evs []*normalize.Event, wait bool, owners ...*delivery) spillResult {
+// is full (blocking only when wait is set). On an I/O error the events stay
+// in memory rather than being lost.
+func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
 	n := len(evs)
 	q.scratch = q.scratch[:0]
 	q.recs = q.recs[:0]
@@ -253,27 +216,15 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool, owners ...*delive
 		}
 		if errors.Is(err, diskbuf.ErrClosed) {
 			q.stats.Dropped.Add("shutdown", uint64(n))
-			return spillLost
-		}
-		if !errors.Is(err, diskbuf.ErrFull) && !wait {
-			// At shutdown nobody reads memory any more.
-			q.log.Error().Err(err).Int("events", n).Msg("disk buffer write failed at shutdown: events dropped")
-			q.stats.Dropped.Add("buffer_error", uint64(n))
-			return spillLost
+			return
 		}
 		if !errors.Is(err, diskbuf.ErrFull) {
 			q.log.Error().Err(err).Msg("disk buffer write failed: keeping the events in memory")
-			b := &delivery{batch: &outputs.Batch{Events: evs}, refs: 1, done: func(kept bool) {
-				r := spilled
-				if !kept {
-					r = spillLost
-				}
-				r.settle(owners...)
-			}}
+			b := &delivery{batch: &outputs.Batch{Events: evs}, refs: 1}
 			q.items = append(q.items, b)
 			q.events += n
 			q.stats.Queued.Add(int64(n))
-			return spillInMemory
+			return
 		}
 		switch {
 		case q.whenFull == outputs.WhenFullDropOldest:
@@ -283,16 +234,13 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool, owners ...*delive
 				continue
 			}
 			q.stats.Dropped.Add("buffer_full", uint64(n))
-			return spillDropped
+			return
 		case q.whenFull == outputs.WhenFullBlock && wait && !q.abandon:
 			q.notFull.Wait()
 			continue
 		default:
 			q.stats.Dropped.Add("buffer_full", uint64(n))
-			if q.whenFull == outputs.WhenFullDropNewest {
-				return spillDropped
-			}
-			return spillLost // block, but shutdown cannot wait
+			return
 		}
 	}
 	if cap(q.scratch) > 4<<20 {
@@ -303,7 +251,6 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool, owners ...*delive
 	q.stats.Spilled.Add(uint64(n))
 	q.stats.Queued.Add(int64(n))
 	q.stats.BufferedBytes.Store(q.disk.Counters().Bytes)
-	return spilled
 }
 
 // next returns the next batch to deliver, of up to maxEvents events (whole
@@ -471,15 +418,16 @@ func (q *queue) leave(p *pending) {
 		return
 	}
 	q.stats.Queued.Add(-int64(p.n))
-	r := spillLost
 	q.mu.Lock()
 	if q.disk != nil {
-		r = q.spillLocked(p.batch.Events, false, p.deliveries...)
+		q.spillLocked(p.batch.Events, false)
 	} else {
 		q.stats.Dropped.Add("shutdown", uint64(p.n))
 	}
 	q.mu.Unlock()
-	r.settle(p.deliveries...)
+	for _, d := range p.deliveries {
+		d.release()
+	}
 }
 
 // spillMemory moves what waits in memory to the disk buffer when there is
@@ -494,14 +442,13 @@ func (q *queue) spillMemory() {
 	left := q.items
 	q.items = nil
 	q.events = 0
-	results := make([]spillResult, len(left))
-	for i, d := range left {
+	for _, d := range left {
 		q.stats.Queued.Add(-int64(len(d.batch.Events)))
-		results[i] = q.spillLocked(d.batch.Events, false, d)
+		q.spillLocked(d.batch.Events, false)
 	}
 	q.mu.Unlock()
-	for i, d := range left {
-		results[i].settle(d)
+	for _, d := range left {
+		d.release()
 	}
 	q.notFull.Broadcast()
 }
@@ -546,7 +493,7 @@ func (q *queue) forwardLocked(d *delivery) {
 		return
 	}
 	q.stats.Dropped.Add("removed", uint64(len(d.batch.Events)))
-	d.abandon()
+	d.release()
 }
 
 func (q *queue) close() {
@@ -569,12 +516,7 @@ func (q *queue) giveUp() {
 	left := q.items
 	q.items = nil
 	q.events = 0
-	// What each delivery's events became, settled once the lock is released.
-	type outcome struct {
-		ds []*delivery
-		r  spillResult
-	}
-	var outcomes []outcome
+	var hung []*delivery
 	// A batch whose Write hangs past the deadline: what came from memory
 	// is spilled or counted dropped now; what came from disk stays there.
 	if p := q.inflight; p != nil && !p.settled {
@@ -582,29 +524,26 @@ func (q *queue) giveUp() {
 		q.inflight = nil
 		if !p.fromDisk {
 			q.stats.Queued.Add(-int64(p.n))
-			r := spillLost
 			if q.disk != nil {
-				r = q.spillLocked(p.batch.Events, false, p.deliveries...)
+				q.spillLocked(p.batch.Events, false)
 			} else {
 				q.stats.Dropped.Add("shutdown", uint64(p.n))
 			}
-			outcomes = append(outcomes, outcome{p.deliveries, r})
+			hung = p.deliveries
 		}
 	}
 	for _, d := range left {
 		n := len(d.batch.Events)
 		q.stats.Queued.Add(-int64(n))
-		r := spillLost
 		if q.disk != nil {
-			r = q.spillLocked(d.batch.Events, false, d)
+			q.spillLocked(d.batch.Events, false)
 		} else {
 			q.stats.Dropped.Add("shutdown", uint64(n))
 		}
-		outcomes = append(outcomes, outcome{[]*delivery{d}, r})
 	}
 	q.mu.Unlock()
-	for _, o := range outcomes {
-		o.r.settle(o.ds...)
+	for _, d := range append(left, hung...) {
+		d.release()
 	}
 	q.signal()
 	q.notFull.Broadcast()
