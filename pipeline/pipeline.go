@@ -376,7 +376,9 @@ func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) []*normalize.Even
 }
 
 // complete fills what every event gets from the gateway rather than the
-// source: id, received time, source names, Community ID.
+// source: id, received time, source names, Community ID. What the event
+// already has is kept: events forwarded by another gateway (inputs forward
+// and kafka) arrive with their id, times and source names.
 func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.Time) {
 	if e.ID == "" {
 		e.ID = p.nextID()
@@ -390,8 +392,12 @@ func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.T
 	if e.Source.Type == "" {
 		e.Source.Type = in.Type
 	}
-	e.Source.Input = in.Name
-	e.Source.Sensor = p.opts.Sensor
+	if e.Source.Input == "" {
+		e.Source.Input = in.Name
+	}
+	if e.Source.Sensor == "" {
+		e.Source.Sensor = p.opts.Sensor
+	}
 	if e.CommunityID == "" {
 		e.CommunityID = normalize.CommunityID(e)
 	}

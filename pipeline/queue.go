@@ -150,9 +150,11 @@ func (q *queue) push(d *delivery) {
 		return
 	}
 	if q.disk != nil && (q.diskOnly || q.spilling || (q.events > 0 && q.events+n > q.max)) {
-		q.spillLocked(d.batch.Events, true)
+		later := q.spillLocked(d.batch.Events, true, d)
 		q.mu.Unlock()
-		d.release()
+		if !later {
+			d.release()
+		}
 		q.signal()
 		return
 	}
@@ -198,9 +200,12 @@ func (q *queue) push(d *delivery) {
 }
 
 // spillLocked writes events to the disk buffer, applying when_full when it
-// is full (blocking only when wait is set). On an I/O error the events stay
-// in memory rather than being lost.
-func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
+// is full (blocking only when wait is set; wait is false at shutdown). On an
+// I/O error while running, the events stay in memory rather than being lost,
+// and the deliveries they came from (owners) are released only once that
+// copy is delivered: spillLocked then reports true, and the caller must not
+// release them itself.
+func (q *queue) spillLocked(evs []*normalize.Event, wait bool, owners ...*delivery) (later bool) {
 	n := len(evs)
 	q.scratch = q.scratch[:0]
 	q.recs = q.recs[:0]
@@ -216,15 +221,25 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
 		}
 		if errors.Is(err, diskbuf.ErrClosed) {
 			q.stats.Dropped.Add("shutdown", uint64(n))
-			return
+			return false
+		}
+		if !errors.Is(err, diskbuf.ErrFull) && !wait {
+			// At shutdown nobody reads the memory queue any more.
+			q.log.Error().Err(err).Int("events", n).Msg("disk buffer write failed at shutdown: events dropped")
+			q.stats.Dropped.Add("buffer_error", uint64(n))
+			return false
 		}
 		if !errors.Is(err, diskbuf.ErrFull) {
 			q.log.Error().Err(err).Msg("disk buffer write failed: keeping the events in memory")
-			b := &delivery{batch: &outputs.Batch{Events: evs}, refs: 1}
+			b := &delivery{batch: &outputs.Batch{Events: evs}, refs: 1, done: func() {
+				for _, o := range owners {
+					o.release()
+				}
+			}}
 			q.items = append(q.items, b)
 			q.events += n
 			q.stats.Queued.Add(int64(n))
-			return
+			return true
 		}
 		switch {
 		case q.whenFull == outputs.WhenFullDropOldest:
@@ -234,13 +249,13 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
 				continue
 			}
 			q.stats.Dropped.Add("buffer_full", uint64(n))
-			return
+			return false
 		case q.whenFull == outputs.WhenFullBlock && wait && !q.abandon:
 			q.notFull.Wait()
 			continue
 		default:
 			q.stats.Dropped.Add("buffer_full", uint64(n))
-			return
+			return false
 		}
 	}
 	if cap(q.scratch) > 4<<20 {
@@ -251,6 +266,7 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool) {
 	q.stats.Spilled.Add(uint64(n))
 	q.stats.Queued.Add(int64(n))
 	q.stats.BufferedBytes.Store(q.disk.Counters().Bytes)
+	return false
 }
 
 // next returns the next batch to deliver, of up to maxEvents events (whole
