@@ -50,6 +50,7 @@ func New(listen string, reg *stats.Registry, version string, log zerolog.Logger)
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		NewCollector(reg, version),
+		extraCollector{reg},
 	)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(promReg, promhttp.HandlerOpts{ErrorLog: nil}))

@@ -26,6 +26,10 @@ type Plugin struct {
 	Options func() any
 	// New builds the output. It may open files or connections.
 	New func(env Env, opts any) (Output, error)
+	// EncodesItself is set by outputs that ignore the block's format and
+	// encode events their own way (forward sends the binary event codec):
+	// the pipeline then encodes nothing for them and Env.Encoder is nil.
+	EncodesItself bool
 }
 
 // Env is what the gateway gives every output.

@@ -98,7 +98,8 @@ type topology struct {
 func newTopology(outs []*outputRunner) *topology {
 	t := &topology{outputs: outs}
 	for _, o := range outs {
-		if !slices.Contains(t.encoders, o.Encoder) {
+		// An output without an encoder encodes events itself.
+		if o.Encoder != nil && !slices.Contains(t.encoders, o.Encoder) {
 			t.encoders = append(t.encoders, o.Encoder)
 		}
 	}

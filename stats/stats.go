@@ -83,6 +83,8 @@ type Input struct {
 	Failed     Reasons       // messages that could not be normalized (dead-lettered)
 	Dropped    Reasons       // messages lost before normalization (truncated, ENOBUFS, …)
 	Up         atomic.Bool   // the input is running (its sockets are bound)
+
+	extra extras // the input's own metrics (SetExtra)
 }
 
 // Output counts what one output did.

@@ -144,8 +144,18 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 	return pipeline.New(popts, pins, pouts)
 }
 
-func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry) (pipeline.Output, error) {
+// outputEncoder is the encoder the pipeline prepares batches in for an
+// output: its format's, or none for outputs that encode themselves.
+func outputEncoder(d decodedOutput) format.Encoder {
+	if d.plugin.EncodesItself {
+		return nil
+	}
 	enc, _ := format.Lookup(d.common.Format) // validated already
+	return enc
+}
+
+func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry) (pipeline.Output, error) {
+	enc := outputEncoder(d)
 	st := reg.Output(d.block.Name, d.block.Type)
 	olog := log.With().Str("output", d.block.Name).Logger()
 	w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)

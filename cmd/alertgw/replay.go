@@ -24,7 +24,6 @@ import (
 	"github.com/alertgw/alertgw/normalize/snort"
 	u2 "github.com/alertgw/alertgw/normalize/unified2"
 	"github.com/alertgw/alertgw/outputs"
-	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/pipeline"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -176,7 +175,7 @@ func runReplay(stderr io.Writer, path, typ, layout string, sigFiles sigmap.Files
 func buildReplayPipeline(f *config.File, outs []decodedOutput, log zerolog.Logger, reg *stats.Registry, in pipeline.Input) (*pipeline.Pipeline, error) {
 	var pouts []pipeline.Output
 	for _, d := range outs {
-		enc, _ := format.Lookup(d.common.Format)
+		enc := outputEncoder(d)
 		st := reg.Output(d.block.Name, d.block.Type)
 		olog := log.With().Str("output", d.block.Name).Logger()
 		w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)

@@ -1,0 +1,281 @@
+// Package forward is the forward output: it sends events to another
+// gateway's forward input (the central one of a fleet) over HTTPS with
+// mutual TLS or a token, as batches of the binary event codec, compressed
+// (internal/forwardwire). A batch counts as delivered only once the
+// receiver answered that it has it — that every output there delivered it
+// or holds it in its disk buffer — so with a disk buffer here nothing is
+// lost between the two gateways (at least once; duplicates carry the same
+// event id). See README.md and docs/fleet.md.
+package forward
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/internal/forwardwire"
+	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/outputs/diskbuf"
+)
+
+// Plugin registers the output.
+var Plugin = outputs.Plugin{
+	Type:    "forward",
+	Summary: "send events to another alertgw (forward input) over HTTPS, mTLS or token, acknowledged once safe there",
+	Options: func() any {
+		return &Options{Compression: forwardwire.EncodingZstd, RequestEvents: 2000, Parallel: 4, Timeout: time.Minute}
+	},
+	New:           func(env outputs.Env, opts any) (outputs.Output, error) { return New(env, opts.(*Options)) },
+	EncodesItself: true,
+}
+
+// Options are the forward block's own keys.
+type Options struct {
+	// URLs of the receiving gateways' forward inputs (https://host:port).
+	// Requests go to the first; when it fails they move on to the next.
+	URLs []string `mapstructure:"urls"`
+	// TLS: ca_file to verify the receiver, cert_file/key_file for mutual
+	// TLS (the certificate names this sensor). Always on.
+	TLS outputs.TLS `mapstructure:"tls"`
+	// Token is a bearer token, instead of (or beside) a client certificate.
+	Token     outputs.Secret `mapstructure:"token"`
+	TokenFile string         `mapstructure:"token_file"`
+	// Compression of request bodies: zstd, gzip or none.
+	Compression string `mapstructure:"compression"`
+	// RequestEvents is the most events one request carries; a batch is
+	// split into requests of this size, sent Parallel at a time.
+	RequestEvents int `mapstructure:"request_events"`
+	Parallel      int `mapstructure:"parallel"`
+	// Timeout of one request, including the receiver's wait until its
+	// outputs have the events.
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
+// Validate implements config.Validator.
+func (o *Options) Validate() config.Problems {
+	var p config.Problems
+	if len(o.URLs) == 0 {
+		p.Add("urls", "at least one receiver URL (https://central.example.org:8443) is needed")
+	}
+	for i, u := range o.URLs {
+		pu, err := url.Parse(u)
+		if err != nil || pu.Scheme != "https" || pu.Host == "" {
+			p.Add(fmt.Sprintf("urls[%d]", i), "must be an https:// URL with a host; got %q", u)
+		}
+	}
+	switch o.Compression {
+	case forwardwire.EncodingZstd, forwardwire.EncodingGzip, "none":
+	default:
+		p.Add("compression", "must be zstd, gzip or none; got %q", o.Compression)
+	}
+	if o.RequestEvents < 1 || o.RequestEvents > 100_000 {
+		p.Add("request_events", "must be between 1 and 100000; got %d", o.RequestEvents)
+	}
+	if o.Parallel < 1 || o.Parallel > 64 {
+		p.Add("parallel", "must be between 1 and 64; got %d", o.Parallel)
+	}
+	if o.Timeout < time.Second {
+		p.Add("timeout", "must be at least 1s; got %s", o.Timeout)
+	}
+	outputs.CheckSecret(&p, "token", o.Token, o.TokenFile)
+	if o.TLS.CertFile == "" && o.Token == "" && o.TokenFile == "" {
+		p.Add("tls.cert_file", "the receiver needs to know who sends: give a client certificate (tls.cert_file, tls.key_file) or a token")
+	}
+	p = append(p, o.TLS.Validate().Prefixed("tls")...)
+	return p
+}
+
+// Output sends to the receivers.
+type Output struct {
+	env      outputs.Env
+	opts     *Options
+	client   *http.Client
+	urls     []string
+	cur      atomic.Int32 // index in urls of the receiver in use
+	encoding string
+	// requestEvents is RequestEvents, halved when a receiver answers 413.
+	requestEvents atomic.Int32
+	bufs          sync.Pool // *[]byte scratch for encoding
+}
+
+// New builds the client; it connects on the first Write.
+func New(env outputs.Env, o *Options) (*Output, error) {
+	if err := o.Token.Load(o.TokenFile); err != nil {
+		return nil, err
+	}
+	t := o.TLS
+	t.Enabled = true
+	tc, err := t.ConfigFor(env.Log)
+	if err != nil {
+		return nil, err
+	}
+	tc.MinVersion = tls.VersionTLS13
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     tc,
+		TLSHandshakeTimeout: 10 * time.Second,
+		// One connection per request in flight: a request waits for the
+		// receiver's outputs, and HTTP/1.1 keeps that wait off the others.
+		MaxIdleConnsPerHost: o.Parallel,
+		MaxConnsPerHost:     o.Parallel,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	enc := o.Compression
+	if enc == "none" {
+		enc = forwardwire.EncodingIdentity
+	}
+	w := &Output{env: env, opts: o, client: &http.Client{Transport: tr, Timeout: o.Timeout}, urls: o.URLs, encoding: enc}
+	w.requestEvents.Store(int32(o.RequestEvents))
+	return w, nil
+}
+
+// chunkResult is the outcome of one request.
+type chunkResult struct {
+	from, to int // events [from, to) of the batch
+	err      error
+}
+
+// Write splits the batch into requests, sends them Parallel at a time and
+// reports those that failed as a partial failure, so that the pipeline
+// retries only those.
+func (w *Output) Write(ctx context.Context, b *outputs.Batch) error {
+	size := int(w.requestEvents.Load())
+	n := len(b.Events)
+	var (
+		results = make([]chunkResult, 0, (n+size-1)/size)
+		sem     = make(chan struct{}, w.opts.Parallel)
+		wg      sync.WaitGroup
+	)
+	for from := 0; from < n; from += size {
+		results = append(results, chunkResult{from: from, to: min(from+size, n)})
+	}
+	for i := range results {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r := &results[i]
+			r.err = w.send(ctx, b.Events[r.from:r.to])
+		})
+	}
+	wg.Wait()
+
+	var failed []outputs.ItemFailure
+	var firstErr error
+	for _, r := range results {
+		if r.err == nil {
+			continue
+		}
+		if firstErr == nil {
+			firstErr = r.err
+		}
+		perm := outputs.IsPermanent(r.err)
+		for i := r.from; i < r.to; i++ {
+			failed = append(failed, outputs.ItemFailure{Index: i, Permanent: perm, Reason: "refused", Detail: r.err.Error()})
+		}
+	}
+	switch {
+	case len(failed) == 0:
+		return nil
+	case len(failed) == n && !outputs.IsPermanent(firstErr):
+		return firstErr // nothing went through: the plain error reads better
+	}
+	return &outputs.PartialError{Failed: failed}
+}
+
+// send makes one request of events and waits for the receiver's answer.
+func (w *Output) send(ctx context.Context, evs []*normalize.Event) error {
+	bp, _ := w.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer w.bufs.Put(bp)
+	raw := forwardwire.AppendHeader((*bp)[:0], len(evs))
+	var rec []byte
+	for _, e := range evs {
+		rec = diskbuf.AppendEvent(rec[:0], e)
+		raw = forwardwire.AppendRecord(raw, rec)
+	}
+	body, err := forwardwire.Compress(nil, raw, w.encoding)
+	*bp = raw[:0]
+	if err != nil {
+		return outputs.Permanent(err)
+	}
+
+	idx := int(w.cur.Load()) % len(w.urls)
+	target := w.urls[idx]
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target+forwardwire.PathBatch, bytes.NewReader(body))
+	if err != nil {
+		return outputs.Permanent(err)
+	}
+	req.Header.Set("Content-Type", forwardwire.ContentType)
+	req.Header.Set("Content-Encoding", w.encoding)
+	req.Header.Set(forwardwire.HeaderEvents, strconv.Itoa(len(evs)))
+	if w.opts.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+w.opts.Token.Reveal())
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		w.failover(idx)
+		return fmt.Errorf("%s: %w", target, err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var reply forwardwire.Reply
+	_ = json.Unmarshal(msg, &reply)
+	switch code := resp.StatusCode; {
+	case code == http.StatusOK:
+		if reply.Accepted+reply.Invalid != len(evs) {
+			w.env.Log.Warn().Int("sent", len(evs)).Int("accepted", reply.Accepted).Int("invalid", reply.Invalid).
+				Str("receiver", target).Msg("the receiver acknowledged a different number of events")
+		}
+		if reply.Invalid > 0 {
+			w.env.Log.Warn().Int("events", reply.Invalid).Str("receiver", target).Msg("the receiver could not decode events and dead-lettered them there")
+		}
+		return nil
+	case code == http.StatusRequestEntityTooLarge:
+		if len(evs) == 1 {
+			return outputs.Permanent(fmt.Errorf("%s: one event is larger than the receiver accepts", target))
+		}
+		// Smaller requests from now on; this one is retried.
+		half := int32(max(1, len(evs)/2))
+		for cur := w.requestEvents.Load(); cur > half && !w.requestEvents.CompareAndSwap(cur, half); cur = w.requestEvents.Load() {
+		}
+		return fmt.Errorf("%s: request of %d events too large for the receiver, splitting", target, len(evs))
+	case code == http.StatusTooManyRequests || code >= 500:
+		// Full or failing: another receiver may have room.
+		w.failover(idx)
+	}
+	if reply.Error != "" {
+		msg = []byte(reply.Error)
+	}
+	err = outputs.HTTPError(resp.StatusCode, msg)
+	return fmt.Errorf("%s: %w", target, err)
+}
+
+// failover moves later requests to the next receiver, once per failure of
+// the one in use.
+func (w *Output) failover(from int) {
+	if len(w.urls) > 1 && w.cur.CompareAndSwap(int32(from), int32((from+1)%len(w.urls))) {
+		w.env.Log.Warn().Str("from", w.urls[from]).Str("to", w.urls[(from+1)%len(w.urls)]).Msg("receiver failing: switching to the next")
+	}
+}
+
+// Close releases idle connections.
+func (w *Output) Close() error {
+	w.client.CloseIdleConnections()
+	return nil
+}
