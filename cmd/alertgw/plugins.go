@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/auditd"
+	fwdin "github.com/alertgw/alertgw/inputs/forward"
 	"github.com/alertgw/alertgw/inputs/nflog"
 	"github.com/alertgw/alertgw/inputs/selfstats"
 	"github.com/alertgw/alertgw/inputs/snort"
@@ -11,6 +12,7 @@ import (
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/elasticsearch"
 	"github.com/alertgw/alertgw/outputs/file"
+	fwdout "github.com/alertgw/alertgw/outputs/forward"
 	"github.com/alertgw/alertgw/outputs/graphite"
 	"github.com/alertgw/alertgw/outputs/http"
 	"github.com/alertgw/alertgw/outputs/kafka"
@@ -25,6 +27,7 @@ import (
 var (
 	inputPlugins = pluginMap[inputs.Plugin](
 		auditd.Plugin,
+		fwdin.Plugin,
 		nflog.Plugin,
 		selfstats.Plugin,
 		snort.Plugin,
@@ -35,6 +38,7 @@ var (
 		// one line per output type
 		elasticsearch.Plugin,
 		file.Plugin,
+		fwdout.Plugin,
 		graphite.Plugin,
 		http.Plugin,
 		kafka.Plugin,

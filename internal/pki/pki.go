@@ -244,3 +244,33 @@ func parseKey(der []byte) (crypto.Signer, error) {
 	}
 	return nil, errors.New("not a PKCS#8, EC or PKCS#1 private key")
 }
+
+// WriteLab writes a complete lab PKI into dir: ca.pem/ca.key, a server
+// certificate <server>.pem/.key for hosts, and one client certificate per
+// name. Tests and `alertgw cert` recipes use it.
+func WriteLab(dir, server string, hosts []string, clients ...string) (*CA, error) {
+	ca, err := NewCA("alertgw lab CA", 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := ca.Save(dir, "ca"); err != nil {
+		return nil, err
+	}
+	srv, err := ca.Issue(Request{Name: server, Hosts: hosts, Usage: Server})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Save(dir, server); err != nil {
+		return nil, err
+	}
+	for _, c := range clients {
+		p, err := ca.Issue(Request{Name: c, Usage: Client})
+		if err != nil {
+			return nil, err
+		}
+		if err := p.Save(dir, c); err != nil {
+			return nil, err
+		}
+	}
+	return ca, nil
+}
