@@ -173,8 +173,11 @@ func (w *Output) Write(ctx context.Context, b *outputs.Batch) error {
 	}
 	wg.Wait()
 
-	var failed []outputs.ItemFailure
-	var firstErr error
+	var (
+		failed    []outputs.ItemFailure
+		firstErr  error
+		permanent int
+	)
 	for _, r := range results {
 		if r.err == nil {
 			continue
@@ -186,12 +189,15 @@ func (w *Output) Write(ctx context.Context, b *outputs.Batch) error {
 		for i := r.from; i < r.to; i++ {
 			failed = append(failed, outputs.ItemFailure{Index: i, Permanent: perm, Reason: "refused", Detail: r.err.Error()})
 		}
+		if perm {
+			permanent += r.to - r.from
+		}
 	}
 	switch {
 	case len(failed) == 0:
 		return nil
-	case len(failed) == n && !outputs.IsPermanent(firstErr):
-		return firstErr // nothing went through: the plain error reads better
+	case len(failed) == n && (permanent == 0 || permanent == n):
+		return firstErr // all failed alike: the plain error reads better
 	}
 	return &outputs.PartialError{Failed: failed}
 }
