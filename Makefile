@@ -40,6 +40,7 @@ fuzz-long:
 	./scripts/fuzz.sh 5m
 
 lint:
+	./scripts/check-binaries.sh
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -66,9 +67,9 @@ bench-auditd:
 # Delivery core and writers (issue 5): the figures of docs/performance/outputs.md.
 .PHONY: bench-outputs
 bench-outputs:
-	$(GO) test -run '^$$' -bench 'Append' -benchtime 2000x ./outputs/diskbuf/
-	$(GO) test -run '^$$' -bench 'Replay' -benchtime 3x ./outputs/diskbuf/
-	$(GO) test -run '^$$' -bench 'Codec' -benchmem ./outputs/diskbuf/
+	$(GO) test -run '^$$' -bench 'Append' -benchtime 2000x ./pipeline/diskbuf/
+	$(GO) test -run '^$$' -bench 'Replay' -benchtime 3x ./pipeline/diskbuf/
+	$(GO) test -run '^$$' -bench 'Codec' -benchmem ./internal/eventcodec/
 	$(GO) test -run '^$$' -bench 'DiskQueue' -benchtime 400x ./pipeline/
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./outputs/kafka/
 	$(GO) test -run '^$$' -bench . -benchtime 100x ./outputs/postgres/

@@ -8,7 +8,9 @@
 package inputs
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -17,17 +19,52 @@ import (
 	"github.com/alertgw/alertgw/stats"
 )
 
-// Plugin describes one input type.
+// Plugin describes one input type. Every type is registered in
+// cmd/alertgw/plugins.go and lives in inputs/<type>/ with its README.md and
+// sample.yaml (docs/architecture.md: adding a plugin).
 type Plugin struct {
 	Type    string
 	Summary string
+	// Sample is a minimal working configuration block of the type: the
+	// plugin folder's sample.yaml, embedded. `alertgw config sample TYPE`
+	// prints it, its README shows it, and a test validates it.
+	Sample []byte
 	// Options returns a pointer to the type's option struct, defaults set;
 	// config.DecodeBlock fills it from the configuration block.
 	Options func() any
+	// Decoder, for types whose inputs hand raw messages to the pipeline
+	// (Emitter.Messages), builds the decoder of those messages from the
+	// decoded options. The gateway builds one per input block and gives it
+	// to the pipeline, which runs it on its workers, and to New
+	// (Env.Decoder); `alertgw replay` runs it on files. Nil for types that
+	// emit events themselves (Emitter.Events).
+	Decoder func(opts any) (Decoder, error)
+	// Files, when not nil, reads files that sensors of this type write, for
+	// `alertgw replay --type TYPE`: what it emits goes through Decoder like
+	// a live input's messages. Nil when the type has no files to replay.
+	Files func(opts any) (FileReader, error)
 	// New builds an input from decoded, validated options. It must not
 	// start reading: Run does. It may bind sockets, so that a bad path
-	// fails at start-up rather than later.
+	// fails at start-up rather than later; Close releases them.
 	New func(env Env, opts any) (Input, error)
+}
+
+// Build makes an input of the type and the decoder of its messages (nil
+// when the type has none), as the gateway does for every input block: the
+// decoder first, so that New finds it in env.Decoder.
+func (p Plugin) Build(env Env, opts any) (Input, Decoder, error) {
+	if p.Decoder != nil {
+		dec, err := p.Decoder(opts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("decoder: %w", err)
+		}
+		env.Decoder = dec
+	}
+	in, err := p.New(env, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return in, env.Decoder, nil
 }
 
 // Env is what the gateway gives every input.
@@ -39,18 +76,35 @@ type Env struct {
 	// Registry holds every input's and output's counters, for inputs that
 	// report on the gateway itself (type stats).
 	Registry *stats.Registry
+	// Decoder is what the plugin's Decoder built for this input, nil when
+	// the type has none. An input whose reading must match its decoder
+	// (Snort's compaction of datagrams) takes it from here.
+	Decoder Decoder
 }
 
 // Input reads one source.
 type Input interface {
-	// Run reads until ctx is cancelled, then releases what it holds
-	// (closing sockets, removing their files) and returns nil. An error
-	// means the input cannot go on.
+	// Run reads until ctx is cancelled, hands on what it read and returns
+	// nil. An error means the input cannot go on.
 	Run(ctx context.Context, emit Emitter) error
+	// Close releases what the input holds: its sockets (removing their
+	// files), netlink handles, open files. The pipeline calls it once Run
+	// returned; the gateway calls it, instead of Run, on an input it built
+	// but never started. It must be safe to call more than once.
+	Close() error
 }
 
-// Decoder turns one message into one event. Inputs that emit raw messages
-// (Emitter.Messages) implement it; it runs on several goroutines at once.
+// Reopener is implemented by inputs that read files besides their source
+// (signature maps): Reopen reads them again on SIGHUP, through the
+// pipeline's Reopen, like outputs reopen theirs. On error the input keeps
+// what it had.
+type Reopener interface {
+	Reopen() error
+}
+
+// Decoder turns one message into one event. Types whose inputs emit raw
+// messages (Emitter.Messages) declare one (Plugin.Decoder); it runs on
+// several goroutines at once.
 //
 // The message stays valid and unchanged for as long as the event lives, so a
 // decoder may keep sub-slices of it (Details values) without copying.
@@ -73,6 +127,14 @@ type Emitter interface {
 	// Failed dead-letters a message that cannot be normalized, counted
 	// under reason.
 	Failed(raw []byte, reason string, err error)
+}
+
+// FileReader reads one file a sensor wrote (already decompressed) and emits
+// what it holds as the type's live input would: raw messages for the
+// type's Decoder, or events. `alertgw replay` drives it (inputs/replay) and
+// tracks the Done and done callbacks of what it emits.
+type FileReader interface {
+	ReadFile(ctx context.Context, name string, r *bufio.Reader, emit Emitter) error
 }
 
 // Batch is a group of raw messages read together.

@@ -8,21 +8,27 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/stats"
 )
 
-// Plugin describes one output type.
+// Plugin describes one output type. Every type is registered in
+// cmd/alertgw/plugins.go and lives in outputs/<type>/ with its README.md and
+// sample.yaml (docs/architecture.md: adding a plugin).
 type Plugin struct {
 	Type    string
 	Summary string
+	// Sample is a minimal working configuration block of the type: the
+	// plugin folder's sample.yaml, embedded. `alertgw config sample TYPE`
+	// prints it, its README shows it, and a test validates it.
+	Sample []byte
 	// Options returns a pointer to the type's own options, defaults set.
+	// The delivery keys every output has (format, buffer, batch, retry) are
+	// the pipeline's (pipeline.Delivery), decoded from the same block.
 	Options func() any
 	// New builds the output. It may open files or connections.
 	New func(env Env, opts any) (Output, error)
@@ -61,105 +67,6 @@ type Flusher interface {
 // SIGHUP, after logrotate moved the file away.
 type Reopener interface {
 	Reopen() error
-}
-
-// Common holds the options every output block has besides its own.
-type Common struct {
-	Format string   `mapstructure:"format"`
-	Buffer Buffer   `mapstructure:"buffer"`
-	Batch  Batching `mapstructure:"batch"`
-	Retry  Retry    `mapstructure:"retry"`
-}
-
-// Buffer is an output's queue: memory, spilling to a disk buffer in Path
-// when one is given, or disk only (every event written ahead to disk).
-// See docs/outputs/delivery.md.
-type Buffer struct {
-	Type         string        `mapstructure:"type"`          // memory | disk
-	MaxEvents    int           `mapstructure:"max_events"`    // events held in memory before spilling or when_full
-	MaxBytes     config.Size   `mapstructure:"max_bytes"`     // bound on the disk buffer's files
-	Path         string        `mapstructure:"path"`          // disk buffer directory, one per output
-	WhenFull     string        `mapstructure:"when_full"`     // block | drop_newest | drop_oldest
-	Sync         string        `mapstructure:"sync"`          // disk: always | interval | never
-	SyncInterval time.Duration `mapstructure:"sync_interval"` // disk, sync: interval
-}
-
-// Batching groups queued events into one Write.
-type Batching struct {
-	MaxEvents int           `mapstructure:"max_events"` // events per Write at most
-	Linger    time.Duration `mapstructure:"linger"`     // wait this long for a batch to fill; 0: send what is queued
-}
-
-// Retry is the backoff between attempts of a failing Write: exponential
-// from Initial to Max, with jitter so that many gateways do not retry in
-// step. Transient failures are retried until they succeed (or shutdown
-// leaves the events in the disk buffer); permanent ones are dead-lettered.
-type Retry struct {
-	Initial time.Duration `mapstructure:"initial"`
-	Max     time.Duration `mapstructure:"max"`
-}
-
-// Buffer types and queue policies.
-const (
-	BufferMemory       = "memory"
-	BufferDisk         = "disk"
-	WhenFullBlock      = "block"
-	WhenFullDropNewest = "drop_newest"
-	WhenFullDropOldest = "drop_oldest"
-)
-
-// DefaultCommon returns the defaults of the common options.
-func DefaultCommon() *Common {
-	return &Common{
-		Format: "native",
-		Buffer: Buffer{Type: BufferMemory, MaxEvents: 100_000, MaxBytes: 1 << 30, WhenFull: WhenFullBlock,
-			Sync: "interval", SyncInterval: time.Second},
-		Batch: Batching{MaxEvents: 1000},
-		Retry: Retry{Initial: 100 * time.Millisecond, Max: 30 * time.Second},
-	}
-}
-
-// Validate implements config.Validator.
-func (c *Common) Validate() config.Problems {
-	var p config.Problems
-	if _, err := format.Lookup(c.Format); err != nil {
-		p.Add("format", "%v", err)
-	}
-	switch c.Buffer.Type {
-	case BufferMemory:
-	case BufferDisk:
-		if c.Buffer.Path == "" {
-			p.Add("buffer.path", "a disk buffer needs a directory")
-		}
-	default:
-		p.Add("buffer.type", "must be memory or disk; got %q", c.Buffer.Type)
-	}
-	if c.Buffer.MaxEvents < 1 || c.Buffer.MaxEvents > 100_000_000 {
-		p.Add("buffer.max_events", "must be between 1 and 100000000; got %d", c.Buffer.MaxEvents)
-	}
-	if c.Buffer.Path != "" && c.Buffer.MaxBytes < 1<<20 {
-		p.Add("buffer.max_bytes", "must be at least 1MiB; got %d", c.Buffer.MaxBytes)
-	}
-	switch c.Buffer.WhenFull {
-	case WhenFullBlock, WhenFullDropNewest, WhenFullDropOldest:
-	default:
-		p.Add("buffer.when_full", "must be block, drop_newest or drop_oldest; got %q", c.Buffer.WhenFull)
-	}
-	switch c.Buffer.Sync {
-	case "always", "interval", "never":
-	default:
-		p.Add("buffer.sync", "must be always, interval or never; got %q", c.Buffer.Sync)
-	}
-	if c.Batch.MaxEvents < 1 || c.Batch.MaxEvents > 1_000_000 {
-		p.Add("batch.max_events", "must be between 1 and 1000000; got %d", c.Batch.MaxEvents)
-	}
-	if c.Batch.Linger < 0 || c.Batch.Linger > time.Minute {
-		p.Add("batch.linger", "must be between 0 and 1m; got %s", c.Batch.Linger)
-	}
-	if c.Retry.Initial <= 0 || c.Retry.Max < c.Retry.Initial {
-		p.Add("retry", "need 0 < initial <= max; got initial %s, max %s", c.Retry.Initial, c.Retry.Max)
-	}
-	return p
 }
 
 // Batch is a group of events on its way to the outputs. The pipeline

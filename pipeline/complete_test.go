@@ -7,7 +7,6 @@ import (
 
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/outputs"
 )
 
 // onceInput hands its events over once and closes done when every output
@@ -16,6 +15,8 @@ type onceInput struct {
 	evs  []*normalize.Event
 	done chan struct{}
 }
+
+func (in *onceInput) Close() error { return nil }
 
 func (in *onceInput) Run(ctx context.Context, emit inputs.Emitter) error {
 	emit.Events(in.evs, func() { close(in.done) })
@@ -32,7 +33,7 @@ func TestCompleteKeepsWhatTheEventHas(t *testing.T) {
 		Source: normalize.Source{Type: "suricata", Input: "eve", Sensor: "sensor-7"}}
 	bare := &normalize.Event{Kind: normalize.KindAlert}
 	in := &onceInput{evs: []*normalize.Event{fwd, bare}, done: make(chan struct{})}
-	stop := runPipeline(t, Options{Sensor: "central"}, in, testOutput("o", newRecorder(nil), outputs.Buffer{}))
+	stop := runPipeline(t, Options{Sensor: "central"}, in, testOutput("o", newRecorder(nil), Buffer{}))
 	defer stop()
 	select {
 	case <-in.done:

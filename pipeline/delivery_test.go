@@ -19,9 +19,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
-	"github.com/alertgw/alertgw/outputs/diskbuf"
 	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -46,6 +46,8 @@ func (c *countInput) Run(ctx context.Context, emit inputs.Emitter) error {
 	<-ctx.Done()
 	return nil
 }
+
+func (c *countInput) Close() error { return nil }
 
 // recorder is an output that keeps what it is given; fail decides, per
 // Write, what goes wrong.
@@ -102,8 +104,8 @@ func (r *recorder) delivered() (unique, total int) {
 	return len(r.seqs), total
 }
 
-func testOutput(name string, w outputs.Output, buf outputs.Buffer) Output {
-	def := outputs.DefaultCommon()
+func testOutput(name string, w outputs.Output, buf Buffer) Output {
+	def := DefaultDelivery()
 	if buf.Type == "" {
 		buf = def.Buffer
 	}
@@ -111,7 +113,7 @@ func testOutput(name string, w outputs.Output, buf outputs.Buffer) Output {
 		buf.MaxBytes = def.Buffer.MaxBytes
 	}
 	return Output{Name: name, Type: "test", Writer: w, Encoder: format.Native{}, Buffer: buf,
-		Retry: outputs.Retry{Initial: time.Millisecond, Max: 20 * time.Millisecond},
+		Retry: Retry{Initial: time.Millisecond, Max: 20 * time.Millisecond},
 		Stats: &stats.Output{Name: name}, Log: zerolog.Nop()}
 }
 
@@ -152,8 +154,8 @@ func TestBatchingJoinsQueuedBatches(t *testing.T) {
 		sizes = append(sizes, len(b.Events))
 		return nil
 	})
-	o := testOutput("rec", rec, outputs.Buffer{})
-	o.Batch = outputs.Batching{MaxEvents: 50}
+	o := testOutput("rec", rec, Buffer{})
+	o.Batch = Batching{MaxEvents: 50}
 	stop := runPipeline(t, Options{Workers: 1}, &countInput{n: 200, size: 10}, o)
 	waitFor(t, "queue to fill", func() bool { return o.Stats.Queued.Load() == 200 })
 	close(gate)
@@ -197,7 +199,7 @@ func TestPartialFailuresRetryAndDeadLetter(t *testing.T) {
 		}
 		return nil
 	})
-	o := testOutput("es", rec, outputs.Buffer{})
+	o := testOutput("es", rec, Buffer{})
 	stop := runPipeline(t, Options{Workers: 2, DeadLetter: dl}, &countInput{n: 1000, size: 100}, o)
 	waitFor(t, "delivery", func() bool { u, _ := rec.delivered(); return u == 900 })
 	if err := stop(); err != nil {
@@ -241,7 +243,7 @@ func TestPermanentErrorDoesNotBlock(t *testing.T) {
 		}
 		return nil
 	})
-	o := testOutput("k", rec, outputs.Buffer{})
+	o := testOutput("k", rec, Buffer{})
 	o.Batch.MaxEvents = 10
 	stop := runPipeline(t, Options{Workers: 1}, &countInput{n: 100, size: 10}, o)
 	waitFor(t, "delivery", func() bool { u, _ := rec.delivered(); return u == 90 })
@@ -257,8 +259,8 @@ func TestDeadOutputDoesNotStallOthers(t *testing.T) {
 	const n = 50_000
 	dead := newRecorder(func(int, *outputs.Batch) error { return errors.New("connection refused") })
 	live := newRecorder(nil)
-	do := testOutput("dead", dead, outputs.Buffer{Type: outputs.BufferMemory, MaxEvents: 1000, WhenFull: outputs.WhenFullBlock, Path: t.TempDir(), MaxBytes: 1 << 30})
-	lo := testOutput("file", live, outputs.Buffer{})
+	do := testOutput("dead", dead, Buffer{Type: BufferMemory, MaxEvents: 1000, WhenFull: WhenFullBlock, Path: t.TempDir(), MaxBytes: 1 << 30})
+	lo := testOutput("file", live, Buffer{})
 	stop := runPipeline(t, Options{Workers: 2}, &countInput{n: n, size: 100}, do, lo)
 	waitFor(t, "healthy output to get everything", func() bool { u, _ := live.delivered(); return u == n })
 	if u, _ := dead.delivered(); u != 0 {
@@ -297,7 +299,7 @@ func TestSpillKeepsOrderAndRecovers(t *testing.T) {
 			return errors.New("503")
 		}
 	})
-	o := testOutput("http", rec, outputs.Buffer{Type: outputs.BufferMemory, MaxEvents: 500, WhenFull: outputs.WhenFullBlock, Path: t.TempDir(), MaxBytes: 1 << 30})
+	o := testOutput("http", rec, Buffer{Type: BufferMemory, MaxEvents: 500, WhenFull: WhenFullBlock, Path: t.TempDir(), MaxBytes: 1 << 30})
 	stop := runPipeline(t, Options{Workers: 1}, &countInput{n: n, size: 50}, o)
 	waitFor(t, "spill", func() bool { return o.Stats.Queued.Load() == n })
 	close(healthy)
@@ -350,7 +352,7 @@ func TestCrashSafety(t *testing.T) {
 	cmd.Wait()
 
 	rec := newRecorder(nil)
-	o := testOutput("kafka", rec, outputs.Buffer{Type: outputs.BufferDisk, MaxEvents: 1000, WhenFull: outputs.WhenFullBlock, Path: dir})
+	o := testOutput("kafka", rec, Buffer{Type: BufferDisk, MaxEvents: 1000, WhenFull: WhenFullBlock, Path: dir})
 	stop := runPipeline(t, Options{Workers: 1}, &countInput{n: 0, size: 1}, o)
 	waitFor(t, "replay", func() bool { u, _ := rec.delivered(); return u == n })
 	stop()
@@ -372,10 +374,10 @@ func crashChild() {
 	dir := os.Getenv("ALERTGW_CRASH_CHILD")
 	n, _ := strconv.Atoi(os.Getenv("ALERTGW_CRASH_N"))
 	down := newRecorder(func(int, *outputs.Batch) error { return errors.New("connection refused") })
-	def := outputs.DefaultCommon()
+	def := DefaultDelivery()
 	o := Output{Name: "kafka", Type: "test", Writer: down, Encoder: format.Native{},
-		Buffer: outputs.Buffer{Type: outputs.BufferDisk, MaxEvents: 1000, MaxBytes: def.Buffer.MaxBytes, WhenFull: outputs.WhenFullBlock, Path: dir, Sync: "never"},
-		Retry:  outputs.Retry{Initial: time.Millisecond, Max: 10 * time.Millisecond},
+		Buffer: Buffer{Type: BufferDisk, MaxEvents: 1000, MaxBytes: def.Buffer.MaxBytes, WhenFull: WhenFullBlock, Path: dir, Sync: "never"},
+		Retry:  Retry{Initial: time.Millisecond, Max: 10 * time.Millisecond},
 		Stats:  &stats.Output{Name: "kafka"}, Log: zerolog.Nop()}
 	p, err := New(Options{Workers: 2, Log: zerolog.Nop()}, []Input{{Name: "in", Type: "test", Reader: &countInput{n: n, size: 100}, Stats: &stats.Input{}, Log: zerolog.Nop()}}, []Output{o})
 	if err != nil {
@@ -397,8 +399,8 @@ func BenchmarkDiskQueue(b *testing.B) {
 	for _, sync := range []string{"interval", "never", "always"} {
 		b.Run("sync="+sync, func(b *testing.B) {
 			st := &stats.Output{}
-			q, err := newQueue(outputs.Buffer{Type: outputs.BufferDisk, MaxEvents: 1000, MaxBytes: 8 << 30,
-				WhenFull: outputs.WhenFullBlock, Path: b.TempDir(), Sync: sync, SyncInterval: time.Second}, st, zerolog.Nop())
+			q, err := newQueue(Buffer{Type: BufferDisk, MaxEvents: 1000, MaxBytes: 8 << 30,
+				WhenFull: WhenFullBlock, Path: b.TempDir(), Sync: sync, SyncInterval: time.Second}, st, zerolog.Nop())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -438,7 +440,7 @@ func BenchmarkDiskQueue(b *testing.B) {
 	}
 }
 
-func diskbufRecord(e *normalize.Event) []byte { return diskbuf.AppendEvent(nil, e) }
+func diskbufRecord(e *normalize.Event) []byte { return eventcodec.AppendEvent(nil, e) }
 
 // TestShutdownLeavesBacklogOnDisk: an output that fails every other Write
 // is stopped with a backlog in its disk buffer. Acknowledgements are
@@ -457,7 +459,7 @@ func TestShutdownLeavesBacklogOnDisk(t *testing.T) {
 		}
 		return nil
 	})
-	buf := outputs.Buffer{Type: outputs.BufferMemory, MaxEvents: 200, WhenFull: outputs.WhenFullBlock, Path: dir, MaxBytes: 1 << 30}
+	buf := Buffer{Type: BufferMemory, MaxEvents: 200, WhenFull: WhenFullBlock, Path: dir, MaxBytes: 1 << 30}
 	o := testOutput("es", first, buf)
 	o.Batch.MaxEvents = 100
 	stop := runPipeline(t, Options{Workers: 1}, &countInput{n: n, size: 50}, o)
@@ -489,7 +491,7 @@ func TestShutdownLeavesBacklogOnDisk(t *testing.T) {
 // output: it never grows past its bound, drops are counted under
 // buffer_full, and with drop_oldest the newest events are the ones kept.
 func TestDiskBufferFullPolicies(t *testing.T) {
-	for _, policy := range []string{outputs.WhenFullDropNewest, outputs.WhenFullDropOldest} {
+	for _, policy := range []string{WhenFullDropNewest, WhenFullDropOldest} {
 		t.Run(policy, func(t *testing.T) {
 			const n = 20_000
 			dir := t.TempDir()
@@ -503,7 +505,7 @@ func TestDiskBufferFullPolicies(t *testing.T) {
 				}
 				return nil
 			})
-			o := testOutput("out", rec, outputs.Buffer{Type: outputs.BufferDisk, MaxEvents: 100, WhenFull: policy, Path: dir, MaxBytes: 1 << 20, Sync: "never"})
+			o := testOutput("out", rec, Buffer{Type: BufferDisk, MaxEvents: 100, WhenFull: policy, Path: dir, MaxBytes: 1 << 20, Sync: "never"})
 			in := &countInput{n: n, size: 100, emitted: make(chan struct{})}
 			stop := runPipeline(t, Options{Workers: 1}, in, o)
 			<-in.emitted
@@ -525,10 +527,10 @@ func TestDiskBufferFullPolicies(t *testing.T) {
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
 			last := rec.order[len(rec.order)-1]
-			if policy == outputs.WhenFullDropOldest && last != n-1 {
+			if policy == WhenFullDropOldest && last != n-1 {
 				t.Fatalf("drop_oldest lost the newest event: last delivered %d", last)
 			}
-			if policy == outputs.WhenFullDropNewest && last == n-1 {
+			if policy == WhenFullDropNewest && last == n-1 {
 				t.Fatalf("drop_newest kept the newest event")
 			}
 		})

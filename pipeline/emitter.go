@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"fmt"
+
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize"
 )
@@ -11,9 +13,19 @@ type emitter struct {
 	in *inputRunner
 }
 
+// Messages queues raw messages for the workers. An input without a
+// declared decoder has nothing to normalize them with (a plugin bug): its
+// messages are dead-lettered rather than lost or crashing the gateway.
 func (e *emitter) Messages(b *inputs.Batch) {
-	if e.in.decoder == nil {
-		panic("input " + e.in.Name + " emits raw messages but has no decoder")
+	if e.in.Decoder == nil {
+		err := fmt.Errorf("input type %s declares no decoder (inputs.Plugin.Decoder)", e.in.Type)
+		for _, m := range b.Msgs {
+			e.p.fail(e.in, m, normalize.ReasonUnsupported, err)
+		}
+		if b.Done != nil {
+			b.Done()
+		}
+		return
 	}
 	e.p.work <- work{in: e.in, raw: b}
 }

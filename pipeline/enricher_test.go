@@ -26,6 +26,8 @@ func (in eventsInput) Run(ctx context.Context, emit inputs.Emitter) error {
 	return nil
 }
 
+func (in eventsInput) Close() error { return nil }
+
 // linesOutput keeps what it was given, encoded.
 type linesOutput struct {
 	mu    sync.Mutex
@@ -63,7 +65,7 @@ func TestEnricherRunsBeforeEncoding(t *testing.T) {
 	out := &linesOutput{got: make(chan struct{}, 1)}
 	p, err := New(Options{Sensor: "s1", Workers: 1, Log: zerolog.Nop(), Enricher: labelEnricher{}},
 		[]Input{{Name: "in", Type: "test", Reader: eventsInput{[]*normalize.Event{e}}, Stats: reg.Input("in", "test"), Log: zerolog.Nop()}},
-		[]Output{{Name: "out", Type: "test", Writer: out, Encoder: format.Native{}, Buffer: outputs.DefaultCommon().Buffer, Stats: reg.Output("out", "test"), Log: zerolog.Nop()}})
+		[]Output{{Name: "out", Type: "test", Writer: out, Encoder: format.Native{}, Buffer: DefaultDelivery().Buffer, Stats: reg.Output("out", "test"), Log: zerolog.Nop()}})
 	if err != nil {
 		t.Fatal(err)
 	}

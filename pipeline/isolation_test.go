@@ -37,6 +37,8 @@ func (b *burst) Run(ctx context.Context, emit inputs.Emitter) error {
 	return nil
 }
 
+func (b *burst) Close() error { return nil }
+
 // TestDeadKafkaDoesNotStallFile runs the real writers side by side: a kafka
 // output whose brokers do not exist and a file output. Every event reaches
 // the file while Kafka's events spill to its disk buffer; none is dropped.
@@ -62,7 +64,7 @@ func TestDeadKafkaDoesNotStallFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	def := outputs.DefaultCommon()
+	def := pipeline.DefaultDelivery()
 	kbuf := def.Buffer
 	kbuf.MaxEvents, kbuf.Path = 1000, filepath.Join(dir, "kafka-buffer")
 	p, err := pipeline.New(pipeline.Options{Workers: 2, Log: zerolog.Nop(), ShutdownTimeout: 5 * time.Second},

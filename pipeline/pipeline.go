@@ -44,8 +44,11 @@ type Input struct {
 	Name   string
 	Type   string
 	Reader inputs.Input
-	Stats  *stats.Input
-	Log    zerolog.Logger
+	// Decoder normalizes the raw messages Reader emits (what the type's
+	// inputs.Plugin.Decoder built); nil for inputs that emit events.
+	Decoder inputs.Decoder
+	Stats   *stats.Input
+	Log     zerolog.Logger
 }
 
 // Output is a configured output ready to run.
@@ -54,9 +57,9 @@ type Output struct {
 	Type    string
 	Writer  outputs.Output
 	Encoder format.Encoder
-	Buffer  outputs.Buffer
-	Batch   outputs.Batching // zero: the defaults
-	Retry   outputs.Retry    // zero: the defaults
+	Buffer  Buffer
+	Batch   Batching // zero: the defaults
+	Retry   Retry    // zero: the defaults
 	Stats   *stats.Output
 	Log     zerolog.Logger
 }
@@ -108,7 +111,6 @@ func newTopology(outs []*outputRunner) *topology {
 
 type inputRunner struct {
 	Input
-	decoder inputs.Decoder // nil for inputs that emit events themselves
 	stop    context.CancelFunc
 	stopped chan struct{} // closed when Run returned
 }
@@ -131,8 +133,7 @@ type work struct {
 	done   func()
 }
 
-// New builds a pipeline. Inputs that emit raw messages must implement
-// inputs.Decoder.
+// New builds a pipeline. Inputs that emit raw messages need a Decoder.
 func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
@@ -169,13 +170,11 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 }
 
 func newInputRunner(in Input) *inputRunner {
-	r := &inputRunner{Input: in, stopped: make(chan struct{})}
-	r.decoder, _ = in.Reader.(inputs.Decoder)
-	return r
+	return &inputRunner{Input: in, stopped: make(chan struct{})}
 }
 
 func newOutputRunner(o Output) (*outputRunner, error) {
-	def := outputs.DefaultCommon()
+	def := DefaultDelivery()
 	if o.Batch.MaxEvents <= 0 {
 		o.Batch.MaxEvents = def.Batch.MaxEvents
 	}
@@ -294,7 +293,11 @@ func (p *Pipeline) startInput(in *inputRunner) {
 		defer close(in.stopped)
 		in.Stats.Up.Store(true)
 		defer in.Stats.Up.Store(false)
-		if err := in.Reader.Run(ctx, &emitter{p: p, in: in}); err != nil {
+		err := in.Reader.Run(ctx, &emitter{p: p, in: in})
+		if cerr := in.Reader.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close: %w", cerr))
+		}
+		if err != nil {
 			in.Log.Error().Err(err).Msg("input stopped")
 			select {
 			case p.inErrs <- fmt.Errorf("input %s: %w", in.Name, err):
@@ -316,8 +319,19 @@ func (p *Pipeline) startOutput(o *outputRunner) {
 }
 
 // Reopen asks every output that writes files, and the dead-letter file, to
-// reopen them (SIGHUP after logrotate). It is safe while running.
+// reopen them (SIGHUP after logrotate), and every input that reads files
+// besides its source (signature maps) to read them again. It is safe while
+// running.
 func (p *Pipeline) Reopen() {
+	p.reloadMu.Lock()
+	for _, in := range p.inputs {
+		if r, ok := in.Reader.(inputs.Reopener); ok {
+			if err := r.Reopen(); err != nil {
+				in.Log.Error().Err(err).Msg("reopen failed (what was loaded before stays in use)")
+			}
+		}
+	}
+	p.reloadMu.Unlock()
 	for _, o := range p.topo.Load().outputs {
 		if _, ok := o.Writer.(outputs.Reopener); ok {
 			o.reopen.Store(true)
@@ -360,7 +374,7 @@ func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) []*normalize.Even
 	evs := make([]*normalize.Event, 0, len(b.Msgs))
 	for i, msg := range b.Msgs {
 		e := &slab[i]
-		if err := in.decoder.Decode(msg, e); err != nil {
+		if err := in.Decoder.Decode(msg, e); err != nil {
 			reason := normalize.ReasonMalformed
 			var nerr *normalize.Error
 			if errors.As(err, &nerr) {

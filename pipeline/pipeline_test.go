@@ -44,6 +44,8 @@ func (in *lineInput) Run(ctx context.Context, emit inputs.Emitter) error {
 	return nil
 }
 
+func (in *lineInput) Close() error { return nil }
+
 func (in *lineInput) Decode(msg []byte, ev *normalize.Event) error {
 	s := string(msg)
 	if !strings.HasPrefix(s, "ok-") {
@@ -111,12 +113,12 @@ func newHarness(t *testing.T, in *lineInput, whenFull []string, outs ...*memOutp
 		name := fmt.Sprintf("out%d", i)
 		pouts = append(pouts, Output{
 			Name: name, Type: "mem", Writer: o, Encoder: format.Native{},
-			Buffer: outputs.Buffer{Type: "memory", MaxEvents: 4, WhenFull: whenFull[i]},
+			Buffer: Buffer{Type: "memory", MaxEvents: 4, WhenFull: whenFull[i]},
 			Stats:  reg.Output(name, "mem"), Log: zerolog.Nop(),
 		})
 	}
 	p, err := New(Options{Sensor: "s1", Workers: 2, ShutdownTimeout: 2 * time.Second, Log: zerolog.Nop(), DeadLetter: dl},
-		[]Input{{Name: "in", Type: "test", Reader: in, Stats: reg.Input("in", "test"), Log: zerolog.Nop()}}, pouts)
+		[]Input{{Name: "in", Type: "test", Reader: in, Decoder: in, Stats: reg.Input("in", "test"), Log: zerolog.Nop()}}, pouts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +195,26 @@ func TestPipelineDeliversToEveryOutput(t *testing.T) {
 	}
 }
 
+// An input that emits raw messages without a declared decoder (a plugin
+// bug) has them dead-lettered and acknowledged: counted, not lost, no panic.
+func TestPipelineInputWithoutDecoder(t *testing.T) {
+	in := &lineInput{batches: [][]string{{"ok-1", "ok-2"}}}
+	o := &memOutput{}
+	h := newHarness(t, in, []string{"block"}, o)
+	h.p.inputs[0].Decoder = nil
+	if err := h.runUntil(t, func() bool { return in.acked.Load() == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	st := h.reg.Inputs()[0]
+	if o.count() != 0 || st.Failed.Get(normalize.ReasonUnsupported) != 2 || in.acked.Load() != 2 {
+		t.Errorf("written %d, failed %v, acked %d", o.count(), st.Failed.Snapshot(), in.acked.Load())
+	}
+	b, _ := os.ReadFile(h.dl)
+	if !strings.Contains(string(b), "declares no decoder") {
+		t.Errorf("dead letter: %s", b)
+	}
+}
+
 func TestPipelineRetriesFailedWrites(t *testing.T) {
 	in := &lineInput{batches: [][]string{{"ok-1", "ok-2"}}}
 	o := &memOutput{failures: 2}
@@ -236,7 +258,7 @@ func TestPipelineDropPolicyIsolatesSlowOutput(t *testing.T) {
 }
 
 func TestPipelineDropOldest(t *testing.T) {
-	q, err := newQueue(outputs.Buffer{Type: outputs.BufferMemory, MaxEvents: 3, WhenFull: outputs.WhenFullDropOldest}, &stats.Output{}, zerolog.Nop())
+	q, err := newQueue(Buffer{Type: BufferMemory, MaxEvents: 3, WhenFull: WhenFullDropOldest}, &stats.Output{}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

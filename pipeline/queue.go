@@ -7,10 +7,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
-	"github.com/alertgw/alertgw/outputs/diskbuf"
 	"github.com/alertgw/alertgw/outputs/format"
+	"github.com/alertgw/alertgw/pipeline/diskbuf"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -78,7 +79,7 @@ type queue struct {
 	enc format.Encoder
 }
 
-func newQueue(buf outputs.Buffer, st *stats.Output, log zerolog.Logger) (*queue, error) {
+func newQueue(buf Buffer, st *stats.Output, log zerolog.Logger) (*queue, error) {
 	q := newMemoryQueue(buf, st, log)
 	if err := q.attachDisk(buf); err != nil {
 		return nil, err
@@ -89,7 +90,7 @@ func newQueue(buf outputs.Buffer, st *stats.Output, log zerolog.Logger) (*queue,
 // newMemoryQueue builds the queue without its disk buffer; attachDisk adds
 // it. A reload that replaces an output keeping its buffer directory attaches
 // the disk only once the old output has closed it.
-func newMemoryQueue(buf outputs.Buffer, st *stats.Output, log zerolog.Logger) *queue {
+func newMemoryQueue(buf Buffer, st *stats.Output, log zerolog.Logger) *queue {
 	q := &queue{max: buf.MaxEvents, whenFull: buf.WhenFull, stats: st, log: log,
 		wake: make(chan struct{}, 1), gone: make(chan struct{})}
 	q.notFull.L = &q.mu
@@ -101,8 +102,8 @@ func newMemoryQueue(buf outputs.Buffer, st *stats.Output, log zerolog.Logger) *q
 
 // attachDisk opens the buffer's disk part, if it has one, and queues what
 // it holds from an earlier run for replay.
-func (q *queue) attachDisk(buf outputs.Buffer) error {
-	if buf.Type != outputs.BufferDisk && buf.Path == "" {
+func (q *queue) attachDisk(buf Buffer) error {
+	if buf.Type != BufferDisk && buf.Path == "" {
 		return nil
 	}
 	d, err := diskbuf.Open(diskbuf.Options{Dir: buf.Path, MaxBytes: int64(buf.MaxBytes), Sync: buf.Sync, SyncInterval: buf.SyncInterval})
@@ -112,7 +113,7 @@ func (q *queue) attachDisk(buf outputs.Buffer) error {
 	st, log := q.stats, q.log
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.disk, q.diskOnly = d, buf.Type == outputs.BufferDisk
+	q.disk, q.diskOnly = d, buf.Type == BufferDisk
 	c := d.Counters()
 	st.Queued.Add(c.Records)
 	st.Replayed.Add(uint64(c.Records))
@@ -159,14 +160,14 @@ func (q *queue) push(d *delivery) {
 		return
 	}
 	switch q.whenFull {
-	case outputs.WhenFullDropNewest:
+	case WhenFullDropNewest:
 		if q.events > 0 && q.events+n > q.max {
 			q.mu.Unlock()
 			q.stats.Dropped.Add("queue_full", uint64(n))
 			d.release()
 			return
 		}
-	case outputs.WhenFullDropOldest:
+	case WhenFullDropOldest:
 		for q.events > 0 && q.events+n > q.max {
 			old := q.items[0]
 			q.items = q.items[1:]
@@ -211,7 +212,7 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool, owners ...*delive
 	q.recs = q.recs[:0]
 	for _, e := range evs {
 		start := len(q.scratch)
-		q.scratch = diskbuf.AppendEvent(q.scratch, e)
+		q.scratch = eventcodec.AppendEvent(q.scratch, e)
 		q.recs = append(q.recs, q.scratch[start:len(q.scratch):len(q.scratch)])
 	}
 	for {
@@ -242,7 +243,7 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool, owners ...*delive
 			return true
 		}
 		switch {
-		case q.whenFull == outputs.WhenFullDropOldest:
+		case q.whenFull == WhenFullDropOldest:
 			if lost := q.disk.DropOldest(); lost > 0 {
 				q.stats.Queued.Add(-lost)
 				q.stats.Dropped.Add("buffer_full", uint64(lost))
@@ -250,7 +251,7 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool, owners ...*delive
 			}
 			q.stats.Dropped.Add("buffer_full", uint64(n))
 			return false
-		case q.whenFull == outputs.WhenFullBlock && wait && !q.abandon:
+		case q.whenFull == WhenFullBlock && wait && !q.abandon:
 			q.notFull.Wait()
 			continue
 		default:
@@ -364,7 +365,7 @@ func (q *queue) readDisk(maxEvents int) (*pending, bool) {
 	slab := make([]normalize.Event, len(recs))
 	evs := make([]*normalize.Event, 0, len(recs))
 	for i, r := range recs {
-		if err := diskbuf.DecodeEvent(r, &slab[i]); err != nil {
+		if err := eventcodec.DecodeEvent(r, &slab[i]); err != nil {
 			q.stats.Dropped.Add("buffer_corrupt", 1)
 			q.log.Error().Err(err).Msg("disk buffer: undecodable record skipped")
 			continue

@@ -30,6 +30,8 @@ func (in *streamInput) Run(ctx context.Context, emit inputs.Emitter) error {
 	return nil
 }
 
+func (in *streamInput) Close() error { return nil }
+
 // orderedOutput records lines and when it was first written and closed.
 type orderedOutput struct {
 	memOutput
@@ -51,7 +53,7 @@ func (o *orderedOutput) Close() error {
 // startPipeline's registry when reg is nil.
 func reloadOutput(name string, w outputs.Output, reg *stats.Registry) Output {
 	o := Output{Name: name, Type: "mem", Writer: w, Encoder: format.Native{},
-		Buffer: outputs.Buffer{Type: "memory", MaxEvents: 64, WhenFull: outputs.WhenFullBlock},
+		Buffer: Buffer{Type: "memory", MaxEvents: 64, WhenFull: WhenFullBlock},
 		Log:    zerolog.Nop()}
 	if reg != nil {
 		o.Stats = reg.Output(name, "mem")
@@ -65,8 +67,9 @@ func startPipeline(t *testing.T, in inputs.Input, outs ...Output) (*Pipeline, *s
 	for i := range outs {
 		outs[i].Stats = reg.Output(outs[i].Name, "mem")
 	}
+	dec, _ := in.(inputs.Decoder) // the test inputs decode their own messages
 	p, err := New(Options{Workers: 2, ShutdownTimeout: 5 * time.Second, Log: zerolog.Nop()},
-		[]Input{{Name: "in", Type: "test", Reader: in, Stats: reg.Input("in", "test"), Log: zerolog.Nop()}}, outs)
+		[]Input{{Name: "in", Type: "test", Reader: in, Decoder: dec, Stats: reg.Input("in", "test"), Log: zerolog.Nop()}}, outs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +203,7 @@ func TestReloadInputs(t *testing.T) {
 	}
 	sent := in.sent.Load()
 	in2 := &streamInput{}
-	if err := p.StartInput(Input{Name: "in2", Type: "test", Reader: in2, Stats: reg.Input("in2", "test"), Log: zerolog.Nop()}); err != nil {
+	if err := p.StartInput(Input{Name: "in2", Type: "test", Reader: in2, Decoder: in2, Stats: reg.Input("in2", "test"), Log: zerolog.Nop()}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, func() bool { return in2.sent.Load() > 10 })

@@ -107,7 +107,7 @@ func main() {
 		os.Exit(1)
 	}
 	ost := reg.Output("file", "file")
-	common := outputs.DefaultCommon()
+	common := pipeline.DefaultDelivery()
 	p, err := pipeline.New(pipeline.Options{Sensor: "bench", Workers: *workers, ShutdownTimeout: 30 * time.Second, Log: log},
 		[]pipeline.Input{{Name: "nflog", Type: "nflog", Reader: in, Stats: ist, Log: log}},
 		[]pipeline.Output{{Name: "file", Type: "file", Writer: &fileWriter{f: f, w: bufio.NewWriterSize(f, 1<<20)},

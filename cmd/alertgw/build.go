@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -11,9 +10,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/config"
-	"github.com/alertgw/alertgw/enrich"
 	"github.com/alertgw/alertgw/inputs"
-	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/internal/enrich"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/pipeline"
@@ -33,7 +31,7 @@ type decodedInput struct {
 type decodedOutput struct {
 	block  config.Block
 	plugin outputs.Plugin
-	common *outputs.Common
+	common *pipeline.Delivery
 	opts   any
 }
 
@@ -66,7 +64,7 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 			}
 			continue
 		}
-		common, opts := outputs.DefaultCommon(), p.Options()
+		common, opts := pipeline.DefaultDelivery(), p.Options()
 		probs = append(probs, config.DecodeBlock(b, common, opts)...)
 		outs = append(outs, decodedOutput{block: b, plugin: p, common: common, opts: opts})
 	}
@@ -100,7 +98,7 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 				o.Writer.Close()
 			}
 			for _, in := range pins {
-				closeInput(in)
+				in.Reader.Close()
 			}
 		}
 	}()
@@ -169,24 +167,9 @@ func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats
 func buildInput(f *config.File, d decodedInput, log zerolog.Logger, reg *stats.Registry) (pipeline.Input, error) {
 	st := reg.Input(d.block.Name, d.block.Type)
 	ilog := log.With().Str("input", d.block.Name).Logger()
-	r, err := d.plugin.New(inputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: ilog, Stats: st, Registry: reg}, d.opts)
+	r, dec, err := d.plugin.Build(inputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: ilog, Stats: st, Registry: reg}, d.opts)
 	if err != nil {
 		return pipeline.Input{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
 	}
-	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Stats: st, Log: ilog}, nil
+	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Decoder: dec, Stats: st, Log: ilog}, nil
 }
-
-// closeInput releases what an input built but never ran holds (its bound
-// sockets), by running it on an already cancelled context.
-func closeInput(in pipeline.Input) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	in.Reader.Run(ctx, discard{})
-}
-
-// discard is an Emitter for inputs that are only being closed.
-type discard struct{}
-
-func (discard) Messages(*inputs.Batch)                      {}
-func (discard) Events([]*normalize.Event, func())           {}
-func (discard) Failed(raw []byte, reason string, err error) {}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,9 +20,10 @@ var yamlBlock = regexp.MustCompile("(?s)```ya?ml\n(.*?)```")
 var configKey = regexp.MustCompile(`(?m)^(inputs|outputs|pipeline|dead_letter|admin|run_as):`)
 
 // TestDocumentedConfigs keeps the documentation honest: every alertgw
-// configuration shipped in examples/, and every YAML example in README.md
-// and docs/ that configures inputs or outputs, passes the same checks as
-// `alertgw validate` (a snippet may show only inputs or only outputs).
+// configuration shipped in examples/, every plugin's sample.yaml, and every
+// YAML example in README.md, docs/ and the plugin folders' README.md that
+// configures inputs or outputs, passes the same checks as `alertgw
+// validate` (a snippet may show only inputs or only outputs).
 func TestDocumentedConfigs(t *testing.T) {
 	root := filepath.Join("..", "..")
 	type sample struct{ name, yaml string }
@@ -38,13 +41,18 @@ func TestDocumentedConfigs(t *testing.T) {
 		}
 		return nil
 	})
+	for _, p := range registeredPlugins() {
+		samples = append(samples, sample{p.dir + "/sample.yaml", string(p.sample)})
+	}
 	docs := []string{filepath.Join(root, "README.md")}
-	filepath.WalkDir(filepath.Join(root, "docs"), func(path string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(path, ".md") {
-			docs = append(docs, path)
-		}
-		return err
-	})
+	for _, dir := range []string{"docs", "inputs", "outputs"} {
+		filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(path, ".md") && !strings.Contains(path, "testdata") {
+				docs = append(docs, path)
+			}
+			return err
+		})
+	}
 	for _, doc := range docs {
 		b, err := os.ReadFile(doc)
 		if err != nil {
@@ -90,4 +98,66 @@ func TestDocumentedConfigs(t *testing.T) {
 		}
 	}
 	t.Logf("checked %d configuration samples", len(samples))
+}
+
+// registered is one registered plugin as the docs tests see it.
+type registered struct {
+	kind   string // "input" or "output"
+	typ    string
+	dir    string // its folder, relative to the module root
+	sample []byte
+}
+
+// registeredPlugins lists every registered plugin with its folder: the
+// package that defines its options struct.
+func registeredPlugins() []registered {
+	var out []registered
+	dir := func(opts any) string {
+		return strings.TrimPrefix(reflect.TypeOf(opts).Elem().PkgPath(), "github.com/alertgw/alertgw/")
+	}
+	for _, typ := range slices.Sorted(maps.Keys(inputPlugins)) {
+		p := inputPlugins[typ]
+		out = append(out, registered{"input", typ, dir(p.Options()), p.Sample})
+	}
+	for _, typ := range slices.Sorted(maps.Keys(outputPlugins)) {
+		p := outputPlugins[typ]
+		out = append(out, registered{"output", typ, dir(p.Options()), p.Sample})
+	}
+	return out
+}
+
+// TestPluginFolders checks that every plugin lives in inputs/<dir> or
+// outputs/<dir> with its README.md and sample.yaml, that the embedded sample
+// is that file, and that it is one working block of the plugin's type.
+func TestPluginFolders(t *testing.T) {
+	root := filepath.Join("..", "..")
+	for _, p := range registeredPlugins() {
+		if !strings.HasPrefix(p.dir, p.kind+"s/") || strings.Count(p.dir, "/") != 1 {
+			t.Errorf("%s %s lives in %s, not %ss/<name>", p.kind, p.typ, p.dir, p.kind)
+		}
+		if _, err := os.Stat(filepath.Join(root, p.dir, "README.md")); err != nil {
+			t.Errorf("%s %s: %v", p.kind, p.typ, err)
+		}
+		b, err := os.ReadFile(filepath.Join(root, p.dir, "sample.yaml"))
+		if err != nil || !bytes.Equal(b, p.sample) || len(b) == 0 {
+			t.Errorf("%s %s: sample.yaml missing or not the embedded sample (%v)", p.kind, p.typ, err)
+			continue
+		}
+		path := filepath.Join(t.TempDir(), "sample.yaml")
+		os.WriteFile(path, b, 0o600)
+		f, ins, outs, probs, err := loadConfig(path)
+		if err != nil {
+			t.Errorf("%s/sample.yaml: %v", p.dir, err)
+			continue
+		}
+		blocks := append(f.Inputs, f.Outputs...)
+		if len(blocks) != 1 || blocks[0].Type != p.typ || len(ins)+len(outs) != 1 {
+			t.Errorf("%s/sample.yaml: want one %s block of type %s", p.dir, p.kind, p.typ)
+		}
+		for _, pr := range probs {
+			if pr.Path != "inputs" && pr.Path != "outputs" {
+				t.Errorf("%s/sample.yaml: %s", p.dir, pr)
+			}
+		}
+	}
 }

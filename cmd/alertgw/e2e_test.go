@@ -25,8 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/loadgen"
 	"github.com/alertgw/alertgw/internal/schematest"
-	"github.com/alertgw/alertgw/loadgen"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")

@@ -84,7 +84,9 @@ func (r *reloader) Reload() error {
 		}
 		in, err := buildInput(f, d, r.log, r.reg)
 		if err == nil {
-			err = r.p.StartInput(in)
+			if err = r.p.StartInput(in); err != nil {
+				in.Reader.Close() // built, never run: release its sockets
+			}
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("start input %s: %w", d.block.Name, err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -19,10 +20,7 @@ import (
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/replay"
-	"github.com/alertgw/alertgw/normalize/eve"
-	"github.com/alertgw/alertgw/normalize/sigmap"
-	"github.com/alertgw/alertgw/normalize/snort"
-	u2 "github.com/alertgw/alertgw/normalize/unified2"
+	"github.com/alertgw/alertgw/inputs/sigfiles"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/pipeline"
 	"github.com/alertgw/alertgw/stats"
@@ -30,26 +28,14 @@ import (
 
 func init() { extraCommands = append(extraCommands, replayCmd) }
 
-// replayDecoders are the line/datagram decoders replay knows, by --type.
-// unified2 is handled by the aggregating reader instead.
-var replayDecoders = map[string]func(sigs *sigmap.Map, format string) (inputs.Decoder, string, error){
-	"suricata": func(*sigmap.Map, string) (inputs.Decoder, string, error) {
-		return eve.Decoder{}, replay.KindLines, nil
-	},
-	"snort": func(sigs *sigmap.Map, format string) (inputs.Decoder, string, error) {
-		f, err := snort.ParseFormat(format)
-		return &snort.Decoder{Format: f, Sigs: sigs}, replay.KindDgrams, err
-	},
-}
-
 func replayCmd() *cobra.Command {
 	var (
 		path, typ, layout string
-		sigFiles          sigmap.Files
+		sigFiles          sigfiles.Files
 		noProgress        bool
 	)
 	c := &cobra.Command{
-		Use:   "replay --type unified2|suricata|snort FILE...",
+		Use:   "replay --type TYPE FILE...",
 		Short: "Backfill sensor files through the normalizers to the configured outputs",
 		Long: `Replay reads files a sensor wrote and sends them, normalized, to the outputs of
 the configuration (--config; the embedded default without it). Inputs of the
@@ -59,6 +45,9 @@ configuration are not started.
   --type suricata   EVE JSON, one record per line
   --type snort      captured alert_unixsock datagrams, each preceded by its
                     length as a 4-byte big-endian integer
+
+Every input type that declares a file reader can be replayed (` + "`alertgw plugins`" + `
+marks them); its files go through the same decoder as its live input.
 
 Files ending in gzip magic are decompressed on the fly. A progress bar is
 shown on a terminal, a progress line every 5 s otherwise, and a summary at
@@ -70,7 +59,7 @@ record could not be normalized.`,
 		},
 	}
 	c.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML): its outputs receive the events")
-	c.Flags().StringVarP(&typ, "type", "t", "", "file type: unified2, suricata or snort")
+	c.Flags().StringVarP(&typ, "type", "t", "", "file type: an input type with a file reader ("+replayTypes()+")")
 	c.Flags().StringVar(&layout, "format", "auto", "snort datagram layout: auto, snort2, snort3 or barnyard2")
 	c.Flags().StringSliceVar(&sigFiles.SidMsg, "sid-msg-map", nil, "sid-msg.map file(s), v1 or v2")
 	c.Flags().StringVar(&sigFiles.GenMsg, "gen-msg-map", "", "gen-msg.map file")
@@ -81,30 +70,37 @@ record could not be normalized.`,
 	return c
 }
 
-func runReplay(stderr io.Writer, path, typ, layout string, sigFiles sigmap.Files, noProgress bool, files []string) error {
-	var sigs *sigmap.Map
+func runReplay(stderr io.Writer, path, typ, layout string, sigFiles sigfiles.Files, noProgress bool, files []string) error {
+	plugin, ok := inputPlugins[typ]
+	if !ok || plugin.Files == nil {
+		return &exitError{code: 2, err: fmt.Errorf("unknown --type %q (%s)", typ, replayTypes())}
+	}
+	// The flags are options of the type's configuration block.
+	flags := map[string]any{}
+	if layout != "" && layout != "auto" {
+		flags["format"] = layout
+	}
 	if !sigFiles.Empty() {
-		m, err := sigmap.Load(sigFiles)
+		flags["signatures"] = map[string]any{"sid_msg_map": sigFiles.SidMsg, "gen_msg_map": sigFiles.GenMsg,
+			"classification_config": sigFiles.Classification, "rules": sigFiles.Rules}
+	}
+	opts := plugin.Options()
+	if err := replayOptions(typ, flags, opts); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	var dec inputs.Decoder
+	if plugin.Decoder != nil {
+		d, err := plugin.Decoder(opts)
 		if err != nil {
 			return &exitError{code: 2, err: err}
 		}
-		sigs = m
+		dec = d
 	}
-	in := &replay.Input{Files: files, Mapper: &u2.Mapper{Sigs: sigs}}
-	switch typ {
-	case "unified2":
-		in.Kind = replay.KindUnified2
-	default:
-		mk, ok := replayDecoders[typ]
-		if !ok {
-			return &exitError{code: 2, err: fmt.Errorf("unknown --type %q (unified2, suricata or snort)", typ)}
-		}
-		dec, kind, err := mk(sigs, layout)
-		if err != nil {
-			return &exitError{code: 2, err: err}
-		}
-		in.Decoder, in.Kind = dec, kind
+	fr, err := plugin.Files(opts)
+	if err != nil {
+		return &exitError{code: 2, err: err}
 	}
+	in := &replay.Input{Files: files, Reader: fr}
 
 	f, _, outs, probs, err := loadConfig(path)
 	if err != nil {
@@ -123,7 +119,7 @@ func runReplay(stderr io.Writer, path, typ, layout string, sigFiles sigmap.Files
 	// The configuration's outputs, and the replay reader as the only input.
 	st := reg.Input("replay", typ)
 	p, err := buildReplayPipeline(f, outs, log, reg, pipeline.Input{
-		Name: "replay", Type: typ, Reader: in, Stats: st, Log: log.With().Str("input", "replay").Logger(),
+		Name: "replay", Type: typ, Reader: in, Decoder: dec, Stats: st, Log: log.With().Str("input", "replay").Logger(),
 	})
 	if err != nil {
 		return err
@@ -168,6 +164,41 @@ func runReplay(stderr io.Writer, path, typ, layout string, sigFiles sigmap.Files
 		return &exitError{code: 1, err: fmt.Errorf("")}
 	}
 	return nil
+}
+
+// replayTypes lists the input types replay can read.
+func replayTypes() string {
+	var types []string
+	for _, t := range slices.Sorted(maps.Keys(inputPlugins)) {
+		if inputPlugins[t].Files != nil {
+			types = append(types, t)
+		}
+	}
+	return strings.Join(types, ", ")
+}
+
+// replayOptions decodes the flags given as options of the type's block.
+// Only the keys the flags set are checked: the others keep their defaults,
+// and what a live input would need besides (a socket, a directory) does
+// not matter to replay.
+func replayOptions(typ string, flags map[string]any, opts any) error {
+	var probs config.Problems
+	for _, p := range config.Decode(flags, "", opts) {
+		for k := range flags {
+			if p.Path == k || strings.HasPrefix(p.Path, k+".") || strings.HasPrefix(p.Path, k+"[") {
+				probs = append(probs, p)
+			}
+		}
+	}
+	if len(probs) == 0 {
+		return nil
+	}
+	for i, p := range probs {
+		if p.Msg == "unknown key" {
+			probs[i].Msg = "--type " + typ + " takes no such option (a flag for another type)"
+		}
+	}
+	return probs.Err()
 }
 
 // buildReplayPipeline builds the configured outputs as `run` does (see

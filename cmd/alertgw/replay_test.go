@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/alertgw/alertgw/normalize/sigmap"
+	"github.com/alertgw/alertgw/inputs/sigfiles"
 )
 
 // replay sends every alert of a unified2 file (plain and gzip) to the
@@ -67,7 +67,7 @@ func TestReplayUnified2ToFileOutput(t *testing.T) {
 	}
 }
 
-func sigmapFiles() (f sigmap.Files) { return }
+func sigmapFiles() (f sigfiles.Files) { return }
 
 // EVE lines (gzip too) through normalize/eve; a broken line is counted.
 func TestReplaySuricata(t *testing.T) {
@@ -86,7 +86,7 @@ func TestReplaySuricata(t *testing.T) {
 	p := filepath.Join(dir, "eve.json.gz")
 	os.WriteFile(p, gz.Bytes(), 0o644)
 	var stderr bytes.Buffer
-	err := runReplay(&stderr, cfg, "suricata", "auto", sigmap.Files{}, true, []string{p})
+	err := runReplay(&stderr, cfg, "suricata", "auto", sigfiles.Files{}, true, []string{p})
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != 1 {
 		t.Fatalf("want exit 1 for the broken line, got %v\n%s", err, stderr.String())

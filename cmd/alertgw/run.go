@@ -13,10 +13,9 @@ import (
 	"github.com/spf13/cobra"
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 
-	"github.com/alertgw/alertgw/admin"
 	"github.com/alertgw/alertgw/config"
-	"github.com/alertgw/alertgw/normalize/sigmap"
-	"github.com/alertgw/alertgw/privdrop"
+	"github.com/alertgw/alertgw/internal/admin"
+	"github.com/alertgw/alertgw/internal/privdrop"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -82,13 +81,8 @@ func run(ctx context.Context, path string) error {
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
-			log.Info().Msg("SIGHUP: reopening output files and reloading the configuration")
+			log.Info().Msg("SIGHUP: reopening output files and signature maps, reloading the configuration")
 			p.Reopen()
-			if n, err := sigmap.ReloadAll(); err != nil { // snort/unified2 signature maps
-				log.Error().Err(err).Msg("SIGHUP: signature maps not reloaded (the previous ones stay in use)")
-			} else if n > 0 {
-				log.Info().Int("maps", n).Msg("SIGHUP: signature maps reloaded")
-			}
 			if path == "" {
 				continue // the embedded default cannot change
 			}

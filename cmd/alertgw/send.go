@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/alertgw/alertgw/loadgen"
-	_ "github.com/alertgw/alertgw/loadgen/snortgen" // --type snort, snort3, snort-openappid, barnyard2, unified2
+	"github.com/alertgw/alertgw/internal/loadgen"
+	_ "github.com/alertgw/alertgw/internal/loadgen/snortgen" // --type snort, snort3, snort-openappid, barnyard2, unified2
 )
 
 func init() { extraCommands = append(extraCommands, sendCmd) }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/alertgw/alertgw/admin"
+	"github.com/alertgw/alertgw/internal/admin"
 )
 
 func init() {

@@ -7,6 +7,7 @@ package auditd
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -22,11 +23,17 @@ import (
 	"github.com/alertgw/alertgw/normalize/audit"
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the input.
 var Plugin = inputs.Plugin{
 	Type:    "auditd",
 	Summary: "Linux audit events (auditd af_unix socket, plugin stdin or audit.log), one coalesced event each, with parent process and labels",
 	Options: defaultOptions,
+	Sample:  sample,
 	New:     New,
 }
 
@@ -118,6 +125,10 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 		return in.runFiles(ctx, s)
 	}
 }
+
+// Close implements inputs.Input: the connection to auditd, or the files,
+// are opened and closed by Run.
+func (in *Input) Close() error { return nil }
 
 func (in *Input) runSocket(ctx context.Context, s *session) error {
 	delay := in.opts.ReconnectMin

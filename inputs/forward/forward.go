@@ -11,6 +11,7 @@ package forward
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,17 +24,21 @@ import (
 	"time"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/internal/forwardwire"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/eve"
 	"github.com/alertgw/alertgw/normalize/native"
-	"github.com/alertgw/alertgw/outputs/diskbuf"
 	"github.com/alertgw/alertgw/stats"
 )
+
+//go:embed sample.yaml
+var sample []byte
 
 // Plugin registers the input.
 var Plugin = inputs.Plugin{
 	Type:    "forward",
+	Sample:  sample,
 	Summary: "receive events from other gateways' forward outputs (HTTPS, mTLS or token), and optionally NDJSON from other shippers",
 	Options: func() any { return DefaultOptions() },
 	New:     func(env inputs.Env, opts any) (inputs.Input, error) { return New(env, opts.(*Options)) },
@@ -119,14 +124,30 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 		return err
 	case <-ctx.Done():
 	}
-	in.closing.Store(true)
+	in.shutdown()
+	<-errc
+	return nil
+}
+
+// shutdown stops taking requests and lets those in progress wait up to
+// shutdown_wait for their acknowledgement; it closes the listener.
+func (in *Input) shutdown() {
+	if in.closing.Swap(true) {
+		return
+	}
 	close(in.stop)
 	sctx, cancel := context.WithTimeout(context.Background(), in.opts.ShutdownWait+time.Second)
 	defer cancel()
 	if err := in.srv.Shutdown(sctx); err != nil {
 		in.srv.Close()
 	}
-	<-errc
+	in.ln.Close() // when Serve never ran, Shutdown does not know the listener
+}
+
+// Close releases the listening socket (Run does when it ends); safe to
+// call twice.
+func (in *Input) Close() error {
+	in.shutdown()
 	return nil
 }
 
@@ -211,7 +232,7 @@ func (in *Input) decodeBatch(body []byte, s sender) ([]*normalize.Event, int, er
 	invalid := 0
 	for i, rec := range recs {
 		e := &slab[i]
-		if err := diskbuf.DecodeEvent(rec, e); err != nil {
+		if err := eventcodec.DecodeEvent(rec, e); err != nil {
 			in.emit.Failed(rec, "invalid_record", err)
 			invalid++
 			continue

@@ -19,10 +19,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/internal/forwardwire"
 	"github.com/alertgw/alertgw/internal/pki"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/outputs/diskbuf"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -146,7 +146,7 @@ func batchBody(t *testing.T, enc string, evs ...*normalize.Event) []byte {
 	t.Helper()
 	raw := forwardwire.AppendHeader(nil, len(evs))
 	for _, e := range evs {
-		raw = forwardwire.AppendRecord(raw, diskbuf.AppendEvent(nil, e))
+		raw = forwardwire.AppendRecord(raw, eventcodec.AppendEvent(nil, e))
 	}
 	body, err := forwardwire.Compress(nil, raw, enc)
 	if err != nil {
@@ -192,7 +192,7 @@ func TestBatchOverMutualTLS(t *testing.T) {
 	}
 	// Every field survives, but the sensor is the certificate's identity.
 	want := event(2, "sensor-1")
-	if !bytes.Equal(diskbuf.AppendEvent(nil, got[1]), diskbuf.AppendEvent(nil, want)) {
+	if !bytes.Equal(eventcodec.AppendEvent(nil, got[1]), eventcodec.AppendEvent(nil, want)) {
 		t.Errorf("event changed on the way:\n got %+v\nwant %+v", got[1], want)
 	}
 	if st.Received.Load() != 6 || in.renamed.Load() != 3 {
@@ -283,7 +283,7 @@ func TestMalformedAndInvalid(t *testing.T) {
 	// One good record, one that is not an event: the good one is taken, the
 	// other dead-lettered, and the batch acknowledged.
 	raw := forwardwire.AppendHeader(nil, 2)
-	raw = forwardwire.AppendRecord(raw, diskbuf.AppendEvent(nil, event(1, "s")))
+	raw = forwardwire.AppendRecord(raw, eventcodec.AppendEvent(nil, event(1, "s")))
 	raw = forwardwire.AppendRecord(raw, []byte{0x7f, 1, 2, 3})
 	code, r := post(t, cl, in, forwardwire.PathBatch, "identity", raw, nil)
 	if code != 200 || r.Accepted != 1 || r.Invalid != 1 {
@@ -392,8 +392,8 @@ func TestShutdownAnswersPending(t *testing.T) {
 // either an event or dead-lettered.
 func FuzzDecodeBatch(f *testing.F) {
 	raw := forwardwire.AppendHeader(nil, 2)
-	raw = forwardwire.AppendRecord(raw, diskbuf.AppendEvent(nil, event(1, "s")))
-	raw = forwardwire.AppendRecord(raw, diskbuf.AppendEvent(nil, event(2, "t")))
+	raw = forwardwire.AppendRecord(raw, eventcodec.AppendEvent(nil, event(1, "s")))
+	raw = forwardwire.AppendRecord(raw, eventcodec.AppendEvent(nil, event(2, "t")))
 	f.Add(raw)
 	f.Add(forwardwire.AppendHeader(nil, 0))
 	f.Add([]byte("AGWB\x01\x01\x03\x02\x00\x00"))
@@ -417,7 +417,7 @@ func FuzzDecodeBatch(f *testing.F) {
 			}
 			// What was accepted encodes again.
 			var back normalize.Event
-			if err := diskbuf.DecodeEvent(diskbuf.AppendEvent(nil, e), &back); err != nil {
+			if err := eventcodec.DecodeEvent(eventcodec.AppendEvent(nil, e), &back); err != nil {
 				t.Fatalf("accepted event does not re-encode: %v", err)
 			}
 		}

@@ -51,7 +51,7 @@ func (in *Input) runDirect(ctx context.Context, emit inputs.Emitter) error {
 	in.log.Info().Int("groups", len(r.states)).Str("copy_mode", in.opts.CopyMode).Str("reader", ReaderDirect).Msg("NFLOG groups bound")
 	<-ctx.Done()
 	wg.Wait() // the reader has handed on its last batch
-	in.closeAll()
+	in.Close()
 	return nil
 }
 

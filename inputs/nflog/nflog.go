@@ -12,6 +12,7 @@ package nflog
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"os"
@@ -31,10 +32,16 @@ import (
 	nfdec "github.com/alertgw/alertgw/normalize/nflog"
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the input type.
 var Plugin = inputs.Plugin{
 	Type:    "nflog",
 	Summary: "firewall packet logs from nftables/iptables NFLOG groups (netlink; needs CAP_NET_ADMIN)",
+	Sample:  sample,
 	Options: func() any { return DefaultOptions() },
 	New: func(env inputs.Env, opts any) (inputs.Input, error) {
 		return New(env, opts.(*Options))
@@ -64,9 +71,10 @@ type Input struct {
 	// Opened by New, in the configured namespace, so that run_as can drop
 	// privileges before Run (binding needs CAP_NET_ADMIN only, which the
 	// gateway keeps for nflog inputs; entering a namespace needs more).
-	names   *ifaceNames
-	direct  *directReader    // reader direct: the socket, every group bound
-	handles []*gonflog.Nflog // reader go-nflog: one socket per group, bound by Run
+	names     *ifaceNames
+	direct    *directReader    // reader direct: the socket, every group bound
+	handles   []*gonflog.Nflog // reader go-nflog: one socket per group, bound by Run
+	closeOnce sync.Once
 }
 
 // New checks the options and the privilege the input needs, and opens the
@@ -121,6 +129,13 @@ func (in *Input) open() error {
 		in.closeAll()
 		return err
 	}
+	return nil
+}
+
+// Close releases the netlink sockets New opened (Run releases them itself
+// when it returns). It is safe to call more than once.
+func (in *Input) Close() error {
+	in.closeOnce.Do(in.closeAll)
 	return nil
 }
 
@@ -190,7 +205,7 @@ func (in *Input) runGoNflog(ctx context.Context, emit inputs.Emitter) error {
 	}()
 	defer func() {
 		cancel()
-		in.closeAll()
+		in.Close()
 		<-batcherDone
 		wg.Wait()
 	}()

@@ -9,7 +9,7 @@ import (
 	nfdec "github.com/alertgw/alertgw/normalize/nflog"
 )
 
-// Options configure one nflog input. See docs/inputs/nflog.md.
+// Options configure one nflog input. See inputs/nflog/README.md.
 type Options struct {
 	// Groups are the NFLOG groups to bind (nft `log group N`, iptables
 	// `-j NFLOG --nflog-group N`), each with the action its packets get.

@@ -1,15 +1,17 @@
 // Package replay is the input behind `alertgw replay`: it reads files that
-// sensors wrote (unified2 files, EVE JSON lines, captured Snort datagrams),
-// plain or gzip-compressed, through the same normalizers as the live
-// inputs, and reports when everything it emitted was delivered.
+// sensors wrote, plain or gzip-compressed, with the FileReader the type's
+// plugin declares (inputs.Plugin.Files), so that they go through the same
+// decoders as the live inputs, and reports when everything it emitted was
+// delivered. It also holds the framings several types share: one message
+// per line (Lines) and length-prefixed datagrams (Datagrams).
 package replay
 
 import (
 	"bufio"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,14 +22,6 @@ import (
 
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize"
-	u2 "github.com/alertgw/alertgw/normalize/unified2"
-)
-
-// Kinds of file.
-const (
-	KindUnified2 = "unified2" // unified2 record files
-	KindLines    = "lines"    // one message per line (EVE JSON)
-	KindDgrams   = "dgrams"   // 4-byte big-endian length + datagram, repeated
 )
 
 // MaxDatagram caps one length-prefixed datagram (Snort's are 65,928 bytes).
@@ -36,15 +30,14 @@ const MaxDatagram = 1 << 20
 // MaxLine caps one line of a lines file.
 const MaxLine = 16 << 20
 
-// Input reads Files of one Kind.
+// DefaultBatchSize is how many messages Lines and Datagrams emit together
+// when their BatchSize is 0.
+const DefaultBatchSize = 256
+
+// Input reads Files with Reader.
 type Input struct {
-	Kind  string
-	Files []string
-	// Decoder normalizes lines and datagrams (KindLines, KindDgrams).
-	Decoder inputs.Decoder
-	// Mapper maps unified2 alerts (KindUnified2).
-	Mapper    *u2.Mapper
-	BatchSize int
+	Files  []string
+	Reader inputs.FileReader
 	// Read counts the bytes read so far (compressed bytes for gzip), for
 	// progress display.
 	Read atomic.Int64
@@ -63,11 +56,6 @@ func (in *Input) Finished() <-chan struct{} {
 	return in.finished
 }
 
-// Decode implements inputs.Decoder for line and datagram files.
-func (in *Input) Decode(msg []byte, ev *normalize.Event) error {
-	return in.Decoder.Decode(msg, ev)
-}
-
 // TotalSize is the sum of the files' sizes (for a progress bar).
 func TotalSize(files []string) int64 {
 	var n int64
@@ -83,20 +71,49 @@ func TotalSize(files []string) int64 {
 func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 	in.Finished()
 	defer close(in.finished)
-	if in.BatchSize <= 0 {
-		in.BatchSize = 256
-	}
+	acked := &ackEmitter{next: emit, acks: &in.acks}
 	for _, name := range in.Files {
 		if ctx.Err() != nil {
 			break
 		}
-		if err := in.readFile(ctx, name, emit); err != nil {
+		if err := in.readFile(ctx, name, acked); err != nil {
 			in.FileErrors = append(in.FileErrors, fmt.Errorf("%s: %w", name, err))
 		}
 	}
 	in.acks.Wait()
 	return nil
 }
+
+// Close implements inputs.Input: a file is closed as soon as it was read.
+func (in *Input) Close() error { return nil }
+
+// ackEmitter counts what the reader emits until the pipeline acknowledges
+// it, so that Run returns only once everything was delivered.
+type ackEmitter struct {
+	next inputs.Emitter
+	acks *sync.WaitGroup
+}
+
+func (a *ackEmitter) done(then func()) func() {
+	a.acks.Add(1)
+	return func() {
+		if then != nil {
+			then()
+		}
+		a.acks.Done()
+	}
+}
+
+func (a *ackEmitter) Messages(b *inputs.Batch) {
+	b.Done = a.done(b.Done)
+	a.next.Messages(b)
+}
+
+func (a *ackEmitter) Events(evs []*normalize.Event, done func()) {
+	a.next.Events(evs, a.done(done))
+}
+
+func (a *ackEmitter) Failed(raw []byte, reason string, err error) { a.next.Failed(raw, reason, err) }
 
 // countingReader counts what it reads into n.
 type countingReader struct {
@@ -112,7 +129,7 @@ func (c countingReader) Read(p []byte) (int, error) {
 
 // open opens name, transparently gunzipping it when it starts with the gzip
 // magic.
-func (in *Input) open(name string) (io.Reader, func(), error) {
+func (in *Input) open(name string) (*bufio.Reader, func(), error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, nil, err
@@ -135,83 +152,13 @@ func (in *Input) readFile(ctx context.Context, name string, emit inputs.Emitter)
 		return err
 	}
 	defer closeFn()
-	switch in.Kind {
-	case KindUnified2:
-		return in.readUnified2(ctx, name, r, emit)
-	case KindLines:
-		return in.readLines(ctx, r, emit)
-	case KindDgrams:
-		var size int64 = -1
-		if st, err := os.Stat(name); err == nil {
-			size = st.Size()
-		}
-		return in.readDgrams(ctx, r, size, emit)
-	}
-	return fmt.Errorf("unknown kind %q", in.Kind)
-}
-
-// ack returns a done function counted by the wait group.
-func (in *Input) ack() func() {
-	in.acks.Add(1)
-	return in.acks.Done
-}
-
-func (in *Input) readUnified2(ctx context.Context, name string, r io.Reader, emit inputs.Emitter) error {
-	rd := u2.NewReader(r, 0)
-	var g u2.Aggregator
-	var batch []*normalize.Event
-	flush := func() {
-		if len(batch) > 0 {
-			emit.Events(batch, in.ack())
-			batch = nil
-		}
-	}
-	add := func(a *u2.Alert) {
-		ev := &normalize.Event{}
-		in.Mapper.Map(a, ev)
-		batch = append(batch, ev)
-		if len(batch) >= in.BatchSize {
-			flush()
-		}
-	}
-	defer flush()
-	for ctx.Err() == nil {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if a := g.Flush(); a != nil {
-				add(a)
-			}
-			emit.Failed(nil, reasonOf(err), fmt.Errorf("%s: %w", name, err))
-			return err
-		}
-		a, aerr := g.Add(rec)
-		if aerr != nil {
-			emit.Failed(slices.Clone(rec.Body), normalize.ReasonMalformed, fmt.Errorf("%s: %w", name, aerr))
-		}
-		if a != nil {
-			add(a)
-		}
-	}
-	if a := g.Flush(); a != nil {
-		add(a)
-	}
-	return nil
-}
-
-func reasonOf(err error) string {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return normalize.ReasonTruncated
-	}
-	return normalize.ReasonMalformed
+	return in.Reader.ReadFile(ctx, name, r, emit)
 }
 
 // messages batches raw messages into one arena per batch (the pipeline's
 // decoders may keep sub-slices).
 type messages struct {
-	in    *Input
+	size  int // messages per batch
 	emit  inputs.Emitter
 	arena []byte
 	msgs  [][]byte
@@ -227,7 +174,7 @@ func (m *messages) add(b []byte) {
 	start := len(m.arena)
 	m.arena = append(m.arena, b...)
 	m.msgs = append(m.msgs, m.arena[start:len(m.arena):len(m.arena)])
-	if len(m.msgs) >= m.in.BatchSize {
+	if len(m.msgs) >= m.size {
 		m.flush()
 	}
 }
@@ -236,13 +183,19 @@ func (m *messages) flush() {
 	if len(m.msgs) == 0 {
 		return
 	}
-	m.emit.Messages(&inputs.Batch{Msgs: m.msgs, Received: time.Now(), Done: m.in.ack()})
+	m.emit.Messages(&inputs.Batch{Msgs: m.msgs, Received: time.Now()})
 	m.msgs, m.arena = nil, nil
 }
 
-func (in *Input) readLines(ctx context.Context, r io.Reader, emit inputs.Emitter) error {
-	br := r.(*bufio.Reader)
-	m := &messages{in: in, emit: emit}
+// Lines reads files of one message per line (EVE JSON). Empty lines are
+// skipped; a line longer than MaxLine is dead-lettered.
+type Lines struct {
+	BatchSize int // 0: DefaultBatchSize
+}
+
+// ReadFile implements inputs.FileReader.
+func (l Lines) ReadFile(ctx context.Context, _ string, br *bufio.Reader, emit inputs.Emitter) error {
+	m := &messages{size: cmp.Or(l.BatchSize, DefaultBatchSize), emit: emit}
 	defer m.flush()
 	var long []byte
 	for ctx.Err() == nil {
@@ -289,8 +242,20 @@ func trimEOL(b []byte) []byte {
 // when their first four bytes are not a length prefix.
 var RawDatagramSizes = []int64{65864, 65928, 1856, 1852}
 
-func (in *Input) readDgrams(ctx context.Context, r io.Reader, size int64, emit inputs.Emitter) error {
-	m := &messages{in: in, emit: emit}
+// Datagrams reads captured datagrams, each preceded by its length as a
+// 4-byte big-endian integer (WriteDatagram), or a file holding exactly one
+// raw datagram of one of RawDatagramSizes.
+type Datagrams struct {
+	BatchSize int // 0: DefaultBatchSize
+}
+
+// ReadFile implements inputs.FileReader.
+func (d Datagrams) ReadFile(ctx context.Context, name string, r *bufio.Reader, emit inputs.Emitter) error {
+	var size int64 = -1
+	if st, err := os.Stat(name); err == nil {
+		size = st.Size()
+	}
+	m := &messages{size: cmp.Or(d.BatchSize, DefaultBatchSize), emit: emit}
 	defer m.flush()
 	var hdr [4]byte
 	buf := make([]byte, 0, 65928)
@@ -330,7 +295,7 @@ func (in *Input) readDgrams(ctx context.Context, r io.Reader, size int64, emit i
 	return nil
 }
 
-// WriteDatagram appends one datagram in the KindDgrams framing.
+// WriteDatagram appends one datagram in the framing Datagrams reads.
 func WriteDatagram(w io.Writer, d []byte) error {
 	var hdr [4]byte
 	binary.BigEndian.PutUint32(hdr[:], uint32(len(d)))

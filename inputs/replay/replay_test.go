@@ -13,7 +13,6 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/snort"
-	u2 "github.com/alertgw/alertgw/normalize/unified2"
 )
 
 // collector is an Emitter that decodes raw batches with the input's
@@ -64,30 +63,6 @@ func gz(t *testing.T, b []byte) []byte {
 	return buf.Bytes()
 }
 
-func TestReplayUnified2PlainAndGzip(t *testing.T) {
-	dir := t.TempDir()
-	raw, _ := os.ReadFile("testdata/snort.u2.1795384908")
-	os.WriteFile(filepath.Join(dir, "a.u2"), raw, 0o644)
-	os.WriteFile(filepath.Join(dir, "b.u2.gz"), gz(t, raw), 0o644)
-	os.WriteFile(filepath.Join(dir, "c.u2"), raw[:len(raw)-5], 0o644) // truncated
-	in := &Input{Kind: KindUnified2, Files: []string{filepath.Join(dir, "a.u2"), filepath.Join(dir, "b.u2.gz"), filepath.Join(dir, "c.u2")},
-		Mapper: &u2.Mapper{}, BatchSize: 5}
-	c := &collector{}
-	if err := in.Run(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	<-in.Finished()
-	if len(c.events) != 23*3 {
-		t.Errorf("%d events, want 69 (the truncated file's last alert keeps its event record)", len(c.events))
-	}
-	if len(c.failed) != 1 || len(in.FileErrors) != 1 {
-		t.Errorf("failed %q, file errors %v", c.failed, in.FileErrors)
-	}
-	if in.Read.Load() == 0 {
-		t.Error("no progress counted")
-	}
-}
-
 func TestReplaySnortDatagrams(t *testing.T) {
 	f, _ := os.Open("testdata/unsock-0001.bin.gz")
 	z, _ := gzip.NewReader(f)
@@ -101,9 +76,8 @@ func TestReplaySnortDatagrams(t *testing.T) {
 	buf.Write([]byte{0, 1})          // a torn length at the end
 	p := filepath.Join(t.TempDir(), "alerts.dgrams")
 	os.WriteFile(p, buf.Bytes(), 0o644)
-	dec := &snort.Decoder{}
-	in := &Input{Kind: KindDgrams, Files: []string{p}, Decoder: dec}
-	c := &collector{dec: in}
+	in := &Input{Files: []string{p}, Reader: Datagrams{}}
+	c := &collector{dec: &snort.Decoder{}}
 	in.Run(context.Background(), c)
 	if len(c.events) != 3 || c.events[0].Signature.ID != 1000001 {
 		t.Fatalf("%d events", len(c.events))
@@ -126,8 +100,8 @@ func TestReplayLines(t *testing.T) {
 	data = append(data, "\"\n{\"c\":3}"...)
 	p := filepath.Join(t.TempDir(), "eve.json.gz")
 	os.WriteFile(p, gz(t, data), 0o644)
-	in := &Input{Kind: KindLines, Files: []string{p}, Decoder: lineDecoder{}}
-	c := &collector{dec: in}
+	in := &Input{Files: []string{p}, Reader: Lines{}}
+	c := &collector{dec: lineDecoder{}}
 	in.Run(context.Background(), c)
 	if len(c.events) != 4 {
 		t.Fatalf("%d lines", len(c.events))
@@ -146,8 +120,8 @@ func TestReplayRawDatagramFile(t *testing.T) {
 	f.Close()
 	p := filepath.Join(t.TempDir(), "unsock-0001.bin")
 	os.WriteFile(p, dgram, 0o644)
-	in := &Input{Kind: KindDgrams, Files: []string{p, p}, Decoder: &snort.Decoder{}}
-	c := &collector{dec: in}
+	in := &Input{Files: []string{p, p}, Reader: Datagrams{}}
+	c := &collector{dec: &snort.Decoder{}}
 	in.Run(context.Background(), c)
 	if len(c.events) != 2 || len(c.failed) != 0 || len(in.FileErrors) != 0 {
 		t.Fatalf("%d events, failed %v, errors %v", len(c.events), c.failed, in.FileErrors)

@@ -6,6 +6,7 @@ package selfstats
 
 import (
 	"context"
+	_ "embed"
 	"time"
 
 	"github.com/segmentio/encoding/json"
@@ -16,10 +17,16 @@ import (
 	"github.com/alertgw/alertgw/stats"
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the `stats` input type.
 var Plugin = inputs.Plugin{
 	Type:    "stats",
 	Summary: "the gateway's own counters as periodic kind=stats events",
+	Sample:  sample,
 	Options: func() any { return &Options{Interval: time.Minute} },
 	New: func(env inputs.Env, opts any) (inputs.Input, error) {
 		return &Input{env: env, interval: opts.(*Options).Interval}, nil
@@ -63,6 +70,9 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 		}
 	}
 }
+
+// Close implements inputs.Input: the input holds nothing.
+func (in *Input) Close() error { return nil }
 
 // counters is the JSON shape of one input's or output's counters.
 type counters struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
-	"github.com/alertgw/alertgw/loadgen/snortgen"
+	"github.com/alertgw/alertgw/internal/loadgen/snortgen"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
@@ -99,7 +99,7 @@ func BenchmarkSocketEndToEnd(b *testing.B) {
 	o := DefaultOptions()
 	o.Socket = Paths{path}
 	st := &stats.Input{}
-	in, err := New(inputs.Env{Name: "snort", Log: zerolog.Nop(), Stats: st}, o)
+	in, dec, err := Plugin.Build(inputs.Env{Name: "snort", Log: zerolog.Nop(), Stats: st}, o)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -107,8 +107,8 @@ func BenchmarkSocketEndToEnd(b *testing.B) {
 	enc, _ := format.Lookup("native")
 	ost := &stats.Output{}
 	p, err := pipeline.New(pipeline.Options{Log: zerolog.Nop()},
-		[]pipeline.Input{{Name: "snort", Type: "snort", Reader: in, Stats: st, Log: zerolog.Nop()}},
-		[]pipeline.Output{{Name: "count", Type: "count", Writer: out, Encoder: enc, Buffer: outputs.DefaultCommon().Buffer, Stats: ost, Log: zerolog.Nop()}})
+		[]pipeline.Input{{Name: "snort", Type: "snort", Reader: in, Decoder: dec, Stats: st, Log: zerolog.Nop()}},
+		[]pipeline.Output{{Name: "count", Type: "count", Writer: out, Encoder: enc, Buffer: pipeline.DefaultDelivery().Buffer, Stats: ost, Log: zerolog.Nop()}})
 	if err != nil {
 		b.Fatal(err)
 	}

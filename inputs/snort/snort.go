@@ -9,13 +9,15 @@ package snort
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/replay"
+	"github.com/alertgw/alertgw/inputs/sigfiles"
 	"github.com/alertgw/alertgw/inputs/unixsock"
 	"github.com/alertgw/alertgw/normalize/packet"
-	"github.com/alertgw/alertgw/normalize/sigmap"
 	"github.com/alertgw/alertgw/normalize/snort"
 )
 
@@ -34,11 +36,11 @@ func (p *Paths) UnmarshalText(b []byte) error {
 
 // Options of a `type: snort` block.
 type Options struct {
-	Socket     Paths        `mapstructure:"socket"`
-	Format     string       `mapstructure:"format"`    // auto | snort2 | snort3 | barnyard2
-	LinkType   string       `mapstructure:"link_type"` // auto | ethernet | raw
-	Signatures sigmap.Files `mapstructure:"signatures"`
-	BatchSize  int          `mapstructure:"batch_size"`
+	Socket     Paths          `mapstructure:"socket"`
+	Format     string         `mapstructure:"format"`    // auto | snort2 | snort3 | barnyard2
+	LinkType   string         `mapstructure:"link_type"` // auto | ethernet | raw
+	Signatures sigfiles.Files `mapstructure:"signatures"`
+	BatchSize  int            `mapstructure:"batch_size"`
 
 	unixsock.Options `mapstructure:",squash"`
 }
@@ -93,58 +95,98 @@ func linkType(s string) (packet.LinkType, error) {
 	return 0, fmt.Errorf("unknown link_type %q (auto, ethernet or raw)", s)
 }
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the input type.
 var Plugin = inputs.Plugin{
 	Type:    "snort",
 	Summary: "Snort 2/3 and Barnyard2 alert_unixsock datagrams (Alertpkt)",
+	Sample:  sample,
 	Options: func() any { return DefaultOptions() },
+	Decoder: func(opts any) (inputs.Decoder, error) { return NewDecoder(opts.(*Options)) },
+	Files:   func(any) (inputs.FileReader, error) { return replay.Datagrams{}, nil },
 	New:     New,
 }
 
-// Input receives alert datagrams; the embedded decoder runs on the
-// pipeline's workers.
+// Input receives alert datagrams; the pipeline decodes them with the
+// type's decoder on its workers.
 type Input struct {
-	srv *unixsock.Server
-	*snort.Decoder
+	srv  *unixsock.Server
+	dec  *snort.Decoder
+	sigs sigfiles.Files
+	env  inputs.Env
 }
 
-// New binds every socket now, so that a bad path fails at start-up.
-func New(env inputs.Env, opts any) (inputs.Input, error) {
-	o := opts.(*Options)
+// NewDecoder builds the decoder of the options: their format, link type
+// and signature maps. Datagrams are compacted to their useful bytes as the
+// input reads them (~500 of 65,864: see snort.Compact and
+// docs/performance/snort-unified2.md); the decoder reads either form.
+func NewDecoder(o *Options) (*snort.Decoder, error) {
 	f, _ := snort.ParseFormat(o.Format)
 	lt, _ := linkType(o.LinkType)
-	// Datagrams are compacted to their useful bytes as they are read
-	// (~500 of 65,864): see snort.Compact and docs/performance/snort-unified2.md.
 	compact, err := snort.NewCompact(f)
 	if err != nil {
 		return nil, err
 	}
 	dec := &snort.Decoder{Format: f, Link: lt, Compact: compact}
-	if !o.Signatures.Empty() {
-		m, err := sigmap.Load(o.Signatures)
-		if err != nil {
+	if dec.Sigs, err = sigfiles.Load(o.Signatures); err != nil {
+		return nil, err
+	}
+	return dec, nil
+}
+
+// New binds every socket now, so that a bad path fails at start-up. The
+// sockets compact datagrams for env.Decoder (one is built when it is nil).
+func New(env inputs.Env, opts any) (inputs.Input, error) {
+	o := opts.(*Options)
+	dec, _ := env.Decoder.(*snort.Decoder)
+	if dec == nil {
+		var err error
+		if dec, err = NewDecoder(o); err != nil {
 			return nil, err
 		}
-		dec.Sigs = m
+	}
+	var shrink func(dst, msg []byte) []byte
+	if dec.Compact != nil {
+		shrink = dec.Compact.Append
 	}
 	srv, err := unixsock.Listen(unixsock.Config{
 		Paths:     o.Socket,
 		Options:   o.Options,
 		BatchSize: o.BatchSize,
-		Shrink:    compact.Append,
+		Shrink:    shrink,
 		Log:       env.Log,
 		Stats:     env.Stats,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Input{srv: srv, Decoder: dec}, nil
+	return &Input{srv: srv, dec: dec, sigs: o.Signatures, env: env}, nil
 }
 
 // Run reads until ctx ends, drains the queue and removes the sockets.
 func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 	return in.srv.Run(ctx, emit)
 }
+
+// Reopen reads the signature maps again (SIGHUP); on error the previous
+// ones stay in use.
+func (in *Input) Reopen() error {
+	if in.dec.Sigs == nil {
+		return nil
+	}
+	if err := sigfiles.Reload(in.dec.Sigs, in.sigs); err != nil {
+		return err
+	}
+	in.env.Log.Info().Msg("signature maps reloaded")
+	return nil
+}
+
+// Close closes the sockets and removes their files.
+func (in *Input) Close() error { return in.srv.Close() }
 
 // Paths returns the bound socket paths.
 func (in *Input) Paths() []string { return in.srv.Paths() }

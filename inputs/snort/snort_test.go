@@ -93,11 +93,11 @@ func TestSnortInputSockets(t *testing.T) {
 		t.Fatal(p)
 	}
 	st := &stats.Input{}
-	in, err := New(inputs.Env{Name: "snort", Log: zerolog.Nop(), Stats: st}, o)
+	in, dec, err := Plugin.Build(inputs.Env{Name: "snort", Log: zerolog.Nop(), Stats: st}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	em := &decodingEmitter{dec: in.(inputs.Decoder)}
+	em := &decodingEmitter{dec: dec}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx, em) }()

@@ -5,18 +5,28 @@ package suricata
 
 import (
 	"context"
+	_ "embed"
 
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/replay"
 	"github.com/alertgw/alertgw/inputs/unixsock"
 	"github.com/alertgw/alertgw/normalize/eve"
 )
+
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
 
 // Plugin registers the input type "suricata".
 var Plugin = inputs.Plugin{
 	Type:    "suricata",
 	Summary: "Suricata EVE JSON from eve-log over a Unix socket (filetype unix_dgram or unix_stream)",
+	Sample:  sample,
 	Options: func() any { return DefaultOptions() },
+	Decoder: func(any) (inputs.Decoder, error) { return eve.Decoder{}, nil },
+	Files:   func(any) (inputs.FileReader, error) { return replay.Lines{}, nil },
 	New:     New,
 }
 
@@ -42,10 +52,10 @@ func (o *Options) Validate() config.Problems {
 	return probs
 }
 
-// Input reads EVE records from one or more sockets.
+// Input reads EVE records from one or more sockets; the pipeline decodes
+// them with eve.Decoder on its workers.
 type Input struct {
-	srv         *unixsock.Server
-	eve.Decoder // runs on the pipeline's workers
+	srv *unixsock.Server
 }
 
 // New binds the socket(s) at start-up, so that a bad path fails early.
@@ -69,6 +79,9 @@ func New(env inputs.Env, opts any) (inputs.Input, error) {
 func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 	return in.srv.Run(ctx, emit)
 }
+
+// Close closes the sockets and removes their files.
+func (in *Input) Close() error { return in.srv.Close() }
 
 // Paths returns the bound socket paths.
 func (in *Input) Paths() []string { return in.srv.Paths() }

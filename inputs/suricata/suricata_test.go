@@ -87,13 +87,12 @@ func TestInputOverRealSockets(t *testing.T) {
 				t.Fatal(p)
 			}
 			st := &stats.Input{}
-			in, err := Plugin.New(inputs.Env{Name: "suricata", Log: zerolog.Nop(), Stats: st}, o)
+			in, dec, err := Plugin.Build(inputs.Env{Name: "suricata", Log: zerolog.Nop(), Stats: st}, o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			dec, ok := in.(inputs.Decoder)
-			if !ok {
-				t.Fatal("the input does not implement inputs.Decoder")
+			if dec == nil {
+				t.Fatal("the plugin declares no decoder")
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error)

@@ -8,6 +8,7 @@ package unified2
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/inputs"
-	"github.com/alertgw/alertgw/normalize/sigmap"
+	"github.com/alertgw/alertgw/inputs/sigfiles"
 	u2 "github.com/alertgw/alertgw/normalize/unified2"
 )
 
@@ -36,11 +37,11 @@ type Options struct {
 	// options (socket_mode, socket_group, receive_buffer, max_message_size).
 	SocketOptions `mapstructure:",squash"`
 
-	BatchSize   int           `mapstructure:"batch_size"`
-	MaxRecord   config.Size   `mapstructure:"max_record"`   // records longer than this are corrupt
-	PacketBytes bool          `mapstructure:"packet_bytes"` // keep the first packet, base64, in details.packet
-	Signatures  sigmap.Files  `mapstructure:"signatures"`
-	DrainWait   time.Duration `mapstructure:"drain_wait"`
+	BatchSize   int            `mapstructure:"batch_size"`
+	MaxRecord   config.Size    `mapstructure:"max_record"`   // records longer than this are corrupt
+	PacketBytes bool           `mapstructure:"packet_bytes"` // keep the first packet, base64, in details.packet
+	Signatures  sigfiles.Files `mapstructure:"signatures"`
+	DrainWait   time.Duration  `mapstructure:"drain_wait"`
 }
 
 // DefaultOptions are the defaults of a unified2 block.
@@ -96,11 +97,18 @@ func (o *Options) Validate() config.Problems {
 	return p
 }
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the input type.
 var Plugin = inputs.Plugin{
 	Type:    "unified2",
 	Summary: "unified2 records from Snort/Suricata: a spool directory (with bookmark) or a datagram socket",
+	Sample:  sample,
 	Options: func() any { return DefaultOptions() },
+	Files:   newFileReader,
 	New:     New,
 }
 
@@ -115,16 +123,15 @@ type Input struct {
 // New builds the input; in socket mode it binds the sockets now.
 func New(env inputs.Env, o any) (inputs.Input, error) {
 	opts := o.(*Options)
-	in := &Input{env: env, opts: opts, mapper: &u2.Mapper{NoPacketBytes: !opts.PacketBytes}}
-	if !opts.Signatures.Empty() {
-		m, err := sigmap.Load(opts.Signatures)
-		if err != nil {
-			return nil, err
-		}
-		in.mapper.Sigs = m
-		n, c := m.Tables().Len()
+	m, err := newMapper(opts)
+	if err != nil {
+		return nil, err
+	}
+	if m.Sigs != nil {
+		n, c := m.Sigs.Tables().Len()
 		env.Log.Info().Int("signatures", n).Int("classifications", c).Msg("signature maps loaded")
 	}
+	in := &Input{env: env, opts: opts, mapper: m}
 	switch opts.Mode {
 	case "spool":
 		st, err := os.Stat(opts.Directory)
@@ -149,6 +156,15 @@ func New(env inputs.Env, o any) (inputs.Input, error) {
 	return in, nil
 }
 
+// newMapper makes the mapper of the options, with their signature maps.
+func newMapper(opts *Options) (*u2.Mapper, error) {
+	sigs, err := sigfiles.Load(opts.Signatures)
+	if err != nil {
+		return nil, err
+	}
+	return &u2.Mapper{NoPacketBytes: !opts.PacketBytes, Sigs: sigs}, nil
+}
+
 // BookmarkPath is where the spool bookmark lives.
 func (o *Options) BookmarkPath() string {
 	if o.Bookmark != "" {
@@ -170,4 +186,26 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 		Log: in.env.Log, Stats: in.env.Stats, DrainWait: in.opts.DrainWait,
 	}
 	return s.Run(ctx, emit)
+}
+
+// Reopen reads the signature maps again (SIGHUP); on error the previous
+// ones stay in use.
+func (in *Input) Reopen() error {
+	if in.mapper.Sigs == nil {
+		return nil
+	}
+	if err := sigfiles.Reload(in.mapper.Sigs, in.opts.Signatures); err != nil {
+		return err
+	}
+	in.env.Log.Info().Msg("signature maps reloaded")
+	return nil
+}
+
+// Close releases the sockets of socket mode; spool mode closes its files
+// as it goes.
+func (in *Input) Close() error {
+	if in.sock != nil {
+		return in.sock.srv.Close()
+	}
+	return nil
 }

@@ -124,6 +124,6 @@ func CheckDgramQlen(log zerolog.Logger) {
 	}
 	if q < RecommendedDgramQlen {
 		log.Warn().Int("max_dgram_qlen", q).Int("recommended", RecommendedDgramQlen).
-			Msg("net.unix.max_dgram_qlen is low: the kernel queues only this many datagrams per socket and a non-blocking sender (Suricata in live mode) drops the rest during bursts; set `sysctl -w net.unix.max_dgram_qlen=512` (systemd's default) before starting alertgw, see docs/inputs/suricata.md")
+			Msg("net.unix.max_dgram_qlen is low: the kernel queues only this many datagrams per socket and a non-blocking sender (Suricata in live mode) drops the rest during bursts; set `sysctl -w net.unix.max_dgram_qlen=512` (systemd's default) before starting alertgw, see inputs/suricata/README.md")
 	}
 }

@@ -2,13 +2,14 @@ package audit
 
 import (
 	"fmt"
-	"github.com/elastic/go-libaudit/v2/auparse"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/elastic/go-libaudit/v2/auparse"
+
+	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/outputs/format"
 )
 
 // A typical execve event as auditd 3.0 writes it on Debian 12 (enriched
@@ -54,7 +55,7 @@ func BenchmarkExecveEvent(b *testing.B) {
 		for _, l := range lines[i%n] {
 			evs, _ = p.LineOwned(l, evs[:0]) // as the input does: lines are never modified
 			for _, ev := range evs {
-				buf = format.Native{}.AppendEvent(buf[:0], ev)
+				buf = nativetest.Append(buf[:0], ev)
 			}
 		}
 	}
@@ -97,7 +98,7 @@ func BenchmarkMapEncode(b *testing.B) {
 		if err := m.Map(msgs, &ev); err != nil {
 			b.Fatal(err)
 		}
-		buf = format.Native{}.AppendEvent(buf[:0], &ev)
+		buf = nativetest.Append(buf[:0], &ev)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/outputs/format"
 )
 
 // FuzzParseLine feeds arbitrary lines through the parser, the assembler
@@ -44,7 +44,7 @@ func FuzzParseLine(f *testing.F) {
 		}
 		evs = p.Close(evs)
 		for _, ev := range evs {
-			if b := (format.Native{}).AppendEvent(nil, ev); !json.Valid(b) {
+			if b := nativetest.Line(ev); !json.Valid(b) {
 				t.Fatalf("invalid JSON for %q: %s", line, b)
 			}
 		}

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/outputs/format"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/events/*.jsonl from the current output")
@@ -178,7 +178,7 @@ func encodeAll(evs []*normalize.Event) []byte {
 		e := *ev
 		e.ID = fmt.Sprintf("%032x", i+1)
 		e.Received = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-		b = format.Native{}.AppendEvent(b, &e)
+		b = nativetest.Append(b, &e)
 		b = append(b, '\n')
 	}
 	return b

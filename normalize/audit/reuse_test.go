@@ -11,8 +11,8 @@ import (
 
 	"github.com/elastic/go-libaudit/v2/auparse"
 
+	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/outputs/format"
 )
 
 // TestMapperReuse: a Mapper keeps scratch space and memos (decoded
@@ -43,14 +43,14 @@ func TestMapperReuse(t *testing.T) {
 					if (errA == nil) != (errB == nil) {
 						t.Fatalf("errors differ: %v vs %v", errA, errB)
 					}
-					wa, wb := format.Native{}.AppendEvent(nil, &a), format.Native{}.AppendEvent(nil, &b)
+					wa, wb := nativetest.Line(&a), nativetest.Line(&b)
 					if !bytes.Equal(wa, wb) {
 						t.Fatalf("reused mapper differs:\nfresh  %s\nshared %s", wa, wb)
 					}
 					evs, want = append(evs, &b), append(want, wb)
 				}
 				for i, ev := range evs {
-					if got := (format.Native{}).AppendEvent(nil, ev); !bytes.Equal(got, want[i]) {
+					if got := nativetest.Line(ev); !bytes.Equal(got, want[i]) {
 						t.Fatalf("event %d changed after later events were mapped:\nwas %s\nnow %s", i, want[i], got)
 					}
 				}

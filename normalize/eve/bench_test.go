@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/outputs/format"
 )
 
 // benchAlert is a Suricata 7 alert of about 1 KB with the usual extras:
@@ -64,7 +64,7 @@ func benchDecodeEncode(b *testing.B, msg string) {
 		}
 		ev.ID = "0123456789abcdef0000000000000001"
 		ev.Received = received
-		buf = format.Native{}.AppendEvent(buf[:0], &ev)
+		buf = nativetest.Append(buf[:0], &ev)
 	}
 }
 

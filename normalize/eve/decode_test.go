@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/outputs/format"
 )
 
 // alertWith is a minimal alert with one top-level member replaced or added:
@@ -245,7 +245,7 @@ func TestFlowID(t *testing.T) {
 	}
 	// The native encoding writes it exactly too.
 	ev := mustDecode(t, alertWith("flow_id", `9007199254740993`))
-	if out := (format.Native{}).AppendEvent(nil, ev); !bytes.Contains(out, []byte(`"flow_id":9007199254740993,`)) {
+	if out := nativetest.Line(ev); !bytes.Contains(out, []byte(`"flow_id":9007199254740993,`)) {
 		t.Errorf("flow_id not exact in %s", out)
 	}
 	// parent_id has no common field: kept verbatim, so exact as well.
@@ -451,7 +451,7 @@ func TestFlowFields(t *testing.T) {
 	// A finished flow's age 0 is written by the native format; without an
 	// end (alert flow summaries) it is kept instead.
 	ev = mustDecode(t, `{"event_type":"flow","flow":{"start":"2026-11-22T10:00:00.000000+0000","end":"2026-11-22T10:00:00.000000+0000","age":0}}`)
-	if detail(ev, "flow") != "" || !bytes.Contains((format.Native{}).AppendEvent(nil, ev), []byte(`"age":0`)) {
+	if detail(ev, "flow") != "" || !bytes.Contains(nativetest.Line(ev), []byte(`"age":0`)) {
 		t.Errorf("finished flow, age 0: details.flow %q", detail(ev, "flow"))
 	}
 	ev = mustDecode(t, `{"event_type":"flow","flow":{"age":0}}`)
@@ -589,7 +589,7 @@ func TestDetails(t *testing.T) {
 	if d := detail(ev, "alert"); d != `{"meta\u0064ata":{"a":["b"]}}` {
 		t.Errorf("details.alert = %s", d)
 	}
-	out := format.Native{}.AppendEvent(nil, ev)
+	out := nativetest.Line(ev)
 	if !json.Valid(out) || bytes.ContainsAny(out, "\n\r\t") {
 		t.Errorf("native encoding %s", out)
 	}

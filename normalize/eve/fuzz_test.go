@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/outputs/format"
 )
 
 var knownReasons = set(normalize.ReasonInvalidJSON, normalize.ReasonNotObject, normalize.ReasonInvalidField,
@@ -70,7 +70,7 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		complete(&ev, 1)
-		out := format.Native{}.AppendEvent(nil, &ev)
+		out := nativetest.Line(&ev)
 		if !json.Valid(out) || bytes.IndexByte(out, '\n') >= 0 {
 			t.Fatalf("native encoding is not one valid JSON line: %s", out)
 		}

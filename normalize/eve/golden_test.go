@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/outputs/format"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/*.golden from the current output")
@@ -83,7 +83,7 @@ func TestGolden(t *testing.T) {
 					continue
 				}
 				complete(&ev, i+1)
-				out := format.Native{}.AppendEvent(nil, &ev)
+				out := nativetest.Line(&ev)
 				schematest.Validate(t, out)
 				got.Write(out)
 				got.WriteByte('\n')

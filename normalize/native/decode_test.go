@@ -15,7 +15,7 @@ import (
 	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/eve"
-	"github.com/alertgw/alertgw/outputs/format"
+	"github.com/alertgw/alertgw/internal/nativetest"
 )
 
 // fullEvent sets every field the native format carries.
@@ -46,7 +46,7 @@ func fullEvent() *normalize.Event {
 	return e
 }
 
-func encode(e *normalize.Event) []byte { return format.Native{}.AppendEvent(nil, e) }
+func encode(e *normalize.Event) []byte { return nativetest.Line(e) }
 
 // roundTrip checks that a native line decodes into an event that encodes
 // back to the same line.

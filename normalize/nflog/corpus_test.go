@@ -13,9 +13,9 @@ import (
 
 	"github.com/google/gopacket/pcapgo"
 
+	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/outputs/format"
 )
 
 const corpusPcap = "testdata/nflog-netlink_generated_linktype253.pcap"
@@ -343,7 +343,7 @@ func validateNative(t *testing.T, e *normalize.Event) {
 	c := *e
 	c.ID, c.Source.Input, c.Source.Sensor = "0123456789abcdef0123456789abcdef", "fw", "test"
 	c.CommunityID = normalize.CommunityID(&c)
-	schematest.Validate(t, format.Native{}.AppendEvent(nil, &c))
+	schematest.Validate(t, nativetest.Line(&c))
 }
 
 func want4(t *testing.T, e *normalize.Event, proto uint8, src, dst string) {

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/outputs/format"
 )
 
 // FuzzDecode feeds one netlink message (nlmsghdr + nfgenmsg + NFULA_*
@@ -45,7 +45,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal("ports without a protocol")
 		}
 		e.ID, e.Source.Input, e.Source.Sensor = "x", "in", "s"
-		line := format.Native{}.AppendEvent(nil, e)
+		line := nativetest.Line(e)
 		if !json.Valid(line) {
 			t.Fatalf("invalid JSON: %s", line)
 		}
@@ -88,7 +88,7 @@ func FuzzPayload(f *testing.F) {
 			t.Fatal("packet fields without addresses")
 		}
 		e.ID = "x"
-		if line := (format.Native{}).AppendEvent(nil, e); !json.Valid(line) {
+		if line := nativetest.Line(e); !json.Valid(line) {
 			t.Fatalf("invalid JSON: %s", line)
 		}
 	})

@@ -2,23 +2,20 @@
 // carry: a signature's message (sid-msg.map v1 and v2, gen-msg.map) and a
 // classification id's name and default priority (classification.config).
 //
-// Parsing is pure (Parse* take an io.Reader). A Map holds the parsed tables
-// behind an atomic pointer, so decoders on many goroutines look up without
-// locks while Reload (SIGHUP) swaps in freshly read files.
+// The package does no I/O: Parse* take an io.Reader, and a Map holds the
+// parsed tables behind an atomic pointer, so decoders on many goroutines
+// look up without locks while a reload swaps in new ones. Reading the
+// files an input names, and reading them again on SIGHUP, is
+// inputs/sigfiles' job.
 package sigmap
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"weak"
 
 	"github.com/alertgw/alertgw/normalize"
 )
@@ -157,120 +154,22 @@ func (t *Tables) ParseClassification(r io.Reader) error {
 	})
 }
 
-// Files names the files a Map loads; empty names are skipped.
-type Files struct {
-	SidMsg         []string `mapstructure:"sid_msg_map"`
-	GenMsg         string   `mapstructure:"gen_msg_map"`
-	Classification string   `mapstructure:"classification_config"`
-	Rules          []string `mapstructure:"rules"` // Snort 2/3 rules files (Snort 3 has no sid-msg.map)
-}
-
-// Empty reports whether no file is named.
-func (f Files) Empty() bool {
-	return len(f.SidMsg) == 0 && f.GenMsg == "" && f.Classification == "" && len(f.Rules) == 0
-}
-
-// LoadTables reads and parses the named files.
-func LoadTables(f Files) (*Tables, error) {
-	t := &Tables{}
-	t.init()
-	var errs []error
-	// Rules first: a sid-msg.map entry, written for the sensor, wins.
-	for _, p := range f.Rules {
-		errs = append(errs, parseFile(p, t.ParseRules))
-	}
-	for _, p := range f.SidMsg {
-		errs = append(errs, parseFile(p, t.ParseSidMsg))
-	}
-	if f.GenMsg != "" {
-		errs = append(errs, parseFile(f.GenMsg, t.ParseGenMsg))
-	}
-	if f.Classification != "" {
-		errs = append(errs, parseFile(f.Classification, t.ParseClassification))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return t, nil
-}
-
-func parseFile(path string, parse func(io.Reader) error) error {
-	fh, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	if err := parse(fh); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
-
-// Map is a reloadable Tables. A nil *Map resolves nothing.
+// Map holds the Tables in use behind an atomic pointer, so that decoders on
+// many goroutines look up without locks while a reload (SIGHUP) stores
+// freshly parsed ones. A nil *Map resolves nothing.
 type Map struct {
-	files Files
-	cur   atomic.Pointer[Tables]
+	cur atomic.Pointer[Tables]
 }
 
-// Load reads the files once; Reload reads them again. The map is also
-// registered for ReloadAll (SIGHUP).
-func Load(f Files) (*Map, error) {
-	m := &Map{files: f}
-	if err := m.Reload(); err != nil {
-		return nil, err
-	}
-	registry.Lock()
-	registry.maps = append(registry.maps, weak.Make(m))
-	registry.Unlock()
-	return m, nil
-}
-
-// registry lists the maps Load made, so one SIGHUP reloads them all
-// without the CLI knowing which inputs use signature maps. It holds weak
-// pointers: the map of an input that a configuration reload replaced is
-// collected and dropped from the list.
-var registry struct {
-	sync.Mutex
-	maps []weak.Pointer[Map]
-}
-
-// ReloadAll reloads every live map made by Load; it returns how many were
-// reloaded and the errors of those that failed (they keep their tables).
-func ReloadAll() (int, error) {
-	registry.Lock()
-	var maps []*Map
-	registry.maps = slices.DeleteFunc(registry.maps, func(w weak.Pointer[Map]) bool {
-		m := w.Value()
-		if m != nil {
-			maps = append(maps, m)
-		}
-		return m == nil
-	})
-	registry.Unlock()
-	var errs []error
-	for _, m := range maps {
-		errs = append(errs, m.Reload())
-	}
-	return len(maps), errors.Join(errs...)
-}
-
-// FromTables wraps already parsed tables (tests, generators).
+// FromTables returns a Map holding t.
 func FromTables(t *Tables) *Map {
 	m := &Map{}
 	m.cur.Store(t)
 	return m
 }
 
-// Reload re-reads the files and swaps them in atomically. On error the
-// previous tables stay in use.
-func (m *Map) Reload() error {
-	t, err := LoadTables(m.files)
-	if err != nil {
-		return fmt.Errorf("signature maps: %w", err)
-	}
-	m.cur.Store(t)
-	return nil
-}
+// Store swaps in t for every lookup from now on.
+func (m *Map) Store(t *Tables) { m.cur.Store(t) }
 
 // Tables returns the tables in use (nil for a nil Map).
 func (m *Map) Tables() *Tables {

@@ -1,8 +1,6 @@
 package sigmap
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,27 +58,19 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestReload(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "sid-msg.map")
-	os.WriteFile(p, []byte("100 || before\n"), 0o644)
-	m, err := Load(Files{SidMsg: []string{p}})
-	if err != nil {
+// A Map swaps tables atomically; a nil Map resolves nothing.
+func TestMapStore(t *testing.T) {
+	var a, b Tables
+	if err := a.ParseSidMsg(strings.NewReader("100 || before\n")); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(p, []byte("100 || after\n"), 0o644)
-	if n, err := ReloadAll(); err != nil || n < 1 {
-		t.Fatal(n, err)
+	if err := b.ParseSidMsg(strings.NewReader("100 || after\n")); err != nil {
+		t.Fatal(err)
 	}
+	m := FromTables(&a)
+	m.Store(&b)
 	if s, _ := m.Tables().Signature(1, 100); s.Msg != "after" {
-		t.Errorf("not reloaded: %q", s.Msg)
-	}
-	os.WriteFile(p, []byte("garbage\n"), 0o644)
-	if err := m.Reload(); err == nil {
-		t.Error("bad file reloaded")
-	}
-	if s, _ := m.Tables().Signature(1, 100); s.Msg != "after" {
-		t.Error("a failed reload dropped the tables")
+		t.Errorf("not swapped: %q", s.Msg)
 	}
 	var nilMap *Map
 	nilMap.Tables().Fill(&normalize.Signature{}, 1) // must not panic

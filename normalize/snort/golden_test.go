@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/snortgold"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/normalize/internal/snortgold"
 	"github.com/alertgw/alertgw/normalize/sigmap"
 )
 
@@ -18,11 +18,7 @@ func readGz(t testing.TB, path string) []byte { return snortgold.ReadGz(t, path)
 
 func testSigs(t *testing.T) *sigmap.Map {
 	t.Helper()
-	m, err := sigmap.Load(sigmap.Files{Classification: "testdata/classification.config"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return snortgold.Sigs(t, "testdata/classification.config")
 }
 
 func datagramLine(t *testing.T, path string) int {

@@ -6,8 +6,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/alertgw/alertgw/internal/snortgold"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/normalize/internal/snortgold"
 )
 
 // Every record of the Snort 2.9.20 file, decoded and encoded again, is

@@ -12,9 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alertgw/alertgw/internal/snortgold"
 	"github.com/alertgw/alertgw/normalize"
-	"github.com/alertgw/alertgw/normalize/internal/snortgold"
-	"github.com/alertgw/alertgw/normalize/sigmap"
 )
 
 // readAll reads a whole unified2 stream into aggregated alerts.
@@ -117,13 +116,7 @@ func TestGoldenSnort29(t *testing.T) {
 	// csv stays the reference there.
 	by2 := snortgold.ReadLines(t, "testdata/by2-alert.csv")
 	spew := spewEvents(t)
-	sigs, err := sigmap.Load(sigmap.Files{
-		SidMsg:         []string{sidMsgFromFast(t, fast)},
-		Classification: "../snort/testdata/classification.config",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sigs := snortgold.Sigs(t, "../snort/testdata/classification.config", sidMsgFromFast(t, fast))
 	alerts := readAll(t, openFile(t, "snort.u2.1795384908"))
 	if len(alerts) != len(fast) || len(spew) != len(fast) {
 		t.Fatalf("%d alerts, %d u2spewfoo events, %d fast lines", len(alerts), len(spew), len(fast))
@@ -231,13 +224,7 @@ func TestIPv6Alert(t *testing.T) {
 // The djcas9 legacy file resolved with its own sid-msg.map (excerpt) and
 // classification.config.
 func TestLegacyWithMaps(t *testing.T) {
-	sigs, err := sigmap.Load(sigmap.Files{
-		SidMsg:         []string{"testdata/djcas9-unified2_seeds_sid-msg.map.excerpt"},
-		Classification: "testdata/djcas9-unified2_seeds_classification.config",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sigs := snortgold.Sigs(t, "testdata/djcas9-unified2_seeds_classification.config", "testdata/djcas9-unified2_seeds_sid-msg.map.excerpt")
 	alerts := readAll(t, openFile(t, "djcas9-unified2_unified2-legacy.log.gz"))
 	m := &Mapper{Sigs: sigs}
 	named := 0

@@ -37,7 +37,7 @@ const (
 )
 
 // ActionOf decides allowed/blocked for an event record; see
-// docs/inputs/unified2.md ("Action mapping").
+// inputs/unified2/README.md ("Action mapping").
 //
 //   - legacy and v2 records (7, 72, 104, 105, 111, 112): blocked when
 //     blocked == 1 or impact_flag has 0x20 (Suricata's packet_action);

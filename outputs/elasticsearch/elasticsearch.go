@@ -14,6 +14,7 @@ package elasticsearch
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -28,10 +29,16 @@ import (
 	"github.com/alertgw/alertgw/outputs/format"
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the output.
 var Plugin = outputs.Plugin{
 	Type:    "elasticsearch",
 	Summary: "index events with the _bulk API (Elasticsearch, OpenSearch); per-document retry or dead letter",
+	Sample:  sample,
 	Options: func() any {
 		return &Options{Index: "alertgw-{kind}-{date:2006.01.02}", Timeout: 30 * time.Second, UseEventID: true}
 	},

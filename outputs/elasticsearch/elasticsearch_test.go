@@ -233,6 +233,8 @@ func (o *once) Run(ctx context.Context, emit inputs.Emitter) error {
 	return nil
 }
 
+func (o *once) Close() error { return nil }
+
 // TestThroughPipeline: 503s, a slow answer, throttled and invalid documents;
 // every valid document ends up indexed once, every invalid one is in the
 // dead-letter file with Elasticsearch's reason.
@@ -252,8 +254,8 @@ func TestThroughPipeline(t *testing.T) {
 	p, err := pipeline.New(pipeline.Options{Workers: 1, Log: zerolog.Nop(), DeadLetter: dl},
 		[]pipeline.Input{{Name: "eve", Type: "suricata", Reader: &once{n: n}, Stats: &stats.Input{}, Log: zerolog.Nop()}},
 		[]pipeline.Output{{Name: "es", Type: "elasticsearch", Writer: newOutput(t, srv.URL, func(o *Options) { o.DataStream = true }), Encoder: format.Native{},
-			Buffer: outputs.DefaultCommon().Buffer, Batch: outputs.Batching{MaxEvents: 100},
-			Retry: outputs.Retry{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond}, Stats: st, Log: zerolog.Nop()}})
+			Buffer: pipeline.DefaultDelivery().Buffer, Batch: pipeline.Batching{MaxEvents: 100},
+			Retry: pipeline.Retry{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond}, Stats: st, Log: zerolog.Nop()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,11 +10,12 @@
 // so the pipeline's retry of the same batch writes each line exactly once.
 // Only a crash in the middle of a write(2) can leave a partial last line;
 // the next start terminates it with a newline before appending (see
-// docs/outputs/file.md).
+// outputs/file/README.md).
 package file
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -31,10 +32,16 @@ import (
 	"github.com/alertgw/alertgw/outputs/format"
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the output type `file`.
 var Plugin = outputs.Plugin{
 	Type:    "file",
 	Summary: "JSON lines to a file: rotation by size and time, gzip, retention, fsync policy, reopen on SIGHUP",
+	Sample:  sample,
 	Options: func() any { return DefaultOptions() },
 	New: func(env outputs.Env, opts any) (outputs.Output, error) {
 		return New(env, *opts.(*Options))

@@ -43,6 +43,8 @@ func (in *phasedInput) Run(ctx context.Context, emit inputs.Emitter) error {
 	return nil
 }
 
+func (in *phasedInput) Close() error { return nil }
+
 func phase(first, n int) []*normalize.Event {
 	evs := make([]*normalize.Event, n)
 	for i := range evs {
@@ -92,7 +94,7 @@ func TestThroughPipeline(t *testing.T) {
 	p, err := pipeline.New(pipeline.Options{Sensor: "s1", Workers: 2, ShutdownTimeout: 5 * time.Second, Log: zerolog.Nop()},
 		[]pipeline.Input{{Name: "in", Type: "test", Reader: in, Stats: reg.Input("in", "test"), Log: zerolog.Nop()}},
 		[]pipeline.Output{{Name: "events", Type: "file", Writer: out, Encoder: format.Native{},
-			Buffer: outputs.DefaultCommon().Buffer, Stats: st, Log: zerolog.Nop()}})
+			Buffer: pipeline.DefaultDelivery().Buffer, Stats: st, Log: zerolog.Nop()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,10 +132,16 @@ func nflogGroups(t *testing.T) []realGroup {
 // snortGroups decodes every Alertpkt datagram captured from real Snort 2,
 // Snort 3 and Barnyard2 runs (normalize/snort/testdata), one group per run.
 func snortGroups(t *testing.T) []realGroup {
-	sigs, err := sigmap.Load(sigmap.Files{Classification: "../../normalize/snort/testdata/classification.config"})
+	class, err := os.Open("../../normalize/snort/testdata/classification.config")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer class.Close()
+	var tables sigmap.Tables
+	if err := tables.ParseClassification(class); err != nil {
+		t.Fatal(err)
+	}
+	sigs := sigmap.FromTables(&tables)
 	d := &snort.Decoder{Sigs: sigs}
 	dirs, _ := filepath.Glob("../../normalize/snort/testdata/*")
 	var groups []realGroup

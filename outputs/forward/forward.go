@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,15 +25,19 @@ import (
 	"time"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/internal/forwardwire"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
-	"github.com/alertgw/alertgw/outputs/diskbuf"
 )
+
+//go:embed sample.yaml
+var sample []byte
 
 // Plugin registers the output.
 var Plugin = outputs.Plugin{
 	Type:    "forward",
+	Sample:  sample,
 	Summary: "send events to another alertgw (forward input) over HTTPS, mTLS or token, acknowledged once safe there",
 	Options: func() any {
 		return &Options{Compression: forwardwire.EncodingZstd, RequestEvents: 2000, Parallel: 4, Timeout: time.Minute}
@@ -212,7 +217,7 @@ func (w *Output) send(ctx context.Context, evs []*normalize.Event) error {
 	raw := forwardwire.AppendHeader((*bp)[:0], len(evs))
 	var rec []byte
 	for _, e := range evs {
-		rec = diskbuf.AppendEvent(rec[:0], e)
+		rec = eventcodec.AppendEvent(rec[:0], e)
 		raw = forwardwire.AppendRecord(raw, rec)
 	}
 	body, err := forwardwire.Compress(nil, raw, w.encoding)

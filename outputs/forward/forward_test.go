@@ -18,11 +18,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/internal/forwardwire"
 	"github.com/alertgw/alertgw/internal/pki"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
-	"github.com/alertgw/alertgw/outputs/diskbuf"
 )
 
 // receiver is a stand-in for a forward input: it decodes what it gets and
@@ -71,7 +71,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Lock()
 	for _, rec := range recs {
 		var e normalize.Event
-		if err := diskbuf.DecodeEvent(rec, &e); err != nil {
+		if err := eventcodec.DecodeEvent(rec, &e); err != nil {
 			panic(err)
 		}
 		rc.ids = append(rc.ids, e.ID)

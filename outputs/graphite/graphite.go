@@ -10,6 +10,7 @@ package graphite
 
 import (
 	"context"
+	_ "embed"
 	"strconv"
 	"sync"
 	"time"
@@ -20,10 +21,16 @@ import (
 	"github.com/alertgw/alertgw/outputs/netsend"
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the output.
 var Plugin = outputs.Plugin{
 	Type:    "graphite",
 	Summary: "send per-interval counters (input/kind/action/protocol, signature) to Graphite's plaintext port",
+	Sample:  sample,
 	Options: func() any {
 		return &Options{Network: "tcp", Prefix: "alertgw", Interval: 10 * time.Second, MaxPending: 100_000, Timeout: 5 * time.Second}
 	},

@@ -7,6 +7,7 @@ package http
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -27,10 +28,16 @@ const (
 	BodySingle    = "single"     // one request per event
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the output.
 var Plugin = outputs.Plugin{
 	Type:    "http",
 	Summary: "POST events to an HTTP endpoint (NDJSON, JSON array or one per request); mozdef preset",
+	Sample:  sample,
 	Options: func() any {
 		return &Options{Method: http.MethodPost, Timeout: 30 * time.Second}
 	},

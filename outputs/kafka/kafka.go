@@ -8,6 +8,7 @@ package kafka
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,10 +24,16 @@ import (
 	"github.com/alertgw/alertgw/outputs"
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the output.
 var Plugin = outputs.Plugin{
 	Type:    "kafka",
 	Summary: "produce events to Kafka (franz-go), keyed by Community ID, acks=all, idempotent",
+	Sample:  sample,
 	Options: func() any {
 		return &Options{
 			Topic:         "alertgw-{kind}",

@@ -195,6 +195,8 @@ func (p *paced) Run(ctx context.Context, emit inputs.Emitter) error {
 	return nil
 }
 
+func (p *paced) Close() error { return nil }
+
 // TestBrokerRestartMidStream stops the cluster while events flow, keeps it
 // down a while (the output spills to its disk buffer), brings it back on the
 // same port and data: every event arrives.
@@ -207,13 +209,13 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	brokers := c.ListenAddrs()
 	w := newOutput(t, brokers, func(o *Options) { o.Timeout = time.Second })
 	st := &stats.Output{Name: "kafka"}
-	def := outputs.DefaultCommon()
+	def := pipeline.DefaultDelivery()
 	buf := def.Buffer
 	buf.MaxEvents, buf.Path = 2000, t.TempDir()
 	p, err := pipeline.New(pipeline.Options{Workers: 2, Log: zerolog.Nop(), ShutdownTimeout: 10 * time.Second},
 		[]pipeline.Input{{Name: "eve", Type: "suricata", Reader: &paced{n: n, size: 100, pause: 2 * time.Millisecond}, Stats: &stats.Input{}, Log: zerolog.Nop()}},
 		[]pipeline.Output{{Name: "kafka", Type: "kafka", Writer: w, Encoder: format.Native{}, Buffer: buf,
-			Retry: outputs.Retry{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}, Stats: st, Log: zerolog.Nop()}})
+			Retry: pipeline.Retry{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}, Stats: st, Log: zerolog.Nop()}})
 	if err != nil {
 		t.Fatal(err)
 	}

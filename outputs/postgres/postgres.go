@@ -7,11 +7,12 @@
 // Delivery is at least once: a COPY is atomic, so a batch is in the table
 // whole or not at all, but a COPY whose commit reply was lost (the server
 // restarted at that moment) is sent again. Each event's id is stable across
-// redeliveries; docs/outputs/postgres.md shows how to deduplicate on it.
+// redeliveries; outputs/postgres/README.md shows how to deduplicate on it.
 package postgres
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"regexp"
@@ -26,10 +27,16 @@ import (
 	"github.com/alertgw/alertgw/outputs"
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the output.
 var Plugin = outputs.Plugin{
 	Type:    "postgres",
 	Summary: "COPY events into a PostgreSQL table (typed columns + jsonb), created by versioned migrations",
+	Sample:  sample,
 	Options: func() any {
 		return &Options{Table: "alertgw_events", Timeout: 30 * time.Second, Migrate: true}
 	},

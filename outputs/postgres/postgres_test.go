@@ -155,6 +155,8 @@ func (p *paced) Run(ctx context.Context, emit inputs.Emitter) error {
 	return nil
 }
 
+func (p *paced) Close() error { return nil }
+
 // TestServerRestartMidStream stops the server while events flow and
 // starts it again: every event is in the table (duplicates allowed: at
 // least once), none lost.
@@ -163,12 +165,12 @@ func TestServerRestartMidStream(t *testing.T) {
 	s := startServer(t)
 	w := newOutput(t, s.dsn)
 	st := &stats.Output{Name: "pg"}
-	buf := outputs.DefaultCommon().Buffer
+	buf := pipeline.DefaultDelivery().Buffer
 	buf.MaxEvents, buf.Path = 1000, t.TempDir()
 	p, err := pipeline.New(pipeline.Options{Workers: 2, Log: zerolog.Nop(), ShutdownTimeout: 10 * time.Second},
 		[]pipeline.Input{{Name: "eve", Type: "suricata", Reader: &paced{n: n, size: 50, pause: 2 * time.Millisecond}, Stats: &stats.Input{}, Log: zerolog.Nop()}},
 		[]pipeline.Output{{Name: "pg", Type: "postgres", Writer: w, Encoder: format.Native{}, Buffer: buf,
-			Batch: outputs.Batching{MaxEvents: 500}, Retry: outputs.Retry{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}, Stats: st, Log: zerolog.Nop()}})
+			Batch: pipeline.Batching{MaxEvents: 500}, Retry: pipeline.Retry{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}, Stats: st, Log: zerolog.Nop()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -26,10 +27,16 @@ import (
 	"github.com/alertgw/alertgw/outputs/format"
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the output.
 var Plugin = outputs.Plugin{
 	Type:    "splunk_hec",
 	Summary: "send events to Splunk's HTTP Event Collector, with optional indexer acknowledgement",
+	Sample:  sample,
 	Options: func() any {
 		return &Options{SourceType: "alertgw", Timeout: 30 * time.Second, AckTimeout: 60 * time.Second, AckPoll: time.Second}
 	},

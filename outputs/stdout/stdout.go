@@ -9,6 +9,7 @@ package stdout
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"os"
@@ -19,10 +20,16 @@ import (
 	"github.com/alertgw/alertgw/outputs/format"
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the output type `stdout`.
 var Plugin = outputs.Plugin{
 	Type:    "stdout",
 	Summary: "JSON lines to standard output (or standard error)",
+	Sample:  sample,
 	Options: func() any { return DefaultOptions() },
 	New: func(env outputs.Env, opts any) (outputs.Output, error) {
 		o := opts.(*Options)

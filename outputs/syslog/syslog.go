@@ -6,6 +6,7 @@ package syslog
 
 import (
 	"context"
+	_ "embed"
 	"os"
 	"strconv"
 	"time"
@@ -16,10 +17,16 @@ import (
 	"github.com/alertgw/alertgw/outputs/netsend"
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the output.
 var Plugin = outputs.Plugin{
 	Type:    "syslog",
 	Summary: "RFC 5424 syslog over unixgram, udp, tcp or tls (octet counting on streams)",
+	Sample:  sample,
 	Options: func() any {
 		return &Options{Network: "unixgram", Address: "/dev/log", Facility: "local5", AppName: "alertgw",
 			Body: "json", Framing: netsend.FrameOctetCounting, Timeout: 10 * time.Second}

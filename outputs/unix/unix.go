@@ -5,6 +5,7 @@ package unix
 
 import (
 	"context"
+	_ "embed"
 	"time"
 
 	"github.com/alertgw/alertgw/config"
@@ -12,10 +13,16 @@ import (
 	"github.com/alertgw/alertgw/outputs/netsend"
 )
 
+// sample is sample.yaml: a minimal working block of this type.
+//
+//go:embed sample.yaml
+var sample []byte
+
 // Plugin registers the output.
 var Plugin = outputs.Plugin{
 	Type:    "unix",
 	Summary: "forward events to a Unix datagram or stream socket (one datagram or line each)",
+	Sample:  sample,
 	Options: func() any {
 		return &Options{Socket: "dgram", Framing: netsend.FrameNewline, Timeout: 10 * time.Second}
 	},
