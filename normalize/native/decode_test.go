@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/eve"
-	"github.com/alertgw/alertgw/internal/nativetest"
 )
 
 // fullEvent sets every field the native format carries.
