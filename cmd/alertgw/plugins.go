@@ -4,6 +4,7 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/auditd"
 	fwdin "github.com/alertgw/alertgw/inputs/forward"
+	kafkain "github.com/alertgw/alertgw/inputs/kafka"
 	"github.com/alertgw/alertgw/inputs/nflog"
 	"github.com/alertgw/alertgw/inputs/selfstats"
 	"github.com/alertgw/alertgw/inputs/snort"
@@ -28,6 +29,7 @@ var (
 	inputPlugins = pluginMap[inputs.Plugin](
 		auditd.Plugin,
 		fwdin.Plugin,
+		kafkain.Plugin,
 		nflog.Plugin,
 		selfstats.Plugin,
 		snort.Plugin,
