@@ -203,7 +203,7 @@ func (in *Input) serveBatch(w http.ResponseWriter, r *http.Request) {
 	reserved := announced
 	defer func() { in.pending.Add(-int64(reserved)) }() // until the events are handed over
 
-	body, err := forwardwire.ReadBody(r.Body, r.Header.Get("Content-Encoding"), int64(in.opts.MaxBody))
+	body, err := forwardwire.ReadBody(r.Body, r.Header.Get("Content-Encoding"), r.ContentLength, int64(in.opts.MaxBody))
 	if err != nil {
 		in.bodyError(w, err)
 		return
@@ -322,7 +322,7 @@ func (in *Input) serveIngest(w http.ResponseWriter, r *http.Request) {
 	}
 	reserved := 1
 	defer func() { in.pending.Add(-int64(reserved)) }()
-	body, err := forwardwire.ReadBody(r.Body, r.Header.Get("Content-Encoding"), int64(in.opts.MaxBody))
+	body, err := forwardwire.ReadBody(r.Body, r.Header.Get("Content-Encoding"), r.ContentLength, int64(in.opts.MaxBody))
 	if err != nil {
 		in.bodyError(w, err)
 		return

@@ -5,7 +5,10 @@
 //
 // A batch body, once its Content-Encoding is undone, is
 //
-//	"AGWB" version(1 byte) count(uvarint) { length(uvarint) record }×count
+//	"AGWB" version(1 byte) count(uint32) { length(uint32) record }×count
+//
+// (integers little-endian; fixed-size lengths let the sender encode each
+// record in place, without a copy)
 //
 // where each record is one event as the codec of the disk buffer writes it
 // (a record carries its own codec version, so gateways of different
@@ -31,6 +34,7 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -54,8 +58,11 @@ const version = 1
 // MaxRecord bounds one event record (as the disk buffer does).
 const MaxRecord = 64 << 20
 
-// Encodings (Content-Encoding values).
+// Encodings (Content-Encoding values). s2 (a faster Snappy) costs a
+// quarter of zstd's CPU for about a fifth more bytes: the forward output's
+// default, since a sensor's CPU is for its sensor; zstd for slow links.
 const (
+	EncodingS2       = "s2"
 	EncodingZstd     = "zstd"
 	EncodingGzip     = "gzip"
 	EncodingIdentity = "identity"
@@ -65,13 +72,22 @@ const (
 func AppendHeader(dst []byte, count int) []byte {
 	dst = append(dst, magic...)
 	dst = append(dst, version)
-	return binary.AppendUvarint(dst, uint64(count))
+	return binary.LittleEndian.AppendUint32(dst, uint32(count))
 }
 
 // AppendRecord adds one record (an encoded event) to a batch.
 func AppendRecord(dst, rec []byte) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(rec)))
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(rec)))
 	return append(dst, rec...)
+}
+
+// AppendRecordFunc adds one record that encode appends to its argument,
+// in place: encode(dst) must return dst with the record appended.
+func AppendRecordFunc(dst []byte, encode func([]byte) []byte) []byte {
+	at := len(dst)
+	dst = encode(append(dst, 0, 0, 0, 0))
+	binary.LittleEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
+	return dst
 }
 
 // ErrMalformed wraps every reason a body is not a batch.
@@ -87,23 +103,26 @@ func Records(body []byte) ([][]byte, error) {
 		return nil, fmt.Errorf("%w: batch version %d (this gateway reads %d)", ErrMalformed, v, version)
 	}
 	b := body[len(magic)+1:]
-	count, n := binary.Uvarint(b)
-	if n <= 0 {
-		return nil, fmt.Errorf("%w: bad record count", ErrMalformed)
+	if len(b) < 4 {
+		return nil, fmt.Errorf("%w: no record count", ErrMalformed)
 	}
-	b = b[n:]
-	// Each record takes at least two bytes: a count beyond that is a lie
+	count := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	// Each record takes at least five bytes: a count beyond that is a lie
 	// that must not size an allocation.
-	if count > uint64(len(b)/2) {
+	if uint64(count) > uint64(len(b)/5) {
 		return nil, fmt.Errorf("%w: %d records announced in %d bytes", ErrMalformed, count, len(b))
 	}
 	recs := make([][]byte, 0, count)
 	for i := range count {
-		size, n := binary.Uvarint(b)
-		if n <= 0 || size == 0 || size > MaxRecord || size > uint64(len(b)-n) {
+		if len(b) < 4 {
+			return nil, fmt.Errorf("%w: record %d: no length", ErrMalformed, i)
+		}
+		size := uint64(binary.LittleEndian.Uint32(b))
+		b = b[4:]
+		if size == 0 || size > MaxRecord || size > uint64(len(b)) {
 			return nil, fmt.Errorf("%w: record %d: bad length", ErrMalformed, i)
 		}
-		b = b[n:]
 		recs = append(recs, b[:size:size])
 		b = b[size:]
 	}
@@ -120,7 +139,7 @@ var (
 	zenc = sync.OnceValue(func() *zstd.Encoder {
 		// Fastest: a sensor's CPU is for its sensor; the link rarely is
 		// the bottleneck at 1:5 or better.
-		e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+		e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
 		if err != nil {
 			panic(err) // only for invalid options
 		}
@@ -138,6 +157,11 @@ var (
 // Compress appends src compressed with encoding to dst.
 func Compress(dst, src []byte, encoding string) ([]byte, error) {
 	switch encoding {
+	case EncodingS2:
+		if n := s2.MaxEncodedLen(len(src)); cap(dst)-len(dst) < n {
+			dst = append(make([]byte, 0, len(dst)+n), dst...)
+		}
+		return dst[:len(dst)+len(s2.Encode(dst[len(dst):cap(dst)], src))], nil
 	case EncodingZstd:
 		return zenc().EncodeAll(src, dst), nil
 	case EncodingGzip:
@@ -156,18 +180,36 @@ func Compress(dst, src []byte, encoding string) ([]byte, error) {
 	case EncodingIdentity, "":
 		return append(dst, src...), nil
 	}
-	return nil, fmt.Errorf("unknown encoding %q (zstd, gzip, identity)", encoding)
+	return nil, fmt.Errorf("unknown encoding %q (s2, zstd, gzip, identity)", encoding)
 }
 
 // ReadBody reads an HTTP body in encoding, refusing more than limit bytes
 // once decompressed (ErrTooLarge) so that a small hostile body cannot make
-// the receiver allocate without bound.
-func ReadBody(r io.Reader, encoding string, limit int64) ([]byte, error) {
+// the receiver allocate without bound. size is the body's length when
+// known (Content-Length), -1 otherwise.
+func ReadBody(r io.Reader, encoding string, size, limit int64) ([]byte, error) {
 	switch encoding {
+	case EncodingS2:
+		src, err := readLimitedSized(r, size, s2MaxEncoded(limit))
+		if err != nil {
+			return nil, err
+		}
+		n, err := s2.DecodedLen(src)
+		if err != nil {
+			return nil, fmt.Errorf("%w: s2: %v", ErrMalformed, err)
+		}
+		if int64(n) > limit {
+			return nil, ErrTooLarge
+		}
+		out, err := s2.Decode(make([]byte, n), src)
+		if err != nil {
+			return nil, fmt.Errorf("%w: s2: %v", ErrMalformed, err)
+		}
+		return out, nil
 	case EncodingZstd:
 		// The compressed body is bounded too: zstd does not expand data
 		// by more than a small margin.
-		src, err := readLimited(r, limit+limit/8+1024)
+		src, err := readLimitedSized(r, size, limit+limit/8+1024)
 		if err != nil {
 			return nil, err
 		}
@@ -201,9 +243,9 @@ func ReadBody(r io.Reader, encoding string, limit int64) ([]byte, error) {
 		}
 		return b, err
 	case EncodingIdentity, "":
-		return readLimited(r, limit)
+		return readLimitedSized(r, size, limit)
 	}
-	return nil, fmt.Errorf("unsupported Content-Encoding %q (zstd, gzip, identity)", encoding)
+	return nil, fmt.Errorf("unsupported Content-Encoding %q (s2, zstd, gzip, identity)", encoding)
 }
 
 func readZstdStream(src []byte, limit int64) ([]byte, error) {
@@ -220,6 +262,32 @@ func readZstdStream(src []byte, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: zstd: %v", ErrMalformed, err)
 	}
 	return b, err
+}
+
+// s2MaxEncoded bounds the encoded size of limit bytes.
+func s2MaxEncoded(limit int64) int64 {
+	if n := s2.MaxEncodedLen(int(min(limit, 1<<40))); n > 0 {
+		return int64(n)
+	}
+	return limit + limit/8 + 1024
+}
+
+// readLimitedSized is readLimited with the size known up front (when it
+// is, and within the limit): one allocation, no regrowth.
+func readLimitedSized(r io.Reader, size, limit int64) ([]byte, error) {
+	if size < 0 || size > limit {
+		return readLimited(r, limit)
+	}
+	b := make([]byte, size)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	// Nothing may follow what the length announced.
+	var one [1]byte
+	if n, _ := r.Read(one[:]); n > 0 {
+		return nil, fmt.Errorf("%w: body longer than its Content-Length", ErrMalformed)
+	}
+	return b, nil
 }
 
 func readLimited(r io.Reader, limit int64) ([]byte, error) {

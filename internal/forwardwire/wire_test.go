@@ -18,7 +18,15 @@ func batch(recs ...string) []byte {
 }
 
 func TestRecordsRoundTrip(t *testing.T) {
-	recs, err := Records(batch("a", "bc", string(bytes.Repeat([]byte{0, '\n'}, 300))))
+	body := batch("a", "bc", string(bytes.Repeat([]byte{0, '\n'}, 300)))
+	inPlace := AppendHeader(nil, 3)
+	for _, r := range []string{"a", "bc", string(bytes.Repeat([]byte{0, '\n'}, 300))} {
+		inPlace = AppendRecordFunc(inPlace, func(b []byte) []byte { return append(b, r...) })
+	}
+	if !bytes.Equal(body, inPlace) {
+		t.Fatal("AppendRecordFunc differs from AppendRecord")
+	}
+	recs, err := Records(body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,13 +44,14 @@ func TestRecordsMalformed(t *testing.T) {
 		"empty":        nil,
 		"no magic":     []byte("XXXX\x01\x00"),
 		"version":      append([]byte("AGWB\x02"), good[5:]...),
-		"count lies":   append(AppendHeader(nil, 3), good[6:]...),
-		"huge count":   append([]byte("AGWB\x01\xff\xff\xff\xff\x0f"), good[6:]...),
+		"short count":  []byte("AGWB\x01\x01\x00"),
+		"count lies":   append(AppendHeader(nil, 3), good[9:]...),
+		"huge count":   append([]byte("AGWB\x01\xff\xff\xff\xff"), good[9:]...),
 		"trailing":     append(bytes.Clone(good), 0),
 		"truncated":    good[:len(good)-1],
-		"zero length":  append(AppendHeader(nil, 1), 0, 0),
-		"length lies":  append(AppendHeader(nil, 1), 0x7f, 'a'),
-		"bad varint":   append(AppendHeader(nil, 1), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
+		"zero length":  append(AppendHeader(nil, 1), 0, 0, 0, 0, 0),
+		"length lies":  append(AppendHeader(nil, 1), 0x7f, 0, 0, 0, 'a'),
+		"huge length":  append(AppendHeader(nil, 1), 0xff, 0xff, 0xff, 0xff, 'a'),
 		"header alone": []byte("AGWB"),
 	}
 	for name, body := range cases {
@@ -54,7 +63,7 @@ func TestRecordsMalformed(t *testing.T) {
 
 func TestCompressionRoundTrip(t *testing.T) {
 	body := bytes.Repeat([]byte("an event record, "), 10000)
-	for _, enc := range []string{EncodingZstd, EncodingGzip, EncodingIdentity} {
+	for _, enc := range []string{EncodingS2, EncodingZstd, EncodingGzip, EncodingIdentity} {
 		t.Run(enc, func(t *testing.T) {
 			c, err := Compress(nil, body, enc)
 			if err != nil {
@@ -63,14 +72,28 @@ func TestCompressionRoundTrip(t *testing.T) {
 			if enc != EncodingIdentity && len(c) > len(body)/10 {
 				t.Errorf("%d bytes compressed to %d", len(body), len(c))
 			}
-			got, err := ReadBody(bytes.NewReader(c), enc, int64(len(body)))
-			if err != nil || !bytes.Equal(got, body) {
-				t.Fatalf("round trip: %v", err)
-			}
-			if _, err := ReadBody(bytes.NewReader(c), enc, int64(len(body)-1)); !errors.Is(err, ErrTooLarge) {
-				t.Errorf("limit not enforced: %v", err)
+			for _, size := range []int64{-1, int64(len(c))} {
+				got, err := ReadBody(bytes.NewReader(c), enc, size, int64(len(body)))
+				if err != nil || !bytes.Equal(got, body) {
+					t.Fatalf("round trip (size %d): %v", size, err)
+				}
+				if _, err := ReadBody(bytes.NewReader(c), enc, size, int64(len(body)-1)); !errors.Is(err, ErrTooLarge) {
+					t.Errorf("limit not enforced (size %d): %v", size, err)
+				}
 			}
 		})
+	}
+}
+
+// An s2 block announcing more than the limit is refused before any
+// allocation.
+func TestS2Bounded(t *testing.T) {
+	c, _ := Compress(nil, make([]byte, 4<<20), EncodingS2)
+	if _, err := ReadBody(bytes.NewReader(c), EncodingS2, -1, 1<<20); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("s2 bomb: %v", err)
+	}
+	if _, err := ReadBody(bytes.NewReader([]byte{0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2}), EncodingS2, -1, 1<<20); err == nil {
+		t.Error("garbage accepted")
 	}
 }
 
@@ -79,30 +102,30 @@ func TestCompressionRoundTrip(t *testing.T) {
 func TestZstdBounded(t *testing.T) {
 	bomb := make([]byte, 64<<20)
 	c, _ := Compress(nil, bomb, EncodingZstd)
-	if _, err := ReadBody(bytes.NewReader(c), EncodingZstd, 1<<20); !errors.Is(err, ErrTooLarge) {
+	if _, err := ReadBody(bytes.NewReader(c), EncodingZstd, -1, 1<<20); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("bomb: %v", err)
 	}
 	var stream bytes.Buffer
 	w, _ := zstd.NewWriter(&stream)
 	w.Write(bomb[:8<<20])
 	w.Close()
-	if _, err := ReadBody(bytes.NewReader(stream.Bytes()), EncodingZstd, 1<<20); !errors.Is(err, ErrTooLarge) {
+	if _, err := ReadBody(bytes.NewReader(stream.Bytes()), EncodingZstd, -1, 1<<20); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("streamed bomb: %v", err)
 	}
-	got, err := ReadBody(bytes.NewReader(stream.Bytes()), EncodingZstd, 8<<20)
+	got, err := ReadBody(bytes.NewReader(stream.Bytes()), EncodingZstd, -1, 8<<20)
 	if err != nil || len(got) != 8<<20 {
 		t.Errorf("streamed frame within the limit: %d bytes, %v", len(got), err)
 	}
 	// Two frames: the first announces 10 bytes, the second brings more.
 	small, _ := Compress(nil, []byte("0123456789"), EncodingZstd)
 	two := append(bytes.Clone(small), c...)
-	if got, err := ReadBody(bytes.NewReader(two), EncodingZstd, 1<<20); err == nil && len(got) > 10 {
+	if got, err := ReadBody(bytes.NewReader(two), EncodingZstd, int64(len(two)), 1<<20); err == nil && len(got) > 10 {
 		t.Errorf("second frame decoded beyond the announced size: %d bytes", len(got))
 	}
-	if _, err := ReadBody(bytes.NewReader([]byte("not zstd at all")), EncodingZstd, 1<<20); !errors.Is(err, ErrMalformed) {
+	if _, err := ReadBody(bytes.NewReader([]byte("not zstd at all")), EncodingZstd, -1, 1<<20); !errors.Is(err, ErrMalformed) {
 		t.Errorf("garbage: %v", err)
 	}
-	if _, err := ReadBody(bytes.NewReader(nil), "br", 1<<20); err == nil {
+	if _, err := ReadBody(bytes.NewReader(nil), "br", -1, 1<<20); err == nil {
 		t.Error("unknown encoding accepted")
 	}
 }
@@ -110,7 +133,8 @@ func TestZstdBounded(t *testing.T) {
 func FuzzRecords(f *testing.F) {
 	f.Add(batch("a", "bc"))
 	f.Add(batch())
-	f.Add([]byte("AGWB\x01\x02\x01a\x01"))
+	f.Add([]byte("AGWB\x01\x02\x00\x00\x00\x01\x00\x00\x00a"))
+	f.Add(AppendRecordFunc(AppendHeader(nil, 1), func(b []byte) []byte { return append(b, "xyz"...) }))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		recs, err := Records(body)
 		if err != nil {
@@ -138,16 +162,14 @@ func lenRecords(recs [][]byte) int {
 }
 
 func FuzzReadBody(f *testing.F) {
-	c, _ := Compress(nil, []byte("hello hello hello"), EncodingZstd)
-	f.Add(c, true)
-	g, _ := Compress(nil, []byte("hello hello hello"), EncodingGzip)
-	f.Add(g, false)
-	f.Fuzz(func(t *testing.T, body []byte, useZstd bool) {
-		enc := EncodingGzip
-		if useZstd {
-			enc = EncodingZstd
-		}
-		out, err := ReadBody(bytes.NewReader(body), enc, 1<<16)
+	encs := []string{EncodingS2, EncodingZstd, EncodingGzip}
+	for i, enc := range encs {
+		c, _ := Compress(nil, []byte("hello hello hello"), enc)
+		f.Add(c, uint8(i))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, which uint8) {
+		enc := encs[int(which)%len(encs)]
+		out, err := ReadBody(bytes.NewReader(body), enc, -1, 1<<16)
 		if err == nil && len(out) > 1<<16 {
 			t.Fatalf("%d bytes beyond the limit", len(out))
 		}

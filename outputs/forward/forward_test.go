@@ -37,7 +37,7 @@ type receiver struct {
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := forwardwire.ReadBody(r.Body, r.Header.Get("Content-Encoding"), 64<<20)
+	body, err := forwardwire.ReadBody(r.Body, r.Header.Get("Content-Encoding"), r.ContentLength, 64<<20)
 	if err != nil {
 		http.Error(w, err.Error(), 400)
 		return
