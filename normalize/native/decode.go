@@ -52,7 +52,7 @@ func (Decoder) Decode(msg []byte, ev *normalize.Event) error {
 	if !utf8.Valid(msg) {
 		return normalize.Errorf(normalize.ReasonInvalidUTF8, "message is not valid UTF-8")
 	}
-	d := decoder{b: msg, ev: ev}
+	d := decoder{b: msg, s: string(msg), ev: ev}
 	d.t.Reset(msg)
 	defer d.t.Reset(nil) // returns the tokenizer's stack to its pool
 	err := d.event()
@@ -73,21 +73,97 @@ func (Decoder) Decode(msg []byte, ev *normalize.Event) error {
 type decoder struct {
 	t  json.Tokenizer
 	b  []byte
+	s  string // the message as one string: strings are cut from it, one allocation for all
 	ev *normalize.Event
 }
 
-// topLevel numbers the schema's top-level members for the duplicate check.
-var topLevel = func() map[string]uint {
-	keys := []string{"schema", "id", "timestamp", "received", "kind", "action", "source", "src_ip", "src_port",
-		"dest_ip", "dest_port", "proto", "proto_name", "icmp_type", "icmp_code", "src_mac", "dest_mac",
-		"community_id", "flow_id", "in_iface", "vlan", "app_proto", "direction", "signature", "flow", "packet",
-		"firewall", "src_geo", "dest_geo", "src_labels", "dest_labels", "network_direction", "observer", "details"}
-	m := make(map[string]uint, len(keys))
-	for i, k := range keys {
-		m[k] = uint(i)
+// text returns the current string token's content: a substring of the
+// message when it has no escapes (the usual case), a copy otherwise.
+func (d *decoder) text() string {
+	v := d.t.Value
+	if bytes.IndexByte(v, '\\') < 0 {
+		end := len(d.b) - d.t.Remaining()
+		return d.s[end-len(v)+1 : end-1]
 	}
-	return m
-}()
+	return string(d.t.String())
+}
+
+// topLevel numbers the schema's top-level members for the duplicate check
+// (a switch: cheaper than hashing the key into a map).
+func topLevel(key string) (uint, bool) {
+	switch key {
+	case "schema":
+		return 0, true
+	case "id":
+		return 1, true
+	case "timestamp":
+		return 2, true
+	case "received":
+		return 3, true
+	case "kind":
+		return 4, true
+	case "action":
+		return 5, true
+	case "source":
+		return 6, true
+	case "src_ip":
+		return 7, true
+	case "src_port":
+		return 8, true
+	case "dest_ip":
+		return 9, true
+	case "dest_port":
+		return 10, true
+	case "proto":
+		return 11, true
+	case "proto_name":
+		return 12, true
+	case "icmp_type":
+		return 13, true
+	case "icmp_code":
+		return 14, true
+	case "src_mac":
+		return 15, true
+	case "dest_mac":
+		return 16, true
+	case "community_id":
+		return 17, true
+	case "flow_id":
+		return 18, true
+	case "in_iface":
+		return 19, true
+	case "vlan":
+		return 20, true
+	case "app_proto":
+		return 21, true
+	case "direction":
+		return 22, true
+	case "signature":
+		return 23, true
+	case "flow":
+		return 24, true
+	case "packet":
+		return 25, true
+	case "firewall":
+		return 26, true
+	case "src_geo":
+		return 27, true
+	case "dest_geo":
+		return 28, true
+	case "src_labels":
+		return 29, true
+	case "dest_labels":
+		return 30, true
+	case "network_direction":
+		return 31, true
+	case "observer":
+		return 32, true
+	case "details":
+		return 33, true
+	}
+	return 0, false
+}
+
 
 func (d *decoder) syntax() error {
 	if d.t.Err != nil {
@@ -130,7 +206,7 @@ func (d *decoder) object(path string, member func(key string) error) error {
 		if !d.t.IsKey {
 			return normalize.Errorf(normalize.ReasonInvalidJSON, "%s: expected a key", orTop(path))
 		}
-		key := string(d.t.String())
+		key := d.text()
 		if err := d.next(); err != nil {
 			return err
 		}
@@ -180,7 +256,7 @@ func (d *decoder) raw() (normalize.RawJSON, error) {
 		return nil, normalize.Errorf(normalize.ReasonInvalidJSON, "unexpected %q", rune(d.t.Delim))
 	}
 	v := d.b[start:end]
-	if bytes.ContainsAny(v, " \t\r\n") {
+	if !compact(v) {
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, v); err != nil {
 			return nil, &normalize.Error{Reason: normalize.ReasonInvalidJSON, Err: err}
@@ -188,6 +264,23 @@ func (d *decoder) raw() (normalize.RawJSON, error) {
 		v = buf.Bytes()
 	}
 	return v, nil
+}
+
+// compact reports whether a valid JSON value has no whitespace outside its
+// strings (what the native encoder writes; strings may hold spaces).
+func compact(v []byte) bool {
+	in := false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\r' || c == '\n'):
+			return false
+		}
+	}
+	return true
 }
 
 func (d *decoder) fieldErr(path, what string) error {
@@ -198,7 +291,7 @@ func (d *decoder) str(path string) (string, error) {
 	if d.t.Delim != 0 || !d.t.Value.String() {
 		return "", d.fieldErr(path, "not a string")
 	}
-	return string(d.t.String()), nil
+	return d.text(), nil
 }
 
 // uint reads an unsigned integer no greater than max.
@@ -350,7 +443,7 @@ func (d *decoder) event() error {
 	var seen uint64
 	e := d.ev
 	err := d.object("", func(key string) error {
-		if bit, ok := topLevel[key]; ok {
+		if bit, ok := topLevel(key); ok {
 			if seen&(1<<bit) != 0 {
 				return normalize.Errorf(normalize.ReasonInvalidField, "%s: repeated", key)
 			}

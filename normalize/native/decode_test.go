@@ -14,6 +14,7 @@ import (
 
 	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/internal/schematest"
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/eve"
 )
@@ -198,4 +199,53 @@ func TestLooks(t *testing.T) {
 			t.Errorf("Looks(%q) = %v", msg, got)
 		}
 	}
+}
+
+func TestCompact(t *testing.T) {
+	for v, want := range map[string]bool{
+		`"a b"`: true, `{"a":"x y","b":[1,2]}`: true, `{"a": 1}`: false, "[1,\n2]": false,
+		`"q\" x"`: true, `["\\", 1, 2]`: false, `["\\",1]`: true,
+	} {
+		if got := compact([]byte(v)); got != want {
+			t.Errorf("compact(%s) = %v", v, got)
+		}
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	files, _ := filepath.Glob("../eve/testdata/*.json")
+	var recs [][]byte
+	for _, f := range files {
+		for i, line := range lines(b, f) {
+			var ev normalize.Event
+			if (eve.Decoder{}).Decode(line, &ev) != nil {
+				continue
+			}
+			ev.ID, ev.Received = fmt.Sprintf("%032x", i), time.Unix(1700000000, 0).UTC()
+			ev.Source.Input, ev.Source.Sensor = "eve", "sensor"
+			if ev.Timestamp.IsZero() {
+				ev.Timestamp = ev.Received
+			}
+			if ev.Action == "" {
+				ev.Action = normalize.ActionUnknown
+			}
+			recs = append(recs, encode(&ev))
+		}
+	}
+	size := 0
+	for _, r := range recs {
+		size += len(r)
+	}
+	b.SetBytes(int64(size / len(recs)))
+	b.ReportAllocs()
+	var ev normalize.Event
+	i := 0
+	stop := testutil.CPUTimer(b)
+	for b.Loop() {
+		if err := (Decoder{}).Decode(recs[i%len(recs)], &ev); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	stop()
 }
