@@ -77,8 +77,12 @@ type decoder struct {
 	ev *normalize.Event
 }
 
-// text returns the current string token's content: a substring of the
-// message when it has no escapes (the usual case), a copy otherwise.
+// isString reports whether a token is a whole quoted string.
+func isString(v []byte) bool { return len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' }
+
+// text returns the current string token's content (isString holds): a
+// substring of the message when it has no escapes (the usual case), a copy
+// otherwise.
 func (d *decoder) text() string {
 	v := d.t.Value
 	if bytes.IndexByte(v, '\\') < 0 {
@@ -164,7 +168,6 @@ func topLevel(key string) (uint, bool) {
 	return 0, false
 }
 
-
 func (d *decoder) syntax() error {
 	if d.t.Err != nil {
 		return &normalize.Error{Reason: normalize.ReasonInvalidJSON, Err: d.t.Err}
@@ -203,7 +206,7 @@ func (d *decoder) object(path string, member func(key string) error) error {
 			}
 		}
 		first = false
-		if !d.t.IsKey {
+		if !d.t.IsKey || !isString(d.t.Value) {
 			return normalize.Errorf(normalize.ReasonInvalidJSON, "%s: expected a key", orTop(path))
 		}
 		key := d.text()
@@ -288,7 +291,7 @@ func (d *decoder) fieldErr(path, what string) error {
 }
 
 func (d *decoder) str(path string) (string, error) {
-	if d.t.Delim != 0 || !d.t.Value.String() {
+	if d.t.Delim != 0 || !isString(d.t.Value) {
 		return "", d.fieldErr(path, "not a string")
 	}
 	return d.text(), nil
