@@ -121,7 +121,7 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 	wg.Go(func() { in.commitLoop(ctx) })
 	for {
 		in.offs.waitRoom(in.opts.MaxPendingRecords, ctx.Done())
-		fetches := in.cl.PollRecords(ctx, 10_000)
+		fetches := in.cl.PollRecords(ctx, 2000)
 		if ctx.Err() != nil {
 			break
 		}
