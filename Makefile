@@ -5,7 +5,7 @@ VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10s
 
-.PHONY: all build run test deps unit bench bench-e2e fuzz fuzz-long lint fmt clean
+.PHONY: all build run test deps unit bench bench-e2e fuzz fuzz-long lint fmt clean docs
 
 all: build
 
@@ -47,6 +47,12 @@ lint:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# docs writes the generated blocks of the documentation from the code (the
+# plugin READMEs' samples and key tables, the shared key tables, the plugin
+# index: internal/docgen). `make test` fails when they are out of date.
+docs:
+	$(GO) test ./cmd/alertgw -run '^TestGeneratedDocs$$' -count=1 -args -write-docs
 
 clean:
 	rm -rf bin run data
@@ -91,3 +97,14 @@ image-docker:
 .PHONY: bench-e2e-quick
 bench-e2e-quick: build
 	QUICK=1 COUNT=300000 ./bench/e2e.sh
+
+# Reduce and route (issue 15, docs/pipeline.md): stage micro-benchmarks (CPU
+# time per event, one core) and the gateway end to end with and without
+# filters, aggregation and transactions, interleaved.
+.PHONY: bench-reduce
+bench-reduce: build
+	$(GO) test -run '^$$' -bench RouteFilter -benchtime 20000x -cpu 1 ./pipeline/
+	$(GO) test -run '^$$' -bench AddRepeated -benchtime 5000000x -cpu 1 ./pipeline/aggregate/
+	$(GO) test -run '^$$' -bench Join -benchtime 1000000x -cpu 1 ./pipeline/transaction/
+	$(GO) test -run '^$$' -bench OpenFlows -benchtime 1x -cpu 1 ./pipeline/transaction/
+	./bench/reduce-e2e.sh

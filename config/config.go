@@ -36,6 +36,9 @@ type File struct {
 	RunAs      RunAs      `mapstructure:"run_as"`
 	Inputs     []Block    `mapstructure:"-"`
 	Outputs    []Block    `mapstructure:"-"`
+	// Stages are the named reduction stages (aggregate, transactions)
+	// that outputs read with from: (docs/pipeline.md).
+	Stages []Block `mapstructure:"-"`
 
 	// Enrich is the raw enrich: section; package enrich owns its options
 	// and decodes it (cmd/alertgw/build.go), as plugins do with blocks.
@@ -130,8 +133,12 @@ func Load(path string, environ []string) (*File, Problems, error) {
 	if f.Outputs, err = blocks(tree, "outputs", &probs); err != nil {
 		return nil, nil, err
 	}
+	if f.Stages, err = blocks(tree, "stages", &probs); err != nil {
+		return nil, nil, err
+	}
 	delete(tree, "inputs")
 	delete(tree, "outputs")
+	delete(tree, "stages")
 	probs = append(probs, Decode(tree, "", f)...)
 	probs = probs.Merge(f.validate())
 	if f.Sensor == "" {

@@ -23,6 +23,9 @@ const (
 	KindEvent   Kind = "event"   // any other sensor record, kept whole under Details
 	KindAudit   Kind = "audit"   // a host audit event (auditd)
 	KindStats   Kind = "stats"   // the gateway's own counters
+	// KindTransaction is every record of one flow joined into one event by
+	// the pipeline's transactions stage (pipeline/transaction).
+	KindTransaction Kind = "transaction"
 )
 
 // Action is what happened to the traffic, as far as the source says.
@@ -80,6 +83,10 @@ type Event struct {
 	SrcLabels, DestLabels []string  // names of the configured networks the address is in (home_net, dmz …)
 	NetDirection          string    // inbound|outbound|internal|external, from the network labels
 	Observer              *Observer // where the gateway runs: site, environment, Kubernetes pod/node
+
+	// Set by the pipeline's reduction stages, never by a source.
+	Aggregate   *Aggregate   // this event is a summary standing for Aggregate.Count events (pipeline/aggregate)
+	Transaction *Transaction // kind transaction: the records joined (pipeline/transaction)
 
 	// Details keeps, in source order, everything the source said that has
 	// no common field above, so nothing is thrown away.
@@ -161,6 +168,54 @@ type Observer struct {
 	Namespace   string // Kubernetes namespace of the gateway's pod
 	Pod         string // Kubernetes pod name
 	Node        string // Kubernetes node (the host the sensor runs on)
+}
+
+// Aggregate says what an aggregation summary stands for: Count events with
+// the same values of the Key fields within one window. The summary carries
+// the first event's fields.
+type Aggregate struct {
+	Count     uint64    // events of the window, the first included
+	FirstSeen time.Time // earliest and latest source timestamp among them
+	LastSeen  time.Time
+	Key       []string // names of the fields the events share (a shared, read-only list)
+	ClosedBy  string   // window, max_count, max_groups, max_bytes or flush
+	FirstSent bool     // the first event was also sent on its own (emit: first_and_summary)
+}
+
+// Transaction is what a transactions stage joined for one flow: the alerts,
+// the application-layer and other records, and (on the event itself) the
+// flow record's counters. It is complete when the flow record closed it;
+// a timeout, a cap or a flush closes it partial.
+type Transaction struct {
+	Complete bool
+	ClosedBy string   // flow, idle, max_age, max_open, max_bytes, max_records or flush
+	Events   uint64   // records joined, including any left out past max_records
+	Omitted  uint64   // records counted but not kept (past max_records)
+	Sources  []string // source types, in order of first appearance
+	Alerts   []TxAlert
+	Records  []TxRecord // every other record but the flow record, in arrival order
+}
+
+// TxAlert is one alert of a transaction.
+type TxAlert struct {
+	ID        string
+	Timestamp time.Time
+	Action    Action
+	Signature Signature
+}
+
+// TxRecord is one non-alert record of a transaction: an application-layer
+// record (type http, dns, tls, fileinfo …), a netflow record, a firewall
+// packet or an audit event.
+type TxRecord struct {
+	ID         string
+	Timestamp  time.Time
+	Kind       Kind
+	Type       string // EVE event_type where there is one, otherwise the kind
+	SourceType string
+	Action     Action
+	Firewall   *Firewall // packets: the firewall's verdict and rule
+	Details    Details
 }
 
 // Network directions, as the enrich stage derives them from the configured

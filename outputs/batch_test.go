@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/outputs/format"
 )
 
 // countingEncoder writes the event's id and counts its calls.
@@ -84,5 +85,26 @@ func TestJoinKeepsEncoding(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSelectCarriesEncodingsOver(t *testing.T) {
+	evs := []*normalize.Event{{ID: "a", Kind: normalize.KindAlert}, {ID: "b", Kind: normalize.KindFlow}, {ID: "c", Kind: normalize.KindAlert}}
+	b := &Batch{Events: evs}
+	full := b.Encode(format.Native{})
+	sel := b.Select([]int{0, 2})
+	if len(sel.Events) != 2 || sel.Events[1].ID != "c" {
+		t.Fatalf("events %v", sel.Events)
+	}
+	got := sel.encodedAs(format.Native{})
+	if got == nil {
+		t.Fatal("the selection lost the batch's encoding")
+	}
+	want := string(full.Line(0)) + "\n" + string(full.Line(2)) + "\n"
+	if string(got.Data) != want || got.Ends[0] != len(full.Line(0))+1 {
+		t.Fatalf("selected lines %q, want %q", got.Data, want)
+	}
+	if again := EncodeLines(format.Native{}, sel.Events, nil); string(again.Data) != want {
+		t.Fatalf("copied lines differ from encoding the selection: %q", again.Data)
 	}
 }

@@ -98,6 +98,9 @@ func (l *Lines) Line(i int) []byte {
 
 // Encode returns the batch encoded by enc, encoding it the first time.
 func (b *Batch) Encode(enc format.Encoder) *Lines {
+	if enc == nil {
+		return nil // an output that encodes events itself (Plugin.EncodesItself)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, l := range b.encoded {
@@ -213,6 +216,29 @@ func (b *Batch) Subset(idx []int) *Batch {
 	out := &Batch{Events: make([]*normalize.Event, len(idx))}
 	for i, j := range idx {
 		out.Events[i] = b.Events[j]
+	}
+	return out
+}
+
+// Select returns a batch of the events at idx (ascending) for an output
+// that takes only some of them (a filter). The encodings the batch already
+// has are carried over by copying the selected lines, which costs a copy,
+// not an encoding.
+func (b *Batch) Select(idx []int) *Batch {
+	out := b.Subset(idx)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.encoded {
+		size := 0
+		for _, i := range idx {
+			size += len(l.Line(i)) + 1
+		}
+		sel := &Lines{Encoder: l.Encoder, Data: make([]byte, 0, size), Ends: make([]int, len(idx))}
+		for j, i := range idx {
+			sel.Data = append(append(sel.Data, l.Line(i)...), '\n')
+			sel.Ends[j] = len(sel.Data)
+		}
+		out.encoded = append(out.encoded, sel)
 	}
 	return out
 }

@@ -11,29 +11,53 @@ import (
 // the pipeline encodes, queues, batches and retries what it delivers to
 // the output (docs/delivery.md).
 type Delivery struct {
-	Format string   `mapstructure:"format"`
-	Buffer Buffer   `mapstructure:"buffer"`
-	Batch  Batching `mapstructure:"batch"`
-	Retry  Retry    `mapstructure:"retry"`
+	// Format is the encoding of the events the output receives: native
+	// (docs/schema.md), ecs or ocsf (docs/formats.md).
+	Format string `mapstructure:"format"`
+	// Buffer is the output's queue: memory, spilling to disk.
+	Buffer Buffer `mapstructure:"buffer"`
+	// Batch groups queued events into one Write.
+	Batch Batching `mapstructure:"batch"`
+	// Retry is the backoff between attempts of a failing Write.
+	Retry Retry `mapstructure:"retry"`
 }
 
 // Buffer is an output's queue: memory, spilling to a disk buffer in Path
 // when one is given, or disk only (every event written ahead to disk).
 // See docs/delivery.md.
 type Buffer struct {
-	Type         string        `mapstructure:"type"`          // memory | disk
-	MaxEvents    int           `mapstructure:"max_events"`    // events held in memory before spilling or when_full
-	MaxBytes     config.Size   `mapstructure:"max_bytes"`     // bound on the disk buffer's files
-	Path         string        `mapstructure:"path"`          // disk buffer directory, one per output
-	WhenFull     string        `mapstructure:"when_full"`     // block | drop_newest | drop_oldest
-	Sync         string        `mapstructure:"sync"`          // disk: always | interval | never
-	SyncInterval time.Duration `mapstructure:"sync_interval"` // disk, sync: interval
+	// Type is memory (events wait in memory; with a path they spill to
+	// disk when memory is full) or disk (every event is written to disk
+	// before the input is told it was accepted).
+	Type string `mapstructure:"type"`
+	// MaxEvents is how many events wait in memory before spilling (or
+	// before when_full applies).
+	MaxEvents int `mapstructure:"max_events"`
+	// MaxBytes bounds the disk buffer's segment files; at least 1MiB.
+	MaxBytes config.Size `mapstructure:"max_bytes"`
+	// Path is the disk buffer's directory, one per output; required with
+	// type: disk.
+	Path string `mapstructure:"path"`
+	// WhenFull is what happens when memory (without a path) or the disk
+	// buffer is full: block holds the inputs back, drop_newest drops the
+	// incoming batch, drop_oldest the oldest waiting events (a whole
+	// segment on disk). Every drop is counted by reason.
+	WhenFull string `mapstructure:"when_full"`
+	// Sync is when the disk buffer calls fsync: always, interval or never
+	// (see "The disk buffer").
+	Sync string `mapstructure:"sync"`
+	// SyncInterval is the time between two fsyncs with sync: interval.
+	SyncInterval time.Duration `mapstructure:"sync_interval"`
 }
 
 // Batching groups queued events into one Write.
 type Batching struct {
-	MaxEvents int           `mapstructure:"max_events"` // events per Write at most
-	Linger    time.Duration `mapstructure:"linger"`     // wait this long for a batch to fill; 0: send what is queued
+	// MaxEvents is the most events one Write receives; queued batches are
+	// joined up to it.
+	MaxEvents int `mapstructure:"max_events"`
+	// Linger is how long to wait for a batch to fill; 0 sends what is
+	// queued at once.
+	Linger time.Duration `mapstructure:"linger"`
 }
 
 // Retry is the backoff between attempts of a failing Write: exponential
@@ -41,8 +65,10 @@ type Batching struct {
 // step. Transient failures are retried until they succeed (or shutdown
 // leaves the events in the disk buffer); permanent ones are dead-lettered.
 type Retry struct {
+	// Initial is the first backoff after a failed Write.
 	Initial time.Duration `mapstructure:"initial"`
-	Max     time.Duration `mapstructure:"max"`
+	// Max caps the backoff, which doubles after each failure.
+	Max time.Duration `mapstructure:"max"`
 }
 
 // Buffer types and queue policies.

@@ -24,6 +24,7 @@ import (
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
+	"github.com/alertgw/alertgw/query"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -37,6 +38,9 @@ type Options struct {
 	// Enricher, when set, adds GeoIP, network labels and sensor metadata to
 	// every event after it is normalized and completed, before encoding.
 	Enricher interface{ Enrich(*normalize.Event) }
+	// Stages are the named reduction stages (aggregate, transactions)
+	// that outputs read with Route.From.
+	Stages []Stage
 }
 
 // Input is a configured input ready to run.
@@ -60,6 +64,7 @@ type Output struct {
 	Buffer  Buffer
 	Batch   Batching // zero: the defaults
 	Retry   Retry    // zero: the defaults
+	Route   Route    // zero: every event of the event stream
 	Stats   *stats.Output
 	Log     zerolog.Logger
 }
@@ -91,22 +96,32 @@ type Pipeline struct {
 	failLog  zerolog.Logger
 }
 
-// topology is the outputs events fan out to, and the distinct encoders
-// they use, so that each batch is encoded once per format.
+// topology is the outputs events fan out to, the stages between, and who
+// reads what: readers[""] take the event stream, readers[name] what the
+// stage of that name emits.
 type topology struct {
-	outputs  []*outputRunner
-	encoders []format.Encoder
+	outputs []*outputRunner
+	stages  []*stage // named stages, fed the event stream
+	readers map[string][]*outputRunner
 }
 
-func newTopology(outs []*outputRunner) *topology {
-	t := &topology{outputs: outs}
+func newTopology(outs []*outputRunner, stages []*stage) *topology {
+	t := &topology{outputs: outs, stages: stages, readers: make(map[string][]*outputRunner)}
 	for _, o := range outs {
-		// An output without an encoder encodes events itself.
-		if o.Encoder != nil && !slices.Contains(t.encoders, o.Encoder) {
-			t.encoders = append(t.encoders, o.Encoder)
-		}
+		t.readers[o.Route.From] = append(t.readers[o.Route.From], o)
 	}
 	return t
+}
+
+// allStages returns the named stages and the outputs' own aggregations.
+func (t *topology) allStages() []*stage {
+	all := slices.Clone(t.stages)
+	for _, o := range t.outputs {
+		if o.agg != nil {
+			all = append(all, o.agg)
+		}
+	}
+	return all
 }
 
 type inputRunner struct {
@@ -117,6 +132,8 @@ type inputRunner struct {
 
 type outputRunner struct {
 	Output
+	filter *query.Matcher // nil: every event of its stream
+	agg    *stage         // the output's own aggregation, or nil
 	q      *queue
 	reopen atomic.Bool // set by Reopen, acted on by the output's goroutine
 	// start, when not nil, is closed to let the runner begin writing: a
@@ -165,7 +182,18 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 		}
 		runners = append(runners, r)
 	}
-	p.topo.Store(newTopology(runners))
+	var stages []*stage
+	for _, sc := range opts.Stages {
+		s, err := newStage(sc)
+		if err != nil {
+			for _, r := range runners {
+				r.q.closeDisk()
+			}
+			return nil, err
+		}
+		stages = append(stages, s)
+	}
+	p.topo.Store(newTopology(runners, stages))
 	return p, nil
 }
 
@@ -184,16 +212,21 @@ func newOutputRunner(o Output) (*outputRunner, error) {
 	if o.Retry.Max < o.Retry.Initial {
 		o.Retry.Max = max(def.Retry.Max, o.Retry.Initial)
 	}
+	r := &outputRunner{Output: o, finished: make(chan struct{})}
+	if err := compileRoute(r); err != nil {
+		return nil, err
+	}
 	q, err := newQueue(o.Buffer, o.Stats, o.Log)
 	if err != nil {
 		return nil, fmt.Errorf("output %s: %w", o.Name, err)
 	}
 	q.enc = o.Encoder
+	r.q = q
 	o.Stats.Capacity.Store(int64(o.Buffer.MaxEvents))
 	if o.Buffer.Path != "" {
 		o.Stats.BufferLimit.Store(int64(o.Buffer.MaxBytes))
 	}
-	return &outputRunner{Output: o, q: q, finished: make(chan struct{})}, nil
+	return r, nil
 }
 
 // Run runs until ctx is cancelled, then stops the inputs, drains the workers
@@ -204,6 +237,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	for _, o := range p.topo.Load().outputs {
 		p.startOutput(o)
 	}
+	p.startStages(p.topo.Load())
 	var workWG sync.WaitGroup
 	for range p.opts.Workers {
 		workWG.Go(p.runWorker)
@@ -252,6 +286,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.inWG.Wait()
 		close(p.work)
 		workWG.Wait()
+		// What the stages still hold goes to the queues before they close.
+		p.flushStages(p.topo.Load().allStages())
 		for _, o := range p.topo.Load().outputs {
 			o.q.close()
 		}
@@ -443,25 +479,6 @@ func (p *Pipeline) fail(in *inputRunner, raw []byte, reason string, err error) {
 		if werr := p.opts.DeadLetter.Write(in.Name, in.Type, reason, err, raw); werr != nil {
 			p.failLog.Error().Err(werr).Msg("dead-letter write failed")
 		}
-	}
-}
-
-// fanOut encodes the batch once per format and queues it on every output.
-func (p *Pipeline) fanOut(evs []*normalize.Event, done func()) {
-	t := p.topo.Load()
-	if len(evs) == 0 || len(t.outputs) == 0 {
-		if done != nil {
-			done()
-		}
-		return
-	}
-	b := &outputs.Batch{Events: evs}
-	for _, enc := range t.encoders {
-		b.Encode(enc)
-	}
-	d := &delivery{batch: b, refs: int32(len(t.outputs)), done: done}
-	for _, o := range t.outputs {
-		o.q.push(d)
 	}
 }
 

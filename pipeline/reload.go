@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 )
@@ -67,6 +68,10 @@ type OutputChanges struct {
 	Add     []Output // new names
 	Replace []Output // same name, new configuration
 	Remove  []string
+	// Stages, when not nil, is the new list of named stages: a stage whose
+	// configuration is unchanged keeps running with what it holds; one that
+	// changed or left hands on (flushes) what it held.
+	Stages *[]Stage
 }
 
 // ChangeOutputs applies changes without losing events:
@@ -137,15 +142,49 @@ func (p *Pipeline) ChangeOutputs(c OutputChanges) error {
 		next = slices.DeleteFunc(next, func(o *outputRunner) bool { return o == prev })
 	}
 
-	// From here on nothing fails: swap, then retire what left.
-	p.topo.Store(newTopology(next))
+	stages := old.stages
+	if c.Stages != nil {
+		stages = nil
+		for _, sc := range *c.Stages {
+			i := slices.IndexFunc(old.stages, func(s *stage) bool { return sameStage(s.Stage, sc) })
+			if i >= 0 {
+				stages = append(stages, old.stages[i])
+				continue
+			}
+			s, err := newStage(sc)
+			if err != nil {
+				return fail(err)
+			}
+			stages = append(stages, s)
+		}
+	}
+
+	// From here on nothing fails: swap, then retire what left. Stages
+	// that changed or left, and the own aggregations of outputs that did,
+	// hand on what they held first (a stage's readers are looked up in the
+	// new topology; an output's aggregation empties into its own queue,
+	// before that queue retires).
+	t := newTopology(next, stages)
+	p.topo.Store(t)
+	for _, s := range old.stages {
+		if !slices.Contains(stages, s) {
+			p.emit(s, s.flush())
+		}
+	}
 	for _, s := range swaps {
+		if s.old.agg != nil {
+			p.emit(s.old.agg, s.old.agg.flush())
+		}
 		s.old.q.retire(s.new.q)
 		p.startOutput(s.new)
 	}
 	for _, r := range removed {
+		if r.agg != nil {
+			p.emit(r.agg, r.agg.flush())
+		}
 		r.q.retire(nil)
 	}
+	p.startStages(t)
 	for _, r := range built {
 		if !slices.ContainsFunc(swaps, func(s swap) bool { return s.new == r }) {
 			p.startOutput(r)
@@ -185,4 +224,10 @@ func newOutputRunnerFor(o Output, prev *outputRunner) (*outputRunner, error) {
 		close(start)
 	}()
 	return r, nil
+}
+
+// sameStage says whether a running stage can stay as it is under config b.
+func sameStage(a, b Stage) bool {
+	a.Stats, b.Stats = nil, nil
+	return reflect.DeepEqual(a, b)
 }

@@ -67,7 +67,7 @@ var fields = []*Field{
 	{Name: "id", Type: String, Doc: "the event id (32 hex digits)", str: func(e *normalize.Event) string { return e.ID }},
 	{Name: "timestamp", Type: Time, Doc: "when it happened (sensor clock)", time: func(e *normalize.Event) time.Time { return e.Timestamp }},
 	{Name: "received", Type: Time, Doc: "when the gateway received it", time: func(e *normalize.Event) time.Time { return e.Received }},
-	{Name: "kind", Type: Enum, Values: []string{"alert", "flow", "packet", "anomaly", "event", "audit", "stats"},
+	{Name: "kind", Type: Enum, Values: []string{"alert", "flow", "packet", "anomaly", "event", "audit", "stats", "transaction"},
 		Doc: "what the event describes", str: func(e *normalize.Event) string { return string(e.Kind) }},
 	{Name: "action", Type: Enum, Values: []string{"allowed", "blocked", "unknown"},
 		Doc: "what happened to the traffic", str: func(e *normalize.Event) string { return string(e.Action) }},
@@ -241,6 +241,7 @@ func init() {
 			geoStr("as_org", "AS organisation", func(g *normalize.Geo) string { return g.ASOrg }),
 		)
 	}
+	fields = append(fields, reductionFields...)
 	for _, f := range fields {
 		byName[f.Name] = f
 	}

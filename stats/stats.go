@@ -96,6 +96,9 @@ type Output struct {
 	Retried atomic.Uint64 // delivery attempts repeated
 	Failed  Reasons       // events rejected for good (dead-lettered), by reason
 	Dropped Reasons       // events dropped by an explicit policy, by reason
+	// Filtered counts events the output's filter left out: routed
+	// elsewhere by choice, not lost.
+	Filtered atomic.Uint64
 
 	BufferedBytes atomic.Int64  // size of the disk buffer's files
 	Spilled       atomic.Uint64 // events written to the disk buffer
@@ -146,6 +149,7 @@ type Registry struct {
 	mu      sync.Mutex
 	inputs  map[string]*Input
 	outputs map[string]*Output
+	stages  map[string]*Stage
 }
 
 // NewRegistry returns an empty registry.

@@ -32,6 +32,7 @@ type decodedOutput struct {
 	block  config.Block
 	plugin outputs.Plugin
 	common *pipeline.Delivery
+	route  *pipeline.RouteOptions
 	opts   any
 }
 
@@ -64,12 +65,14 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 			}
 			continue
 		}
-		common, opts := pipeline.DefaultDelivery(), p.Options()
-		probs = append(probs, config.DecodeBlock(b, common, opts)...)
-		outs = append(outs, decodedOutput{block: b, plugin: p, common: common, opts: opts})
+		common, route, opts := pipeline.DefaultDelivery(), &pipeline.RouteOptions{}, p.Options()
+		probs = append(probs, config.DecodeBlock(b, common, route, opts)...)
+		outs = append(outs, decodedOutput{block: b, plugin: p, common: common, route: route, opts: opts})
 	}
 	_, eprobs := decodeEnrich(f)
 	probs = append(probs, eprobs...)
+	_, sprobs := decodeStages(f, outs, nil)
+	probs = append(probs, sprobs...)
 	return f, ins, outs, probs, nil
 }
 
@@ -81,6 +84,51 @@ func decodeEnrich(f *config.File) (*enrich.Options, config.Problems) {
 		return opts, opts.Validate().Prefixed("enrich")
 	}
 	return opts, config.Decode(f.Enrich, "enrich", opts)
+}
+
+// decodeStages decodes the stages: list and checks that every stage is read
+// by an output and every output's from: names a stage. reg, when not nil,
+// gives each stage its counters.
+func decodeStages(f *config.File, outs []decodedOutput, reg *stats.Registry) ([]pipeline.Stage, config.Problems) {
+	var stages []pipeline.Stage
+	var probs config.Problems
+	readers := map[string]bool{}
+	for _, d := range outs {
+		readers[d.route.From] = true
+	}
+	names := map[string]bool{}
+	for _, b := range f.Stages {
+		names[b.Name] = true
+		common := &pipeline.StageOptions{}
+		s := pipeline.Stage{Name: b.Name, Type: b.Type}
+		switch b.Type {
+		case pipeline.StageAggregate:
+			s.Aggregate = pipeline.DefaultAggregateOptions()
+			probs = append(probs, config.DecodeBlock(b, common, s.Aggregate)...)
+		case pipeline.StageTransactions:
+			s.Transactions = pipeline.DefaultTransactionOptions()
+			probs = append(probs, config.DecodeBlock(b, common, s.Transactions)...)
+		case "":
+			continue // reported by config.Load
+		default:
+			probs.Add(b.Path+".type", "unknown stage type %q (known: %s, %s)", b.Type, pipeline.StageAggregate, pipeline.StageTransactions)
+			continue
+		}
+		s.Filter = common.Filter
+		if !readers[b.Name] {
+			probs.Add(b.Path, "stage %q feeds no output: name it in an output's from:", b.Name)
+		}
+		if reg != nil {
+			s.Stats = reg.Stage(b.Name, b.Type)
+		}
+		stages = append(stages, s)
+	}
+	for _, d := range outs {
+		if from := d.route.From; from != "" && !names[from] {
+			probs.Add(d.block.Path+".from", "no stage named %q", from)
+		}
+	}
+	return stages, probs
 }
 
 func known[P any](m map[string]P) string {
@@ -122,7 +170,9 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 			return nil, err
 		}
 	}
+	stages, _ := decodeStages(f, outs, reg) // validated already
 	popts := pipeline.Options{
+		Stages:          stages,
 		Sensor:          f.Sensor,
 		Workers:         f.Pipeline.Workers,
 		ShutdownTimeout: f.Pipeline.ShutdownTimeout,
@@ -160,8 +210,12 @@ func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats
 	if err != nil {
 		return pipeline.Output{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
 	}
+	var aggStats *stats.Stage
+	if d.route.Aggregate != nil {
+		aggStats = reg.Stage(d.block.Name+".aggregate", pipeline.StageAggregate)
+	}
 	return pipeline.Output{Name: d.block.Name, Type: d.block.Type, Writer: w, Encoder: enc, Buffer: d.common.Buffer,
-		Batch: d.common.Batch, Retry: d.common.Retry, Stats: st, Log: olog}, nil
+		Batch: d.common.Batch, Retry: d.common.Retry, Route: d.route.Route(aggStats), Stats: st, Log: olog}, nil
 }
 
 func buildInput(f *config.File, d decodedInput, log zerolog.Logger, reg *stats.Registry) (pipeline.Input, error) {

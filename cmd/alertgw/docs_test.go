@@ -17,7 +17,7 @@ import (
 var yamlBlock = regexp.MustCompile("(?s)```ya?ml\n(.*?)```")
 
 // configKey finds a top-level key of an alertgw configuration.
-var configKey = regexp.MustCompile(`(?m)^(inputs|outputs|pipeline|dead_letter|admin|run_as):`)
+var configKey = regexp.MustCompile(`(?m)^(inputs|outputs|stages|pipeline|dead_letter|admin|run_as):`)
 
 // TestDocumentedConfigs keeps the documentation honest: every alertgw
 // configuration shipped in examples/, every plugin's sample.yaml, and every
@@ -159,5 +159,45 @@ func TestPluginFolders(t *testing.T) {
 				t.Errorf("%s/sample.yaml: %s", p.dir, pr)
 			}
 		}
+	}
+}
+
+// mdLink is a relative link in a Markdown page: [text](target#anchor).
+var mdLink = regexp.MustCompile(`\]\(([^)#\s]+)(#[^)\s]*)?\)`)
+
+// TestDocLinks checks that every relative link of every Markdown page of
+// the repository points at a file or folder that exists (pages moved: the
+// plugin folders).
+func TestDocLinks(t *testing.T) {
+	root := filepath.Join("..", "..")
+	n := 0
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata" || d.Name() == "bin") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(path, ".md") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range mdLink.FindAllSubmatch(b, -1) {
+			target := string(m[1])
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			n++
+			if _, err := os.Stat(filepath.Join(filepath.Dir(path), target)); err != nil {
+				t.Errorf("%s: broken link %s", path, target)
+			}
+		}
+		return nil
+	})
+	if n < 50 {
+		t.Errorf("found only %d links", n)
 	}
 }

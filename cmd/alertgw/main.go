@@ -72,5 +72,6 @@ func configCmd() *cobra.Command {
 			cmd.OutOrStdout().Write(configDefault())
 		},
 	})
+	c.AddCommand(configSampleCmd())
 	return c
 }

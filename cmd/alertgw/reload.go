@@ -125,7 +125,12 @@ func (r *reloader) Reload() error {
 			ch.Remove = append(ch.Remove, name)
 		}
 	}
-	if len(ch.Add)+len(ch.Replace)+len(ch.Remove) > 0 {
+	// Stages: handed over whole; the pipeline keeps those that did not
+	// change and flushes the others.
+	if stages, _ := decodeStages(f, outs, r.reg); !reflect.DeepEqual(f.Stages, r.cur.Stages) {
+		ch.Stages = &stages
+	}
+	if len(ch.Add)+len(ch.Replace)+len(ch.Remove) > 0 || ch.Stages != nil {
 		if err := r.p.ChangeOutputs(ch); err != nil {
 			for _, o := range append(ch.Add, ch.Replace...) {
 				o.Writer.Close()
@@ -138,12 +143,29 @@ func (r *reloader) Reload() error {
 			for _, name := range ch.Remove {
 				delete(r.outputs, name)
 				r.reg.RemoveOutput(name)
+				r.reg.RemoveStage(name + ".aggregate")
+			}
+			if ch.Stages != nil {
+				r.forgetStages(f)
 			}
 			r.log.Info().Int("added", len(ch.Add)).Int("replaced", len(ch.Replace)).Int("removed", len(ch.Remove)).Msg("reload: outputs changed")
 		}
 	}
 	r.cur = f
 	return errors.Join(errs...)
+}
+
+// forgetStages drops the counters of named stages the new file no longer has.
+func (r *reloader) forgetStages(f *config.File) {
+	kept := map[string]bool{}
+	for _, b := range f.Stages {
+		kept[b.Name] = true
+	}
+	for _, b := range r.cur.Stages {
+		if !kept[b.Name] {
+			r.reg.RemoveStage(b.Name)
+		}
+	}
 }
 
 // warnRestartOnly logs the settings a reload cannot change.

@@ -23,56 +23,79 @@ const (
 
 // Options configure a `type: auditd` input.
 type Options struct {
+	// Source is where records come from: socket (a client of auditd's
+	// af_unix plugin), stdin (run by auditd as a plugin) or file
+	// (audit.log files, read once).
 	Source string `mapstructure:"source"`
-	// Socket is the af_unix plugin's socket path (source: socket).
+	// Socket is the af_unix plugin's socket path (source: socket); auditd
+	// 3.1 and later use /run/audit/audispd_events.
 	Socket string `mapstructure:"socket"`
-	// Format is what the plugin writes: "string" or "binary" (socket, stdin).
+	// Format is what the plugin writes: string (one text record per line)
+	// or binary (socket, stdin).
 	Format string `mapstructure:"format"`
-	// BinaryFraming says how binary frames are sized: "fixed" for auditd
-	// 3.0.x (Debian 12, RHEL 8), "exact" for 3.1 and later.
+	// BinaryFraming says how binary frames are sized: fixed for auditd
+	// 3.0.x (Debian 12, RHEL 8), exact for 3.1 and later.
 	BinaryFraming string `mapstructure:"binary_framing"`
 	// Files are audit.log paths or glob patterns (source: file), read in
 	// the order given, each pattern's matches sorted.
 	Files []string `mapstructure:"files"`
 
-	ReconnectMin time.Duration `mapstructure:"reconnect_min"` // first retry delay
-	ReconnectMax time.Duration `mapstructure:"reconnect_max"` // longest retry delay
+	// ReconnectMin is the first delay before connecting to the socket
+	// again after a failure; it doubles up to reconnect_max.
+	ReconnectMin time.Duration `mapstructure:"reconnect_min"`
+	// ReconnectMax is the longest delay between two connection attempts.
+	ReconnectMax time.Duration `mapstructure:"reconnect_max"`
 
 	// BatchDelay is the longest a record waits in the socket buffer so
-	// that several are read at once (socket, stdin). 0 reads each at once.
+	// that several are read at once (socket, stdin); 0 reads each at once.
 	BatchDelay time.Duration `mapstructure:"batch_delay"`
 
-	// EventTimeout is how long an event waits for its end-of-event record.
+	// EventTimeout is how long an event waits for its end-of-event (EOE)
+	// record before it is completed without it.
 	EventTimeout time.Duration `mapstructure:"event_timeout"`
-	// MaxInFlight bounds the events being assembled at once.
+	// MaxInFlight bounds the events being assembled at once (the oldest
+	// is completed first).
 	MaxInFlight int `mapstructure:"max_in_flight"`
-	// ResolveIDs names uids and gids with the host's user database.
+	// ResolveIDs names uids and gids with the host's user database
+	// (cached 10 minutes).
 	ResolveIDs bool `mapstructure:"resolve_ids"`
 	// Summary adds go-libaudit's actor/action/object/how summary as
 	// details.summary (about ten times the CPU per event).
 	Summary bool `mapstructure:"summary"`
 
+	// ProcessTable bounds the table of processes that gives events their
+	// parent and labels.
 	ProcessTable TableOptions `mapstructure:"process_table"`
 	// ProcLookup reads /proc for parents the table has not seen (live
 	// sources only: a replayed log's processes are long gone).
-	ProcLookup bool        `mapstructure:"proc_lookup"`
-	Labels     []LabelRule `mapstructure:"labels"`
+	ProcLookup bool `mapstructure:"proc_lookup"`
+	// Labels give a label to the processes whose events carry one of the
+	// rule's audit keys or whose executable matches one of its regular
+	// expressions; children inherit it (see Labels below).
+	Labels []LabelRule `mapstructure:"labels"`
 }
 
 // TableOptions bound the process table.
 type TableOptions struct {
-	MaxEntries int           `mapstructure:"max_entries"`
-	ExitedTTL  time.Duration `mapstructure:"exited_ttl"`
-	IdleTTL    time.Duration `mapstructure:"idle_ttl"`
+	// MaxEntries is the most processes tracked; the least recently seen
+	// is evicted.
+	MaxEntries int `mapstructure:"max_entries"`
+	// ExitedTTL is how long an exited process stays, for late events.
+	ExitedTTL time.Duration `mapstructure:"exited_ttl"`
+	// IdleTTL forgets processes not mentioned for this long; 0: never.
+	IdleTTL time.Duration `mapstructure:"idle_ttl"`
 }
 
 // LabelRule gives Label to processes whose events carry one of Keys, or
 // whose executable matches one of Exe (regular expressions); children
 // inherit it.
 type LabelRule struct {
-	Label string   `mapstructure:"label"`
-	Keys  []string `mapstructure:"keys"`
-	Exe   []string `mapstructure:"exe"`
+	// Label is the label given (event labels, details.process.labels).
+	Label string `mapstructure:"label"`
+	// Keys are audit rule keys (-k) whose events give the label.
+	Keys []string `mapstructure:"keys"`
+	// Exe are regular expressions matched against the executable path.
+	Exe []string `mapstructure:"exe"`
 }
 
 func defaultOptions() any {

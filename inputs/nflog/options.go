@@ -12,13 +12,14 @@ import (
 // Options configure one nflog input. See inputs/nflog/README.md.
 type Options struct {
 	// Groups are the NFLOG groups to bind (nft `log group N`, iptables
-	// `-j NFLOG --nflog-group N`), each with the action its packets get.
+	// `-j NFLOG --nflog-group N`), each with the action its packets get;
+	// at least one. The direct reader binds them all on one socket.
 	Groups []GroupOptions `mapstructure:"groups"`
 	// PrefixRules label packets by log prefix, first match wins, before the
-	// group's action applies.
+	// group's action applies (see "Allowed or blocked").
 	PrefixRules []PrefixRuleOptions `mapstructure:"prefix_rules"`
-	// CopyMode is packet (headers and payload), meta (attributes only) or
-	// none.
+	// CopyMode is packet (headers and payload), meta (attributes only: no
+	// addresses or ports) or none.
 	CopyMode string `mapstructure:"copy_mode"`
 	// CopyRange (snaplen) is how many bytes of each packet the kernel
 	// copies; 0 means the kernel default (65531). Rules may cap it further
@@ -47,7 +48,8 @@ type Options struct {
 	// BatchSize is the most events handed to the pipeline at once.
 	BatchSize int `mapstructure:"batch_size"`
 	// BatchWait is how long a batch may wait for more packets after its
-	// first one; 0 hands on only what is already queued.
+	// first one; larger batches cost less per packet, this bounds the added
+	// latency. 0 hands on only what is already queued.
 	BatchWait time.Duration `mapstructure:"batch_wait"`
 	// NetNS is the path of a network namespace to log in
 	// (/var/run/netns/NAME, /proc/PID/ns/net); "" is the gateway's own.
@@ -71,15 +73,22 @@ const (
 
 // GroupOptions is one NFLOG group and its action.
 type GroupOptions struct {
-	Group  uint16 `mapstructure:"group"`
-	Action string `mapstructure:"action"` // allowed | blocked | unknown
+	// Group is the NFLOG group number (0-65535).
+	Group uint16 `mapstructure:"group"`
+	// Action is what the group's packets were: allowed, blocked or unknown
+	// (accept, drop and reject are accepted as spellings).
+	Action string `mapstructure:"action"`
 }
 
 // PrefixRuleOptions labels packets whose log prefix matches.
 type PrefixRuleOptions struct {
-	Glob   string   `mapstructure:"glob"`
-	Regexp string   `mapstructure:"regexp"`
-	Action string   `mapstructure:"action"`
+	// Glob matches the log prefix with shell wildcards (or use regexp).
+	Glob string `mapstructure:"glob"`
+	// Regexp matches the log prefix with a regular expression.
+	Regexp string `mapstructure:"regexp"`
+	// Action is what matching packets were: allowed, blocked or unknown.
+	Action string `mapstructure:"action"`
+	// Groups limit the rule to these groups; empty: every group.
 	Groups []uint16 `mapstructure:"groups"`
 }
 

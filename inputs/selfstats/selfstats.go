@@ -35,6 +35,7 @@ var Plugin = inputs.Plugin{
 
 // Options of the stats input.
 type Options struct {
+	// Interval is how often a stats event is emitted; at least 1s.
 	Interval time.Duration `mapstructure:"interval"`
 }
 

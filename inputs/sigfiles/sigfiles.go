@@ -16,17 +16,21 @@ import (
 // Files names the signature-map files of an input block (its `signatures`
 // keys); empty names are skipped.
 type Files struct {
-	// SidMsg lists sid-msg.map files, v1 or v2: a signature's message,
-	// revision, class and priority by gid:sid.
+	// SidMsg lists sid-msg.map files: v1 `sid || msg || refs` and v2
+	// `gid || sid || rev || class || priority || msg || refs`, detected
+	// per line.
 	SidMsg []string `mapstructure:"sid_msg_map"`
-	// GenMsg is a gen-msg.map file: messages of the preprocessor and
-	// decoder rules (gid other than 1).
+	// GenMsg is a gen-msg.map file (`gid || sid || msg`): messages of the
+	// preprocessor and decoder events.
 	GenMsg string `mapstructure:"gen_msg_map"`
-	// Classification is a classification.config file: a class id's
-	// description (the event's category) and default priority.
+	// Classification is a classification.config file: the class id in a
+	// record is the 1-based position of its `config classification:`
+	// line, whose description becomes the event's category.
 	Classification string `mapstructure:"classification_config"`
-	// Rules lists Snort 2/3 rules files, read for their msg, classtype and
-	// priority (Snort 3 ships no sid-msg.map).
+	// Rules lists Snort 2/3 rules files: msg, gid, sid, rev, classtype and
+	// priority of every rule (commented-out rules too). Snort 3 has no
+	// sid-msg.map: point this at its rules. A sid-msg.map entry for the
+	// same gid:sid wins.
 	Rules []string `mapstructure:"rules"`
 }
 

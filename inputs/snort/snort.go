@@ -36,11 +36,25 @@ func (p *Paths) UnmarshalText(b []byte) error {
 
 // Options of a `type: snort` block.
 type Options struct {
-	Socket     Paths          `mapstructure:"socket"`
-	Format     string         `mapstructure:"format"`    // auto | snort2 | snort3 | barnyard2
-	LinkType   string         `mapstructure:"link_type"` // auto | ethernet | raw
+	// Socket is the path Snort sends to (<log dir>/snort_alert), or a list
+	// of paths and globs (Snort 3 with N packet threads: N_snort_alert).
+	Socket Paths `mapstructure:"socket"`
+	// Format is the datagram layout: auto picks it from the size (65,864:
+	// Snort 2.9 or 3; 65,928: Snort 2.9 OpenAppID; 1,856: Barnyard2);
+	// snort2, snort3 or barnyard2 force one (a datagram of another size is
+	// then dead-lettered).
+	Format string `mapstructure:"format"`
+	// LinkType is the datalink of the attached packets: ethernet, raw (IP
+	// from the first byte) or auto (Ethernet when Snort's network-header
+	// offset says so, raw IP when the packet parses as a whole IP datagram
+	// from its first byte, Ethernet otherwise).
+	LinkType string `mapstructure:"link_type"`
+	// Signatures name the maps that give the category (classification
+	// config) and the names of Barnyard2 alerts whose message was empty;
+	// reloaded on SIGHUP.
 	Signatures sigfiles.Files `mapstructure:"signatures"`
-	BatchSize  int            `mapstructure:"batch_size"`
+	// BatchSize is how many datagrams one recvmmsg call reads at most.
+	BatchSize int `mapstructure:"batch_size"`
 
 	unixsock.Options `mapstructure:",squash"`
 }

@@ -32,8 +32,9 @@ var Plugin = inputs.Plugin{
 
 // Options configure the input.
 type Options struct {
-	// Socket is the path Suricata's eve-log `filename` points at. A glob
-	// binds one socket per match (several Suricata instances).
+	// Socket is the path to bind: Suricata's eve-log `filename` (an
+	// absolute path), at most 107 bytes. A glob binds one socket per match
+	// (several Suricata instances).
 	Socket           string `mapstructure:"socket"`
 	unixsock.Options `mapstructure:",squash"`
 }

@@ -22,26 +22,51 @@ import (
 
 // Options of a `type: unified2` block.
 type Options struct {
-	Mode string `mapstructure:"mode"` // spool | socket
+	// Mode is spool (follow a directory of files) or socket (unified2
+	// records over a datagram socket, see "Socket mode").
+	Mode string `mapstructure:"mode"`
 
-	// Spool mode.
-	Directory    string        `mapstructure:"directory"`     // Barnyard2's -d
-	Prefix       string        `mapstructure:"prefix"`        // Barnyard2's -f: snort.u2, unified2.alert, unified2.log
-	Bookmark     string        `mapstructure:"bookmark"`      // default <directory>/.<prefix>.alertgw-bookmark
-	Processed    string        `mapstructure:"processed"`     // keep | delete | archive
-	ArchiveDir   string        `mapstructure:"archive_dir"`   // for processed: archive
-	PollInterval time.Duration `mapstructure:"poll_interval"` // look for more data this often at EOF
-	IdleFlush    time.Duration `mapstructure:"idle_flush"`    // emit an open event after this long without records
+	// Directory is the directory the sensor writes to (spool mode,
+	// required; Barnyard2's -d).
+	Directory string `mapstructure:"directory"`
+	// Prefix is the file name before .<timestamp> (spool mode, required;
+	// Barnyard2's -f): snort.u2 (Snort 2 `output unified2: filename
+	// snort.u2`), unified2.log (Snort 3), unified2.alert (Suricata).
+	Prefix string `mapstructure:"prefix"`
+	// Bookmark is where the position is kept; default
+	// <directory>/.<prefix>.alertgw-bookmark.
+	Bookmark string `mapstructure:"bookmark"`
+	// Processed is what becomes of a file once every alert in it was
+	// delivered and a newer file exists: keep, delete or archive.
+	Processed string `mapstructure:"processed"`
+	// ArchiveDir is where processed: archive moves files (created if
+	// missing).
+	ArchiveDir string `mapstructure:"archive_dir"`
+	// PollInterval is how often to look for more data at the end of the
+	// newest file.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// IdleFlush emits an event whose packets may still be coming after
+	// this long without a new record (py-idstools uses 1 s too).
+	IdleFlush time.Duration `mapstructure:"idle_flush"`
 
-	// Socket mode: socket (a path, a list, globs) and the shared socket
-	// options (socket_mode, socket_group, receive_buffer, max_message_size).
+	// SocketOptions are socket mode's: socket (a path, a list, globs) and
+	// the shared socket options.
 	SocketOptions `mapstructure:",squash"`
 
-	BatchSize   int            `mapstructure:"batch_size"`
-	MaxRecord   config.Size    `mapstructure:"max_record"`   // records longer than this are corrupt
-	PacketBytes bool           `mapstructure:"packet_bytes"` // keep the first packet, base64, in details.packet
-	Signatures  sigfiles.Files `mapstructure:"signatures"`
-	DrainWait   time.Duration  `mapstructure:"drain_wait"`
+	// BatchSize is how many alerts are handed to the pipeline at once (and
+	// the granularity of the bookmark).
+	BatchSize int `mapstructure:"batch_size"`
+	// MaxRecord is the longest record: a header claiming more is corrupt,
+	// and the rest of the file is skipped.
+	MaxRecord config.Size `mapstructure:"max_record"`
+	// PacketBytes keeps the first packet, base64, in details.packet.
+	PacketBytes bool `mapstructure:"packet_bytes"`
+	// Signatures name the maps that give alerts their message and
+	// category; reloaded on SIGHUP.
+	Signatures sigfiles.Files `mapstructure:"signatures"`
+	// DrainWait is how long, at shutdown, to wait for the outputs to
+	// acknowledge what was read, so that the last bookmark covers it.
+	DrainWait time.Duration `mapstructure:"drain_wait"`
 }
 
 // DefaultOptions are the defaults of a unified2 block.

@@ -25,6 +25,8 @@ func (p *Paths) UnmarshalText(b []byte) error {
 
 // SocketOptions are the socket-mode options.
 type SocketOptions struct {
+	// Socket is the path to bind in socket mode, a list of paths, or
+	// globs.
 	Socket           Paths `mapstructure:"socket"`
 	unixsock.Options `mapstructure:",squash"`
 }

@@ -71,16 +71,36 @@ const (
 // package. Inputs embed them with `mapstructure:",squash"` and set their own
 // defaults (Suricata: dgram; Snort: dgram only, 65 928-byte datagrams).
 type Options struct {
-	SocketType     string          `mapstructure:"socket_type"`      // dgram | stream
-	SocketMode     config.FileMode `mapstructure:"socket_mode"`      // permission bits of the socket file
-	SocketGroup    string          `mapstructure:"socket_group"`     // group name or number owning the socket file; empty: the gateway's
-	ReceiveBuffer  config.Size     `mapstructure:"receive_buffer"`   // SO_RCVBUF; 0: the kernel default
-	MaxMessageSize config.Size     `mapstructure:"max_message_size"` // dgram: larger datagrams are truncated and dead-lettered
-	MaxLineSize    config.Size     `mapstructure:"max_line_size"`    // stream: longer lines are dead-lettered
-	// AllowedUIDs and AllowedGIDs, when either is set, admit only senders
-	// whose uid or gid is listed, checked with the kernel's credentials
-	// (SCM_CREDENTIALS per datagram, SO_PEERCRED per stream connection).
+	// SocketType is dgram (one message per datagram: Suricata's
+	// unix_dgram, Snort, Barnyard2) or stream (newline-delimited messages
+	// over any number of connections: Suricata's unix_stream).
+	SocketType string `mapstructure:"socket_type"`
+	// SocketMode is the permission bits of the socket file, set before
+	// the socket appears at its path. The sender needs write permission;
+	// the owner must keep read and write.
+	SocketMode config.FileMode `mapstructure:"socket_mode"`
+	// SocketGroup is the group name or number owning the socket file (the
+	// group the sensor runs as); empty: the gateway's group. Needs root or
+	// membership of the group.
+	SocketGroup string `mapstructure:"socket_group"`
+	// ReceiveBuffer is SO_RCVBUF in bytes (SO_RCVBUFFORCE as root, so
+	// net.core.rmem_max does not cap it); 0 keeps the kernel default. The
+	// granted size is logged. On Linux a datagram socket's queue is bounded
+	// by net.unix.max_dgram_qlen and the sender's send buffer rather than
+	// by this: see inputs/suricata/README.md.
+	ReceiveBuffer config.Size `mapstructure:"receive_buffer"`
+	// MaxMessageSize is the largest datagram read whole; a larger one is
+	// truncated by the kernel, counted and dead-lettered.
+	MaxMessageSize config.Size `mapstructure:"max_message_size"`
+	// MaxLineSize is the longest stream line (without its newline); a
+	// longer one is dead-lettered.
+	MaxLineSize config.Size `mapstructure:"max_line_size"`
+	// AllowedUIDs, when it or allowed_gids is set, admits only senders
+	// whose uid is listed (or whose gid is in allowed_gids), checked with
+	// the kernel's credentials (SCM_CREDENTIALS per datagram, SO_PEERCRED
+	// per stream connection); others are counted and refused.
 	AllowedUIDs []uint32 `mapstructure:"allowed_uids"`
+	// AllowedGIDs admits senders whose gid is listed; see allowed_uids.
 	AllowedGIDs []uint32 `mapstructure:"allowed_gids"`
 }
 

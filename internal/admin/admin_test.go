@@ -108,3 +108,29 @@ func TestPortInUse(t *testing.T) {
 		t.Error("want an error for a port in use")
 	}
 }
+
+func TestStageMetrics(t *testing.T) {
+	reg := stats.NewRegistry()
+	reg.Output("siem", "splunk_hec").Filtered.Add(7)
+	s := reg.Stage("siem.aggregate", "aggregate")
+	s.In.Add(10)
+	s.Folded.Add(9)
+	s.Passed.Add(1)
+	s.Emitted.Add(2)
+	s.Closed.Add("window", 2)
+	s.Open.Store(1)
+	_, body := get(t, startServer(t, reg)+"/metrics")
+	for _, want := range []string{
+		`alertgw_output_filtered_total{output="siem",type="splunk_hec"} 7`,
+		`alertgw_stage_in_total{stage="siem.aggregate",type="aggregate"} 10`,
+		`alertgw_stage_aggregated_total{stage="siem.aggregate",type="aggregate"} 9`,
+		`alertgw_stage_passed_total{stage="siem.aggregate",type="aggregate"} 1`,
+		`alertgw_stage_emitted_total{stage="siem.aggregate",type="aggregate"} 2`,
+		`alertgw_stage_closed_total{reason="window",stage="siem.aggregate",type="aggregate"} 2`,
+		`alertgw_stage_open{stage="siem.aggregate",type="aggregate"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

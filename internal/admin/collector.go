@@ -18,6 +18,7 @@ type Collector struct {
 	outRetried, outFailed, outDropped, outReady *prometheus.Desc
 	outBufBytes, outBufLimit, outSpilled        *prometheus.Desc
 	outReplayed, outCorrupt, outLatency         *prometheus.Desc
+	stages                                      stageMetrics
 	version                                     string
 }
 
@@ -53,6 +54,7 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 		outReplayed:  d("output_replayed_total", "Events found in the disk buffer at start and replayed.", out),
 		outCorrupt:   d("output_buffer_corrupt_total", "Torn or corrupt disk buffer records cut off.", out),
 		outLatency:   d("output_delivery_latency_seconds", "Delivery latency from receipt to the destination taking the event.", out),
+		stages:       newStageMetrics(d),
 	}
 }
 
@@ -63,6 +65,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.outBufBytes, c.outBufLimit, c.outSpilled, c.outReplayed, c.outCorrupt, c.outLatency} {
 		ch <- d
 	}
+	c.stages.describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -106,6 +109,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			counter(c.outDropped, v, s.Name, s.Type, r)
 		}
 	}
+	c.stages.collect(c.reg, counter, gauge)
 }
 
 func boolFloat(b bool) float64 {

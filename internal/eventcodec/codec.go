@@ -28,8 +28,9 @@ import (
 // byte (0, 4 or 16), the bytes and, for IPv6, the zone.
 
 // codecVersion 2 added the enrichment fields (geo, labels, direction,
-// observer) after the firewall part; version 1 records still decode.
-const codecVersion = 2
+// observer) after the firewall part; 3 the reduction stages' aggregate and
+// transaction parts after the details. Older records still decode.
+const codecVersion = 3
 
 // Presence flags of optional parts.
 const (
@@ -48,6 +49,10 @@ const (
 	flagSrcGeo
 	flagDestGeo
 	flagObserver
+	flagAggregate
+	flagAggregateFirstSent
+	flagTransaction
+	flagTransactionComplete
 )
 
 // AppendEvent appends e's binary encoding to dst.
@@ -97,6 +102,18 @@ func AppendEvent(dst []byte, e *normalize.Event) []byte {
 	}
 	if e.Observer != nil {
 		flags |= flagObserver
+	}
+	if a := e.Aggregate; a != nil {
+		flags |= flagAggregate
+		if a.FirstSent {
+			flags |= flagAggregateFirstSent
+		}
+	}
+	if t := e.Transaction; t != nil {
+		flags |= flagTransaction
+		if t.Complete {
+			flags |= flagTransactionComplete
+		}
 	}
 	dst = append(dst, codecVersion)
 	dst = binary.AppendUvarint(dst, flags)
@@ -182,6 +199,82 @@ func AppendEvent(dst []byte, e *normalize.Event) []byte {
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(e.Details)))
 	for _, f := range e.Details {
+		dst = appendString(dst, f.Key)
+		dst = binary.AppendUvarint(dst, uint64(len(f.Value)))
+		dst = append(dst, f.Value...)
+	}
+	if a := e.Aggregate; a != nil {
+		dst = binary.AppendUvarint(dst, a.Count)
+		dst = appendTime(dst, a.FirstSeen)
+		dst = appendTime(dst, a.LastSeen)
+		dst = appendStrings(dst, a.Key)
+		dst = appendString(dst, a.ClosedBy)
+	}
+	if t := e.Transaction; t != nil {
+		dst = appendTransaction(dst, t)
+	}
+	return dst
+}
+
+func appendTransaction(dst []byte, t *normalize.Transaction) []byte {
+	dst = appendString(dst, t.ClosedBy)
+	dst = binary.AppendUvarint(dst, t.Events)
+	dst = binary.AppendUvarint(dst, t.Omitted)
+	dst = appendStrings(dst, t.Sources)
+	dst = binary.AppendUvarint(dst, uint64(len(t.Alerts)))
+	for _, a := range t.Alerts {
+		dst = appendString(dst, a.ID)
+		dst = appendTime(dst, a.Timestamp)
+		dst = appendString(dst, string(a.Action))
+		s := &a.Signature
+		dst = binary.AppendUvarint(dst, uint64(s.GID))
+		dst = binary.AppendUvarint(dst, uint64(s.ID))
+		dst = binary.AppendUvarint(dst, uint64(s.Rev))
+		dst = appendString(dst, s.Name)
+		dst = appendString(dst, s.Category)
+		dst = binary.AppendUvarint(dst, uint64(s.Priority))
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(t.Records)))
+	for _, r := range t.Records {
+		dst = appendString(dst, r.ID)
+		dst = appendTime(dst, r.Timestamp)
+		dst = appendString(dst, string(r.Kind))
+		dst = appendString(dst, r.Type)
+		dst = appendString(dst, r.SourceType)
+		dst = appendString(dst, string(r.Action))
+		if f := r.Firewall; f != nil {
+			dst = append(dst, 1)
+			dst = appendFirewall(dst, f)
+		} else {
+			dst = append(dst, 0)
+		}
+		dst = appendDetails(dst, r.Details)
+	}
+	return dst
+}
+
+// appendFirewall writes a firewall part with its own presence byte for
+// uid and gid (records in a transaction have no flags word of their own).
+func appendFirewall(dst []byte, f *normalize.Firewall) []byte {
+	dst = binary.AppendUvarint(dst, uint64(f.Group))
+	dst = appendString(dst, f.Prefix)
+	dst = binary.AppendUvarint(dst, uint64(f.Mark))
+	dst = appendString(dst, f.InIface)
+	dst = appendString(dst, f.OutIface)
+	for _, id := range [...]*uint32{f.UID, f.GID} {
+		if id == nil {
+			dst = append(dst, 0)
+			continue
+		}
+		dst = append(dst, 1)
+		dst = binary.AppendUvarint(dst, uint64(*id))
+	}
+	return dst
+}
+
+func appendDetails(dst []byte, ds normalize.Details) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(ds)))
+	for _, f := range ds {
 		dst = appendString(dst, f.Key)
 		dst = binary.AppendUvarint(dst, uint64(len(f.Value)))
 		dst = append(dst, f.Value...)
@@ -409,6 +502,86 @@ func (d *decoder) strings(what string) []string {
 	return list
 }
 
+// details reads a details list. Each detail takes at least two bytes:
+// the count is bounded by what is left so a hostile count cannot make us
+// allocate gigabytes.
+func (d *decoder) details(what string) normalize.Details {
+	n := d.uint(what+" count", uint64(len(d.b)/2))
+	if n == 0 {
+		return nil
+	}
+	ds := make(normalize.Details, n)
+	for i := range ds {
+		ds[i].Key = d.string(what + " key")
+		if v := d.bytes(what + " value"); len(v) > 0 {
+			ds[i].Value = normalize.RawJSON(v)
+		}
+	}
+	return ds
+}
+
+func (d *decoder) transaction(complete bool) *normalize.Transaction {
+	t := &normalize.Transaction{Complete: complete,
+		ClosedBy: d.string("transaction.closed_by"),
+		Events:   d.uvarint("transaction.events"),
+		Omitted:  d.uvarint("transaction.omitted"),
+		Sources:  d.strings("transaction.sources"),
+	}
+	// An alert takes at least 9 bytes and a record 10: bound the counts
+	// by what is left, as for details.
+	if n := d.uint("transaction.alerts count", uint64(len(d.b)/9)); n > 0 {
+		t.Alerts = make([]normalize.TxAlert, n)
+		for i := range t.Alerts {
+			a := &t.Alerts[i]
+			a.ID = d.string("transaction.alerts.id")
+			a.Timestamp = d.time("transaction.alerts.timestamp")
+			a.Action = normalize.Action(d.string("transaction.alerts.action"))
+			a.Signature = normalize.Signature{
+				GID:      uint32(d.uint("transaction.alerts.signature.gid", 0xffffffff)),
+				ID:       uint32(d.uint("transaction.alerts.signature.id", 0xffffffff)),
+				Rev:      uint32(d.uint("transaction.alerts.signature.rev", 0xffffffff)),
+				Name:     d.string("transaction.alerts.signature.name"),
+				Category: d.string("transaction.alerts.signature.category"),
+				Priority: uint32(d.uint("transaction.alerts.signature.priority", 0xffffffff)),
+			}
+		}
+	}
+	if n := d.uint("transaction.records count", uint64(len(d.b)/10)); n > 0 {
+		t.Records = make([]normalize.TxRecord, n)
+		for i := range t.Records {
+			r := &t.Records[i]
+			r.ID = d.string("transaction.records.id")
+			r.Timestamp = d.time("transaction.records.timestamp")
+			r.Kind = normalize.Kind(d.string("transaction.records.kind"))
+			r.Type = d.string("transaction.records.type")
+			r.SourceType = d.string("transaction.records.source_type")
+			r.Action = normalize.Action(d.string("transaction.records.action"))
+			if d.byte1("transaction.records.firewall") == 1 {
+				r.Firewall = d.firewall("transaction.records.firewall")
+			}
+			r.Details = d.details("transaction.records.details")
+		}
+	}
+	return t
+}
+
+func (d *decoder) firewall(what string) *normalize.Firewall {
+	f := &normalize.Firewall{
+		Group:    uint16(d.uint(what+".group", 0xffff)),
+		Prefix:   d.string(what + ".prefix"),
+		Mark:     uint32(d.uint(what+".mark", 0xffffffff)),
+		InIface:  d.string(what + ".in_iface"),
+		OutIface: d.string(what + ".out_iface"),
+	}
+	for _, id := range [...]**uint32{&f.UID, &f.GID} {
+		if d.byte1(what+".id") == 1 {
+			v := uint32(d.uint(what+".id", 0xffffffff))
+			*id = &v
+		}
+	}
+	return f
+}
+
 // DecodeEvent decodes rec into e (which should be zero). Details values
 // alias rec: the caller must not reuse rec while e lives. The strings share
 // one copy of rec.
@@ -531,15 +704,20 @@ func DecodeEvent(rec []byte, e *normalize.Event) error {
 			}
 		}
 	}
-	// Each detail takes at least two bytes: bound the count by what is
-	// left so a hostile count cannot make us allocate gigabytes.
-	if n := d.uint("details count", uint64(len(d.b)/2)); n > 0 {
-		e.Details = make(normalize.Details, n)
-		for i := range e.Details {
-			e.Details[i].Key = d.string("details key")
-			if v := d.bytes("details value"); len(v) > 0 {
-				e.Details[i].Value = normalize.RawJSON(v)
+	e.Details = d.details("details")
+	if version >= 3 {
+		if flags&flagAggregate != 0 {
+			e.Aggregate = &normalize.Aggregate{
+				Count:     d.uvarint("aggregate.count"),
+				FirstSeen: d.time("aggregate.first_seen"),
+				LastSeen:  d.time("aggregate.last_seen"),
+				Key:       d.strings("aggregate.key"),
+				ClosedBy:  d.string("aggregate.closed_by"),
+				FirstSent: flags&flagAggregateFirstSent != 0,
 			}
+		}
+		if flags&flagTransaction != 0 {
+			e.Transaction = d.transaction(flags&flagTransactionComplete != 0)
 		}
 	}
 	if d.err != nil {

@@ -53,6 +53,20 @@ func FullEvent() *normalize.Event {
 		DestLabels:   []string{"home_net"},
 		NetDirection: normalize.DirectionInternal,
 		Observer:     &normalize.Observer{Site: "fra1", Environment: "prod", Cluster: "edge", Namespace: "sec", Pod: "agw-0", Node: "n3"},
+		Aggregate: &normalize.Aggregate{Count: 42, FirstSeen: time.Date(2026, 11, 22, 10, 0, 0, 1, time.UTC),
+			LastSeen: time.Date(2026, 11, 22, 10, 0, 59, 0, time.UTC), Key: []string{"signature.id", "src_ip"},
+			ClosedBy: "window", FirstSent: true},
+		Transaction: &normalize.Transaction{Complete: true, ClosedBy: "flow", Events: 4, Omitted: 1,
+			Sources: []string{"suricata", "nflog"},
+			Alerts: []normalize.TxAlert{{ID: "a1", Timestamp: time.Date(2026, 11, 22, 10, 0, 1, 0, time.UTC),
+				Action: normalize.ActionAllowed, Signature: normalize.Signature{GID: 1, ID: 2, Rev: 3, Name: "n", Category: "c", Priority: 1}}},
+			Records: []normalize.TxRecord{
+				{ID: "r1", Timestamp: time.Date(2026, 11, 22, 10, 0, 2, 0, time.UTC), Kind: normalize.KindEvent, Type: "http",
+					SourceType: "suricata", Action: normalize.ActionUnknown,
+					Details: normalize.Details{{Key: "http", Value: normalize.RawJSON(`{"hostname":"x"}`)}}},
+				{ID: "r2", Kind: normalize.KindPacket, Type: "packet", SourceType: "nflog", Action: normalize.ActionBlocked,
+					Firewall: &normalize.Firewall{Group: 11, Prefix: "drop", UID: &uid}},
+			}},
 	}
 	return e
 }

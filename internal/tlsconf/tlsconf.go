@@ -24,12 +24,23 @@ import (
 //	  server_name: kafka.example.org      # default: from the address
 //	  insecure_skip_verify: false
 type Client struct {
-	Enabled            bool   `mapstructure:"enabled"`
-	CAFile             string `mapstructure:"ca_file"`
-	CertFile           string `mapstructure:"cert_file"`
-	KeyFile            string `mapstructure:"key_file"`
-	ServerName         string `mapstructure:"server_name"`
-	InsecureSkipVerify bool   `mapstructure:"insecure_skip_verify"`
+	// Enabled turns TLS on for the connections.
+	Enabled bool `mapstructure:"enabled"`
+	// CAFile is a PEM file of the CAs that may sign the server's
+	// certificate; empty: the system's roots.
+	CAFile string `mapstructure:"ca_file"`
+	// CertFile is the PEM client certificate presented to the server
+	// (mutual TLS); it goes with key_file.
+	CertFile string `mapstructure:"cert_file"`
+	// KeyFile is the PEM private key of cert_file.
+	KeyFile string `mapstructure:"key_file"`
+	// ServerName is the name the server's certificate must carry; empty:
+	// the host of the address or URL.
+	ServerName string `mapstructure:"server_name"`
+	// InsecureSkipVerify turns certificate verification off (logged as a
+	// warning at start): anyone on the path can then read and change what
+	// the plugin sends. For tests only.
+	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
 }
 
 // Validate implements config.Validator (call it from the output's own).

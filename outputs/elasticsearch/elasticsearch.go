@@ -47,20 +47,39 @@ var Plugin = outputs.Plugin{
 
 // Options are the elasticsearch block's own keys.
 type Options struct {
-	URLs       []string       `mapstructure:"urls"`        // tried in turn when one fails
-	Index      string         `mapstructure:"index"`       // template; a data stream's name with data_stream
-	DataStream bool           `mapstructure:"data_stream"` // use op_type create, as data streams require
-	Pipeline   string         `mapstructure:"pipeline"`    // ingest pipeline, optional
-	UseEventID bool           `mapstructure:"use_event_id"`
-	Username   string         `mapstructure:"username"`
-	Password   outputs.Secret `mapstructure:"password"`
-	APIKey     outputs.Secret `mapstructure:"api_key"` // base64 "id:key" as Elasticsearch prints it, or "id:key"
-	// PasswordFile and APIKeyFile read the secrets from files.
-	PasswordFile string            `mapstructure:"password_file"`
-	APIKeyFile   string            `mapstructure:"api_key_file"`
-	Headers      map[string]string `mapstructure:"headers"`
-	Timeout      time.Duration     `mapstructure:"timeout"`
-	TLS          outputs.TLS       `mapstructure:"tls"`
+	// URLs are the cluster's nodes (required); the next is tried when one
+	// fails.
+	URLs []string `mapstructure:"urls"`
+	// Index is the index (or data stream) name template: {kind},
+	// {source}, {input}, {sensor}, {action}, and {date:LAYOUT}, the
+	// event's timestamp in UTC with a Go layout.
+	Index string `mapstructure:"index"`
+	// DataStream sends create actions, as data streams require (with an
+	// index such as logs-alertgw-default).
+	DataStream bool `mapstructure:"data_stream"`
+	// Pipeline is the ingest pipeline the documents go through; empty:
+	// none.
+	Pipeline string `mapstructure:"pipeline"`
+	// UseEventID sets each document's _id to the event id, so that a
+	// redelivery cannot duplicate it.
+	UseEventID bool `mapstructure:"use_event_id"`
+	// Username and password authenticate with HTTP basic authentication.
+	Username string `mapstructure:"username"`
+	// Password goes with username.
+	Password outputs.Secret `mapstructure:"password"`
+	// APIKey authenticates with an API key: "id:key" or its base64, as
+	// Elasticsearch prints it.
+	APIKey outputs.Secret `mapstructure:"api_key"`
+	// PasswordFile reads the password from a file.
+	PasswordFile string `mapstructure:"password_file"`
+	// APIKeyFile reads the API key from a file.
+	APIKeyFile string `mapstructure:"api_key_file"`
+	// Headers are extra HTTP request headers.
+	Headers map[string]string `mapstructure:"headers"`
+	// Timeout bounds one bulk request; a slower one fails and is retried.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// TLS configures HTTPS to the cluster.
+	TLS outputs.TLS `mapstructure:"tls"`
 }
 
 // Validate implements config.Validator.

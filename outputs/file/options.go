@@ -24,19 +24,28 @@ const (
 // Options configure a file output. Paths in Validate's problems are
 // relative to the output block ("rotate.max_size").
 type Options struct {
-	// Path of the active file. Rotated files are written beside it.
+	// Path is the active file (required); it always has this name, rotated
+	// files are written beside it. Missing directories are created with
+	// mode 0750.
 	Path string `mapstructure:"path"`
-	// Mode of files the output creates; directories get 0750.
+	// Mode is the mode of the files the output creates (the active file
+	// and .gz files), exact, not reduced by the umask; it must include
+	// 0600.
 	Mode config.FileMode `mapstructure:"mode"`
-	// BufferSize is the user-space write buffer. Lines are handed to the
-	// kernel in whole lines, at most this many bytes at a time.
+	// BufferSize is the user-space write buffer (4KiB to 1GiB): lines are
+	// handed to the kernel in whole lines, at most this many bytes at a
+	// time.
 	BufferSize config.Size `mapstructure:"buffer_size"`
-	// Fsync is never, interval or always.
+	// Fsync is when written data is forced to disk: never, interval or
+	// always (see "fsync trade-offs").
 	Fsync string `mapstructure:"fsync"`
-	// FsyncInterval bounds how stale the disk may be with fsync: interval.
+	// FsyncInterval bounds the time between two fsyncs while data is
+	// pending, with fsync: interval (at least 10ms).
 	FsyncInterval time.Duration `mapstructure:"fsync_interval"`
 
-	Rotate    Rotate    `mapstructure:"rotate"`
+	// Rotate starts a new file by size or time.
+	Rotate Rotate `mapstructure:"rotate"`
+	// Retention removes old rotated files; it needs rotate set.
 	Retention Retention `mapstructure:"retention"`
 }
 

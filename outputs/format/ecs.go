@@ -56,9 +56,10 @@ func (ECS) AppendEvent(b []byte, e *normalize.Event) []byte {
 	if o := e.Observer; o != nil {
 		b = appendECSDeployment(b, o)
 	}
-	if len(e.SrcLabels) > 0 || len(e.DestLabels) > 0 {
-		// ECS has no field for "this address is in our DMZ": the labels go
-		// under alertgw's own namespace, as custom fields should.
+	if len(e.SrcLabels) > 0 || len(e.DestLabels) > 0 || hasReduction(e) {
+		// ECS has no field for "this address is in our DMZ", nor for a
+		// summary's count or a transaction's records: they go under
+		// alertgw's own namespace, as custom fields should.
 		b = append(AppendKey(b, "alertgw"), '{')
 		if len(e.SrcLabels) > 0 {
 			b = append(AppendKey(b, "source"), '{')
@@ -68,6 +69,7 @@ func (ECS) AppendEvent(b []byte, e *normalize.Event) []byte {
 			b = append(AppendKey(b, "destination"), '{')
 			b = append(AppendStringsField(b, "networks", e.DestLabels), '}')
 		}
+		b = appendReduction(b, e)
 		b = append(b, '}')
 	}
 	if hasSensorFields(e) {
@@ -94,7 +96,7 @@ func ecsClass(e *normalize.Event) (kind, category, typ string) {
 			return "alert", `["network","intrusion_detection"]`, `["denied"]`
 		}
 		return "alert", `["network","intrusion_detection"]`, `["info"]`
-	case normalize.KindFlow, normalize.KindPacket:
+	case normalize.KindFlow, normalize.KindPacket, normalize.KindTransaction:
 		switch e.Action {
 		case normalize.ActionAllowed:
 			return "event", `["network"]`, `["connection","allowed"]`

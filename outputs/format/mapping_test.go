@@ -115,6 +115,9 @@ var fieldRows = []fieldRow{
 	{native: "observer.namespace", ecs: []string{"orchestrator.namespace"}, ocsf: []string{"metadata.labels"}, sameECS: true, note: `OCSF: "namespace:…"`},
 	{native: "observer.pod", ecs: []string{"orchestrator.resource.name"}, ocsf: []string{"metadata.labels"}, sameECS: true, note: `ECS orchestrator.resource.type "pod"; OCSF: "pod:…"`},
 	{native: "observer.node", ecs: []string{"observer.hostname"}, ocsf: []string{"device.hostname"}, sameECS: true, sameOCSF: true, note: `OCSF also "node:…" in metadata.labels`},
+	{native: "aggregate.count", ecs: []string{"alertgw.aggregate.count"}, ocsf: []string{"count"}, sameECS: true, sameOCSF: true, note: "OCSF also unmapped.aggregate.count"},
+	{native: "aggregate.*", ecs: []string{"alertgw.aggregate.*"}, ocsf: []string{"unmapped.aggregate.*"}, note: "first_seen, last_seen, key, closed_by, first_sent, verbatim"},
+	{native: "transaction.*", ecs: []string{"alertgw.transaction.*"}, ocsf: []string{"unmapped.transaction.*"}, note: "complete, closed_by, events, omitted, sources, alerts[], records[], verbatim"},
 	{native: "details.*", ecs: []string{ns + ".*"}, ocsf: []string{"unmapped.*"}, note: "verbatim; EVE's alert and flow objects merge with the groups alertgw writes under those keys"},
 
 	// Written by the formats without a native field of their own.

@@ -66,16 +66,7 @@ func (Native) AppendEvent(b []byte, e *normalize.Event) []byte {
 	b = AppendStringField(b, "direction", e.Direction)
 
 	if s := e.Signature; s != nil {
-		b = append(AppendKey(b, "signature"), '{')
-		b = AppendUintField(b, "gid", uint64(s.GID))
-		b = AppendUintField(b, "id", uint64(s.ID))
-		b = AppendUintField(b, "rev", uint64(s.Rev))
-		b = AppendStringField(b, "name", s.Name)
-		b = AppendStringField(b, "category", s.Category)
-		if s.Priority != 0 {
-			b = AppendUintField(b, "priority", uint64(s.Priority))
-		}
-		b = append(b, '}')
+		b = appendNativeSignature(b, s)
 	}
 	if f := e.Flow; f != nil {
 		b = append(AppendKey(b, "flow"), '{')
@@ -101,23 +92,7 @@ func (Native) AppendEvent(b []byte, e *normalize.Event) []byte {
 		b = appendPacketMembers(b, p)
 		b = append(b, '}')
 	}
-	if f := e.Firewall; f != nil {
-		b = append(AppendKey(b, "firewall"), '{')
-		b = AppendUintField(b, "group", uint64(f.Group))
-		b = AppendStringField(b, "prefix", f.Prefix)
-		if f.Mark != 0 {
-			b = AppendUintField(b, "mark", uint64(f.Mark))
-		}
-		b = AppendStringField(b, "in_iface", f.InIface)
-		b = AppendStringField(b, "out_iface", f.OutIface)
-		if f.UID != nil {
-			b = AppendUintField(b, "uid", uint64(*f.UID))
-		}
-		if f.GID != nil {
-			b = AppendUintField(b, "gid", uint64(*f.GID))
-		}
-		b = append(b, '}')
-	}
+	b = appendNativeFirewall(b, e.Firewall)
 	b = appendNativeGeo(b, "src_geo", e.SrcGeo)
 	b = appendNativeGeo(b, "dest_geo", e.DestGeo)
 	b = AppendStringsField(b, "src_labels", e.SrcLabels)
@@ -133,12 +108,122 @@ func (Native) AppendEvent(b []byte, e *normalize.Event) []byte {
 		b = AppendStringField(b, "node", o.Node)
 		b = append(b, '}')
 	}
-	if len(e.Details) > 0 {
-		b = append(AppendKey(b, "details"), '{')
-		for _, f := range e.Details {
-			b = append(AppendEscapedKey(b, f.Key), f.Value...)
-		}
+	b = appendReduction(b, e)
+	b = appendNativeDetails(b, "details", e.Details)
+	return append(b, '}')
+}
+
+func appendNativeDetails(b []byte, key string, ds normalize.Details) []byte {
+	if len(ds) == 0 {
+		return b
+	}
+	b = append(AppendKey(b, key), '{')
+	for _, f := range ds {
+		b = append(AppendEscapedKey(b, f.Key), f.Value...)
+	}
+	return append(b, '}')
+}
+
+// appendReduction writes what the reduction stages added (aggregate,
+// transaction) as native objects; ECS and OCSF carry the same objects under
+// their custom namespaces (alertgw.*, unmapped.*).
+func appendReduction(b []byte, e *normalize.Event) []byte {
+	if a := e.Aggregate; a != nil {
+		b = append(AppendKey(b, "aggregate"), '{')
+		b = AppendUintField(b, "count", a.Count)
+		b = AppendTimeField(b, "first_seen", a.FirstSeen)
+		b = AppendTimeField(b, "last_seen", a.LastSeen)
+		b = AppendStringsField(b, "key", a.Key)
+		b = AppendStringField(b, "closed_by", a.ClosedBy)
+		b = AppendBoolField(b, "first_sent", a.FirstSent)
 		b = append(b, '}')
+	}
+	if t := e.Transaction; t != nil {
+		b = appendNativeTransaction(b, t)
+	}
+	return b
+}
+
+func hasReduction(e *normalize.Event) bool { return e.Aggregate != nil || e.Transaction != nil }
+
+func appendNativeTransaction(b []byte, t *normalize.Transaction) []byte {
+	b = append(AppendKey(b, "transaction"), '{')
+	b = AppendBoolField(b, "complete", t.Complete)
+	b = AppendStringField(b, "closed_by", t.ClosedBy)
+	b = AppendUintField(b, "events", t.Events)
+	if t.Omitted != 0 {
+		b = AppendUintField(b, "omitted", t.Omitted)
+	}
+	b = AppendStringsField(b, "sources", t.Sources)
+	if len(t.Alerts) > 0 {
+		b = append(AppendKey(b, "alerts"), '[')
+		for i := range t.Alerts {
+			a := &t.Alerts[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			b = AppendStringField(b, "id", a.ID)
+			b = AppendTimeField(b, "timestamp", a.Timestamp)
+			b = AppendStringField(b, "action", string(a.Action))
+			b = appendNativeSignature(b, &a.Signature)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(t.Records) > 0 {
+		b = append(AppendKey(b, "records"), '[')
+		for i := range t.Records {
+			r := &t.Records[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			b = AppendStringField(b, "id", r.ID)
+			b = AppendTimeField(b, "timestamp", r.Timestamp)
+			b = AppendStringField(b, "kind", string(r.Kind))
+			b = AppendStringField(b, "type", r.Type)
+			b = AppendStringField(b, "source_type", r.SourceType)
+			b = AppendStringField(b, "action", string(r.Action))
+			b = appendNativeFirewall(b, r.Firewall)
+			b = appendNativeDetails(b, "details", r.Details)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+func appendNativeSignature(b []byte, s *normalize.Signature) []byte {
+	b = append(AppendKey(b, "signature"), '{')
+	b = AppendUintField(b, "gid", uint64(s.GID))
+	b = AppendUintField(b, "id", uint64(s.ID))
+	b = AppendUintField(b, "rev", uint64(s.Rev))
+	b = AppendStringField(b, "name", s.Name)
+	b = AppendStringField(b, "category", s.Category)
+	if s.Priority != 0 {
+		b = AppendUintField(b, "priority", uint64(s.Priority))
+	}
+	return append(b, '}')
+}
+
+func appendNativeFirewall(b []byte, f *normalize.Firewall) []byte {
+	if f == nil {
+		return b
+	}
+	b = append(AppendKey(b, "firewall"), '{')
+	b = AppendUintField(b, "group", uint64(f.Group))
+	b = AppendStringField(b, "prefix", f.Prefix)
+	if f.Mark != 0 {
+		b = AppendUintField(b, "mark", uint64(f.Mark))
+	}
+	b = AppendStringField(b, "in_iface", f.InIface)
+	b = AppendStringField(b, "out_iface", f.OutIface)
+	if f.UID != nil {
+		b = AppendUintField(b, "uid", uint64(*f.UID))
+	}
+	if f.GID != nil {
+		b = AppendUintField(b, "gid", uint64(*f.GID))
 	}
 	return append(b, '}')
 }

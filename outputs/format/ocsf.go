@@ -62,7 +62,7 @@ func ocsfClassOf(e *normalize.Event) ocsfClass {
 		return ocsfFindingCreate
 	case normalize.KindFlow:
 		return ocsfNetTraffic
-	case normalize.KindPacket:
+	case normalize.KindPacket, normalize.KindTransaction:
 		if e.Action == normalize.ActionBlocked {
 			return ocsfNetRefuse
 		}
@@ -88,6 +88,11 @@ func (OCSF) AppendEvent(b []byte, e *normalize.Event) []byte {
 	b = appendOCSFDisposition(b, e.Action)
 	if e.Signature != nil && e.Signature.Name != "" {
 		b = AppendStringField(b, "message", e.Signature.Name)
+	}
+	if a := e.Aggregate; a != nil {
+		// The base event's count: "the number of times that events in the
+		// same logical group occurred".
+		b = AppendUintField(b, "count", a.Count)
 	}
 	b = appendOCSFMetadata(b, e, sn)
 	b = appendOCSFDevice(b, e, sn)
@@ -132,7 +137,7 @@ func (OCSF) AppendEvent(b []byte, e *normalize.Event) []byte {
 	// Only Network Activity has app_name and traffic: other classes keep
 	// them under unmapped.
 	network := cls.uid == 4001
-	if hasSensorFields(e) || len(e.SrcLabels) > 0 || len(e.DestLabels) > 0 || (!network && (e.AppProto != "" || e.Flow != nil)) {
+	if hasSensorFields(e) || len(e.SrcLabels) > 0 || len(e.DestLabels) > 0 || hasReduction(e) || (!network && (e.AppProto != "" || e.Flow != nil)) {
 		b = append(AppendKey(b, "unmapped"), '{')
 		b = AppendStringsField(b, "src_networks", e.SrcLabels)
 		b = AppendStringsField(b, "dst_networks", e.DestLabels)
@@ -140,6 +145,7 @@ func (OCSF) AppendEvent(b []byte, e *normalize.Event) []byte {
 			b = AppendStringField(b, "app_proto", e.AppProto)
 		}
 		b = appendSensorFields(b, e, !network)
+		b = appendReduction(b, e)
 		b = append(b, '}')
 	}
 	return append(b, '}')

@@ -165,6 +165,36 @@ func referenceEvents() []referenceEvent {
 		Observer: &normalize.Observer{Site: "fra1"},
 	}
 
+	// What the reduction stages make (pipeline/aggregate, pipeline/transaction).
+	summary := *suricataAlert
+	summary.ID += "-agg"
+	summary.Aggregate = &normalize.Aggregate{Count: 42, FirstSeen: ts, LastSeen: ts.Add(58 * time.Second),
+		Key: []string{"signature.gid", "signature.id", "src_ip", "dest_ip"}, ClosedBy: "window", FirstSent: true}
+	transaction := &normalize.Event{
+		ID: "0123456789abcdef0000000000000010-tx", Timestamp: ts, Received: rcv,
+		Kind: normalize.KindTransaction, Action: normalize.ActionBlocked,
+		Source: normalize.Source{Type: "suricata", Input: "suricata", Sensor: "sensor-1"},
+		FlowID: 1234567890123456789, InIface: "eth0", AppProto: "http",
+		CommunityID: "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+		Signature: &normalize.Signature{GID: 1, ID: 2100498, Rev: 7, Name: "GPL ATTACK_RESPONSE id check returned root",
+			Category: "Potentially Bad Traffic", Priority: 2},
+		Flow: &normalize.Flow{PktsToServer: 6, PktsToClient: 4, BytesToServer: 412, BytesToClient: 628,
+			Start: ts.Add(-time.Second), End: ts.Add(time.Second), Age: 2, State: "closed", Reason: "timeout", Alerted: ptr(true)},
+		Transaction: &normalize.Transaction{Complete: true, ClosedBy: "flow", Events: 5, Sources: []string{"nflog", "suricata"},
+			Alerts: []normalize.TxAlert{{ID: "0123456789abcdef0000000000000011", Timestamp: ts, Action: normalize.ActionAllowed,
+				Signature: normalize.Signature{GID: 1, ID: 2100498, Rev: 7, Name: "GPL ATTACK_RESPONSE id check returned root",
+					Category: "Potentially Bad Traffic", Priority: 2}}},
+			Records: []normalize.TxRecord{
+				{ID: "0123456789abcdef0000000000000012", Timestamp: ts.Add(-time.Second), Kind: normalize.KindPacket, Type: "packet",
+					SourceType: "nflog", Action: normalize.ActionBlocked, Firewall: &normalize.Firewall{Group: 11, Prefix: "drop-out"}},
+				{ID: "0123456789abcdef0000000000000013", Timestamp: ts, Kind: normalize.KindEvent, Type: "http",
+					SourceType: "suricata", Action: normalize.ActionUnknown,
+					Details: normalize.Details{{Key: "http", Value: normalize.RawJSON(`{"hostname":"testmyids.com","url":"/"}`)}}},
+			}},
+	}
+	transaction.SetAddrs(addr("10.0.0.5"), addr("192.0.2.10"), 51514, 80, true)
+	transaction.SetProto(6)
+
 	return []referenceEvent{
 		{"suricata-alert", suricataAlert},
 		{"suricata-flow", suricataFlow},
@@ -175,5 +205,7 @@ func referenceEvents() []referenceEvent {
 		{"nflog-packet-blocked", nflogPacket},
 		{"nflog-packet-allowed", nflogAllowed},
 		{"auditd-audit", audit},
+		{"suricata-alert-summary", &summary},
+		{"transaction", transaction},
 	}
 }

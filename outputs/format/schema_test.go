@@ -35,6 +35,12 @@ func everyField() *normalize.Event {
 		DestGeo: &normalize.Geo{CountryISO: "US", ASN: 15169}, SrcLabels: []string{"dmz", "home_net"}, DestLabels: []string{"home_net"},
 		NetDirection: normalize.DirectionInternal,
 		Observer:     &normalize.Observer{Site: "s", Environment: "e", Cluster: "c", Namespace: "n", Pod: "p", Node: "o"},
+		// reduction stages (pipeline/aggregate, pipeline/transaction)
+		Aggregate: &normalize.Aggregate{Count: 3, FirstSeen: ts, LastSeen: ts, Key: []string{"signature.id"}, ClosedBy: "window", FirstSent: true},
+		Transaction: &normalize.Transaction{Complete: true, ClosedBy: "flow", Events: 3, Omitted: 1, Sources: []string{"suricata"},
+			Alerts: []normalize.TxAlert{{ID: "a", Timestamp: ts, Action: normalize.ActionAllowed, Signature: normalize.Signature{GID: 1, ID: 2, Rev: 3, Name: "n"}}},
+			Records: []normalize.TxRecord{{ID: "r", Timestamp: ts, Kind: normalize.KindPacket, Type: "packet", SourceType: "nflog",
+				Action: normalize.ActionBlocked, Firewall: &normalize.Firewall{Group: 1}, Details: normalize.Details{{Key: "k", Value: normalize.RawJSON(`1`)}}}}},
 	}
 	e.SetAddrs(netip.MustParseAddr("10.0.0.5"), netip.MustParseAddr("2001:db8::1"), 0, 65535, true)
 	e.SetProto(17)

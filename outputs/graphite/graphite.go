@@ -39,12 +39,19 @@ var Plugin = outputs.Plugin{
 
 // Options are the graphite block's own keys.
 type Options struct {
-	Address    string        `mapstructure:"address"` // host:2003
-	Network    string        `mapstructure:"network"` // tcp or udp
-	Prefix     string        `mapstructure:"prefix"`
-	Interval   time.Duration `mapstructure:"interval"`
-	MaxPending int           `mapstructure:"max_pending"` // lines kept while Graphite is down
-	Timeout    time.Duration `mapstructure:"timeout"`
+	// Address is Graphite's plaintext listener, host:2003 (required).
+	Address string `mapstructure:"address"`
+	// Network is tcp or udp.
+	Network string `mapstructure:"network"`
+	// Prefix starts every metric path.
+	Prefix string `mapstructure:"prefix"`
+	// Interval is how often the counts are sent, one point per series.
+	Interval time.Duration `mapstructure:"interval"`
+	// MaxPending is how many points are kept while Graphite is down; the
+	// oldest are dropped beyond it.
+	MaxPending int `mapstructure:"max_pending"`
+	// Timeout bounds connecting and writing.
+	Timeout time.Duration `mapstructure:"timeout"`
 }
 
 // Validate implements config.Validator.

@@ -46,19 +46,32 @@ var Plugin = outputs.Plugin{
 
 // Options are the http block's own keys.
 type Options struct {
-	URL         string            `mapstructure:"url"`
-	Method      string            `mapstructure:"method"`
-	Preset      string            `mapstructure:"preset"` // "" or mozdef
-	Body        string            `mapstructure:"body"`   // ndjson (default), json_array, single (mozdef's default)
-	Headers     map[string]string `mapstructure:"headers"`
-	Username    string            `mapstructure:"username"`
-	Password    outputs.Secret    `mapstructure:"password"`
-	BearerToken outputs.Secret    `mapstructure:"bearer_token"`
-	// PasswordFile and BearerTokenFile read the secrets from files.
-	PasswordFile    string        `mapstructure:"password_file"`
-	BearerTokenFile string        `mapstructure:"bearer_token_file"`
-	Timeout         time.Duration `mapstructure:"timeout"`
-	TLS             outputs.TLS   `mapstructure:"tls"`
+	// URL is where events are sent (required).
+	URL string `mapstructure:"url"`
+	// Method is the HTTP method.
+	Method string `mapstructure:"method"`
+	// Preset shapes requests for a known receiver: mozdef (MozDef's event
+	// shape, one event per request); empty: none.
+	Preset string `mapstructure:"preset"`
+	// Body is how a batch is sent: ndjson (one event per line), json_array
+	// or single (one request per event; mozdef's default).
+	Body string `mapstructure:"body"`
+	// Headers are extra HTTP request headers.
+	Headers map[string]string `mapstructure:"headers"`
+	// Username and password authenticate with HTTP basic authentication.
+	Username string `mapstructure:"username"`
+	// Password goes with username.
+	Password outputs.Secret `mapstructure:"password"`
+	// BearerToken is sent as Authorization: Bearer.
+	BearerToken outputs.Secret `mapstructure:"bearer_token"`
+	// PasswordFile reads the password from a file.
+	PasswordFile string `mapstructure:"password_file"`
+	// BearerTokenFile reads the bearer token from a file.
+	BearerTokenFile string `mapstructure:"bearer_token_file"`
+	// Timeout bounds one request; a slower one fails and is retried.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// TLS configures HTTPS.
+	TLS outputs.TLS `mapstructure:"tls"`
 }
 
 // Validate implements config.Validator.

@@ -47,15 +47,30 @@ var Plugin = outputs.Plugin{
 
 // Options are the kafka block's own keys.
 type Options struct {
-	Brokers       []string      `mapstructure:"brokers"`
-	Topic         string        `mapstructure:"topic"` // template: {kind}, {source}, {input}, {sensor}, {action}
-	ClientID      string        `mapstructure:"client_id"`
-	Compression   string        `mapstructure:"compression"` // none, gzip, snappy, lz4, zstd
-	Linger        time.Duration `mapstructure:"linger"`      // producer linger per partition; the pipeline batches already
-	Timeout       time.Duration `mapstructure:"timeout"`     // a Write that has not been acknowledged by then fails and is retried
-	MaxRecordSize config.Size   `mapstructure:"max_record_size"`
-	TLS           outputs.TLS   `mapstructure:"tls"`
-	SASL          SASL          `mapstructure:"sasl"`
+	// Brokers are the seed brokers, host:port (required).
+	Brokers []string `mapstructure:"brokers"`
+	// Topic is the topic name template: {kind}, {source}, {input},
+	// {sensor}, {action}, {date:LAYOUT}. Topics must exist: an unknown one
+	// is retried until it appears.
+	Topic string `mapstructure:"topic"`
+	// ClientID names the gateway to the brokers.
+	ClientID string `mapstructure:"client_id"`
+	// Compression is the batch compression: none, gzip, snappy, lz4 or
+	// zstd.
+	Compression string `mapstructure:"compression"`
+	// Linger is the producer's linger per partition; the pipeline batches
+	// already, so 0 is usual.
+	Linger time.Duration `mapstructure:"linger"`
+	// Timeout is how long a Write waits for every record's
+	// acknowledgement; then it fails and is retried.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// MaxRecordSize is the producer's batch limit; it must not exceed the
+	// broker's message.max.bytes. Larger records are dead-lettered.
+	MaxRecordSize config.Size `mapstructure:"max_record_size"`
+	// TLS configures TLS to the brokers.
+	TLS outputs.TLS `mapstructure:"tls"`
+	// SASL authenticates with PLAIN or SCRAM; empty mechanism: off.
+	SASL SASL `mapstructure:"sasl"`
 }
 
 // SASL authenticates to the brokers (shared with the kafka input).

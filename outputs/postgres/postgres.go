@@ -45,10 +45,17 @@ var Plugin = outputs.Plugin{
 
 // Options are the postgres block's own keys.
 type Options struct {
-	DSN     string        `mapstructure:"dsn"` // postgres://user:pass@host:5432/db?sslmode=verify-full, or key=value form
-	Table   string        `mapstructure:"table"`
-	Migrate bool          `mapstructure:"migrate"` // create/upgrade the table at start (else it must exist)
-	Timeout time.Duration `mapstructure:"timeout"` // per batch; a slower COPY fails and is retried
+	// DSN is the connection string (required): a URL
+	// (postgres://user@host:5432/db?sslmode=verify-full) or key=value
+	// form; libpq's environment (PGPASSWORD, PGSSLROOTCERT, ...) applies.
+	DSN string `mapstructure:"dsn"`
+	// Table is the table written to, a lower-case SQL identifier.
+	Table string `mapstructure:"table"`
+	// Migrate creates or upgrades the table at start; otherwise it must
+	// exist.
+	Migrate bool `mapstructure:"migrate"`
+	// Timeout bounds one batch's COPY; a slower one fails and is retried.
+	Timeout time.Duration `mapstructure:"timeout"`
 }
 
 var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)

@@ -45,17 +45,31 @@ var Plugin = outputs.Plugin{
 
 // Options are the splunk_hec block's own keys.
 type Options struct {
-	URL        string         `mapstructure:"url"` // https://splunk:8088 (the path is added)
-	Token      outputs.Secret `mapstructure:"token"`
-	TokenFile  string         `mapstructure:"token_file"`
-	Index      string         `mapstructure:"index"` // default: the token's default index
-	SourceType string         `mapstructure:"sourcetype"`
-	Source     string         `mapstructure:"source"` // default: alertgw:<input name>
-	Ack        bool           `mapstructure:"ack"`    // indexer acknowledgement (enable it on the token too)
-	AckTimeout time.Duration  `mapstructure:"ack_timeout"`
-	AckPoll    time.Duration  `mapstructure:"ack_poll"`
-	Timeout    time.Duration  `mapstructure:"timeout"`
-	TLS        outputs.TLS    `mapstructure:"tls"`
+	// URL is the HEC endpoint's base, https://splunk:8088 (required; the
+	// path is added).
+	URL string `mapstructure:"url"`
+	// Token is the HEC token (or token_file, or the environment).
+	Token outputs.Secret `mapstructure:"token"`
+	// TokenFile reads the token from a file.
+	TokenFile string `mapstructure:"token_file"`
+	// Index is the index events go to; empty: the token's default index.
+	Index string `mapstructure:"index"`
+	// SourceType is the events' sourcetype.
+	SourceType string `mapstructure:"sourcetype"`
+	// Source is the events' source; empty: alertgw:<input name>.
+	Source string `mapstructure:"source"`
+	// Ack waits for indexer acknowledgement before a batch counts as
+	// delivered (enable it on the token too).
+	Ack bool `mapstructure:"ack"`
+	// AckTimeout is how long to wait for the acknowledgement before the
+	// batch is sent again.
+	AckTimeout time.Duration `mapstructure:"ack_timeout"`
+	// AckPoll is how often acknowledgements are asked for.
+	AckPoll time.Duration `mapstructure:"ack_poll"`
+	// Timeout bounds one request; a slower one fails and is retried.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// TLS configures HTTPS.
+	TLS outputs.TLS `mapstructure:"tls"`
 }
 
 // Validate implements config.Validator.

@@ -46,10 +46,11 @@ var Plugin = outputs.Plugin{
 
 // Options configure a stdout output.
 type Options struct {
-	// Stream is stdout or stderr. Logs go to stderr: keep events on stdout
-	// unless the two are collected apart.
+	// Stream is stdout or stderr. The gateway's logs go to stderr: keep
+	// events on stdout unless the two are collected apart.
 	Stream string `mapstructure:"stream"`
-	// BufferSize is how much is gathered before a write.
+	// BufferSize is how much is gathered before a write (512 bytes to
+	// 64MiB); it is also written whenever the output's queue runs empty.
 	BufferSize config.Size `mapstructure:"buffer_size"`
 }
 

@@ -36,15 +36,25 @@ var Plugin = outputs.Plugin{
 
 // Options are the syslog block's own keys.
 type Options struct {
-	Network  string        `mapstructure:"network"` // unixgram, udp, tcp, tls
-	Address  string        `mapstructure:"address"` // /dev/log, host:514, host:6514
-	Facility string        `mapstructure:"facility"`
-	AppName  string        `mapstructure:"app_name"`
-	Hostname string        `mapstructure:"hostname"` // default: the sensor name
-	Body     string        `mapstructure:"body"`     // json (the event in the output's format) or sd (summary + structured data)
-	Framing  string        `mapstructure:"framing"`  // streams: octet_counting (default) or newline
-	Timeout  time.Duration `mapstructure:"timeout"`
-	TLS      outputs.TLS   `mapstructure:"tls"`
+	// Network is unixgram, udp, tcp or tls.
+	Network string `mapstructure:"network"`
+	// Address is /dev/log (unixgram), host:514 or host:6514 (tls).
+	Address string `mapstructure:"address"`
+	// Facility is the syslog facility name (local0 to local7, auth, ...).
+	Facility string `mapstructure:"facility"`
+	// AppName is the RFC 5424 APP-NAME.
+	AppName string `mapstructure:"app_name"`
+	// Hostname is the RFC 5424 HOSTNAME; empty: the sensor name.
+	Hostname string `mapstructure:"hostname"`
+	// Body is json (the event in the output's format as MSG) or sd (a
+	// summary as MSG, the fields as structured data).
+	Body string `mapstructure:"body"`
+	// Framing is, on streams, octet_counting (RFC 6587) or newline.
+	Framing string `mapstructure:"framing"`
+	// Timeout bounds connecting and writing.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// TLS configures network: tls.
+	TLS outputs.TLS `mapstructure:"tls"`
 }
 
 var facilities = map[string]int{

@@ -31,9 +31,15 @@ var Plugin = outputs.Plugin{
 
 // Options are the unix block's own keys.
 type Options struct {
-	Path    string        `mapstructure:"path"`
-	Socket  string        `mapstructure:"socket"`  // dgram or stream
-	Framing string        `mapstructure:"framing"` // stream: newline (default) or octet_counting
+	// Path is the receiver's socket (required).
+	Path string `mapstructure:"path"`
+	// Socket is dgram (one datagram per event) or stream (one line per
+	// event).
+	Socket string `mapstructure:"socket"`
+	// Framing is, on a stream socket, newline or octet_counting (LEN SP
+	// event).
+	Framing string `mapstructure:"framing"`
+	// Timeout bounds connecting and writing.
 	Timeout time.Duration `mapstructure:"timeout"`
 }
 
