@@ -56,7 +56,7 @@ func newAuth(o *Options, log zerolog.Logger) (*auth, error) {
 		}
 	}
 	for _, t := range o.Tokens {
-		secret := t.Token
+		secret := t.Token.Reveal()
 		if t.File != "" {
 			b, err := os.ReadFile(t.File)
 			if err != nil {

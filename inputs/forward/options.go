@@ -47,19 +47,27 @@ type Options struct {
 
 // ServerTLS is the forward input's TLS block.
 type ServerTLS struct {
-	CertFile     string `mapstructure:"cert_file"`
-	KeyFile      string `mapstructure:"key_file"`
+	// CertFile is the server certificate (PEM), naming every host name and
+	// address the senders dial; reread when the file changes.
+	CertFile string `mapstructure:"cert_file"`
+	// KeyFile is the server certificate's private key (PEM).
+	KeyFile string `mapstructure:"key_file"`
+	// ClientCAFile is the CA (PEM) that signs the senders' client
+	// certificates: a sender must present one it signed, or a token.
 	ClientCAFile string `mapstructure:"client_ca_file"`
 }
 
 // Token is one accepted bearer token.
 type Token struct {
-	// Identity the token stands for, recorded as the events' sensor.
+	// Identity is the name the token stands for, recorded as the events'
+	// sensor.
 	// "*" is a shared token: events keep the source.sensor they carry,
 	// which nothing then checks.
 	Identity string `mapstructure:"identity"`
-	Token    string `mapstructure:"token"`
-	File     string `mapstructure:"file"`
+	// Token is the secret itself (at least 16 characters); or give file.
+	Token config.Secret `mapstructure:"token"`
+	// File reads the token from a file (trailing newlines removed).
+	File string `mapstructure:"file"`
 }
 
 // Ingest formats.
@@ -71,8 +79,11 @@ const (
 
 // Ingest is the optional NDJSON endpoint (/alertgw/v1/ingest).
 type Ingest struct {
-	Enabled bool   `mapstructure:"enabled"`
-	Format  string `mapstructure:"format"`
+	// Enabled serves POST /alertgw/v1/ingest (NDJSON).
+	Enabled bool `mapstructure:"enabled"`
+	// Format is what the lines are: auto (native events by their first
+	// member "schema", EVE otherwise), eve or native.
+	Format string `mapstructure:"format"`
 	// MaxLine bounds one line (event).
 	MaxLine config.Size `mapstructure:"max_line"`
 }

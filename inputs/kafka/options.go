@@ -18,11 +18,12 @@ const (
 
 // Options are the kafka block's own keys.
 type Options struct {
-	// Brokers are the seed brokers, host:port.
+	// Brokers are the seed brokers, host:port (required).
 	Brokers []string `mapstructure:"brokers"`
 	// ClientID names this client to the brokers.
 	ClientID string `mapstructure:"client_id"`
-	// Topics to consume; with topic_regex, regular expressions.
+	// Topics are the topics to consume; with topic_regex, regular
+	// expressions (new matching topics are picked up).
 	Topics []string `mapstructure:"topics"`
 	// TopicRegex treats every entry of topics as a regular expression.
 	TopicRegex bool `mapstructure:"topic_regex"`
@@ -32,7 +33,8 @@ type Options struct {
 	// Start is where a partition without a committed offset starts:
 	// earliest (everything still in the topic) or latest (only new records).
 	Start string `mapstructure:"start"`
-	// Format of the records: auto, native or eve.
+	// Format is what the records are: auto (native events by their first
+	// member "schema", EVE otherwise), native or eve.
 	Format string `mapstructure:"format"`
 	// MaxPendingRecords bounds the records handed to the pipeline and not
 	// yet safe in every output; polling waits beyond it.
@@ -40,8 +42,8 @@ type Options struct {
 	// CommitInterval is how often the offsets of safe records are committed
 	// (besides at rebalances and shutdown).
 	CommitInterval time.Duration `mapstructure:"commit_interval"`
-	// SessionTimeout: a member not heard from for this long is considered
-	// dead and its partitions go to the others.
+	// SessionTimeout is how long a member may stay silent before the group
+	// considers it dead and gives its partitions to the others.
 	SessionTimeout time.Duration `mapstructure:"session_timeout"`
 	// RevokeWait is how long a rebalance waits for the records of the
 	// partitions this member gives up to be safe, so their offsets can be
@@ -53,9 +55,9 @@ type Options struct {
 	ShutdownWait time.Duration `mapstructure:"shutdown_wait"`
 	// FetchMaxBytes bounds one fetch response.
 	FetchMaxBytes config.Size `mapstructure:"fetch_max_bytes"`
-	// TLS to the brokers.
+	// TLS configures TLS to the brokers.
 	TLS tlsconf.Client `mapstructure:"tls"`
-	// SASL authentication to the brokers.
+	// SASL authenticates with PLAIN or SCRAM; empty mechanism: off.
 	SASL kafkaconn.SASL `mapstructure:"sasl"`
 }
 

@@ -17,11 +17,11 @@ import (
 
 // SASL authenticates to the brokers.
 type SASL struct {
-	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty: none.
+	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty: no SASL.
 	Mechanism string `mapstructure:"mechanism"`
-	// Username to authenticate as.
+	// Username is the SASL user.
 	Username string `mapstructure:"username"`
-	// Password, inline or from password_file.
+	// Password is the SASL password.
 	Password config.Secret `mapstructure:"password"`
 	// PasswordFile reads the password from a file.
 	PasswordFile string `mapstructure:"password_file"`

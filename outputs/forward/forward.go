@@ -55,15 +55,18 @@ type Options struct {
 	// TLS (the certificate names this sensor). Always on.
 	TLS outputs.TLS `mapstructure:"tls"`
 	// Token is a bearer token, instead of (or beside) a client certificate.
-	Token     outputs.Secret `mapstructure:"token"`
-	TokenFile string         `mapstructure:"token_file"`
+	Token outputs.Secret `mapstructure:"token"`
+	// TokenFile reads the token from a file.
+	TokenFile string `mapstructure:"token_file"`
 	// Compression of request bodies: s2 (fast), zstd (smaller, for slow
 	// links), gzip or none.
 	Compression string `mapstructure:"compression"`
 	// RequestEvents is the most events one request carries; a batch is
-	// split into requests of this size, sent Parallel at a time.
+	// split into requests of this size (halved when a receiver answers 413).
 	RequestEvents int `mapstructure:"request_events"`
-	Parallel      int `mapstructure:"parallel"`
+	// Parallel is how many requests of one batch are in flight at once,
+	// each on its own connection.
+	Parallel int `mapstructure:"parallel"`
 	// Timeout of one request, including the receiver's wait until its
 	// outputs have the events.
 	Timeout time.Duration `mapstructure:"timeout"`
