@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -76,11 +75,11 @@ func newAuth(o *Options, log zerolog.Logger) (*auth, error) {
 // requested, not required by the TLS stack, so that a refused one is
 // counted by reason here (and so that token senders need none).
 func (a *auth) tlsConfig(certFile, keyFile string) (*tls.Config, error) {
-	cert, err := newCertLoader(certFile, keyFile)
+	cert, err := pki.NewCertLoader(certFile, keyFile)
 	if err != nil {
 		return nil, err
 	}
-	c := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cert.get, NextProtos: []string{"http/1.1"}}
+	c := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cert.GetCertificate, NextProtos: []string{"http/1.1"}}
 	if a.roots != nil {
 		c.ClientAuth = tls.RequestClientCert
 		c.VerifyConnection = func(cs tls.ConnectionState) error {
@@ -139,47 +138,4 @@ func (a *auth) identify(r *http.Request) (sender, int, error) {
 	}
 	a.refused.Add(refusedBadToken, 1)
 	return sender{}, http.StatusUnauthorized, errors.New("unknown token")
-}
-
-// certLoader serves the server certificate, reading the files again when
-// they change (certificates are renewed without a restart).
-type certLoader struct {
-	certFile, keyFile string
-	mu                sync.Mutex
-	cert              *tls.Certificate
-	mod               time.Time
-	checked           time.Time
-}
-
-func newCertLoader(certFile, keyFile string) (*certLoader, error) {
-	l := &certLoader{certFile: certFile, keyFile: keyFile}
-	if err := l.load(); err != nil {
-		return nil, err
-	}
-	return l, nil
-}
-
-func (l *certLoader) load() error {
-	st, err := os.Stat(l.certFile)
-	if err != nil {
-		return fmt.Errorf("tls cert_file: %w", err)
-	}
-	c, err := tls.LoadX509KeyPair(l.certFile, l.keyFile)
-	if err != nil {
-		return fmt.Errorf("tls server certificate: %w", err)
-	}
-	l.cert, l.mod = &c, st.ModTime()
-	return nil
-}
-
-func (l *certLoader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if time.Since(l.checked) > 10*time.Second {
-		l.checked = time.Now()
-		if st, err := os.Stat(l.certFile); err == nil && !st.ModTime().Equal(l.mod) {
-			_ = l.load() // a half-written pair fails to load: keep the old one until the next check
-		}
-	}
-	return l.cert, nil
 }

@@ -1,10 +1,12 @@
 package pki
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -115,5 +117,37 @@ func TestSaveLoadCA(t *testing.T) {
 	}
 	if _, err := LoadCA(filepath.Join(dir, "ca.key"), filepath.Join(dir, "ca.key")); err == nil {
 		t.Error("a key file was accepted as a certificate")
+	}
+}
+
+// A renewed certificate is served once the file changes.
+func TestCertLoaderReloads(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := WriteLab(dir, "central", []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewCertLoader(filepath.Join(dir, "central.pem"), filepath.Join(dir, "central.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := l.GetCertificate(nil)
+	renewed, err := ca.Issue(Request{Name: "central", Hosts: []string{"127.0.0.1"}, Usage: Server})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "central.key"), renewed.KeyPEM, 0o600)
+	os.WriteFile(filepath.Join(dir, "central.pem"), renewed.CertPEM, 0o644)
+	later := time.Now().Add(time.Minute)
+	os.Chtimes(filepath.Join(dir, "central.pem"), later, later)
+	l.mu.Lock()
+	l.checked = time.Time{} // as if the recheck interval passed
+	l.mu.Unlock()
+	second, _ := l.GetClientCertificate(nil)
+	if bytes.Equal(first.Certificate[0], second.Certificate[0]) {
+		t.Error("the renewed certificate was not loaded")
+	}
+	if _, err := NewCertLoader(filepath.Join(dir, "central.pem"), filepath.Join(dir, "ca.key")); err == nil {
+		t.Error("a mismatched key was accepted")
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/internal/forwardwire"
+	"github.com/alertgw/alertgw/internal/pki"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 )
@@ -142,11 +143,19 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 	}
 	t := o.TLS
 	t.Enabled = true
+	t.CertFile, t.KeyFile = "", "" // loaded below, and again when renewed
 	tc, err := t.ConfigFor(env.Log)
 	if err != nil {
 		return nil, err
 	}
 	tc.MinVersion = tls.VersionTLS13
+	if o.TLS.CertFile != "" {
+		cl, err := pki.NewCertLoader(o.TLS.CertFile, o.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls client certificate: %w", err)
+		}
+		tc.GetClientCertificate = cl.GetClientCertificate
+	}
 	tr := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
