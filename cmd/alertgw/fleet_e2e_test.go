@@ -235,16 +235,17 @@ outputs:
 	const sensors, perSensor, requestEvents, parallel = 3, 4000, 200, 2
 	socks := make([]string, sensors+1)
 	var senders []*proc
+	rogueAdmin := freePort(t)
 	for i := 0; i <= sensors; i++ {
-		name, certDir := fmt.Sprintf("sensor-%d", i), pkiDir
+		name, certDir, admin := fmt.Sprintf("sensor-%d", i), pkiDir, ""
 		if i == sensors { // the rogue: a certificate named sensor-0 from another CA
-			name, certDir = "rogue", rogueDir
+			name, certDir, admin = "rogue", rogueDir, rogueAdmin
 		}
 		cert := fmt.Sprintf("sensor-%d", i%sensors)
 		socks[i] = filepath.Join(dir, name+".sock")
 		senders = append(senders, startProc(t, dir, name, fmt.Sprintf(`sensor: %s
 log: {level: info, format: json}
-admin: {listen: ""}
+admin: {listen: "%s"}
 dead_letter: {path: %s/%s-dead.json}
 inputs:
   - {name: eve, type: suricata, socket: %s, socket_type: stream}
@@ -259,7 +260,7 @@ outputs:
     buffer: {type: disk, path: %s/%s-buf, sync: never}
     batch: {max_events: 1000}
     retry: {initial: 50ms, max: 500ms}
-`, name, dir, name, socks[i], fwdAddr, pkiDir, certDir, cert, certDir, cert, requestEvents, parallel, dir, name), socketExists(socks[i])))
+`, name, admin, dir, name, socks[i], fwdAddr, pkiDir, certDir, cert, certDir, cert, requestEvents, parallel, dir, name), socketExists(socks[i])))
 	}
 
 	// Each sensor's Suricata writes its alerts; the central dies while
@@ -364,9 +365,13 @@ outputs:
 		}
 	}
 
-	// The rogue's certificate is refused and counted.
+	// The rogue's certificate is refused and counted; its events wait in
+	// its own buffer.
 	if n := metric(t, adminAddr, "alertgw_input_forward_refused_total", `reason="unknown_authority"`); n < 1 {
 		t.Errorf("refused unknown_authority = %v, want ≥ 1", n)
+	}
+	if n := metric(t, rogueAdmin, "alertgw_output_queued_events"); n != 100 {
+		t.Errorf("the refused sensor holds %v events, want its 100", n)
 	}
 	for _, p := range senders[:sensors] {
 		p.stop(t)
