@@ -66,7 +66,7 @@ var (
 	batch     = flag.Int("batch", 10000, "the sensor's forward output batch.max_events")
 	request   = flag.Int("request-events", 2500, "forward request_events")
 	parallel  = flag.Int("parallel", 4, "forward parallel")
-	comp      = flag.String("compression", "zstd", "forward compression")
+	comp      = flag.String("compression", "s2", "forward compression (s2, zstd, gzip, none)")
 	keep      = flag.Bool("keep", false, "keep the work directory")
 	pprof     = flag.Bool("pprof", false, "write CPU profiles of the gateways to the work directory")
 )
