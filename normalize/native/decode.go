@@ -164,6 +164,10 @@ func topLevel(key string) (uint, bool) {
 		return 32, true
 	case "details":
 		return 33, true
+	case "aggregate":
+		return 34, true
+	case "transaction":
+		return 35, true
 	}
 	return 0, false
 }
@@ -553,8 +557,12 @@ func (d *decoder) event() error {
 			e.NetDirection, err = d.str(key)
 		case "observer":
 			err = d.observer()
+		case "aggregate":
+			e.Aggregate, err = d.aggregate()
+		case "transaction":
+			e.Transaction, err = d.transaction()
 		case "details":
-			err = d.details()
+			err = d.detailsInto("details", &e.Details)
 		default:
 			// A member of a newer schema revision: kept, not refused.
 			var v normalize.RawJSON
@@ -588,7 +596,7 @@ func (d *decoder) event() error {
 func kind(s string) (normalize.Kind, error) {
 	switch k := normalize.Kind(s); k {
 	case normalize.KindAlert, normalize.KindFlow, normalize.KindPacket, normalize.KindAnomaly,
-		normalize.KindEvent, normalize.KindAudit, normalize.KindStats:
+		normalize.KindEvent, normalize.KindAudit, normalize.KindStats, normalize.KindTransaction:
 		return k, nil
 	}
 	return "", normalize.Errorf(normalize.ReasonInvalidField, "kind: unknown kind %q", s)
@@ -648,28 +656,31 @@ func (d *decoder) source() error {
 }
 
 func (d *decoder) signature() error {
-	s := &normalize.Signature{}
-	d.ev.Signature = s
-	u32 := func(dst *uint32, path string) error {
-		n, err := d.uint(path, 1<<32-1)
+	d.ev.Signature = &normalize.Signature{}
+	return d.signatureInto("signature", d.ev.Signature)
+}
+
+func (d *decoder) signatureInto(path string, s *normalize.Signature) error {
+	u32 := func(dst *uint32, key string) error {
+		n, err := d.uint(path+"."+key, 1<<32-1)
 		*dst = uint32(n)
 		return err
 	}
-	return d.strictObject("signature", func(key string) (bool, error) {
+	return d.strictObject(path, func(key string) (bool, error) {
 		var err error
 		switch key {
 		case "gid":
-			err = u32(&s.GID, "signature.gid")
+			err = u32(&s.GID, key)
 		case "id":
-			err = u32(&s.ID, "signature.id")
+			err = u32(&s.ID, key)
 		case "rev":
-			err = u32(&s.Rev, "signature.rev")
+			err = u32(&s.Rev, key)
 		case "priority":
-			err = u32(&s.Priority, "signature.priority")
+			err = u32(&s.Priority, key)
 		case "name":
-			s.Name, err = d.str("signature.name")
+			s.Name, err = d.str(path + ".name")
 		case "category":
-			s.Category, err = d.str("signature.category")
+			s.Category, err = d.str(path + ".category")
 		default:
 			return false, nil
 		}
@@ -757,26 +768,31 @@ func (d *decoder) packet() error {
 }
 
 func (d *decoder) firewall() error {
+	var err error
+	d.ev.Firewall, err = d.firewallAt("firewall")
+	return err
+}
+
+func (d *decoder) firewallAt(path string) (*normalize.Firewall, error) {
 	f := &normalize.Firewall{}
-	d.ev.Firewall = f
-	return d.strictObject("firewall", func(key string) (bool, error) {
+	return f, d.strictObject(path, func(key string) (bool, error) {
 		var err error
 		var n uint64
 		switch key {
 		case "group":
-			n, err = d.uint("firewall.group", 65535)
+			n, err = d.uint(path+".group", 65535)
 			f.Group = uint16(n)
 		case "prefix":
-			f.Prefix, err = d.str("firewall.prefix")
+			f.Prefix, err = d.str(path + ".prefix")
 		case "mark":
-			n, err = d.uint("firewall.mark", 1<<32-1)
+			n, err = d.uint(path+".mark", 1<<32-1)
 			f.Mark = uint32(n)
 		case "in_iface":
-			f.InIface, err = d.str("firewall.in_iface")
+			f.InIface, err = d.str(path + ".in_iface")
 		case "out_iface":
-			f.OutIface, err = d.str("firewall.out_iface")
+			f.OutIface, err = d.str(path + ".out_iface")
 		case "uid", "gid":
-			if n, err = d.uint("firewall."+key, 1<<32-1); err == nil {
+			if n, err = d.uint(path+"."+key, 1<<32-1); err == nil {
 				v := uint32(n)
 				if key == "uid" {
 					f.UID = &v
@@ -855,18 +871,131 @@ func (d *decoder) observer() error {
 	})
 }
 
-// details keeps every member in order; keys are unique.
-func (d *decoder) details() error {
-	e := d.ev
-	return d.object("details", func(key string) error {
-		if e.Details.Get(key) != nil {
-			return d.fieldErr("details."+key, "repeated (or also an unknown top-level member)")
+// detailsInto reads a details object: every member in order, keys unique
+// (also against the unknown top-level members already kept there).
+func (d *decoder) detailsInto(path string, ds *normalize.Details) error {
+	return d.object(path, func(key string) error {
+		if ds.Get(key) != nil {
+			return d.fieldErr(path+"."+key, "repeated (or also an unknown top-level member)")
 		}
 		v, err := d.raw()
 		if err != nil {
 			return err
 		}
-		e.Details = append(e.Details, normalize.Field{Key: key, Value: v})
+		*ds = append(*ds, normalize.Field{Key: key, Value: v})
 		return nil
+	})
+}
+
+func (d *decoder) aggregate() (*normalize.Aggregate, error) {
+	a := &normalize.Aggregate{}
+	return a, d.strictObject("aggregate", func(key string) (bool, error) {
+		var err error
+		switch key {
+		case "count":
+			a.Count, err = d.uint("aggregate.count", 1<<64-1)
+		case "first_seen":
+			a.FirstSeen, err = d.time("aggregate.first_seen")
+		case "last_seen":
+			a.LastSeen, err = d.time("aggregate.last_seen")
+		case "key":
+			a.Key, err = d.strings("aggregate.key")
+		case "closed_by":
+			a.ClosedBy, err = d.str("aggregate.closed_by")
+		case "first_sent":
+			a.FirstSent, err = d.bool("aggregate.first_sent")
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+}
+
+func (d *decoder) transaction() (*normalize.Transaction, error) {
+	t := &normalize.Transaction{}
+	return t, d.strictObject("transaction", func(key string) (bool, error) {
+		var err error
+		switch key {
+		case "complete":
+			t.Complete, err = d.bool("transaction.complete")
+		case "closed_by":
+			t.ClosedBy, err = d.str("transaction.closed_by")
+		case "events":
+			t.Events, err = d.uint("transaction.events", 1<<64-1)
+		case "omitted":
+			t.Omitted, err = d.uint("transaction.omitted", 1<<64-1)
+		case "sources":
+			t.Sources, err = d.strings("transaction.sources")
+		case "alerts":
+			err = d.array("transaction.alerts", func() error {
+				t.Alerts = append(t.Alerts, normalize.TxAlert{})
+				return d.txAlert(&t.Alerts[len(t.Alerts)-1])
+			})
+		case "records":
+			err = d.array("transaction.records", func() error {
+				t.Records = append(t.Records, normalize.TxRecord{})
+				return d.txRecord(&t.Records[len(t.Records)-1])
+			})
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+}
+
+func (d *decoder) txAlert(a *normalize.TxAlert) error {
+	const path = "transaction.alerts[]"
+	return d.strictObject(path, func(key string) (bool, error) {
+		var err error
+		switch key {
+		case "id":
+			a.ID, err = d.str(path + ".id")
+		case "timestamp":
+			a.Timestamp, err = d.time(path + ".timestamp")
+		case "action":
+			var s string
+			if s, err = d.str(path + ".action"); err == nil {
+				a.Action, err = action(s)
+			}
+		case "signature":
+			err = d.signatureInto(path+".signature", &a.Signature)
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+}
+
+func (d *decoder) txRecord(r *normalize.TxRecord) error {
+	const path = "transaction.records[]"
+	return d.strictObject(path, func(key string) (bool, error) {
+		var err error
+		switch key {
+		case "id":
+			r.ID, err = d.str(path + ".id")
+		case "timestamp":
+			r.Timestamp, err = d.time(path + ".timestamp")
+		case "kind":
+			var s string
+			if s, err = d.str(path + ".kind"); err == nil {
+				r.Kind, err = kind(s)
+			}
+		case "type":
+			r.Type, err = d.str(path + ".type")
+		case "source_type":
+			r.SourceType, err = d.str(path + ".source_type")
+		case "action":
+			var s string
+			if s, err = d.str(path + ".action"); err == nil {
+				r.Action, err = action(s)
+			}
+		case "firewall":
+			r.Firewall, err = d.firewallAt(path + ".firewall")
+		case "details":
+			err = d.detailsInto(path+".details", &r.Details)
+		default:
+			return false, nil
+		}
+		return true, err
 	})
 }

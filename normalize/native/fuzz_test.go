@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 )
 
@@ -23,6 +24,7 @@ var knownReasons = map[string]bool{
 // schema's: TestRoundTripEveryField validates a full event against it.)
 func FuzzDecode(f *testing.F) {
 	f.Add(encode(fullEvent()))
+	f.Add(encode(testutil.FullEvent()))
 	for _, s := range []string{
 		"", "{}", "[]", "null", `{"schema":1}`, `{"schema":1,"details":{}}`,
 		`{"schema":1,"id":"a","timestamp":"2026-01-02T03:04:05Z","received":"2026-01-02T03:04:05Z","kind":"stats","action":"unknown","source":{"type":"alertgw"},"details":{"a":{"b":[1,{"c":null}]}}}`,
