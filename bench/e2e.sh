@@ -9,6 +9,12 @@
 #   baseline   countrecv (recv + count, nothing else) with a blocking sender
 #   blocking   blocking sender as fast as possible        (target ≥ 150,000/s, zero loss)
 #   nonblock   MSG_DONTWAIT sender at a steady RATE/s      (target zero loss)
+#   journal    as blocking, with the input journal forced on (pipeline.journal.mode:
+#              always) and the memory-buffered output: the journal's own cost
+#   disk       as blocking, the output with buffer.type: disk (journal on: the
+#              configuration that survives SIGKILL)     (target ≥ 150,000 events/s)
+#   disk-nojournal  as disk with pipeline.journal.mode: off: the journal's cost
+#              with a disk buffer
 #
 # Environment:
 #   COUNT=1000000   records in the blocking and baseline scenarios
@@ -88,15 +94,21 @@ report() { # name sent dropped_at_sender written elapsed cpu rss
 	local loss=$((sent - written))
 	local eps
 	eps=$(awk -v n="$written" -v t="$el" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')
-	RESULTS+=("$(printf '%-9s %10s %10s %10s %8s %9s %8s %8s %7s' "$name" "$sent" "$dropped" "$written" "$loss" "$eps" "$el" "$cpu" "$rss")")
+	RESULTS+=("$(printf '%-14s %10s %10s %10s %8s %9s %8s %8s %7s' "$name" "$sent" "$dropped" "$written" "$loss" "$eps" "$el" "$cpu" "$rss")")
 }
 
 gateway() { # starts the gateway on $OUT/$1, sets GW_PID
-	local d=$OUT/$1
+	local d=$OUT/$1 journal=auto buffer=""
+	case $1 in
+	journal) journal=always ;;
+	disk) buffer="    buffer: {type: disk, path: $d/buffer}" ;;
+	disk-nojournal) journal=off buffer="    buffer: {type: disk, path: $d/buffer}" ;;
+	esac
 	mkdir -p "$d"
 	cat >"$d/config.yaml" <<EOF
 sensor: bench
 log: {level: warn, format: json}
+pipeline: {journal: {mode: $journal, path: $d/journal}}
 dead_letter: {path: $d/deadletter.json}
 inputs:
   - name: suricata
@@ -107,6 +119,7 @@ outputs:
   - name: events
     type: file
     path: $d/events.json
+$buffer
 EOF
 	local extra=()
 	[[ -n ${PPROF:-} ]] && extra=(--cpuprofile "$d/cpu.pprof")
@@ -163,12 +176,12 @@ echo "alertgw end-to-end benchmark: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/
 for s in $SCENARIOS; do
 	case $s in
 	baseline) run_baseline ;;
-	blocking) run_gateway blocking --count "$COUNT" ;;
+	blocking | journal | disk | disk-nojournal) run_gateway "$s" --count "$COUNT" ;;
 	nonblock) run_gateway nonblock --nonblock --rate "$RATE" --count $((RATE * DURATION)) ;;
 	*) echo "unknown scenario $s" >&2; exit 2 ;;
 	esac
 done
 
-printf '%-9s %10s %10s %10s %8s %9s %8s %8s %7s\n' scenario sent snd_drop written loss events/s elapsed cpu_s rss_mb
+printf '%-14s %10s %10s %10s %8s %9s %8s %8s %7s\n' scenario sent snd_drop written loss events/s elapsed cpu_s rss_mb
 printf '%s\n' "${RESULTS[@]}"
 echo "(events/s = lines written / time from first send to last line written; cpu_s and rss_mb are the receiver's)"

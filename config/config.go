@@ -56,7 +56,28 @@ type Pipeline struct {
 	Workers         int           `mapstructure:"workers"`          // 0: one per CPU
 	BatchSize       int           `mapstructure:"batch_size"`       // most messages handed over at once
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"` // drain deadline on SIGTERM
+	Journal         Journal       `mapstructure:"journal"`
+	// MaxInflightBytes bounds the raw messages between the inputs and the
+	// output queues (handed to the workers, being normalized).
+	MaxInflightBytes Size `mapstructure:"max_inflight_bytes"`
 }
+
+// Journal configures the socket inputs' write-ahead journal of raw
+// messages (see docs/outputs/delivery.md).
+type Journal struct {
+	// Mode is auto (journal when an output has buffer.type: disk),
+	// always (every journaling input, whatever the outputs) or off.
+	Mode string `mapstructure:"mode"`
+	// Path is the journal directory: one sub-directory per input.
+	Path string `mapstructure:"path"`
+}
+
+// Journal modes.
+const (
+	JournalAuto   = "auto"
+	JournalAlways = "always"
+	JournalOff    = "off"
+)
 
 // DeadLetter configures where unparseable messages go.
 type DeadLetter struct {
@@ -66,17 +87,20 @@ type DeadLetter struct {
 
 // defaults of the gateway-wide keys; plugins default their own options.
 var defaults = map[string]any{
-	"sensor":                    "",
-	"log.level":                 "info",
-	"log.format":                "auto",
-	"pipeline.workers":          0,
-	"pipeline.batch_size":       256,
-	"pipeline.shutdown_timeout": "10s",
-	"dead_letter.path":          "./data/deadletter.json",
-	"dead_letter.max_size":      "64MiB",
-	"admin.listen":              "127.0.0.1:9477",
-	"run_as.user":               "",
-	"run_as.group":              "",
+	"sensor":                      "",
+	"log.level":                   "info",
+	"log.format":                  "auto",
+	"pipeline.workers":            0,
+	"pipeline.batch_size":         256,
+	"pipeline.shutdown_timeout":   "10s",
+	"pipeline.journal.mode":       JournalAuto,
+	"pipeline.max_inflight_bytes": "64MiB",
+	"pipeline.journal.path":       "./data/journal",
+	"dead_letter.path":            "./data/deadletter.json",
+	"dead_letter.max_size":        "64MiB",
+	"admin.listen":                "127.0.0.1:9477",
+	"run_as.user":                 "",
+	"run_as.group":                "",
 }
 
 // Admin configures the HTTP endpoint for metrics, health and status.
@@ -208,6 +232,17 @@ func (f *File) validate() Problems {
 	}
 	if f.Pipeline.BatchSize < 1 || f.Pipeline.BatchSize > 65536 {
 		p.Add("pipeline.batch_size", "must be between 1 and 65536; got %d", f.Pipeline.BatchSize)
+	}
+	if f.Pipeline.MaxInflightBytes < 1<<20 || f.Pipeline.MaxInflightBytes > 1<<40 {
+		p.Add("pipeline.max_inflight_bytes", "must be between 1MiB and 1TiB; got %d", uint64(f.Pipeline.MaxInflightBytes))
+	}
+	switch f.Pipeline.Journal.Mode {
+	case JournalAuto, JournalAlways, JournalOff:
+	default:
+		p.Add("pipeline.journal.mode", "must be auto, always or off; got %q", f.Pipeline.Journal.Mode)
+	}
+	if f.Pipeline.Journal.Mode != JournalOff && f.Pipeline.Journal.Path == "" {
+		p.Add("pipeline.journal.path", "a journal directory is required (or mode: off)")
 	}
 	if f.Pipeline.ShutdownTimeout <= 0 {
 		p.Add("pipeline.shutdown_timeout", "must be positive; got %s", f.Pipeline.ShutdownTimeout)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/alertgw/alertgw/inputs/journal"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -47,6 +48,11 @@ type Plugin struct {
 	// start reading: Run does. It may bind sockets, so that a bad path
 	// fails at start-up rather than later; Close releases them.
 	New func(env Env, opts any) (Input, error)
+	// Journaled says the input appends what it reads to Env.Journal, when
+	// given one, and hands on raw messages that its Decoder turns into
+	// events one by one (no state across messages), so that the pipeline
+	// can replay a journal through the decoder.
+	Journaled bool
 }
 
 // Build makes an input of the type and the decoder of its messages (nil
@@ -80,6 +86,10 @@ type Env struct {
 	// the type has none. An input whose reading must match its decoder
 	// (Snort's compaction of datagrams) takes it from here.
 	Decoder Decoder
+	// Journal, when not nil, is the input's write-ahead journal (inputs
+	// whose Plugin is Journaled): append every batch of messages to it as
+	// soon as it is read, and set the batch's Durable to acknowledge it.
+	Journal *journal.Journal
 }
 
 // Input reads one source.
@@ -144,4 +154,31 @@ type Batch struct {
 	// Done, when not nil, is called once every event made from these
 	// messages has been accepted by every output (bookmarks, acks).
 	Done func()
+	// Durable, when not nil, is called once every output with a disk
+	// buffer (buffer.type: disk) holds the events made from these messages,
+	// or has let them go by an explicit policy: the input's journal may
+	// forget them then.
+	Durable func()
+}
+
+// JoinAcks returns one function that calls every non-nil f, nil when there
+// is none: the acknowledgement of batches merged into one.
+func JoinAcks(fs ...func()) func() {
+	var keep []func()
+	for _, f := range fs {
+		if f != nil {
+			keep = append(keep, f)
+		}
+	}
+	switch len(keep) {
+	case 0:
+		return nil
+	case 1:
+		return keep[0]
+	}
+	return func() {
+		for _, f := range keep {
+			f()
+		}
+	}
 }

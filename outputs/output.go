@@ -50,7 +50,10 @@ type Env struct {
 // Output delivers batches to one destination. Write and Flush are called
 // from the output's own goroutine only, one at a time.
 type Output interface {
-	// Write delivers a batch. An error means none or only part of it was
+	// Write delivers a batch. nil means the destination has every event
+	// of it — for a file, handed to the kernel, not only buffered in user
+	// space — because the pipeline then forgets them (removes them from
+	// the disk buffer). An error means none or only part of it was
 	// delivered; the pipeline retries the batch with backoff.
 	Write(ctx context.Context, b *Batch) error
 	// Close flushes and releases the output; it is called once, last.
@@ -159,6 +162,15 @@ func Join(enc format.Encoder, bs []*Batch) *Batch {
 	}
 	out.encoded = []*Lines{joinLines(enc, parts, n)}
 	return out
+}
+
+// EachEncoding calls f with every encoding the batch has.
+func (b *Batch) EachEncoding(f func(*Lines)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.encoded {
+		f(l)
+	}
 }
 
 // encodedAs returns the batch's encoding by enc, nil when it has none yet.

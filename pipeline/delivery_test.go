@@ -536,3 +536,52 @@ func TestDiskBufferFullPolicies(t *testing.T) {
 		})
 	}
 }
+
+// TestFullDiskQueueConcurrentPushes: pushes that wait for room in a full
+// disk buffer (when_full: block) share the queue's encoding buffers with
+// the pushes that go on meanwhile; each must still write its own events,
+// every one exactly once.
+func TestFullDiskQueueConcurrentPushes(t *testing.T) {
+	q, err := newQueue(Buffer{Type: BufferDisk, MaxEvents: 100, MaxBytes: 1 << 20, WhenFull: WhenFullBlock,
+		Path: t.TempDir(), Sync: "never"}, &stats.Output{}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.closeDisk()
+	const pushers, batches, per = 4, 100, 10
+	var wg sync.WaitGroup
+	for g := range pushers {
+		wg.Go(func() {
+			for b := range batches {
+				evs := make([]*normalize.Event, per)
+				for i := range evs {
+					evs[i] = &normalize.Event{ID: fmt.Sprintf("%d-%d-%d", g, b, i), Kind: normalize.KindAlert,
+						Details: normalize.Details{{Key: "pad", Value: normalize.RawJSON(`"` + strings.Repeat("x", 1000) + `"`)}}}
+				}
+				q.push(&delivery{batch: &outputs.Batch{Events: evs}, refs: 1})
+			}
+		})
+	}
+	seen := map[string]int{}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(seen) < pushers*batches*per {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s, %d of %d events read", len(seen), pushers*batches*per)
+		}
+		p, _ := q.next(50, 50*time.Millisecond)
+		if p == nil {
+			continue
+		}
+		for _, e := range p.batch.Events {
+			seen[e.ID]++
+		}
+		q.done(p)
+		time.Sleep(time.Millisecond) // slower than the pushers: the buffer stays full
+	}
+	wg.Wait()
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("event %s read %d times", id, n)
+		}
+	}
+}

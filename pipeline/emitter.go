@@ -25,8 +25,16 @@ func (e *emitter) Messages(b *inputs.Batch) {
 		if b.Done != nil {
 			b.Done()
 		}
+		if b.Durable != nil {
+			b.Durable()
+		}
 		return
 	}
+	size := 0
+	for _, m := range b.Msgs {
+		size += len(m)
+	}
+	e.p.inflight.acquire(int64(size)) // released once every queue has the events
 	e.p.work <- work{in: e.in, raw: b}
 }
 
@@ -36,4 +44,9 @@ func (e *emitter) Events(evs []*normalize.Event, done func()) {
 
 func (e *emitter) Failed(raw []byte, reason string, err error) {
 	e.p.fail(e.in, raw, reason, err)
+	if e.in.Journal != nil && e.p.opts.DeadLetter != nil {
+		// Not journaled (the input hands it straight here): with the
+		// kernel at once, as journaled messages are.
+		e.p.opts.DeadLetter.Flush()
+	}
 }

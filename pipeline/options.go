@@ -33,6 +33,10 @@ type Buffer struct {
 	// MaxEvents is how many events wait in memory before spilling (or
 	// before when_full applies).
 	MaxEvents int `mapstructure:"max_events"`
+	// MaxMemoryBytes bounds the bytes the memory queue holds (the events'
+	// encodings and the raw messages they were made from), beside
+	// max_events: whichever is reached first spills or applies when_full.
+	MaxMemoryBytes config.Size `mapstructure:"max_memory_bytes"`
 	// MaxBytes bounds the disk buffer's segment files; at least 1MiB.
 	MaxBytes config.Size `mapstructure:"max_bytes"`
 	// Path is the disk buffer's directory, one per output; required with
@@ -80,11 +84,15 @@ const (
 	WhenFullDropOldest = "drop_oldest"
 )
 
+// DefaultMaxMemoryBytes is buffer.max_memory_bytes by default: 100,000
+// events of the usual 1-2 KB fit, 64 KiB events stop at about 2,000.
+const DefaultMaxMemoryBytes = 256 << 20
+
 // DefaultDelivery returns the defaults of the delivery keys.
 func DefaultDelivery() *Delivery {
 	return &Delivery{
 		Format: "native",
-		Buffer: Buffer{Type: BufferMemory, MaxEvents: 100_000, MaxBytes: 1 << 30, WhenFull: WhenFullBlock,
+		Buffer: Buffer{Type: BufferMemory, MaxEvents: 100_000, MaxMemoryBytes: DefaultMaxMemoryBytes, MaxBytes: 1 << 30, WhenFull: WhenFullBlock,
 			Sync: "interval", SyncInterval: time.Second},
 		Batch: Batching{MaxEvents: 1000},
 		Retry: Retry{Initial: 100 * time.Millisecond, Max: 30 * time.Second},
@@ -108,6 +116,9 @@ func (c *Delivery) Validate() config.Problems {
 	}
 	if c.Buffer.MaxEvents < 1 || c.Buffer.MaxEvents > 100_000_000 {
 		p.Add("buffer.max_events", "must be between 1 and 100000000; got %d", c.Buffer.MaxEvents)
+	}
+	if c.Buffer.MaxMemoryBytes < 64<<10 || c.Buffer.MaxMemoryBytes > 1<<40 {
+		p.Add("buffer.max_memory_bytes", "must be between 64KiB and 1TiB; got %d", c.Buffer.MaxMemoryBytes)
 	}
 	if c.Buffer.Path != "" && c.Buffer.MaxBytes < 1<<20 {
 		p.Add("buffer.max_bytes", "must be at least 1MiB; got %d", c.Buffer.MaxBytes)

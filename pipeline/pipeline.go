@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/journal"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
@@ -38,10 +39,22 @@ type Options struct {
 	// Enricher, when set, adds GeoIP, network labels and sensor metadata to
 	// every event after it is normalized and completed, before encoding.
 	Enricher interface{ Enrich(*normalize.Event) }
+	// MaxInflightBytes bounds the raw messages handed to the workers and
+	// not yet queued on every output (pipeline.max_inflight_bytes); an
+	// input that would pass it waits. 0: DefaultMaxInflightBytes.
+	MaxInflightBytes int64
+	// Takeover, when not nil, is closed once the process this one takes
+	// over from (SIGUSR2 re-exec) has exited: until then every output
+	// queues in memory and neither writes nor opens its disk buffer, which
+	// the old process still holds.
+	Takeover <-chan struct{}
 	// Stages are the named reduction stages (aggregate, transactions)
 	// that outputs read with Route.From.
 	Stages []Stage
 }
+
+// DefaultMaxInflightBytes is pipeline.max_inflight_bytes by default.
+const DefaultMaxInflightBytes = 64 << 20
 
 // Input is a configured input ready to run.
 type Input struct {
@@ -53,6 +66,10 @@ type Input struct {
 	Decoder inputs.Decoder
 	Stats   *stats.Input
 	Log     zerolog.Logger
+	// Journal, when not nil, is the journal the input appends to (see
+	// inputs/journal). What it holds from an earlier run is replayed
+	// through the input's decoder before the input starts reading.
+	Journal *journal.Journal
 }
 
 // Output is a configured output ready to run.
@@ -91,6 +108,8 @@ type Pipeline struct {
 	inErrs  chan error
 
 	work     chan work
+	started  chan struct{} // closed once Run has started the inputs
+	inflight budget        // raw bytes between the inputs and the queues
 	idPrefix string
 	idSeq    atomic.Uint64
 	failLog  zerolog.Logger
@@ -140,6 +159,7 @@ type outputRunner struct {
 	// replacement waits until the output it replaces has closed.
 	start    chan struct{}
 	finished chan struct{} // closed when the runner closed the output
+	closeErr error         // what Close returned; read once finished is closed
 }
 
 // work is what an input hands to the workers: raw messages or events.
@@ -158,6 +178,9 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
+	if opts.MaxInflightBytes <= 0 {
+		opts.MaxInflightBytes = DefaultMaxInflightBytes
+	}
 	var nonce [8]byte
 	if _, err := crand.Read(nonce[:]); err != nil {
 		return nil, fmt.Errorf("event id nonce: %w", err)
@@ -166,14 +189,16 @@ func New(opts Options, ins []Input, outs []Output) (*Pipeline, error) {
 		opts:     opts,
 		work:     make(chan work, 4*opts.Workers),
 		idPrefix: hex.EncodeToString(nonce[:]),
+		started:  make(chan struct{}),
 		failLog:  opts.Log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second}),
 	}
+	p.inflight.init(opts.MaxInflightBytes)
 	for _, in := range ins {
 		p.inputs = append(p.inputs, newInputRunner(in))
 	}
 	var runners []*outputRunner
 	for _, o := range outs {
-		r, err := newOutputRunner(o)
+		r, err := newOutputRunnerAfter(o, opts.Takeover)
 		if err != nil {
 			for _, r := range runners {
 				r.q.closeDisk()
@@ -252,6 +277,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.startInput(in)
 	}
 	p.reloadMu.Unlock()
+	close(p.started)
 
 	// The dead-letter file is buffered; flush it every second so that it
 	// can be watched (tail -f) while the gateway runs.
@@ -308,9 +334,18 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		case <-time.After(time.Second):
 		}
 	}
+	for _, o := range p.topo.Load().outputs {
+		select {
+		case <-o.finished:
+			if o.closeErr != nil {
+				err = errors.Join(err, fmt.Errorf("output %s: close: %w", o.Name, o.closeErr))
+			}
+		default:
+		}
+	}
 	if p.opts.DeadLetter != nil {
-		if cerr := p.opts.DeadLetter.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close dead-letter file: %w", cerr)
+		if cerr := p.opts.DeadLetter.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close dead-letter file: %w", cerr))
 		}
 	}
 	close(p.inErrs)
@@ -327,6 +362,7 @@ func (p *Pipeline) startInput(in *inputRunner) {
 	in.stop = cancel
 	p.inWG.Go(func() {
 		defer close(in.stopped)
+		p.replayJournal(in)
 		in.Stats.Up.Store(true)
 		defer in.Stats.Up.Store(false)
 		err := in.Reader.Run(ctx, &emitter{p: p, in: in})
@@ -341,6 +377,52 @@ func (p *Pipeline) startInput(in *inputRunner) {
 			}
 		}
 	})
+}
+
+// Started is closed once Run has started the inputs reading.
+func (p *Pipeline) Started() <-chan struct{} { return p.started }
+
+// ReplayJournals replays the journals of the running inputs that were
+// opened after the inputs started (a takeover: see Options.Takeover).
+func (p *Pipeline) ReplayJournals() {
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	if !p.running {
+		return
+	}
+	for _, in := range p.inputs {
+		p.inWG.Go(func() { p.replayJournal(in) })
+	}
+}
+
+// replayJournal hands what the input's journal kept from an earlier run
+// (read, but not yet in every disk buffer when the gateway stopped) to the
+// workers, as if it had just been read. It runs once per journal.
+func (p *Pipeline) replayJournal(in *inputRunner) {
+	j := in.Journal
+	if j == nil || in.Decoder == nil {
+		return
+	}
+	entries, msgs := j.Pending()
+	if entries == 0 {
+		return
+	}
+	in.Log.Info().Int("messages", msgs).Int("batches", entries).
+		Msg("journal: replaying messages read in the last run but not yet in every disk buffer")
+	err := j.Replay(func(m [][]byte, seq uint64) {
+		size := 0
+		for _, b := range m {
+			size += len(b)
+		}
+		in.Stats.Received.Add(uint64(len(m)))
+		in.Stats.Bytes.Add(uint64(size))
+		in.Stats.Replayed.Add(uint64(len(m)))
+		p.inflight.acquire(int64(size))
+		p.work <- work{in: in, raw: &inputs.Batch{Msgs: m, Received: time.Now(), Durable: j.AckFunc(seq)}}
+	})
+	if err != nil {
+		in.Log.Error().Err(err).Msg("journal replay stopped early: the rest stays in the journal")
+	}
 }
 
 // startOutput runs one output's delivery loop.
@@ -384,9 +466,21 @@ func (p *Pipeline) Reopen() {
 func (p *Pipeline) runWorker() {
 	for w := range p.work {
 		var evs []*normalize.Event
+		var durable func()
+		rawBytes := 0
 		if w.raw != nil {
-			evs = p.normalize(w.in, w.raw)
-			w.done = w.raw.Done
+			for _, m := range w.raw.Msgs {
+				rawBytes += len(m)
+			}
+			var failed int
+			evs, failed = p.normalize(w.in, w.raw)
+			w.done, durable = w.raw.Done, w.raw.Durable
+			if failed > 0 && durable != nil && p.opts.DeadLetter != nil {
+				// The journal forgets these messages once the outputs
+				// have the batch: their dead-letter records must be
+				// with the kernel by then too.
+				p.opts.DeadLetter.Flush()
+			}
 		} else {
 			evs = w.events
 			for _, e := range evs {
@@ -399,15 +493,16 @@ func (p *Pipeline) runWorker() {
 				en.Enrich(e)
 			}
 		}
-		p.fanOut(evs, w.done)
+		p.fanOut(evs, rawBytes, w.done, durable)
+		p.inflight.release(int64(rawBytes))
 	}
 }
 
 // normalize decodes a raw batch. Events are allocated in one slab: they
 // live and die together.
-func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) []*normalize.Event {
+func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) (evs []*normalize.Event, failed int) {
 	slab := make([]normalize.Event, len(b.Msgs))
-	evs := make([]*normalize.Event, 0, len(b.Msgs))
+	evs = make([]*normalize.Event, 0, len(b.Msgs))
 	for i, msg := range b.Msgs {
 		e := &slab[i]
 		if err := in.Decoder.Decode(msg, e); err != nil {
@@ -417,13 +512,14 @@ func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) []*normalize.Even
 				reason = nerr.Reason
 			}
 			p.fail(in, msg, reason, err)
+			failed++
 			continue
 		}
 		p.complete(in, e, b.Received)
 		evs = append(evs, e)
 	}
 	in.Stats.Normalized.Add(uint64(len(evs)))
-	return evs
+	return evs, failed
 }
 
 // complete fills what every event gets from the gateway rather than the
@@ -482,6 +578,15 @@ func (p *Pipeline) fail(in *inputRunner, raw []byte, reason string, err error) {
 	}
 }
 
+// memorySize is what a batch holds in memory while it waits in a queue,
+// for buffer.max_memory_bytes: its encodings and the raw messages its
+// events were decoded from (they keep sub-slices of them).
+func memorySize(b *outputs.Batch, rawBytes int) int64 {
+	n := int64(rawBytes)
+	b.EachEncoding(func(l *outputs.Lines) { n += int64(len(l.Data)) })
+	return n
+}
+
 func (p *Pipeline) runOutput(o *outputRunner) {
 	log := o.Log
 	flusher, _ := o.Writer.(outputs.Flusher)
@@ -509,7 +614,14 @@ func (p *Pipeline) runOutput(o *outputRunner) {
 		}
 	}
 	if err := o.Writer.Close(); err != nil {
-		log.Error().Err(err).Msg("close failed")
+		// A failed final flush: what it held was not acknowledged, so it
+		// is still in the disk buffer (or was counted dropped).
+		o.closeErr = err
+		ev := log.Error().Err(err)
+		if o.q.disk != nil {
+			ev = ev.Int64("left_in_buffer", o.Stats.Queued.Load())
+		}
+		ev.Msg("close failed: the output's last events may not have reached it (they stay in the disk buffer, if any)")
 	}
 	o.q.closeDisk()
 }
@@ -629,4 +741,38 @@ func jitter(d time.Duration) time.Duration {
 		return d
 	}
 	return d/2 + rand.N(d/2+1)
+}
+
+// budget bounds bytes in flight: acquire waits while what is held and what
+// is asked for pass max (a request larger than max still goes through
+// alone, so that one big batch never wedges it).
+type budget struct {
+	mu   sync.Mutex
+	cond sync.Cond
+	held int64
+	max  int64
+}
+
+func (b *budget) init(max int64) {
+	b.max = max
+	b.cond.L = &b.mu
+}
+
+func (b *budget) acquire(n int64) {
+	b.mu.Lock()
+	for b.held > 0 && b.held+n > b.max {
+		b.cond.Wait()
+	}
+	b.held += n
+	b.mu.Unlock()
+}
+
+func (b *budget) release(n int64) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.held -= n
+	b.mu.Unlock()
+	b.cond.Broadcast()
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,11 +19,59 @@ import (
 // delivery is one batch on its way to every output. Each output releases it
 // once (written, spilled to its disk buffer, dropped or abandoned); the last
 // release acknowledges the messages to their input.
+//
+// A delivery of journaled messages also waits for every disk-buffered
+// output (buffer.type: disk) to hold it: jqs lists the queues that do not
+// yet, and jdone, the journal's acknowledgement, is called once the last
+// one has it (stored) or has let it go by policy.
 type delivery struct {
 	batch *outputs.Batch
+	size  int64 // bytes it holds in memory (see memorySize)
 	refs  int32
 	mu    sync.Mutex
 	done  func()
+
+	journaled bool // jqs and jdone are in use (set before the first push)
+	jqs       []*queue
+	jdone     func()
+}
+
+// stored records that q holds d durably (or dropped it by policy): once no
+// disk-buffered queue is left waiting, the journal is acknowledged.
+func (d *delivery) stored(q *queue) {
+	if !d.journaled {
+		return
+	}
+	d.mu.Lock()
+	var f func()
+	if i := slices.Index(d.jqs, q); i >= 0 {
+		d.jqs = slices.Delete(d.jqs, i, i+1)
+		if len(d.jqs) == 0 {
+			f, d.jdone = d.jdone, nil
+		}
+	}
+	d.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// handover moves the wait for q to its successor to, when to is
+// disk-buffered too; otherwise the wait for q ends.
+func (d *delivery) handover(q, to *queue) {
+	if !d.journaled {
+		return
+	}
+	if to != nil && to.diskType {
+		d.mu.Lock()
+		if i := slices.Index(d.jqs, q); i >= 0 && !slices.Contains(d.jqs, to) {
+			d.jqs[i] = to
+			d.mu.Unlock()
+			return
+		}
+		d.mu.Unlock()
+	}
+	d.stored(q)
 }
 
 func (d *delivery) release() {
@@ -58,10 +107,16 @@ type queue struct {
 	gone     chan struct{} // closed when shutdown gives up
 	items    []*delivery
 	events   int
+	bytes    int64 // memory held by items (delivery.size)
 	max      int
+	maxBytes int64 // buffer.max_memory_bytes
 	whenFull string
 	disk     *diskbuf.Buffer // nil: memory only
 	diskOnly bool
+	// diskType is buffer.type: disk, known from construction (the disk
+	// itself may be attached later, see attachDisk): the journal waits for
+	// such queues to have every event.
+	diskType bool
 	spilling bool // the disk holds unread events: pushes go there too
 	closed   bool // no more pushes; the reader drains what is left while writes succeed
 	retired  bool // taken out of the topology by a reload: pushes go to successor
@@ -91,11 +146,14 @@ func newQueue(buf Buffer, st *stats.Output, log zerolog.Logger) (*queue, error) 
 // it. A reload that replaces an output keeping its buffer directory attaches
 // the disk only once the old output has closed it.
 func newMemoryQueue(buf Buffer, st *stats.Output, log zerolog.Logger) *queue {
-	q := &queue{max: buf.MaxEvents, whenFull: buf.WhenFull, stats: st, log: log,
-		wake: make(chan struct{}, 1), gone: make(chan struct{})}
+	q := &queue{max: buf.MaxEvents, maxBytes: int64(buf.MaxMemoryBytes), whenFull: buf.WhenFull, stats: st, log: log,
+		wake: make(chan struct{}, 1), gone: make(chan struct{}), diskType: buf.Type == BufferDisk}
 	q.notFull.L = &q.mu
 	if q.max <= 0 {
 		q.max = 1
+	}
+	if q.maxBytes <= 0 {
+		q.maxBytes = DefaultMaxMemoryBytes
 	}
 	return q
 }
@@ -150,36 +208,49 @@ func (q *queue) push(d *delivery) {
 		d.release()
 		return
 	}
-	if q.disk != nil && (q.diskOnly || q.spilling || (q.events > 0 && q.events+n > q.max)) {
-		later := q.spillLocked(d.batch.Events, true, d)
-		q.mu.Unlock()
-		if !later {
-			d.release()
+	if q.disk != nil && (q.diskOnly || q.spilling || q.fullLocked(n, d.size)) {
+		res := q.spillLocked(d.batch.Events, true)
+		if res == spillKept {
+			// The disk failed: the events wait in memory, and the
+			// journal keeps them until they are delivered.
+			q.addLocked(d)
+			q.mu.Unlock()
+			q.signal()
+			return
 		}
+		q.mu.Unlock()
+		if res != spillClosed {
+			d.stored(q)
+		}
+		d.release()
 		q.signal()
 		return
 	}
 	switch q.whenFull {
 	case WhenFullDropNewest:
-		if q.events > 0 && q.events+n > q.max {
+		if q.fullLocked(n, d.size) {
 			q.mu.Unlock()
 			q.stats.Dropped.Add("queue_full", uint64(n))
+			d.stored(q)
 			d.release()
 			return
 		}
 	case WhenFullDropOldest:
-		for q.events > 0 && q.events+n > q.max {
+		for q.fullLocked(n, d.size) {
 			old := q.items[0]
 			q.items = q.items[1:]
 			q.events -= len(old.batch.Events)
+			q.bytes -= old.size
 			q.stats.Queued.Add(-int64(len(old.batch.Events)))
 			q.stats.Dropped.Add("queue_full", uint64(len(old.batch.Events)))
+			q.stats.MemoryBytes.Add(-old.size)
+			old.stored(q)
 			old.release()
 		}
 	default: // block: back-pressure up to the inputs
 		// A batch larger than the whole queue is still accepted into an
 		// empty queue, so a small max never wedges.
-		for q.events > 0 && q.events+n > q.max && !q.abandon && !q.retired {
+		for q.fullLocked(n, d.size) && !q.abandon && !q.retired {
 			q.notFull.Wait()
 		}
 		if q.retired {
@@ -193,54 +264,67 @@ func (q *queue) push(d *delivery) {
 			return
 		}
 	}
-	q.items = append(q.items, d)
-	q.events += n
-	q.stats.Queued.Add(int64(n))
+	q.addLocked(d)
 	q.mu.Unlock()
 	q.signal()
 }
 
+// fullLocked reports whether n more events of size bytes do not fit in
+// memory: past buffer.max_events or buffer.max_memory_bytes. An empty queue
+// takes a batch of any size, so that small limits never wedge it.
+func (q *queue) fullLocked(n int, size int64) bool {
+	return q.events > 0 && (q.events+n > q.max || q.bytes+size > q.maxBytes)
+}
+
+func (q *queue) addLocked(d *delivery) {
+	n := len(d.batch.Events)
+	q.items = append(q.items, d)
+	q.events += n
+	q.bytes += d.size
+	q.stats.Queued.Add(int64(n))
+	q.stats.MemoryBytes.Add(d.size)
+}
+
+// spillResult says what became of events spillLocked was given.
+type spillResult int
+
+const (
+	spillStored  spillResult = iota // in the disk buffer
+	spillDropped                    // dropped by the when_full policy (counted)
+	spillKept                       // the disk failed: the caller keeps them in memory
+	spillClosed                     // the buffer is closed (shutdown): dropped, counted
+)
+
 // spillLocked writes events to the disk buffer, applying when_full when it
-// is full (blocking only when wait is set; wait is false at shutdown). On an
-// I/O error while running, the events stay in memory rather than being lost,
-// and the deliveries they came from (owners) are released only once that
-// copy is delivered: spillLocked then reports true, and the caller must not
-// release them itself.
-func (q *queue) spillLocked(evs []*normalize.Event, wait bool, owners ...*delivery) (later bool) {
+// is full (blocking only when wait is set). On an I/O error it returns
+// spillKept: the caller keeps the events in memory rather than lose them.
+func (q *queue) spillLocked(evs []*normalize.Event, wait bool) spillResult {
 	n := len(evs)
-	q.scratch = q.scratch[:0]
-	q.recs = q.recs[:0]
-	for _, e := range evs {
-		start := len(q.scratch)
-		q.scratch = eventcodec.AppendEvent(q.scratch, e)
-		q.recs = append(q.recs, q.scratch[start:len(q.scratch):len(q.scratch)])
-	}
+	encoded := false
 	for {
+		// q.scratch and q.recs are shared by every push: encode (again)
+		// after each wait, during which other pushes used them.
+		if !encoded {
+			q.scratch = q.scratch[:0]
+			q.recs = q.recs[:0]
+			for _, e := range evs {
+				start := len(q.scratch)
+				q.scratch = eventcodec.AppendEvent(q.scratch, e)
+				q.recs = append(q.recs, q.scratch[start:len(q.scratch):len(q.scratch)])
+			}
+			encoded = true
+		}
 		err := q.disk.Append(q.recs...)
 		if err == nil {
 			break
 		}
 		if errors.Is(err, diskbuf.ErrClosed) {
 			q.stats.Dropped.Add("shutdown", uint64(n))
-			return false
-		}
-		if !errors.Is(err, diskbuf.ErrFull) && !wait {
-			// At shutdown nobody reads the memory queue any more.
-			q.log.Error().Err(err).Int("events", n).Msg("disk buffer write failed at shutdown: events dropped")
-			q.stats.Dropped.Add("buffer_error", uint64(n))
-			return false
+			return spillClosed
 		}
 		if !errors.Is(err, diskbuf.ErrFull) {
 			q.log.Error().Err(err).Msg("disk buffer write failed: keeping the events in memory")
-			b := &delivery{batch: &outputs.Batch{Events: evs}, refs: 1, done: func() {
-				for _, o := range owners {
-					o.release()
-				}
-			}}
-			q.items = append(q.items, b)
-			q.events += n
-			q.stats.Queued.Add(int64(n))
-			return true
+			return spillKept
 		}
 		switch {
 		case q.whenFull == WhenFullDropOldest:
@@ -250,13 +334,14 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool, owners ...*delive
 				continue
 			}
 			q.stats.Dropped.Add("buffer_full", uint64(n))
-			return false
+			return spillDropped
 		case q.whenFull == WhenFullBlock && wait && !q.abandon:
 			q.notFull.Wait()
+			encoded = false
 			continue
 		default:
 			q.stats.Dropped.Add("buffer_full", uint64(n))
-			return false
+			return spillDropped
 		}
 	}
 	if cap(q.scratch) > 4<<20 {
@@ -267,7 +352,22 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool, owners ...*delive
 	q.stats.Spilled.Add(uint64(n))
 	q.stats.Queued.Add(int64(n))
 	q.stats.BufferedBytes.Store(q.disk.Counters().Bytes)
-	return false
+	return spillStored
+}
+
+// spillAtShutdown moves events that can no longer be delivered to the disk
+// buffer; if the disk fails too they are counted dropped at shutdown (a
+// journal, if any, still has them for the next start). It reports whether
+// they are safe or dropped by policy, that is, need no journal any more.
+func (q *queue) spillAtShutdown(evs []*normalize.Event) bool {
+	switch q.spillLocked(evs, false) {
+	case spillKept:
+		q.stats.Dropped.Add("shutdown", uint64(len(evs)))
+		return false
+	case spillClosed:
+		return false
+	}
+	return true
 }
 
 // next returns the next batch to deliver, of up to maxEvents events (whole
@@ -324,6 +424,8 @@ func (q *queue) next(maxEvents int, linger time.Duration) (*pending, bool) {
 				q.items[0] = nil
 				q.items = q.items[1:]
 				q.events -= len(d.batch.Events)
+				q.bytes -= d.size
+				q.stats.MemoryBytes.Add(-d.size)
 				p.n += len(d.batch.Events)
 				p.deliveries = append(p.deliveries, d)
 				bs = append(bs, d.batch)
@@ -414,6 +516,7 @@ func (q *queue) done(p *pending) {
 	q.stats.Queued.Add(-int64(p.n))
 	if !p.fromDisk {
 		for _, d := range p.deliveries {
+			d.stored(q) // delivered: nothing left to keep
 			d.release()
 		}
 		return
@@ -436,13 +539,17 @@ func (q *queue) leave(p *pending) {
 	}
 	q.stats.Queued.Add(-int64(p.n))
 	q.mu.Lock()
+	safe := false
 	if q.disk != nil {
-		q.spillLocked(p.batch.Events, false)
+		safe = q.spillAtShutdown(p.batch.Events)
 	} else {
 		q.stats.Dropped.Add("shutdown", uint64(p.n))
 	}
 	q.mu.Unlock()
 	for _, d := range p.deliveries {
+		if safe {
+			d.stored(q)
+		}
 		d.release()
 	}
 }
@@ -459,12 +566,18 @@ func (q *queue) spillMemory() {
 	left := q.items
 	q.items = nil
 	q.events = 0
-	for _, d := range left {
+	q.stats.MemoryBytes.Add(-q.bytes)
+	q.bytes = 0
+	safe := make([]bool, len(left))
+	for i, d := range left {
 		q.stats.Queued.Add(-int64(len(d.batch.Events)))
-		q.spillLocked(d.batch.Events, false)
+		safe[i] = q.spillAtShutdown(d.batch.Events)
 	}
 	q.mu.Unlock()
-	for _, d := range left {
+	for i, d := range left {
+		if safe[i] {
+			d.stored(q)
+		}
 		d.release()
 	}
 	q.notFull.Broadcast()
@@ -505,6 +618,7 @@ func (q *queue) retire(successor *queue) {
 func (q *queue) forwardLocked(d *delivery) {
 	succ := q.successor
 	q.mu.Unlock()
+	d.handover(q, succ)
 	if succ != nil {
 		succ.push(d)
 		return
@@ -533,7 +647,10 @@ func (q *queue) giveUp() {
 	left := q.items
 	q.items = nil
 	q.events = 0
+	q.stats.MemoryBytes.Add(-q.bytes)
+	q.bytes = 0
 	var hung []*delivery
+	hungSafe := false
 	// A batch whose Write hangs past the deadline: what came from memory
 	// is spilled or counted dropped now; what came from disk stays there.
 	if p := q.inflight; p != nil && !p.settled {
@@ -542,24 +659,34 @@ func (q *queue) giveUp() {
 		if !p.fromDisk {
 			q.stats.Queued.Add(-int64(p.n))
 			if q.disk != nil {
-				q.spillLocked(p.batch.Events, false)
+				hungSafe = q.spillAtShutdown(p.batch.Events)
 			} else {
 				q.stats.Dropped.Add("shutdown", uint64(p.n))
 			}
 			hung = p.deliveries
 		}
 	}
-	for _, d := range left {
+	safe := make([]bool, len(left))
+	for i, d := range left {
 		n := len(d.batch.Events)
 		q.stats.Queued.Add(-int64(n))
 		if q.disk != nil {
-			q.spillLocked(d.batch.Events, false)
+			safe[i] = q.spillAtShutdown(d.batch.Events)
 		} else {
 			q.stats.Dropped.Add("shutdown", uint64(n))
 		}
 	}
 	q.mu.Unlock()
-	for _, d := range append(left, hung...) {
+	for i, d := range left {
+		if safe[i] {
+			d.stored(q)
+		}
+		d.release()
+	}
+	for _, d := range hung {
+		if hungSafe {
+			d.stored(q)
+		}
 		d.release()
 	}
 	q.signal()

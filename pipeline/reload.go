@@ -193,6 +193,41 @@ func (p *Pipeline) ChangeOutputs(c OutputChanges) error {
 	return nil
 }
 
+// newOutputRunnerAfter builds an output that writes only once after is
+// closed (nil: at once), opening its disk buffer then.
+func newOutputRunnerAfter(o Output, after <-chan struct{}) (*outputRunner, error) {
+	if after == nil {
+		return newOutputRunner(o)
+	}
+	return newDeferredRunner(o, after, "takeover")
+}
+
+// newDeferredRunner builds an output runner on a memory queue that starts
+// writing once after is closed, attaching its disk buffer first.
+func newDeferredRunner(o Output, after <-chan struct{}, why string) (*outputRunner, error) {
+	memOnly := o
+	memOnly.Buffer.Path, memOnly.Buffer.Type = "", "memory"
+	r, err := newOutputRunner(memOnly)
+	if err != nil {
+		return nil, err
+	}
+	r.q.diskType = o.Buffer.Type == BufferDisk // the journal waits for it
+	r.Output = o                               // the real buffer settings, for the attach below and for stats
+	if o.Buffer.Path != "" {
+		o.Stats.BufferLimit.Store(int64(o.Buffer.MaxBytes))
+	}
+	start := make(chan struct{})
+	r.start = start
+	go func() {
+		<-after
+		if err := r.q.attachDisk(o.Buffer); err != nil {
+			o.Log.Error().Err(err).Str("after", why).Msg("cannot open the disk buffer; this output runs on memory only")
+		}
+		close(start)
+	}()
+	return r, nil
+}
+
 // newOutputRunnerFor builds the replacement of prev. Its writer waits for
 // prev to close; when both use one disk buffer directory, the disk part is
 // attached only then.
@@ -206,23 +241,10 @@ func newOutputRunnerFor(o Output, prev *outputRunner) (*outputRunner, error) {
 		r.start = prev.finished
 		return r, nil
 	}
-	memOnly := o
-	memOnly.Buffer.Path, memOnly.Buffer.Type = "", "memory"
-	r, err := newOutputRunner(memOnly)
+	r, err := newDeferredRunner(o, prev.finished, "reload")
 	if err != nil {
 		return nil, err
 	}
-	r.Output = o // the real buffer settings, for the attach below and for stats
-	o.Stats.BufferLimit.Store(int64(o.Buffer.MaxBytes))
-	start := make(chan struct{})
-	r.start = start
-	go func() {
-		<-prev.finished
-		if err := r.q.attachDisk(o.Buffer); err != nil {
-			o.Log.Error().Err(err).Msg("reload: cannot open the disk buffer; this output runs on memory only")
-		}
-		close(start)
-	}()
 	return r, nil
 }
 

@@ -45,24 +45,72 @@ func compileRoute(o *outputRunner) error {
 // fanOut hands a batch of normalized events to the outputs that read the
 // event stream and to the stages. done is called once every output has
 // accepted what it got of them, and every stage has emitted what it made of
-// them, downstream.
-func (p *Pipeline) fanOut(evs []*normalize.Event, done func()) {
+// them, downstream. durable (the input journal's acknowledgement, nil
+// without a journal) is called once every disk-buffered output holds what
+// it got of them (see delivery); when stages or an output's own
+// aggregation keep events in memory for a while, not before done.
+// rawBytes is the size of the raw messages the events were decoded from.
+func (p *Pipeline) fanOut(evs []*normalize.Event, rawBytes int, done, durable func()) {
 	t := p.topo.Load()
+	var jtk *ack.Ticket
+	if durable != nil {
+		jtk = ack.New(durable)
+		if len(evs) > 0 && holdsEvents(t) {
+			jtk.Hold()
+			inner := done
+			done = func() {
+				if inner != nil {
+					inner()
+				}
+				jtk.Release()
+			}
+		}
+	}
 	tk := ack.New(done)
 	if len(evs) > 0 {
-		p.dispatch(t.readers[mainStream], evs, tk)
+		p.dispatch(t.readers[mainStream], evs, tk, jtk, rawBytes)
 		for _, s := range t.stages {
 			p.feed(s, evs, tk)
 		}
 	}
 	tk.Release()
+	if jtk != nil {
+		jtk.Release()
+	}
+}
+
+// holdsEvents reports whether stages or outputs' own aggregations may keep
+// events of the event stream in memory beyond their queues.
+func holdsEvents(t *topology) bool {
+	if len(t.stages) > 0 {
+		return true
+	}
+	return slices.ContainsFunc(t.readers[mainStream], func(o *outputRunner) bool { return o.agg != nil })
+}
+
+// waitDurable makes the journal's ticket wait for the disk-buffered queues
+// among qs to hold d.
+func waitDurable(d *delivery, jtk *ack.Ticket, qs ...*queue) {
+	if jtk == nil {
+		return
+	}
+	for _, q := range qs {
+		if q.diskType {
+			d.jqs = append(d.jqs, q)
+		}
+	}
+	if len(d.jqs) == 0 {
+		return
+	}
+	jtk.Hold()
+	d.journaled, d.jdone = true, jtk.Release
 }
 
 // dispatch queues evs on each of outs, as each one's route says: through
 // its filter, into its own aggregation or its queue. Outputs that take the
 // whole batch share it, encoded once per format; an output that takes
 // part of it gets its part with the lines already encoded copied over.
-func (p *Pipeline) dispatch(outs []*outputRunner, evs []*normalize.Event, tk *ack.Ticket) {
+func (p *Pipeline) dispatch(outs []*outputRunner, evs []*normalize.Event, tk, jtk *ack.Ticket, rawBytes int) {
 	if len(outs) == 0 {
 		return
 	}
@@ -117,11 +165,18 @@ func (p *Pipeline) dispatch(outs []*outputRunner, evs []*normalize.Event, tk *ac
 		sub := b.Select(pt.idx)
 		sub.Encode(pt.o.Encoder) // a no-op when the lines were copied
 		tk.Hold()
-		pt.o.q.push(&delivery{batch: sub, refs: 1, done: tk.Release})
+		d := &delivery{batch: sub, size: memorySize(sub, rawBytes*len(pt.idx)/len(evs)), refs: 1, done: tk.Release}
+		waitDurable(d, jtk, pt.o.q)
+		pt.o.q.push(d)
 	}
 	if len(whole) > 0 {
 		tk.Hold()
-		d := &delivery{batch: b, refs: int32(len(whole)), done: tk.Release}
+		d := &delivery{batch: b, size: memorySize(b, rawBytes), refs: int32(len(whole)), done: tk.Release}
+		qs := make([]*queue, len(whole))
+		for i, o := range whole {
+			qs[i] = o.q
+		}
+		waitDurable(d, jtk, qs...)
 		for _, o := range whole {
 			o.q.push(d)
 		}
@@ -176,9 +231,9 @@ func (p *Pipeline) emit(s *stage, out []ack.Out) {
 		b := &outputs.Batch{Events: evs}
 		b.Encode(o.Encoder)
 		tk.Hold()
-		o.q.push(&delivery{batch: b, refs: 1, done: tk.Release})
+		o.q.push(&delivery{batch: b, size: memorySize(b, 0), refs: 1, done: tk.Release})
 	} else {
-		p.dispatch(p.topo.Load().readers[s.Name], evs, tk)
+		p.dispatch(p.topo.Load().readers[s.Name], evs, tk, nil, 0)
 	}
 	tk.Release()
 }

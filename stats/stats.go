@@ -83,6 +83,14 @@ type Input struct {
 	Failed     Reasons       // messages that could not be normalized (dead-lettered)
 	Dropped    Reasons       // messages lost before normalization (truncated, ENOBUFS, …)
 	Up         atomic.Bool   // the input is running (its sockets are bound)
+	// Replayed counts messages read back from the input's journal at start
+	// (they count as received too: received = normalized + failed + dropped
+	// holds over one run).
+	Replayed atomic.Uint64
+	// JournalErrors counts batches that could not be appended to the
+	// journal (they went on unjournaled: a crash before the disk buffers
+	// have them would lose them).
+	JournalErrors atomic.Uint64
 
 	extra extras // the input's own metrics (SetExtra)
 }
@@ -101,6 +109,7 @@ type Output struct {
 	Filtered atomic.Uint64
 
 	BufferedBytes atomic.Int64  // size of the disk buffer's files
+	MemoryBytes   atomic.Int64  // bytes the memory queue holds (encoded events and their raw messages)
 	Spilled       atomic.Uint64 // events written to the disk buffer
 	Replayed      atomic.Uint64 // events found in the disk buffer at start
 	BufferCorrupt atomic.Uint64 // torn or corrupt disk buffer tails cut off
@@ -144,18 +153,33 @@ func (o *Output) Ready() bool {
 	return o.Queued.Load() < o.Capacity.Load()
 }
 
+// DeadLetter counts what the dead-letter file did.
+type DeadLetter struct {
+	Written atomic.Uint64 // records written to the file (handed to the kernel)
+	// Dropped counts records that could not be written and were given up,
+	// by reason: deadletter_unwritable (the file stayed unwritable while
+	// more than the pending limit waited, or at shutdown).
+	Dropped Reasons
+	Pending atomic.Int64 // records waiting in memory to be written
+	Failing atomic.Bool  // the last write or open failed
+}
+
 // Registry holds every input's and output's counters.
 type Registry struct {
-	mu      sync.Mutex
-	inputs  map[string]*Input
-	outputs map[string]*Output
-	stages  map[string]*Stage
+	mu         sync.Mutex
+	inputs     map[string]*Input
+	outputs    map[string]*Output
+	stages     map[string]*Stage
+	deadLetter DeadLetter
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{inputs: map[string]*Input{}, outputs: map[string]*Output{}}
 }
+
+// DeadLetter returns the dead-letter file's counters.
+func (r *Registry) DeadLetter() *DeadLetter { return &r.deadLetter }
 
 // Input returns the counters of the named input, creating them once. A
 // reloaded input keeps its counters.

@@ -137,7 +137,7 @@ func known[P any](m map[string]P) string {
 
 // buildPipeline constructs every input and output. On error, what was
 // already built is closed.
-func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log zerolog.Logger, reg *stats.Registry) (p *pipeline.Pipeline, err error) {
+func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log zerolog.Logger, reg *stats.Registry, js *journals) (p *pipeline.Pipeline, err error) {
 	var pins []pipeline.Input
 	var pouts []pipeline.Output
 	defer func() {
@@ -151,14 +151,14 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 		}
 	}()
 	for _, d := range outs {
-		o, err := buildOutput(f, d, log, reg)
+		o, err := buildOutputLate(f, d, log, reg, js.deferred)
 		if err != nil {
 			return nil, err
 		}
 		pouts = append(pouts, o)
 	}
 	for _, d := range ins {
-		in, err := buildInput(f, d, log, reg)
+		in, err := buildInput(f, d, log, reg, js)
 		if err != nil {
 			return nil, err
 		}
@@ -166,18 +166,21 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 	}
 	var dl *pipeline.DeadLetter
 	if f.DeadLetter.Path != "" {
-		if dl, err = pipeline.OpenDeadLetter(f.DeadLetter.Path, int64(f.DeadLetter.MaxSize)); err != nil {
+		if dl, err = pipeline.OpenDeadLetterWith(pipeline.DeadLetterOptions{Path: f.DeadLetter.Path, MaxSize: int64(f.DeadLetter.MaxSize),
+			Stats: reg.DeadLetter(), Log: log.With().Str("component", "dead_letter").Logger()}); err != nil {
 			return nil, err
 		}
 	}
 	stages, _ := decodeStages(f, outs, reg) // validated already
 	popts := pipeline.Options{
-		Stages:          stages,
-		Sensor:          f.Sensor,
-		Workers:         f.Pipeline.Workers,
-		ShutdownTimeout: f.Pipeline.ShutdownTimeout,
-		Log:             log,
-		DeadLetter:      dl,
+		Stages:           stages,
+		Sensor:           f.Sensor,
+		Workers:          f.Pipeline.Workers,
+		ShutdownTimeout:  f.Pipeline.ShutdownTimeout,
+		Takeover:         js.takeover,
+		MaxInflightBytes: int64(f.Pipeline.MaxInflightBytes),
+		Log:              log,
+		DeadLetter:       dl,
 	}
 	eopts, _ := decodeEnrich(f) // validated already
 	en, err := enrich.New(eopts, log.With().Str("stage", "enrich").Logger())
@@ -203,12 +206,28 @@ func outputEncoder(d decodedOutput) format.Encoder {
 }
 
 func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry) (pipeline.Output, error) {
+	return buildOutputLate(f, d, log, reg, false)
+}
+
+// buildOutputLate builds an output; with late, its plugin's New runs at its
+// first use (a takeover: see upgrade.go).
+func buildOutputLate(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry, late bool) (pipeline.Output, error) {
 	enc := outputEncoder(d)
 	st := reg.Output(d.block.Name, d.block.Type)
 	olog := log.With().Str("output", d.block.Name).Logger()
-	w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)
-	if err != nil {
-		return pipeline.Output{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+	build := func() (outputs.Output, error) {
+		w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+		}
+		return w, nil
+	}
+	var w outputs.Output
+	var err error
+	if late {
+		w = &lateOutput{build: build}
+	} else if w, err = build(); err != nil {
+		return pipeline.Output{}, err
 	}
 	var aggStats *stats.Stage
 	if d.route.Aggregate != nil {
@@ -218,12 +237,16 @@ func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats
 		Batch: d.common.Batch, Retry: d.common.Retry, Route: d.route.Route(aggStats), Stats: st, Log: olog}, nil
 }
 
-func buildInput(f *config.File, d decodedInput, log zerolog.Logger, reg *stats.Registry) (pipeline.Input, error) {
+func buildInput(f *config.File, d decodedInput, log zerolog.Logger, reg *stats.Registry, js *journals) (pipeline.Input, error) {
 	st := reg.Input(d.block.Name, d.block.Type)
 	ilog := log.With().Str("input", d.block.Name).Logger()
-	r, dec, err := d.plugin.Build(inputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: ilog, Stats: st, Registry: reg}, d.opts)
+	j, err := js.forInput(d.block.Name, d.plugin)
 	if err != nil {
 		return pipeline.Input{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
 	}
-	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Decoder: dec, Stats: st, Log: ilog}, nil
+	r, dec, err := d.plugin.Build(inputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: ilog, Stats: st, Registry: reg, Journal: j}, d.opts)
+	if err != nil {
+		return pipeline.Input{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
+	}
+	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Decoder: dec, Stats: st, Log: ilog, Journal: j}, nil
 }

@@ -41,8 +41,8 @@ func groupOffsets(ctx context.Context, cl *kgo.Client, group, topic string, part
 	return out, nil
 }
 
-// flowIDs reads the flow ids in a central's output file.
-func flowIDs(path string) map[int]int {
+// fileFlowIDs reads the flow ids in a central's output file.
+func fileFlowIDs(path string) map[int]int {
 	out := map[int]int{}
 	f, err := os.Open(path)
 	if err != nil {
@@ -142,7 +142,7 @@ outputs:
 			}
 			delivered := map[int]bool{}
 			for _, f := range files {
-				for id := range flowIDs(f) {
+				for id := range fileFlowIDs(f) {
 					delivered[id] = true
 				}
 			}
@@ -169,7 +169,7 @@ outputs:
 		if seq == total/3 {
 			w.Flush()
 			deadline := time.Now().Add(20 * time.Second)
-			for len(flowIDs(files[0])) == 0 || len(flowIDs(files[1])) == 0 {
+			for len(fileFlowIDs(files[0])) == 0 || len(fileFlowIDs(files[1])) == 0 {
 				if time.Now().After(deadline) {
 					t.Fatal("the two centrals did not both receive events (partitions not shared?)")
 				}
@@ -187,7 +187,7 @@ outputs:
 	for {
 		got = map[int]int{}
 		for _, f := range files {
-			for id, n := range flowIDs(f) {
+			for id, n := range fileFlowIDs(f) {
 				got[id] += n
 			}
 		}

@@ -25,13 +25,14 @@ type reloader struct {
 	p    *pipeline.Pipeline
 	log  zerolog.Logger
 	reg  *stats.Registry
+	js   *journals
 	cur  *config.File
 	// What runs now, by name: the blocks as last applied.
 	inputs, outputs map[string]config.Block
 }
 
-func newReloader(path string, f *config.File, p *pipeline.Pipeline, log zerolog.Logger, reg *stats.Registry) *reloader {
-	r := &reloader{path: path, p: p, log: log, reg: reg, cur: f, inputs: map[string]config.Block{}, outputs: map[string]config.Block{}}
+func newReloader(path string, f *config.File, p *pipeline.Pipeline, log zerolog.Logger, reg *stats.Registry, js *journals) *reloader {
+	r := &reloader{path: path, p: p, log: log, reg: reg, js: js, cur: f, inputs: map[string]config.Block{}, outputs: map[string]config.Block{}}
 	for _, b := range f.Inputs {
 		r.inputs[b.Name] = b
 	}
@@ -82,7 +83,7 @@ func (r *reloader) Reload() error {
 		if _, running := r.inputs[d.block.Name]; running {
 			continue
 		}
-		in, err := buildInput(f, d, r.log, r.reg)
+		in, err := buildInput(f, d, r.log, r.reg, r.js)
 		if err == nil {
 			if err = r.p.StartInput(in); err != nil {
 				in.Reader.Close() // built, never run: release its sockets

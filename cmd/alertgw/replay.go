@@ -221,7 +221,8 @@ func buildReplayPipeline(f *config.File, outs []decodedOutput, log zerolog.Logge
 	var dl *pipeline.DeadLetter
 	if f.DeadLetter.Path != "" {
 		var err error
-		if dl, err = pipeline.OpenDeadLetter(f.DeadLetter.Path, int64(f.DeadLetter.MaxSize)); err != nil {
+		if dl, err = pipeline.OpenDeadLetterWith(pipeline.DeadLetterOptions{Path: f.DeadLetter.Path, MaxSize: int64(f.DeadLetter.MaxSize),
+			Stats: reg.DeadLetter(), Log: log.With().Str("component", "dead_letter").Logger()}); err != nil {
 			return nil, err
 		}
 	}

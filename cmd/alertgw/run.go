@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/internal/admin"
+	"github.com/alertgw/alertgw/internal/listenfds"
 	"github.com/alertgw/alertgw/internal/privdrop"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -53,28 +55,85 @@ func run(ctx context.Context, path string) error {
 	}
 	log := newLogger(f.Log)
 	reg := stats.NewRegistry()
-	p, err := buildPipeline(f, ins, outs, log, reg)
+	tk := takeoverFromEnv()
+	var takeoverGone <-chan struct{}
+	if tk != nil {
+		takeoverGone = tk.gone
+		log.Info().Msg("taking over from the process that started this one (SIGUSR2): outputs, disk buffers and journals wait until it has exited")
+	}
+	js := newJournals(f, outs, log.With().Str("component", "journal").Logger(), takeoverGone)
+	p, err := buildPipeline(f, ins, outs, log, reg, js)
 	if err != nil {
+		js.Close()
 		return err
+	}
+	for _, s := range listenfds.Unused() {
+		log.Warn().Str("socket", s.Path).Str("name", s.Name).Str("from", s.From).Msg("passed socket not used by any input: closed")
+		s.File.Close()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	reload := newReloader(path, f, p, log, reg)
-	if f.Admin.Listen != "" {
+	usr2 := make(chan os.Signal, 1)
+	signal.Notify(usr2, syscall.SIGUSR2)
+	defer signal.Stop(usr2)
+	go func() {
+		for range usr2 {
+			log.Info().Msg("SIGUSR2: re-executing with the sockets handed over")
+			if err := upgrade(log); err != nil {
+				log.Error().Err(err).Msg("SIGUSR2: re-exec failed; this process goes on")
+				continue
+			}
+			log.Info().Msg("SIGUSR2: the new process reads the sockets; stopping this one")
+			stop()
+			return
+		}
+	}()
+	reload := newReloader(path, f, p, log, reg, js)
+	adminCtx, stopAdmin := context.WithCancel(context.Background())
+	defer stopAdmin()
+	startAdmin := func() error {
+		if f.Admin.Listen == "" {
+			return nil
+		}
 		srv, err := admin.New(f.Admin.Listen, reg, version, log.With().Str("component", "admin").Logger())
 		if err != nil {
 			return err
 		}
 		srv.SetReload(reload.Reload)
-		adminCtx, stopAdmin := context.WithCancel(context.Background())
-		defer stopAdmin()
 		go func() {
 			if err := srv.Serve(adminCtx); err != nil {
 				log.Error().Err(err).Msg("admin endpoint stopped")
 			}
 		}()
 		log.Info().Str("listen", srv.Addr()).Msg("admin endpoint: /metrics /healthz /readyz /status")
+		return nil
+	}
+	if tk == nil { // a takeover starts it once the old process released the address
+		if err := startAdmin(); err != nil {
+			return err
+		}
+	}
+	if tk != nil {
+		go func() {
+			select {
+			case <-p.Started():
+			case <-ctx.Done():
+				return
+			}
+			if err := tk.signalReady(); err != nil {
+				log.Error().Err(err).Msg("takeover: cannot tell the old process")
+			}
+			<-tk.gone
+			log.Info().Msg("takeover: the old process has exited; opening journals and disk buffers")
+			if err := js.Start(); err != nil {
+				log.Error().Err(err).Msg("takeover: journal not opened; inputs run without it")
+			}
+			p.ReplayJournals()
+			if err := startAdmin(); err != nil {
+				log.Error().Err(err).Msg("takeover: admin endpoint not started")
+			}
+		}()
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -101,6 +160,9 @@ func run(ctx context.Context, path string) error {
 	log.Info().Str("version", version).Str("sensor", f.Sensor).Int("inputs", len(ins)).Int("outputs", len(outs)).Msg("alertgw running")
 	start := time.Now()
 	err = p.Run(ctx)
+	if jerr := js.Close(); jerr != nil {
+		err = errors.Join(err, fmt.Errorf("journal: %w", jerr))
+	}
 	logTotals(log, reg, time.Since(start))
 	if err != nil {
 		return fmt.Errorf("stopped with errors: %w", err)
@@ -111,8 +173,11 @@ func run(ctx context.Context, path string) error {
 
 func logTotals(log zerolog.Logger, reg *stats.Registry, up time.Duration) {
 	for _, s := range reg.Inputs() {
-		log.Info().Str("input", s.Name).Uint64("received", s.Received.Load()).Uint64("normalized", s.Normalized.Load()).
+		log.Info().Str("input", s.Name).Uint64("received", s.Received.Load()).Uint64("normalized", s.Normalized.Load()).Uint64("replayed", s.Replayed.Load()).
 			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Dur("uptime", up).Msg("input totals")
+	}
+	if dl := reg.DeadLetter(); dl.Written.Load() > 0 || len(dl.Dropped.Snapshot()) > 0 {
+		log.Info().Uint64("written", dl.Written.Load()).Interface("dropped", dl.Dropped.Snapshot()).Msg("dead-letter totals")
 	}
 	for _, s := range reg.Outputs() {
 		log.Info().Str("output", s.Name).Uint64("written", s.Written.Load()).Uint64("retried", s.Retried.Load()).

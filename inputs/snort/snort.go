@@ -123,6 +123,8 @@ var Plugin = inputs.Plugin{
 	Decoder: func(opts any) (inputs.Decoder, error) { return NewDecoder(opts.(*Options)) },
 	Files:   func(any) (inputs.FileReader, error) { return replay.Datagrams{}, nil },
 	New:     New,
+	// Each EVE record (Alertpkt datagram) decodes on its own.
+	Journaled: true,
 }
 
 // Input receives alert datagrams; the pipeline decodes them with the
@@ -174,6 +176,7 @@ func New(env inputs.Env, opts any) (inputs.Input, error) {
 		Shrink:    shrink,
 		Log:       env.Log,
 		Stats:     env.Stats,
+		Journal:   env.Journal,
 	})
 	if err != nil {
 		return nil, err

@@ -28,6 +28,8 @@ var Plugin = inputs.Plugin{
 	Decoder: func(any) (inputs.Decoder, error) { return eve.Decoder{}, nil },
 	Files:   func(any) (inputs.FileReader, error) { return replay.Lines{}, nil },
 	New:     New,
+	// Each EVE record (Alertpkt datagram) decodes on its own.
+	Journaled: true,
 }
 
 // Options configure the input.
@@ -68,6 +70,7 @@ func New(env inputs.Env, opts any) (inputs.Input, error) {
 		TrimNewline: true, // every EVE record ends in "\n", datagrams too
 		Log:         env.Log,
 		Stats:       env.Stats,
+		Journal:     env.Journal,
 	})
 	if err != nil {
 		return nil, err

@@ -15,16 +15,22 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/alertgw/alertgw/internal/listenfds"
 )
 
 // socket is one bound socket file.
 type socket struct {
 	path string
 	typ  Type
-	dev  uint64 // identity of the file we created, so that shutdown
-	ino  uint64 // never removes a socket another process put there since
-	conn *net.UnixConn
-	ln   *net.UnixListener
+	// heldBy is who else holds the socket open ("systemd" for socket
+	// activation): its path is never removed and what is queued at
+	// shutdown is left for the next process to read.
+	heldBy string
+	dev    uint64 // identity of the file we created, so that shutdown
+	ino    uint64 // never removes a socket another process put there since
+	conn   *net.UnixConn
+	ln     *net.UnixListener
 }
 
 // bind creates the socket at path safely:
@@ -44,6 +50,11 @@ func bind(path string, c *Config) (*socket, error) {
 		return nil, fmt.Errorf("socket %s: path is %d bytes long; Unix socket paths are limited to %d", path, len(path), maxPathLen)
 	}
 	typ := Type(c.SocketType)
+	if ps, err := listenfds.Take(path, sockType(typ)); err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	} else if ps != nil {
+		return adopt(path, typ, ps, c)
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("socket %s: create directory: %w", path, err)
@@ -113,11 +124,55 @@ func bind(path string, c *Config) (*socket, error) {
 	f := os.NewFile(uintptr(fd), path)
 	ok = true // f owns fd now
 	defer f.Close()
+	if err := s.wrap(f); err != nil {
+		return nil, err
+	}
+	register(s)
+	return s, nil
+}
+
+// adopt takes a socket the process was given open (systemd socket
+// activation, or the alertgw it took over from on SIGUSR2) instead of
+// binding one: the sensor never sees the path go away.
+func adopt(path string, typ Type, ps *listenfds.Socket, c *Config) (*socket, error) {
+	defer ps.File.Close()
+	s := &socket{path: path, typ: typ}
+	if ps.From == listenfds.FromSystemd {
+		s.heldBy = ps.From
+	} else {
+		// Ours from now on (the previous process exits): removed at
+		// shutdown if the path still names it.
+		var st unix.Stat_t
+		if err := unix.Lstat(path, &st); err == nil {
+			s.dev, s.ino = uint64(st.Dev), st.Ino
+		}
+	}
+	if c.ReceiveBuffer > 0 {
+		setReceiveBuffer(int(ps.File.Fd()), int(c.ReceiveBuffer), path, c)
+	}
+	if err := s.wrap(ps.File); err != nil {
+		return nil, err
+	}
+	c.Log.Info().Str("socket", path).Str("from", ps.From).Msg("using the socket passed by " + ps.From + " (not binding a new one)")
+	register(s)
+	return s, nil
+}
+
+func sockType(t Type) int {
+	if t == Stream {
+		return unix.SOCK_STREAM
+	}
+	return unix.SOCK_DGRAM
+}
+
+// wrap makes s's listener or connection from f (which it duplicates).
+func (s *socket) wrap(f *os.File) error {
+	path, typ := s.path, s.typ
 	if typ == Stream {
 		l, err := net.FileListener(f)
 		if err != nil {
 			s.remove()
-			return nil, fmt.Errorf("socket %s: %w", path, err)
+			return fmt.Errorf("socket %s: %w", path, err)
 		}
 		s.ln = l.(*net.UnixListener)
 		s.ln.SetUnlinkOnClose(false) // remove() decides, knowing the inode
@@ -125,11 +180,11 @@ func bind(path string, c *Config) (*socket, error) {
 		pc, err := net.FilePacketConn(f)
 		if err != nil {
 			s.remove()
-			return nil, fmt.Errorf("socket %s: %w", path, err)
+			return fmt.Errorf("socket %s: %w", path, err)
 		}
 		s.conn = pc.(*net.UnixConn)
 	}
-	return s, nil
+	return nil
 }
 
 // checkExisting refuses to replace anything at path but a stale socket.
@@ -245,8 +300,12 @@ func setReceiveBuffer(fd, size int, path string, c *Config) {
 		Msg("receive buffer (the kernel reports twice the usable size; without root it is capped by net.core.rmem_max)")
 }
 
-// remove deletes the socket file if it is still the one bound here.
+// remove deletes the socket file if it is still the one bound here, unless
+// someone else holds the socket (systemd) or hands it on (SIGUSR2).
 func (s *socket) remove() {
+	if s.heldBy != "" || handingOver.Load() || s.ino == 0 {
+		return
+	}
 	var st unix.Stat_t
 	if err := unix.Lstat(s.path, &st); err != nil {
 		return
@@ -258,6 +317,7 @@ func (s *socket) remove() {
 
 // close closes the socket and removes its file.
 func (s *socket) close() error {
+	unregister(s)
 	s.remove()
 	if s.ln != nil {
 		return s.ln.Close()

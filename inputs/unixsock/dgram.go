@@ -97,6 +97,11 @@ func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit 
 		}
 		r.handle(n)
 	}
+	if sk.heldBy != "" || handingOver.Load() {
+		// The socket outlives this process (systemd holds it, or the new
+		// process took it over): what is queued is read by the next one.
+		return nil
+	}
 	r.drain()
 	return nil
 }
@@ -200,7 +205,9 @@ func (r *dgramReader) handle(n int) {
 	if cap(r.shrunk) > 4<<20 {
 		r.shrunk = nil
 	}
-	r.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now()}, size)
+	// Into the journal (the page cache) before anything else can lose them.
+	durable := r.s.journal(msgs)
+	r.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now(), Durable: durable}, size)
 }
 
 // peerAllowed checks datagram i's sender against allowed_uids/gids. A

@@ -92,6 +92,15 @@ func (h *handoff) run() {
 //     pipeline was busy, up to mergeLimit messages.
 func (h *handoff) merge(p pendingBatch) (*inputs.Batch, int) {
 	b, size := p.b, p.size
+	var acks []func() // the merged batches' journal acknowledgements
+	if b.Durable != nil {
+		acks = append(acks, b.Durable)
+	}
+	defer func() {
+		if len(acks) > 1 {
+			b.Durable = inputs.JoinAcks(acks...)
+		}
+	}()
 	var timeout <-chan time.Time
 	if h.linger > 0 && len(b.Msgs) < lingerBatch {
 		h.timer.Reset(h.linger)
@@ -118,10 +127,13 @@ func (h *handoff) merge(p pendingBatch) (*inputs.Batch, int) {
 			break
 		}
 		if b == p.b { // a new slice: the reader's may not be grown in place
-			b = &inputs.Batch{Msgs: append(make([][]byte, 0, max(lingerBatch, len(b.Msgs)+len(q.b.Msgs))), b.Msgs...), Received: b.Received}
+			b = &inputs.Batch{Msgs: append(make([][]byte, 0, max(lingerBatch, len(b.Msgs)+len(q.b.Msgs))), b.Msgs...), Received: b.Received, Durable: b.Durable}
 		}
 		b.Msgs = append(b.Msgs, q.b.Msgs...)
 		size += q.size
+		if q.b.Durable != nil {
+			acks = append(acks, q.b.Durable)
+		}
 	}
 	return b, size
 }

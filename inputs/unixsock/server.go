@@ -13,11 +13,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/journal"
 )
 
 // Server is a set of bound sockets of one input, all of one type.
 type Server struct {
 	cfg     Config
+	partial byteBudget // bytes of unfinished stream lines beyond each connection's first 64 KiB
 	socks   []*socket
 	failLog zerolog.Logger // rate-limited, for per-message problems
 	once    sync.Once
@@ -35,6 +37,7 @@ func Listen(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, failLog: cfg.Log.Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second})}
+	s.partial.max = int64(cfg.MaxPartialBytes)
 	for _, p := range paths {
 		sk, err := bind(p, &s.cfg)
 		if err != nil {
@@ -126,4 +129,25 @@ func CheckDgramQlen(log zerolog.Logger) {
 		log.Warn().Int("max_dgram_qlen", q).Int("recommended", RecommendedDgramQlen).
 			Msg("net.unix.max_dgram_qlen is low: the kernel queues only this many datagrams per socket and a non-blocking sender (Suricata in live mode) drops the rest during bursts; set `sysctl -w net.unix.max_dgram_qlen=512` (systemd's default) before starting alertgw, see inputs/suricata/README.md")
 	}
+}
+
+// journal appends a batch of messages, just read, to the input's journal,
+// and returns the function that acknowledges it (nil without a journal).
+// A batch that cannot be journaled goes on without: counted and logged.
+func (s *Server) journal(msgs [][]byte) func() {
+	j := s.cfg.Journal
+	if j == nil {
+		return nil
+	}
+	seq, err := j.Append(msgs)
+	if errors.Is(err, journal.ErrNotOpen) {
+		return nil // taking over from another process: opened once it has gone
+	}
+	if err != nil {
+		s.cfg.Stats.JournalErrors.Add(1)
+		s.failLog.Error().Err(err).Int("messages", len(msgs)).
+			Msg("journal append failed: these messages are not protected against a crash until the disk buffers have them")
+		return nil
+	}
+	return j.AckFunc(seq)
 }

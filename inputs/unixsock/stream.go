@@ -100,6 +100,7 @@ func (s *Server) serveConn(ctx context.Context, sk *socket, c *net.UnixConn, out
 	defer stop()
 	lr := &lineReader{s: s, sk: sk, emit: emit, out: out, max: int(s.cfg.MaxLineSize),
 		buf: make([]byte, min(initialLineBuf, int(s.cfg.MaxLineSize)+1))}
+	defer lr.releaseAll()
 	for {
 		n, err := c.Read(lr.space())
 		if n > 0 {
@@ -132,6 +133,10 @@ type lineReader struct {
 	start, end int  // unconsumed bytes are buf[start:end]
 	skipping   bool // inside an over-long line, discarding up to '\n'
 	lines      [][]byte
+	// held is what buf holds beyond its initial size, taken from the
+	// input's partial-line budget (max_partial_bytes), shared by all its
+	// connections: 64 connections may not each hold a 16 MiB line.
+	held int
 }
 
 // space returns where the next read goes, compacting or growing the buffer
@@ -147,7 +152,15 @@ func (l *lineReader) space() []byte {
 		l.end -= l.start
 		l.start = 0
 	case len(l.buf) < l.max+1:
-		nb := make([]byte, min(2*len(l.buf), l.max+1))
+		size := min(2*len(l.buf), l.max+1)
+		if !l.s.partial.take(int64(size - len(l.buf))) {
+			// The input's partial lines hold max_partial_bytes already:
+			// this line is cut like an over-long one.
+			l.overBudget()
+			return l.buf[l.end:]
+		}
+		l.held += size - len(l.buf)
+		nb := make([]byte, size)
 		copy(nb, l.buf[:l.end])
 		l.buf = nb
 	}
@@ -157,6 +170,38 @@ func (l *lineReader) space() []byte {
 		l.start, l.end = 0, 0
 	}
 	return l.buf[l.end:]
+}
+
+// overBudget dead-letters the partial line that could not grow (its first
+// bytes, reason line_budget) and skips the rest of it.
+func (l *lineReader) overBudget() {
+	st := l.s.cfg.Stats
+	st.Received.Add(1)
+	l.s.failLog.Warn().Str("socket", l.sk.path).Int("bytes", l.end).Int64("max_partial_bytes", l.s.partial.max).
+		Msg("partial line dead-lettered: the input's connections hold max_partial_bytes in unfinished lines already; raise max_partial_bytes")
+	err := fmt.Errorf("line not finished after %d bytes while the input's unfinished lines held max_partial_bytes (%d); its first %d bytes are kept, the rest up to the next newline is skipped",
+		l.end, l.s.partial.max, l.end-l.start)
+	l.emit.Failed(append([]byte(nil), l.buf[l.start:l.end]...), ReasonLineBudget, &normalize.Error{Reason: ReasonLineBudget, Err: err})
+	l.skipping = true
+	l.start, l.end = 0, 0
+	l.shrink()
+}
+
+// shrink gives back what the buffer grew by once it holds nothing, so that
+// a connection that sent one big line does not keep its buffer.
+func (l *lineReader) shrink() {
+	if l.held == 0 || l.start != l.end {
+		return
+	}
+	l.s.partial.give(int64(l.held))
+	l.held = 0
+	l.buf = make([]byte, min(initialLineBuf, l.max+1))
+	l.start, l.end = 0, 0
+}
+
+func (l *lineReader) releaseAll() {
+	l.s.partial.give(int64(l.held))
+	l.held = 0
 }
 
 // consume splits the n bytes just read into lines and hands them on.
@@ -178,6 +223,7 @@ func (l *lineReader) consume(n int) {
 	}
 	if l.skipping || l.start == l.end {
 		l.start, l.end = 0, 0
+		l.shrink()
 	}
 	l.flush()
 }
@@ -216,7 +262,8 @@ func (l *lineReader) flush() {
 		l.lines[i] = nil
 	}
 	l.lines = l.lines[:0]
-	l.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now()}, total)
+	durable := l.s.journal(msgs)
+	l.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now(), Durable: durable}, total)
 }
 
 func (l *lineReader) tooLarge(prefix []byte) {
@@ -259,5 +306,34 @@ func (l *lineReader) drain(c *net.UnixConn) {
 			return
 		}
 		l.consume(n)
+	}
+}
+
+// ReasonLineBudget is the dead-letter reason of a stream line cut because
+// the input's unfinished lines held max_partial_bytes.
+const ReasonLineBudget = "line_budget"
+
+// byteBudget is a count of bytes shared by goroutines, bounded by max.
+type byteBudget struct {
+	used atomic.Int64
+	max  int64
+}
+
+// take reserves n bytes if they fit.
+func (b *byteBudget) take(n int64) bool {
+	for {
+		u := b.used.Load()
+		if u+n > b.max {
+			return false
+		}
+		if b.used.CompareAndSwap(u, u+n) {
+			return true
+		}
+	}
+}
+
+func (b *byteBudget) give(n int64) {
+	if n != 0 {
+		b.used.Add(-n)
 	}
 }

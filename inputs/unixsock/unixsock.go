@@ -39,6 +39,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/inputs/journal"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -59,7 +60,9 @@ const (
 	// that size arrive whole.
 	DefaultMaxMessageSize = 212992
 	DefaultMaxLineSize    = 16 << 20
-	DefaultDrainTimeout   = 2 * time.Second
+	// DefaultMaxPartialBytes holds four lines of the default max_line_size.
+	DefaultMaxPartialBytes = 64 << 20
+	DefaultDrainTimeout    = 2 * time.Second
 	// RecommendedDgramQlen is the net.unix.max_dgram_qlen below which a
 	// warning is logged: systemd's sysctl defaults set 512.
 	RecommendedDgramQlen = 512
@@ -95,6 +98,10 @@ type Options struct {
 	// MaxLineSize is the longest stream line (without its newline); a
 	// longer one is dead-lettered.
 	MaxLineSize config.Size `mapstructure:"max_line_size"`
+	// MaxPartialBytes bounds the bytes all stream connections of the input
+	// hold together in unfinished lines (beyond 64 KiB each): a line that
+	// would take more is dead-lettered with reason line_budget.
+	MaxPartialBytes config.Size `mapstructure:"max_partial_bytes"`
 	// AllowedUIDs, when it or allowed_gids is set, admits only senders
 	// whose uid is listed (or whose gid is in allowed_gids), checked with
 	// the kernel's credentials (SCM_CREDENTIALS per datagram, SO_PEERCRED
@@ -115,10 +122,11 @@ func (o *Options) peerAllowed(uid, gid uint32) bool {
 // DefaultOptions returns Options with the package defaults.
 func DefaultOptions() Options {
 	return Options{
-		SocketType:     string(Dgram),
-		SocketMode:     DefaultMode,
-		MaxMessageSize: DefaultMaxMessageSize,
-		MaxLineSize:    DefaultMaxLineSize,
+		SocketType:      string(Dgram),
+		SocketMode:      DefaultMode,
+		MaxMessageSize:  DefaultMaxMessageSize,
+		MaxLineSize:     DefaultMaxLineSize,
+		MaxPartialBytes: DefaultMaxPartialBytes,
 	}
 }
 
@@ -149,6 +157,9 @@ func (o *Options) Validate() config.Problems {
 	}
 	if o.MaxLineSize < 1024 || o.MaxLineSize > 1<<30 {
 		probs.Add("max_line_size", "must be between 1KiB and 1GiB, not %d", uint64(o.MaxLineSize))
+	}
+	if o.MaxPartialBytes < o.MaxLineSize || o.MaxPartialBytes > 1<<40 {
+		probs.Add("max_partial_bytes", "must be at least max_line_size (%d) and at most 1TiB, not %d", uint64(o.MaxLineSize), uint64(o.MaxPartialBytes))
 	}
 	return probs
 }
@@ -203,8 +214,11 @@ type Config struct {
 	Shrink func(dst, datagram []byte) []byte
 	// DrainTimeout bounds the read of what is still queued at shutdown.
 	DrainTimeout time.Duration
-	Log          zerolog.Logger
-	Stats        *stats.Input
+	// Journal, when not nil, gets every batch of messages as soon as it is
+	// read, before it is handed on (see package inputs/journal).
+	Journal *journal.Journal
+	Log     zerolog.Logger
+	Stats   *stats.Input
 }
 
 func (c *Config) fill() {
@@ -219,6 +233,9 @@ func (c *Config) fill() {
 	}
 	if c.MaxLineSize == 0 {
 		c.MaxLineSize = DefaultMaxLineSize
+	}
+	if c.MaxPartialBytes == 0 {
+		c.MaxPartialBytes = max(DefaultMaxPartialBytes, c.MaxLineSize)
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 64

@@ -18,6 +18,7 @@ type Collector struct {
 	outRetried, outFailed, outDropped, outReady *prometheus.Desc
 	outBufBytes, outBufLimit, outSpilled        *prometheus.Desc
 	outReplayed, outCorrupt, outLatency         *prometheus.Desc
+	dlWritten, dlDropped, dlPending             *prometheus.Desc
 	stages                                      stageMetrics
 	version                                     string
 }
@@ -54,6 +55,9 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 		outReplayed:  d("output_replayed_total", "Events found in the disk buffer at start and replayed.", out),
 		outCorrupt:   d("output_buffer_corrupt_total", "Torn or corrupt disk buffer records cut off.", out),
 		outLatency:   d("output_delivery_latency_seconds", "Delivery latency from receipt to the destination taking the event.", out),
+		dlWritten:    d("deadletter_written_total", "Records written to the dead-letter file.", nil),
+		dlDropped:    d("deadletter_dropped_total", "Dead-letter records given up because the file could not be written, by reason.", []string{"reason"}),
+		dlPending:    d("deadletter_pending_records", "Dead-letter records waiting in memory to be written.", nil),
 		stages:       newStageMetrics(d),
 	}
 }
@@ -62,7 +66,8 @@ func NewCollector(reg *stats.Registry, version string) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.build, c.inReceived, c.inBytes, c.inNormalized, c.inUp, c.inFailed, c.inDropped,
 		c.outQueued, c.outCapacity, c.outWritten, c.outRetried, c.outFailed, c.outDropped, c.outReady,
-		c.outBufBytes, c.outBufLimit, c.outSpilled, c.outReplayed, c.outCorrupt, c.outLatency} {
+		c.outBufBytes, c.outBufLimit, c.outSpilled, c.outReplayed, c.outCorrupt, c.outLatency,
+		c.dlWritten, c.dlDropped, c.dlPending} {
 		ch <- d
 	}
 	c.stages.describe(ch)
@@ -88,6 +93,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for r, v := range s.Dropped.Snapshot() {
 			counter(c.inDropped, v, s.Name, s.Type, r)
 		}
+	}
+	dl := c.reg.DeadLetter()
+	counter(c.dlWritten, dl.Written.Load())
+	gauge(c.dlPending, float64(dl.Pending.Load()))
+	for r, v := range dl.Dropped.Snapshot() {
+		counter(c.dlDropped, v, r)
 	}
 	for _, s := range c.reg.Outputs() {
 		gauge(c.outQueued, float64(s.Queued.Load()), s.Name, s.Type)

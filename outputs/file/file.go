@@ -152,9 +152,10 @@ func newOutput(env outputs.Env, opts Options, d deps) (*Output, error) {
 	return o, nil
 }
 
-// Write appends the batch's lines. On error the lines already accepted stay
-// accepted (in the file or the buffer) and a retry of the same batch
-// continues after them.
+// Write appends the batch's lines and hands them to the kernel before it
+// returns nil. On error the lines already accepted stay accepted (in the
+// file or the buffer) and a retry of the same batch continues after them,
+// writing the buffer first.
 func (o *Output) Write(ctx context.Context, b *outputs.Batch) error {
 	lines := b.Encode(o.enc)
 	o.mu.Lock()
@@ -193,8 +194,16 @@ func (o *Output) Write(ctx context.Context, b *outputs.Batch) error {
 		start = end
 		o.resume.done = end
 	}
-	if o.opts.Fsync == FsyncAlways {
-		if err := o.flushAndSync(); err != nil {
+	// Only what the kernel has is acknowledged: the pipeline takes a
+	// successful Write as delivered (and removes it from the disk buffer),
+	// so lines must not be left in the user-space buffer, where a failed
+	// final flush (ENOSPC at shutdown) would lose them. The buffer still
+	// joins the lines of a batch into whole-line writes of buffer_size.
+	if err := o.flushBuf(); err != nil {
+		return err
+	}
+	if o.opts.Fsync == FsyncAlways && o.unsynced {
+		if err := o.sync(); err != nil {
 			return err
 		}
 	}
@@ -202,7 +211,8 @@ func (o *Output) Write(ctx context.Context, b *outputs.Batch) error {
 	return nil
 }
 
-// Flush hands buffered lines to the kernel. It does not fsync: with
+// Flush hands buffered lines to the kernel (Write does already; what is
+// left is what a failed Write could not write). It does not fsync: with
 // fsync: interval the housekeeping tick does, off the pipeline's goroutine.
 func (o *Output) Flush() error {
 	o.mu.Lock()

@@ -100,8 +100,8 @@ func New(env outputs.Env, w io.Writer, name string, size int) *Output {
 	return &Output{w: w, name: name, enc: enc, buf: make([]byte, 0, size)}
 }
 
-// Write accepts the batch's lines into the buffer, writing it out as it
-// fills.
+// Write hands the batch's lines to the stream, through the buffer, before
+// it returns nil.
 func (o *Output) Write(ctx context.Context, b *outputs.Batch) error {
 	lines := b.Encode(o.enc)
 	o.mu.Lock()
@@ -122,6 +122,12 @@ func (o *Output) Write(ctx context.Context, b *outputs.Batch) error {
 	}
 	if len(data) <= cap(o.buf) {
 		o.buf = append(o.buf, data...)
+		o.resume.done = len(lines.Data)
+		// Acknowledge only what the kernel has: a Write that returns nil
+		// is taken as delivered (see outputs.Output).
+		if err := o.flush(); err != nil {
+			return err
+		}
 		o.resume.lines = nil
 		return nil
 	}
