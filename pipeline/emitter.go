@@ -7,7 +7,8 @@ import (
 	"github.com/alertgw/alertgw/normalize"
 )
 
-// emitter is the pipeline as one input sees it.
+// emitter is the pipeline as one input sees it (inputs.Emitter and
+// inputs.DurableEmitter).
 type emitter struct {
 	p  *Pipeline
 	in *inputRunner
@@ -40,6 +41,11 @@ func (e *emitter) Messages(b *inputs.Batch) {
 
 func (e *emitter) Events(evs []*normalize.Event, done func()) {
 	e.p.work <- work{in: e.in, events: evs, done: done}
+}
+
+// EventsDurable implements inputs.DurableEmitter.
+func (e *emitter) EventsDurable(evs []*normalize.Event, done, durable func()) {
+	e.p.work <- work{in: e.in, events: evs, done: done, durable: durable}
 }
 
 func (e *emitter) Failed(raw []byte, reason string, err error) {

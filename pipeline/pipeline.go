@@ -164,10 +164,11 @@ type outputRunner struct {
 
 // work is what an input hands to the workers: raw messages or events.
 type work struct {
-	in     *inputRunner
-	raw    *inputs.Batch
-	events []*normalize.Event
-	done   func()
+	in      *inputRunner
+	raw     *inputs.Batch
+	events  []*normalize.Event
+	done    func()
+	durable func() // events: inputs.DurableEmitter
 }
 
 // New builds a pipeline. Inputs that emit raw messages need a Decoder.
@@ -482,7 +483,7 @@ func (p *Pipeline) runWorker() {
 				p.opts.DeadLetter.Flush()
 			}
 		} else {
-			evs = w.events
+			evs, durable = w.events, w.durable
 			for _, e := range evs {
 				p.complete(w.in, e, e.Received)
 			}

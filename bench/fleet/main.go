@@ -236,6 +236,7 @@ func forward(root, sdir string, live bool) {
 	sensorCfg := fmt.Sprintf(`sensor: sensor-1
 log: {level: warn, format: json}
 admin: {listen: "ADMIN"}
+pipeline: {journal: {path: %[2]s/sensor-journal}}
 dead_letter: {path: %[2]s/sensor-dead.json}
 inputs:
   - {name: eve, type: suricata, socket: %[3]s, socket_type: stream}

@@ -211,9 +211,8 @@ func TestE2EFleet(t *testing.T) {
 	fwdAddr, adminAddr := freePort(t), freePort(t)
 	all, alerts := filepath.Join(dir, "central", "all.json"), filepath.Join(dir, "central", "alerts.json")
 	// Two outputs: one memory-buffered, one disk-buffered. The receiver
-	// answers a batch once both have it. (fsync: always makes the file
-	// output hand every batch to the kernel before it reports it written;
-	// issue 14 item 2 makes that the default.)
+	// answers a batch once both have it (the file output reports lines
+	// written once the kernel has them).
 	central := startProc(t, dir, "central", fmt.Sprintf(`sensor: central
 log: {level: info, format: json}
 admin: {listen: "%s"}
@@ -224,11 +223,10 @@ inputs:
     listen: %s
     tls: {cert_file: %s/central.pem, key_file: %s/central.key, client_ca_file: %s/ca.pem}
 outputs:
-  - {name: all, type: file, path: %s, fsync: always}
+  - {name: all, type: file, path: %s}
   - name: alerts
     type: file
     path: %s
-    fsync: always
     buffer: {type: disk, path: %s/central/buf-alerts, sync: never}
 `, adminAddr, dir, fwdAddr, pkiDir, pkiDir, pkiDir, all, alerts, dir), listening(fwdAddr))
 
@@ -246,6 +244,7 @@ outputs:
 		senders = append(senders, startProc(t, dir, name, fmt.Sprintf(`sensor: %s
 log: {level: info, format: json}
 admin: {listen: "%s"}
+pipeline: {journal: {path: %s/%s-journal}}
 dead_letter: {path: %s/%s-dead.json}
 inputs:
   - {name: eve, type: suricata, socket: %s, socket_type: stream}
@@ -260,7 +259,7 @@ outputs:
     buffer: {type: disk, path: %s/%s-buf, sync: never}
     batch: {max_events: 1000}
     retry: {initial: 50ms, max: 500ms}
-`, name, admin, dir, name, socks[i], fwdAddr, pkiDir, certDir, cert, certDir, cert, requestEvents, parallel, dir, name), socketExists(socks[i])))
+`, name, admin, dir, name, dir, name, socks[i], fwdAddr, pkiDir, certDir, cert, certDir, cert, requestEvents, parallel, dir, name), socketExists(socks[i])))
 	}
 
 	// Each sensor's Suricata writes its alerts; the central dies while

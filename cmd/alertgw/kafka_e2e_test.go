@@ -80,15 +80,16 @@ func TestE2EKafkaFleet(t *testing.T) {
 	sensor := startProc(t, dir, "sensor", fmt.Sprintf(`sensor: sensor-k
 log: {level: info, format: json}
 admin: {listen: ""}
-dead_letter: {path: %s/sensor-dead.json}
+pipeline: {journal: {path: %[1]s/sensor-journal}}
+dead_letter: {path: %[1]s/sensor-dead.json}
 inputs:
-  - {name: eve, type: suricata, socket: %s, socket_type: stream}
+  - {name: eve, type: suricata, socket: %[2]s, socket_type: stream}
 outputs:
   - name: bus
     type: kafka
-    brokers: [%s]
-    buffer: {type: disk, path: %s/sensor-buf}
-`, dir, sock, brokers, dir), socketExists(sock))
+    brokers: [%[3]s]
+    buffer: {type: disk, path: %[1]s/sensor-buf}
+`, dir, sock, brokers), socketExists(sock))
 
 	files, admins := make([]string, 2), make([]string, 2)
 	var centrals []*proc
@@ -112,7 +113,7 @@ inputs:
 outputs:
   # The output lingers: events wait in its queue for up to 300 ms before
   # they are written, so an offset committed at handover would show.
-  - {name: all, type: file, path: %s, fsync: always, batch: {max_events: 5000, linger: 300ms}}
+  - {name: all, type: file, path: %s, batch: {max_events: 5000, linger: 300ms}}
 `, i, admin, dir, i, brokers, files[i]), listening(admin)))
 	}
 

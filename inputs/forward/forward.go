@@ -266,14 +266,21 @@ func (in *Input) deliver(w http.ResponseWriter, r *http.Request, evs []*normaliz
 	in.pending.Add(int64(n - *reserved))
 	*reserved = 0
 	acked := make(chan struct{})
-	if n == 0 {
+	safe := func() {
 		in.pending.Add(-int64(n))
 		close(acked)
-	} else {
-		in.emit.Events(evs, func() {
-			in.pending.Add(-int64(n))
-			close(acked)
-		})
+	}
+	switch de, ok := in.emit.(inputs.DurableEmitter); {
+	case n == 0:
+		safe()
+	case ok:
+		// Safe once every output accepted the events (memory-buffered
+		// ones: delivered) and every disk-buffered one holds them — never
+		// for events a shutdown abandoned.
+		both := inputs.AfterAll(2, safe)
+		de.EventsDurable(evs, both, both)
+	default:
+		in.emit.Events(evs, safe)
 	}
 	timeout := time.NewTimer(in.opts.AckTimeout)
 	defer timeout.Stop()

@@ -84,7 +84,7 @@ func newLab(t *testing.T) lab {
 func (l lab) path(name string) string { return filepath.Join(l.dir, name) }
 
 // start runs a forward input with the lab's server certificate.
-func start(t *testing.T, l lab, c *collector, mod func(*Options)) (*Input, *stats.Input) {
+func start(t *testing.T, l lab, c inputs.Emitter, mod func(*Options)) (*Input, *stats.Input) {
 	t.Helper()
 	o := DefaultOptions()
 	o.Listen = "127.0.0.1:0"
@@ -422,4 +422,52 @@ func FuzzDecodeBatch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// durableCollector is a pipeline that acknowledges durably too: a batch is
+// answered only when both acknowledgements came.
+type durableCollector struct {
+	collector
+	mu      sync.Mutex
+	done    []func()
+	durable []func()
+}
+
+func (c *durableCollector) EventsDurable(evs []*normalize.Event, done, durable func()) {
+	c.collector.mu.Lock()
+	c.collector.events = append(c.collector.events, evs...)
+	c.collector.mu.Unlock()
+	c.mu.Lock()
+	c.done, c.durable = append(c.done, done), append(c.durable, durable)
+	c.mu.Unlock()
+}
+
+func TestAnswerWaitsForDurable(t *testing.T) {
+	l := newLab(t)
+	c := &durableCollector{}
+	in, _ := start(t, l, c, nil)
+	res := make(chan int, 1)
+	go func() {
+		code, _ := post(t, client(t, l, "sensor-1"), in, forwardwire.PathBatch, "s2", batchBody(t, "s2", event(1, "s")), nil)
+		res <- code
+	}()
+	for {
+		c.mu.Lock()
+		n := len(c.done)
+		c.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.done[0]()
+	select {
+	case code := <-res:
+		t.Fatalf("answered %d before the disk buffers had the events", code)
+	case <-time.After(200 * time.Millisecond):
+	}
+	c.durable[0]()
+	if code := <-res; code != 200 {
+		t.Fatalf("answered %d", code)
+	}
 }

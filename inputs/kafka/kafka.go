@@ -161,9 +161,11 @@ func (in *Input) handOver(p kgo.FetchTopicPartition, emit inputs.Emitter) {
 	in.env.Stats.Received.Add(uint64(len(msgs)))
 	in.env.Stats.Bytes.Add(size)
 	n, topic, part := len(msgs), p.Topic, p.Partition
-	emit.Messages(&inputs.Batch{Msgs: msgs, Received: time.Now(), Done: func() {
-		in.offs.markSafe(topic, part, s, n)
-	}})
+	// Safe once every output accepted the events (memory-buffered ones:
+	// delivered) and every disk-buffered one holds them (Durable is never
+	// called for events a shutdown abandoned).
+	safe := inputs.AfterAll(2, func() { in.offs.markSafe(topic, part, s, n) })
+	emit.Messages(&inputs.Batch{Msgs: msgs, Received: time.Now(), Done: safe, Durable: safe})
 }
 
 // commitLoop commits the offsets of safe records every commit_interval.

@@ -40,10 +40,17 @@ func (h *holder) Messages(b *inputs.Batch) {
 		h.events = append(h.events, &ev)
 	}
 	if h.auto {
-		b.Done()
+		ack(b)
 		return
 	}
 	h.batches = append(h.batches, b)
+}
+
+// ack acknowledges a batch as the pipeline does: every output accepted it
+// (Done) and every disk-buffered one holds it (Durable).
+func ack(b *inputs.Batch) {
+	b.Done()
+	b.Durable()
 }
 
 func (h *holder) Events([]*normalize.Event, func())    { panic("kafka hands over raw messages") }
@@ -173,13 +180,18 @@ func TestCommitNeverAheadOfAcknowledgement(t *testing.T) {
 		t.Fatalf("committed %d before any acknowledgement", off)
 	}
 	for _, b := range batches[1:] {
-		b.Done()
+		ack(b)
 	}
 	time.Sleep(100 * time.Millisecond)
 	if off := committed(t, addrs, "central", "alertgw-alert")[0]; off >= 0 {
 		t.Fatalf("committed %d with the first batch unacknowledged", off)
 	}
-	batches[0].Done()
+	batches[0].Done() // accepted, not yet durable: still nothing committed
+	time.Sleep(100 * time.Millisecond)
+	if off := committed(t, addrs, "central", "alertgw-alert")[0]; off >= 0 {
+		t.Fatalf("committed %d before the first batch was durable", off)
+	}
+	batches[0].Durable()
 	waitUntil(t, "commit of 25", func() bool { return committed(t, addrs, "central", "alertgw-alert")[0] == 25 })
 	// The member learns of its commit when the answer is processed.
 	waitUntil(t, "lag 0", func() bool { l := in.offs.lags(); return len(l) == 1 && l[0].lag == 0 && l[0].committed == 25 })
