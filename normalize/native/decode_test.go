@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/cputime"
 	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/internal/schematest"
-	"github.com/alertgw/alertgw/internal/cputime"
 	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/eve"
