@@ -43,6 +43,10 @@ type File struct {
 	// Enrich is the raw enrich: section; package enrich owns its options
 	// and decodes it (cmd/alertgw/build.go), as plugins do with blocks.
 	Enrich map[string]any `mapstructure:"enrich"`
+
+	// CommunityID is the gateway-wide Community ID seed; an input block's
+	// own community_id overrides it (InputCommon).
+	CommunityID CommunityID `mapstructure:"community_id"`
 }
 
 // Log configures the gateway's own logs.
@@ -101,6 +105,7 @@ var defaults = map[string]any{
 	"admin.listen":                "127.0.0.1:9477",
 	"run_as.user":                 "",
 	"run_as.group":                "",
+	"community_id.seed":           0,
 }
 
 // Admin configures the HTTP endpoint for metrics, health and status.
@@ -247,6 +252,7 @@ func (f *File) validate() Problems {
 	if f.Pipeline.ShutdownTimeout <= 0 {
 		p.Add("pipeline.shutdown_timeout", "must be positive; got %s", f.Pipeline.ShutdownTimeout)
 	}
+	p = append(p, f.CommunityID.Validate().Prefixed("community_id")...)
 	if len(f.Inputs) == 0 {
 		p.Add("inputs", "at least one input is required")
 	}

@@ -263,3 +263,48 @@ func TestFileMode(t *testing.T) {
 		t.Error("String")
 	}
 }
+
+// community_id.seed: the gateway's, an ALERTGW_* override, an input's own
+// (InputCommon), and the 16-bit range checked at each place.
+func TestCommunityIDSeed(t *testing.T) {
+	p := writeConfig(t, "community_id: {seed: 1}\ninputs: [{type: a}, {type: b, community_id: {seed: 7}}]\noutputs: [{type: o}]\n")
+	f, probs, err := Load(p, nil)
+	if err != nil || len(probs) != 0 {
+		t.Fatalf("%v %v", err, probs)
+	}
+	var a, b InputCommon
+	if pr := DecodeBlock(f.Inputs[0], &a); len(pr) != 0 {
+		t.Fatal(pr)
+	}
+	if pr := DecodeBlock(f.Inputs[1], &b); len(pr) != 0 {
+		t.Fatal(pr)
+	}
+	if got := f.CommunityIDSeed(a); got != 1 {
+		t.Errorf("input without its own seed: %d, want the gateway's 1", got)
+	}
+	if got := f.CommunityIDSeed(b); got != 7 {
+		t.Errorf("input with community_id.seed 7: %d", got)
+	}
+
+	f, probs, err = Load(p, []string{"ALERTGW_COMMUNITY_ID_SEED=443"})
+	if err != nil || len(probs) != 0 || f.CommunityID.Seed != 443 {
+		t.Fatalf("ALERTGW_COMMUNITY_ID_SEED: %+v %v %v", f.CommunityID, probs, err)
+	}
+	d, _, _ := Load("", nil)
+	if d.CommunityID.Seed != 0 {
+		t.Errorf("default seed %d, want 0", d.CommunityID.Seed)
+	}
+
+	p = writeConfig(t, "community_id: {seed: 65536}\ninputs: [{type: a, community_id: {seed: -1}}]\noutputs: [{type: o}]\n")
+	f, probs, err = Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(probs) != 1 || probs[0].Path != "community_id.seed" || !strings.Contains(probs[0].Msg, "between 0 and 65535") {
+		t.Errorf("global seed out of range: %v", probs)
+	}
+	probs = DecodeBlock(f.Inputs[0], &a)
+	if len(probs) != 1 || probs[0].Path != "inputs[0].community_id.seed" {
+		t.Errorf("input seed out of range: %v", probs)
+	}
+}

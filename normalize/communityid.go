@@ -12,7 +12,16 @@ import (
 
 // CommunityID returns the Community ID v1 (seed 0, base64) of the event's
 // flow tuple (corelight/community-id-spec), or "" when the event has no
-// addresses or protocol.
+// addresses or protocol. It is CommunityIDSeed with the default seed.
+func CommunityID(e *Event) string { return CommunityIDSeed(e, 0) }
+
+// CommunityIDSeed returns the Community ID v1 (base64) of the event's flow
+// tuple hashed with seed, or "" when the event has no addresses or
+// protocol. The seed is what Suricata's community-id-seed, Zeek's
+// CommunityID::seed and Filebeat's community_id processor call seed: sites
+// set it so that their tools agree, and every tool of a site must use the
+// same one (the spec's baselines hold IDs for seeds 0 and 1, and normalize's
+// tests check both).
 //
 // The rules are the reference implementation's (corelight/pycommunityid):
 // TCP, UDP and SCTP need their ports (an event of those without ports, a
@@ -31,7 +40,7 @@ import (
 // buffer and hashed with sha1.Sum: 110 ns and one allocation (the returned
 // string). BenchmarkCommunityID compares both; docs/performance/formats.md
 // has the figures.
-func CommunityID(e *Event) string {
+func CommunityIDSeed(e *Event, seed uint16) string {
 	if !e.SrcIP.IsValid() || !e.DestIP.IsValid() || !e.HasProto {
 		return ""
 	}
@@ -86,7 +95,8 @@ func CommunityID(e *Event) string {
 		}
 	}
 	var buf [2 + 16 + 16 + 2 + 4]byte // seed, two addresses, proto + pad, two ports
-	n := 2                            // seed 0
+	binary.BigEndian.PutUint16(buf[:], seed)
+	n := 2
 	n += copy(buf[n:], sa[:sl])
 	n += copy(buf[n:], da[:dl])
 	buf[n] = e.Proto

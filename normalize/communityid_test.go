@@ -98,9 +98,24 @@ func baselineKey(e *Event) string {
 	return b.key()
 }
 
+// TestCommunityIDOfficialVectors checks the spec's published baselines,
+// one per seed (baseline_deflt.json is seed 0, baseline_seed1.json seed 1),
+// against the official captures.
 func TestCommunityIDOfficialVectors(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		seed uint16
+	}{
+		{"community-id-spec_baseline_deflt.json", 0},
+		{"community-id-spec_baseline_seed1.json", 1},
+	} {
+		t.Run(fmt.Sprintf("seed%d", c.seed), func(t *testing.T) { checkBaseline(t, c.file, c.seed) })
+	}
+}
+
+func checkBaseline(t *testing.T, file string, seed uint16) {
 	dir := filepath.Join("testdata", "community-id")
-	data, err := os.ReadFile(filepath.Join(dir, "community-id-spec_baseline_deflt.json"))
+	data, err := os.ReadFile(filepath.Join(dir, file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +160,7 @@ func TestCommunityIDOfficialVectors(t *testing.T) {
 				continue
 			}
 			met[key] = true
-			if got := CommunityID(e); got != exp {
+			if got := CommunityIDSeed(e, seed); got != exp {
 				t.Errorf("%s packet %d (%s): got %s, want %s", filepath.Base(path), i, key, got, exp)
 			}
 		}
@@ -168,11 +183,61 @@ func TestCommunityIDOfficialVectors(t *testing.T) {
 		if b.SPort != nil {
 			e.SetAddrs(e.SrcIP, e.DestIP, *b.SPort, *b.DPort, true)
 		}
-		if got := CommunityID(&e); got != b.CommunityID {
+		if got := CommunityIDSeed(&e, seed); got != b.CommunityID {
 			t.Errorf("baseline tuple %s: got %s, want %s", b.key(), got, b.CommunityID)
 		}
 	}
-	t.Logf("%d packets, %d baseline entries (%d met by a packet) checked", packets, len(baseline), len(met))
+	t.Logf("seed %d: %d packets, %d baseline entries (%d met by a packet) checked", seed, packets, len(baseline), len(met))
+}
+
+// TestCommunityIDSeedTable checks the spec's hand-made tables for seed 1
+// (baseline/README.md, "A custom seed=1 value"), which hold tuples the
+// captures do not: both directions of TCP, UDP, SCTP, ICMP echo, a one-way
+// ICMP and ICMPv6 message, and port-less RSVP over IPv4 and IPv6.
+func TestCommunityIDSeedTable(t *testing.T) {
+	a, b := "1.2.3.4", "5.6.7.8"
+	a6, b6 := "fe80:0001:0203:0405:0607:0809:0A0B:0C0D", "fe80:1011:1213:1415:1617:1819:1A1B:1C1D"
+	rows := []struct {
+		proto        uint8
+		src, dst     string
+		sport, dport int // -1: no ports
+		seed0, seed1 string
+	}{
+		{6, a, b, 1122, 3344, "1:wCb3OG7yAFWelaUydu0D+125CLM=", "1:HhA1B+6CoLbiKPEs5nhNYN4XWfk="},
+		{6, b, a, 3344, 1122, "1:wCb3OG7yAFWelaUydu0D+125CLM=", "1:HhA1B+6CoLbiKPEs5nhNYN4XWfk="},
+		{17, a, b, 1122, 3344, "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg=", "1:OShq+iKDAMVouh/4bMxB9Sz4amw="},
+		{17, b, a, 3344, 1122, "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg=", "1:OShq+iKDAMVouh/4bMxB9Sz4amw="},
+		{132, a, b, 1122, 3344, "1:EKt4MsxuyaE6mL+hmrEkQ9csDD8=", "1:uitchpn5MMGAQKBJh7bIr/bAr7s="},
+		{132, b, a, 3344, 1122, "1:EKt4MsxuyaE6mL+hmrEkQ9csDD8=", "1:uitchpn5MMGAQKBJh7bIr/bAr7s="},
+		{1, a, b, 8, 0, "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=", "1:9pr4ZGTICiuZoIh90RRYE2RyXpU="},
+		{1, b, a, 0, 0, "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=", "1:9pr4ZGTICiuZoIh90RRYE2RyXpU="},
+		{1, a, b, 11, 0, "1:f/YiSyWqczrTgfUCZlBUnvHRcPk=", "1:1DD7cWGC/Yg91YGsQeni8du3pIA="},
+		{58, a6, b6, 128, 0, "1:0bf7hyMJUwt3fMED7z8LIfRpBeo=", "1:IO27GQzPuCtNnwFvjWALMHu5tJE="},
+		{58, b6, a6, 129, 0, "1:0bf7hyMJUwt3fMED7z8LIfRpBeo=", "1:IO27GQzPuCtNnwFvjWALMHu5tJE="},
+		{58, a6, b6, 146, 0, "1:fYC8+pz24E+EhANP1EZhpX0Dw10=", "1:Cv4IKJe56BNkF0MBW2YxQ3Nwc3s="},
+		{46, a, b, -1, -1, "1:ikv3kmf89luf73WPz1jOs49S768=", "1:/buhqeOmaRCopOZFy9HnoJd5XW8="},
+		{46, b, a, -1, -1, "1:ikv3kmf89luf73WPz1jOs49S768=", "1:/buhqeOmaRCopOZFy9HnoJd5XW8="},
+		{46, a6, b6, -1, -1, "1:wQ/2mwrnXP4lmJcHdGL5ePjR+e0=", "1:j6EyyfBzL4vWKHFXgUqb5Az3OxM="},
+		{46, b6, a6, -1, -1, "1:wQ/2mwrnXP4lmJcHdGL5ePjR+e0=", "1:j6EyyfBzL4vWKHFXgUqb5Az3OxM="},
+	}
+	for _, r := range rows {
+		e := Event{SrcIP: netip.MustParseAddr(r.src), DestIP: netip.MustParseAddr(r.dst)}
+		e.SetProto(r.proto)
+		switch {
+		case r.proto == 1 || r.proto == 58:
+			e.ICMPType, e.ICMPCode, e.HasICMP = uint8(r.sport), uint8(r.dport), true
+		case r.sport >= 0:
+			e.SetAddrs(e.SrcIP, e.DestIP, uint16(r.sport), uint16(r.dport), true)
+		}
+		for _, c := range []struct {
+			seed uint16
+			want string
+		}{{0, r.seed0}, {1, r.seed1}} {
+			if got := CommunityIDSeed(&e, c.seed); got != c.want {
+				t.Errorf("seed %d, %d %s:%d → %s:%d: got %s, want %s", c.seed, r.proto, r.src, r.sport, r.dst, r.dport, got, c.want)
+			}
+		}
+	}
 }
 
 // TestCommunityIDEdgeCases covers what the vectors do not: no tuple,
@@ -220,9 +285,16 @@ func TestCommunityIDEdgeCases(t *testing.T) {
 }
 
 // TestCommunityIDMatchesLibrary checks the hand-laid hash against
-// gommunityid's own Calc on every protocol the library handles right.
+// gommunityid's own Calc on every protocol the library handles right, for
+// the default seed and seeds the baselines do not cover.
 func TestCommunityIDMatchesLibrary(t *testing.T) {
-	cid, _ := gommunityid.GetCommunityIDByVersion(1, 0)
+	for _, seed := range []uint16{0, 1, 2, 443, 0x1234, 65535} {
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) { matchLibrary(t, seed) })
+	}
+}
+
+func matchLibrary(t *testing.T, seed uint16) {
+	cid, _ := gommunityid.GetCommunityIDByVersion(1, seed)
 	addrs := []string{"10.0.0.1", "10.0.0.2", "192.0.2.7", "2001:db8::1", "2001:db8::2"}
 	for _, proto := range []uint8{6, 17, 132, 1, 58} {
 		for _, s := range addrs {
@@ -239,7 +311,7 @@ func TestCommunityIDMatchesLibrary(t *testing.T) {
 						e.SetAddrs(src, dst, ports[0], ports[1], true)
 					}
 					ft := gommunityid.MakeFlowTuple(net.IP(src.AsSlice()), net.IP(dst.AsSlice()), ports[0], ports[1], proto)
-					if got, want := CommunityID(&e), cid.CalcBase64(ft); got != want {
+					if got, want := CommunityIDSeed(&e, seed), cid.CalcBase64(ft); got != want {
 						t.Errorf("%d %s:%d → %s:%d: got %s, library %s", proto, s, ports[0], d, ports[1], got, want)
 					}
 				}

@@ -14,12 +14,21 @@ type Delivery struct {
 	// Format is the encoding of the events the output receives: native
 	// (docs/schema.md), ecs or ocsf (docs/formats.md).
 	Format string `mapstructure:"format"`
+	// ECSCompat picks a profile of the ecs format: "" (ECS as alertgw
+	// writes it) or "filebeat" (Filebeat's Suricata module's fields too).
+	ECSCompat string `mapstructure:"ecs_compat"`
 	// Buffer is the output's queue: memory, spilling to disk.
 	Buffer Buffer `mapstructure:"buffer"`
 	// Batch groups queued events into one Write.
 	Batch Batching `mapstructure:"batch"`
 	// Retry is the backoff between attempts of a failing Write.
 	Retry Retry `mapstructure:"retry"`
+}
+
+// Encoder is the encoder of the format and profile (validated already).
+func (c *Delivery) Encoder() format.Encoder {
+	enc, _ := format.LookupProfile(c.Format, c.ECSCompat)
+	return enc
 }
 
 // Buffer is an output's queue: memory, spilling to a disk buffer in Path
@@ -104,6 +113,8 @@ func (c *Delivery) Validate() config.Problems {
 	var p config.Problems
 	if _, err := format.Lookup(c.Format); err != nil {
 		p.Add("format", "%v", err)
+	} else if _, err := format.LookupProfile(c.Format, c.ECSCompat); err != nil {
+		p.Add("ecs_compat", "%v", err)
 	}
 	switch c.Buffer.Type {
 	case BufferMemory:

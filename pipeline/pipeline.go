@@ -70,6 +70,9 @@ type Input struct {
 	// inputs/journal). What it holds from an earlier run is replayed
 	// through the input's decoder before the input starts reading.
 	Journal *journal.Journal
+	// CommunityIDSeed is the seed of the Community IDs computed for this
+	// input's events that have none (config community_id.seed).
+	CommunityIDSeed uint16
 }
 
 // Output is a configured output ready to run.
@@ -547,7 +550,7 @@ func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.T
 		e.Source.Sensor = p.opts.Sensor
 	}
 	if e.CommunityID == "" {
-		e.CommunityID = normalize.CommunityID(e)
+		e.CommunityID = normalize.CommunityIDSeed(e, in.CommunityIDSeed)
 	}
 	if e.Action == "" {
 		e.Action = normalize.ActionUnknown

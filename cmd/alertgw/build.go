@@ -25,6 +25,7 @@ func configDefault() []byte { return config.Default() }
 type decodedInput struct {
 	block  config.Block
 	plugin inputs.Plugin
+	common config.InputCommon
 	opts   any
 }
 
@@ -52,9 +53,9 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 			}
 			continue
 		}
-		opts := p.Options()
-		probs = append(probs, config.DecodeBlock(b, opts)...)
-		ins = append(ins, decodedInput{block: b, plugin: p, opts: opts})
+		d := decodedInput{block: b, plugin: p, opts: p.Options()}
+		probs = append(probs, config.DecodeBlock(b, &d.common, d.opts)...)
+		ins = append(ins, d)
 	}
 	var outs []decodedOutput
 	for _, b := range f.Outputs {
@@ -201,8 +202,7 @@ func outputEncoder(d decodedOutput) format.Encoder {
 	if d.plugin.EncodesItself {
 		return nil
 	}
-	enc, _ := format.Lookup(d.common.Format) // validated already
-	return enc
+	return d.common.Encoder() // validated already
 }
 
 func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry) (pipeline.Output, error) {
@@ -248,5 +248,6 @@ func buildInput(f *config.File, d decodedInput, log zerolog.Logger, reg *stats.R
 	if err != nil {
 		return pipeline.Input{}, fmt.Errorf("%s (%s): %w", d.block.Path, d.block.Name, err)
 	}
-	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Decoder: dec, Stats: st, Log: ilog, Journal: j}, nil
+	return pipeline.Input{Name: d.block.Name, Type: d.block.Type, Reader: r, Decoder: dec, Stats: st, Log: ilog, Journal: j,
+		CommunityIDSeed: f.CommunityIDSeed(d.common)}, nil
 }

@@ -180,7 +180,8 @@ func (r *reloader) warnRestartOnly(f *config.File) {
 		{"dead_letter", r.cur.DeadLetter, f.DeadLetter},
 		{"admin", r.cur.Admin, f.Admin},
 		{"run_as", r.cur.RunAs, f.RunAs},
-		{"enrich", r.cur.Enrich, f.Enrich}, // the GeoIP files themselves reload on their own
+		{"enrich", r.cur.Enrich, f.Enrich},                 // the GeoIP files themselves reload on their own
+		{"community_id", r.cur.CommunityID, f.CommunityID}, // an input's own community_id applies when it restarts
 	} {
 		if !reflect.DeepEqual(c.old, c.new) {
 			r.log.Warn().Str("key", c.key).Msg("reload: this setting changes only at restart")

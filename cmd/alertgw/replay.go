@@ -31,6 +31,7 @@ func init() { extraCommands = append(extraCommands, replayCmd) }
 func replayCmd() *cobra.Command {
 	var (
 		path, typ, layout string
+		inputName         string
 		sigFiles          sigfiles.Files
 		noProgress        bool
 	)
@@ -45,6 +46,11 @@ configuration are not started.
   --type suricata   EVE JSON, one record per line
   --type snort      captured alert_unixsock datagrams, each preceded by its
                     length as a 4-byte big-endian integer
+  --type nflog      pcap or pcapng captures of NFLOG groups (tcpdump -i nflog:N)
+
+The type's options (NFLOG labelling rules, signature maps) are those of the
+configuration's input block of that type: the one named by --input, or the
+only one there is; the flags below override them.
 
 Every input type that declares a file reader can be replayed (` + "`alertgw plugins`" + `
 marks them); its files go through the same decoder as its live input.
@@ -55,11 +61,12 @@ the end. The exit code is 1 when a file could not be read to its end or a
 record could not be normalized.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			return runReplay(cmd.ErrOrStderr(), path, typ, layout, sigFiles, noProgress, files)
+			return runReplay(cmd.ErrOrStderr(), path, typ, inputName, layout, sigFiles, noProgress, files)
 		},
 	}
 	c.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML): its outputs receive the events")
 	c.Flags().StringVarP(&typ, "type", "t", "", "file type: an input type with a file reader ("+replayTypes()+")")
+	c.Flags().StringVar(&inputName, "input", "", "take the type's options from this input block of the configuration")
 	c.Flags().StringVar(&layout, "format", "auto", "snort datagram layout: auto, snort2, snort3 or barnyard2")
 	c.Flags().StringSliceVar(&sigFiles.SidMsg, "sid-msg-map", nil, "sid-msg.map file(s), v1 or v2")
 	c.Flags().StringVar(&sigFiles.GenMsg, "gen-msg-map", "", "gen-msg.map file")
@@ -70,10 +77,18 @@ record could not be normalized.`,
 	return c
 }
 
-func runReplay(stderr io.Writer, path, typ, layout string, sigFiles sigfiles.Files, noProgress bool, files []string) error {
+func runReplay(stderr io.Writer, path, typ, inputName, layout string, sigFiles sigfiles.Files, noProgress bool, files []string) error {
 	plugin, ok := inputPlugins[typ]
 	if !ok || plugin.Files == nil {
 		return &exitError{code: 2, err: fmt.Errorf("unknown --type %q (%s)", typ, replayTypes())}
+	}
+	f, ins, outs, probs, err := loadConfig(path)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	block, err := replayBlock(stderr, ins, probs, typ, inputName)
+	if err != nil {
+		return &exitError{code: 2, err: err}
 	}
 	// The flags are options of the type's configuration block.
 	flags := map[string]any{}
@@ -84,7 +99,10 @@ func runReplay(stderr io.Writer, path, typ, layout string, sigFiles sigfiles.Fil
 		flags["signatures"] = map[string]any{"sid_msg_map": sigFiles.SidMsg, "gen_msg_map": sigFiles.GenMsg,
 			"classification_config": sigFiles.Classification, "rules": sigFiles.Rules}
 	}
-	opts := plugin.Options()
+	opts, common := plugin.Options(), config.InputCommon{}
+	if block != nil {
+		opts, common = block.opts, block.common
+	}
 	if err := replayOptions(typ, flags, opts); err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -102,10 +120,6 @@ func runReplay(stderr io.Writer, path, typ, layout string, sigFiles sigfiles.Fil
 	}
 	in := &replay.Input{Files: files, Reader: fr}
 
-	f, _, outs, probs, err := loadConfig(path)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
 	// Replay starts none of the configured inputs: their problems (or
 	// their absence) do not matter here.
 	probs = slices.DeleteFunc(probs, func(p config.Problem) bool {
@@ -120,6 +134,7 @@ func runReplay(stderr io.Writer, path, typ, layout string, sigFiles sigfiles.Fil
 	st := reg.Input("replay", typ)
 	p, err := buildReplayPipeline(f, outs, log, reg, pipeline.Input{
 		Name: "replay", Type: typ, Reader: in, Decoder: dec, Stats: st, Log: log.With().Str("input", "replay").Logger(),
+		CommunityIDSeed: f.CommunityIDSeed(common),
 	})
 	if err != nil {
 		return err
@@ -164,6 +179,40 @@ func runReplay(stderr io.Writer, path, typ, layout string, sigFiles sigfiles.Fil
 		return &exitError{code: 1, err: fmt.Errorf("")}
 	}
 	return nil
+}
+
+// replayBlock finds the configuration's input block whose options replay
+// uses: the one named name, or, without a name, the only block of type
+// typ (nil when there is none or several: the type's defaults apply). That
+// block must be valid.
+func replayBlock(stderr io.Writer, ins []decodedInput, probs config.Problems, typ, name string) (*decodedInput, error) {
+	var found []*decodedInput
+	for i := range ins {
+		d := &ins[i]
+		if (name != "" && d.block.Name == name) || (name == "" && d.block.Type == typ) {
+			found = append(found, d)
+		}
+	}
+	switch {
+	case name != "" && len(found) == 0:
+		return nil, fmt.Errorf("--input %q: the configuration has no input of that name", name)
+	case name != "" && found[0].block.Type != typ:
+		return nil, fmt.Errorf("--input %q is of type %s, not %s", name, found[0].block.Type, typ)
+	case len(found) != 1:
+		if len(found) > 1 {
+			fmt.Fprintf(stderr, "replay: %d %s inputs in the configuration; the type's defaults apply (name one with --input)\n", len(found), typ)
+		}
+		return nil, nil
+	}
+	d := found[0]
+	mine := slices.DeleteFunc(slices.Clone(probs), func(p config.Problem) bool {
+		return p.Path != d.block.Path && !strings.HasPrefix(p.Path, d.block.Path+".")
+	})
+	if err := mine.Err(); err != nil {
+		return nil, fmt.Errorf("input %s: %w", d.block.Name, err)
+	}
+	fmt.Fprintf(stderr, "replay: with the options of input %s\n", d.block.Name)
+	return d, nil
 }
 
 // replayTypes lists the input types replay can read.

@@ -32,7 +32,7 @@ func TestReplayUnified2ToFileOutput(t *testing.T) {
 	os.WriteFile(files[0], raw, 0o644)
 	os.WriteFile(files[1], gz.Bytes(), 0o644)
 	var stderr bytes.Buffer
-	if err := runReplay(&stderr, cfg, "unified2", "auto", sigmapFiles(), true, files); err != nil {
+	if err := runReplay(&stderr, cfg, "unified2", "", "auto", sigmapFiles(), true, files); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	f, _ := os.Open(out)
@@ -57,12 +57,12 @@ func TestReplayUnified2ToFileOutput(t *testing.T) {
 	}
 
 	os.WriteFile(files[0], raw[:len(raw)-3], 0o644)
-	err = runReplay(&stderr, cfg, "unified2", "auto", sigmapFiles(), true, files[:1])
+	err = runReplay(&stderr, cfg, "unified2", "", "auto", sigmapFiles(), true, files[:1])
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != 1 {
 		t.Errorf("truncated file: err %v", err)
 	}
-	if err := runReplay(&stderr, cfg, "pcap", "auto", sigmapFiles(), true, files[:1]); !errors.As(err, &ee) || ee.code != 2 {
+	if err := runReplay(&stderr, cfg, "pcap", "", "auto", sigmapFiles(), true, files[:1]); !errors.As(err, &ee) || ee.code != 2 {
 		t.Errorf("unknown type: err %v", err)
 	}
 }
@@ -86,7 +86,7 @@ func TestReplaySuricata(t *testing.T) {
 	p := filepath.Join(dir, "eve.json.gz")
 	os.WriteFile(p, gz.Bytes(), 0o644)
 	var stderr bytes.Buffer
-	err := runReplay(&stderr, cfg, "suricata", "auto", sigfiles.Files{}, true, []string{p})
+	err := runReplay(&stderr, cfg, "suricata", "", "auto", sigfiles.Files{}, true, []string{p})
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != 1 {
 		t.Fatalf("want exit 1 for the broken line, got %v\n%s", err, stderr.String())
@@ -94,5 +94,62 @@ func TestReplaySuricata(t *testing.T) {
 	b, _ := os.ReadFile(out)
 	if n := bytes.Count(b, []byte("\n")); n != 2 || !bytes.Contains(b, []byte(`"signature":{"gid":1,"id":2001219`)) {
 		t.Errorf("%d events:\n%s", n, b)
+	}
+}
+
+// An NFLOG capture (the tcpdump project's tests/nflog.pcap) replayed with
+// the labelling rules and Community ID seed of the configuration's nflog
+// input: the only one of its type, or the one --input names.
+func TestReplayNFLOGCapture(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "events.json")
+	cfg := filepath.Join(dir, "alertgw.yaml")
+	os.WriteFile(cfg, []byte(`dead_letter: {path: ""}
+community_id: {seed: 1}
+inputs:
+  - name: fw
+    type: nflog
+    groups: [{group: 20, action: blocked}]
+    community_id: {seed: 0}
+outputs:
+  - name: events
+    type: file
+    path: `+out+"\n"), 0o644)
+	capture := "../../inputs/nflog/testdata/tcpdump_nflog.pcapng"
+	var stderr bytes.Buffer
+	if err := runReplay(&stderr, cfg, "nflog", "", "auto", sigfiles.Files{}, true, []string{capture}); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if !bytes.Contains(stderr.Bytes(), []byte("with the options of input fw")) {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	b, _ := os.ReadFile(out)
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	if len(lines) != 4 {
+		t.Fatalf("%d events:\n%s", len(lines), b)
+	}
+	for _, l := range lines {
+		var ev struct {
+			Action      string
+			Kind        string
+			SrcIP       string `json:"src_ip"`
+			CommunityID string `json:"community_id"`
+			Firewall    struct{ Group int }
+		}
+		if err := json.Unmarshal(l, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Kind != "packet" || ev.Action != "blocked" || ev.Firewall.Group != 20 || ev.SrcIP != "74.82.42.42" {
+			t.Errorf("event %s", l)
+		}
+		// The input's own seed (0), not the gateway's (1).
+		if want := libraryCommunityID(t, string(l), 0); ev.CommunityID != want {
+			t.Errorf("community_id %q, want %q (seed 0)", ev.CommunityID, want)
+		}
+	}
+	os.Remove(out)
+	var ee *exitError
+	if err := runReplay(&stderr, cfg, "nflog", "nope", "auto", sigfiles.Files{}, true, []string{capture}); !errors.As(err, &ee) || ee.code != 2 {
+		t.Errorf("unknown --input: %v", err)
 	}
 }

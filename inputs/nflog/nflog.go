@@ -43,6 +43,9 @@ var Plugin = inputs.Plugin{
 	Summary: "firewall packet logs from nftables/iptables NFLOG groups (netlink; needs CAP_NET_ADMIN)",
 	Sample:  sample,
 	Options: func() any { return DefaultOptions() },
+	Files: func(opts any) (inputs.FileReader, error) {
+		return NewCaptureReader(opts.(*Options))
+	},
 	New: func(env inputs.Env, opts any) (inputs.Input, error) {
 		return New(env, opts.(*Options))
 	},

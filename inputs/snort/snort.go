@@ -85,8 +85,10 @@ func (o *Options) Validate() config.Problems {
 	if _, err := linkType(o.LinkType); err != nil {
 		p.Add("link_type", "%v", err)
 	}
-	if o.SocketType != string(unixsock.Dgram) {
-		p.Add("socket_type", "must be dgram: Snort and Barnyard2 send datagrams")
+	switch unixsock.Type(o.SocketType) {
+	case unixsock.Dgram, unixsock.SeqPacket:
+	default:
+		p.Add("socket_type", "must be dgram (Snort, Barnyard2) or seqpacket (Barnyard2's alert_unixsock with sync); got %q", o.SocketType)
 	}
 	if o.MaxMessageSize < snort.SizeAlertpktAppID {
 		p.Add("max_message_size", "must be at least %d (the largest Alertpkt)", snort.SizeAlertpktAppID)
@@ -94,7 +96,9 @@ func (o *Options) Validate() config.Problems {
 	if o.BatchSize < 1 || o.BatchSize > 1024 {
 		p.Add("batch_size", "must be between 1 and 1024")
 	}
-	return append(p, o.Options.Validate()...)
+	common := o.Options
+	common.SocketType = string(unixsock.Dgram) // checked above
+	return append(p, common.Validate()...)
 }
 
 func linkType(s string) (packet.LinkType, error) {

@@ -51,8 +51,14 @@ func DefaultOptions() *Options {
 // Validate reports problems at keys relative to the input's block.
 func (o *Options) Validate() config.Problems {
 	probs := unixsock.ValidatePath("socket", o.Socket)
-	probs = append(probs, o.Options.Validate()...)
-	return probs
+	switch unixsock.Type(o.SocketType) {
+	case unixsock.Dgram, unixsock.Stream: // Suricata's unix_dgram and unix_stream
+	default:
+		probs.Add("socket_type", "must be dgram or stream, not %q", o.SocketType)
+	}
+	common := o.Options
+	common.SocketType = string(unixsock.Dgram) // checked above
+	return append(probs, common.Validate()...)
 }
 
 // Input reads EVE records from one or more sockets; the pipeline decodes

@@ -15,14 +15,19 @@ import (
 type Position struct {
 	File   string
 	Offset int64
+	// Gen identifies the content of a file Snort rewrites in place (its
+	// nostamp option: one name, truncated at every start or roll-over):
+	// a hash of the file's first record. "" for time-stamped files.
+	Gen string
 }
 
 // Bookmark persists a Position atomically: write a temporary file, fsync
 // it, rename it over the bookmark, fsync the directory. A crash at any
 // point leaves either the old or the new bookmark, never a torn one.
 //
-// The format is one line, "<file> <offset>\n", readable and editable by an
-// operator (to replay from a point, or skip one).
+// The format is one line, "<file> <offset>\n" ("<file> <offset> <gen>\n"
+// for a nostamp file), readable and editable by an operator (to replay
+// from a point, or skip one).
 type Bookmark struct {
 	path string
 }
@@ -37,14 +42,18 @@ func ReadBookmark(path string) (pos Position, ok bool, err error) {
 		return Position{}, false, fmt.Errorf("read bookmark: %w", err)
 	}
 	f := strings.Fields(string(bytes.TrimSpace(b)))
-	if len(f) != 2 {
-		return Position{}, false, fmt.Errorf("bookmark %s: want \"<file> <offset>\", got %q", path, b)
+	if len(f) != 2 && len(f) != 3 {
+		return Position{}, false, fmt.Errorf("bookmark %s: want \"<file> <offset>\" or \"<file> <offset> <gen>\", got %q", path, b)
 	}
 	off, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil || off < 0 || strings.ContainsRune(f[0], '/') {
 		return Position{}, false, fmt.Errorf("bookmark %s: bad content %q", path, b)
 	}
-	return Position{File: f[0], Offset: off}, true, nil
+	pos = Position{File: f[0], Offset: off}
+	if len(f) == 3 {
+		pos.Gen = f[2]
+	}
+	return pos, true, nil
 }
 
 // WriteBookmark stores pos at path durably.
@@ -55,7 +64,11 @@ func WriteBookmark(path string, pos Position) error {
 		return fmt.Errorf("bookmark: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := fmt.Fprintf(tmp, "%s %d\n", pos.File, pos.Offset); err != nil {
+	line := fmt.Sprintf("%s %d", pos.File, pos.Offset)
+	if pos.Gen != "" {
+		line += " " + pos.Gen
+	}
+	if _, err := fmt.Fprintln(tmp, line); err != nil {
 		tmp.Close()
 		return fmt.Errorf("bookmark: %w", err)
 	}
@@ -94,6 +107,9 @@ type tracker struct {
 	// most the batches whose delivery had not been acknowledged yet.
 	persistMu sync.Mutex
 	persist   func(Position)
+	// persisting counts acknowledgements whose position is being
+	// written: until they are done the bookmark is behind the acks.
+	persisting int
 }
 
 type mark struct {
@@ -131,20 +147,28 @@ func (t *tracker) ack(m *mark) {
 		t.pending = t.pending[1:]
 		moved = true
 	}
+	persist := moved && t.persist != nil
+	if persist {
+		t.persisting++
+	}
 	t.mu.Unlock()
-	if moved && t.persist != nil {
+	if persist {
 		t.persistMu.Lock()
 		t.mu.Lock()
 		pos := t.acked // the latest, if other acks moved it meanwhile
 		t.mu.Unlock()
 		t.persist(pos)
 		t.persistMu.Unlock()
+		t.mu.Lock()
+		t.persisting--
+		t.mu.Unlock()
 	}
 }
 
-// position returns the acknowledged position and how many batches wait.
+// position returns the acknowledged position and how many batches wait
+// for their acknowledgement or for it to reach the bookmark.
 func (t *tracker) position() (Position, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.acked, len(t.pending)
+	return t.acked, len(t.pending) + t.persisting
 }

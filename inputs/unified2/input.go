@@ -33,6 +33,10 @@ type Options struct {
 	// Barnyard2's -f): snort.u2 (Snort 2 `output unified2: filename
 	// snort.u2`), unified2.log (Snort 3), unified2.alert (Suricata).
 	Prefix string `mapstructure:"prefix"`
+	// NoStamp follows Snort's nostamp file: one file named prefix (no
+	// .<timestamp>), rewritten from its start at every Snort start and
+	// roll-over (see "Snort's nostamp").
+	NoStamp bool `mapstructure:"nostamp"`
 	// Bookmark is where the position is kept; default
 	// <directory>/.<prefix>.alertgw-bookmark.
 	Bookmark string `mapstructure:"bookmark"`
@@ -95,6 +99,9 @@ func (o *Options) Validate() config.Problems {
 		}
 		if o.Prefix == "" {
 			p.Add("prefix", "required in spool mode (file name before .<timestamp>, e.g. snort.u2)")
+		}
+		if o.NoStamp && o.Processed != "keep" {
+			p.Add("processed", "must be keep with nostamp: the one file is the one Snort writes to")
 		}
 		switch o.Processed {
 		case "keep", "delete":
@@ -204,7 +211,7 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 		return in.sock.run(ctx, emit, in.mapper, in.opts)
 	}
 	s := &Spool{
-		Dir: in.opts.Directory, Prefix: in.opts.Prefix, BookmarkPath: in.opts.BookmarkPath(),
+		Dir: in.opts.Directory, Prefix: in.opts.Prefix, NoStamp: in.opts.NoStamp, BookmarkPath: in.opts.BookmarkPath(),
 		Processed: in.opts.Processed, ArchiveDir: in.opts.ArchiveDir,
 		Poll: in.opts.PollInterval, IdleFlush: in.opts.IdleFlush, BatchSize: in.opts.BatchSize,
 		MaxRecord: int(in.opts.MaxRecord), InputName: in.env.Name, Mapper: in.mapper,

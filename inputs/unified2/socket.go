@@ -46,7 +46,9 @@ func (o *SocketOptions) validate() config.Problems {
 	if o.SocketType != string(unixsock.Dgram) {
 		p.Add("socket_type", "must be dgram: each datagram carries whole unified2 records")
 	}
-	return append(p, o.Options.Validate()...)
+	common := o.Options
+	common.SocketType = string(unixsock.Dgram) // checked above
+	return append(p, common.Validate()...)
 }
 
 // socketListener receives datagrams of unified2 records and aggregates

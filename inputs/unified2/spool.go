@@ -36,7 +36,11 @@ import (
 // the same event id (derived from file name and offset), so consumers can
 // drop the duplicates.
 type Spool struct {
-	Dir, Prefix  string
+	Dir, Prefix string
+	// NoStamp follows the one file Snort writes with its nostamp option:
+	// named Prefix exactly, rewritten from its start (fopen "wb") each
+	// time Snort starts or rolls over at its limit. See nostamp.go.
+	NoStamp      bool
 	BookmarkPath string
 	Processed    string // keep | delete | archive
 	ArchiveDir   string
@@ -60,8 +64,12 @@ type fileEntry struct {
 	ts   uint64
 }
 
-// listFiles returns PREFIX.<digits> files, oldest first.
+// listFiles returns PREFIX.<digits> files, oldest first (with nostamp:
+// the file PREFIX, when it exists).
 func (s *Spool) listFiles() ([]fileEntry, error) {
+	if s.NoStamp {
+		return s.noStampFile()
+	}
 	ents, err := os.ReadDir(s.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("spool directory: %w", err)
@@ -98,6 +106,9 @@ func (s *Spool) fileTS(name string) uint64 {
 
 // next returns the first file after cur (by timestamp), if any.
 func (s *Spool) next(cur string) (string, bool, error) {
+	if s.NoStamp {
+		return "", false, nil // one file, rewritten in place: see rewritten
+	}
 	files, err := s.listFiles()
 	if err != nil {
 		return "", false, err
@@ -170,6 +181,7 @@ func (s *Spool) follow(ctx context.Context, emit inputs.Emitter, tr *tracker, po
 		batch   []*normalize.Event
 		lastEnd = pos.Offset // end of the last alert put into batch
 		idle    time.Time
+		id      fileID // nostamp: which content of the file is open
 	)
 	rd := u2.NewReader(nil, pos.Offset)
 	rd.MaxBody = s.MaxRecord
@@ -177,14 +189,14 @@ func (s *Spool) follow(ctx context.Context, emit inputs.Emitter, tr *tracker, po
 		if len(batch) == 0 {
 			return
 		}
-		done := tr.add(Position{File: file, Offset: lastEnd})
+		done := tr.add(Position{File: file, Offset: lastEnd, Gen: id.gen})
 		emit.Events(batch, done)
 		batch = nil
 	}
 	addAlert := func(file string, a *u2.Alert) {
 		ev := &normalize.Event{}
 		s.Mapper.Map(a, ev)
-		ev.ID = eventID(s.InputName, file, a.Start)
+		ev.ID = eventID(s.InputName, id.name(file), a.Start)
 		batch = append(batch, ev)
 		lastEnd = a.End
 		if len(batch) >= s.BatchSize {
@@ -196,6 +208,15 @@ func (s *Spool) follow(ctx context.Context, emit inputs.Emitter, tr *tracker, po
 		f, err := os.Open(filepath.Join(s.Dir, pos.File))
 		if err != nil {
 			return fmt.Errorf("open spool file: %w", err)
+		}
+		if s.NoStamp {
+			id = identify(f)
+			if id.differs(pos) {
+				s.Log.Warn().Str("file", pos.File).Int64("bookmark_offset", pos.Offset).Int64("size", id.size).
+					Msg("nostamp spool file was rewritten (Snort restarted or rolled over) since the bookmark: reading it from the start; what the previous content held after the bookmark was overwritten before it could be read")
+				pos = Position{File: pos.File}
+				tr.advanceTo(pos)
+			}
 		}
 		if _, err := f.Seek(pos.Offset, io.SeekStart); err != nil {
 			f.Close()
@@ -213,6 +234,9 @@ func (s *Spool) follow(ctx context.Context, emit inputs.Emitter, tr *tracker, po
 			rec, err := rd.Next()
 			switch {
 			case err == nil:
+				if s.NoStamp && id.gen == "" {
+					id = identify(f) // the first record is complete now
+				}
 				idle = time.Now()
 				s.Stats.Received.Add(1)
 				s.Stats.Bytes.Add(uint64(u2.HeaderLen + len(rec.Body)))
@@ -266,6 +290,17 @@ func (s *Spool) follow(ctx context.Context, emit inputs.Emitter, tr *tracker, po
 				if !sleep(ctx, s.Poll) {
 					break read
 				}
+				if s.NoStamp && s.rewritten(f, id, off) {
+					// Checked after the wait, before reading on: what is
+					// at off now may be the middle of a record of the
+					// new content.
+					if a := g.Flush(); a != nil {
+						addAlert(pos.File, a)
+					}
+					flushBatch(pos.File)
+					nextFile = pos.File // the same name, from its start
+					break read
+				}
 				// Seek back to the record boundary and drop what bufio
 				// holds, so a partial record is read again whole.
 				if _, err := f.Seek(off, io.SeekStart); err != nil {
@@ -280,15 +315,33 @@ func (s *Spool) follow(ctx context.Context, emit inputs.Emitter, tr *tracker, po
 					f.Close()
 					return fmt.Errorf("read %s: %w", pos.File, err)
 				}
+				if s.NoStamp && s.rewritten(f, id, ce.Offset) {
+					// Snort rewrote the file between the check after the
+					// wait and this read: not corruption, new content.
+					if a := g.Flush(); a != nil {
+						addAlert(pos.File, a)
+					}
+					flushBatch(pos.File)
+					nextFile = pos.File
+					break read
+				}
 				s.Log.Error().Str("file", pos.File).Int64("offset", ce.Offset).Uint32("type", ce.Type).Uint32("length", ce.Length).Msg("corrupt unified2 record: skipping the rest of the file")
 				emit.Failed(nil, normalize.ReasonMalformed, fmt.Errorf("%s: %w", pos.File, err))
 				if a := g.Flush(); a != nil {
 					addAlert(pos.File, a)
 				}
 				flushBatch(pos.File)
-				// Wait for a newer file: the rest of this one cannot be
-				// read safely.
+				// Wait for a newer file (nostamp: new content): the rest
+				// of this one cannot be read safely.
 				for ctx.Err() == nil {
+					if s.NoStamp {
+						if s.rewritten(f, id, ce.Offset) {
+							nextFile = pos.File
+							break
+						}
+						sleep(ctx, s.Poll)
+						continue
+					}
 					n, newer, lerr := s.next(pos.File)
 					if lerr != nil {
 						f.Close()

@@ -78,11 +78,7 @@ func bind(path string, c *Config) (*socket, error) {
 	if err != nil {
 		return nil, err
 	}
-	stype := unix.SOCK_DGRAM
-	if typ == Stream {
-		stype = unix.SOCK_STREAM
-	}
-	fd, err := unix.Socket(unix.AF_UNIX, stype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_UNIX, sockType(typ)|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socket %s: %w", path, err)
 	}
@@ -107,7 +103,7 @@ func bind(path string, c *Config) (*socket, error) {
 	if c.ReceiveBuffer > 0 {
 		setReceiveBuffer(fd, int(c.ReceiveBuffer), path, c)
 	}
-	if typ == Stream {
+	if typ.connected() {
 		if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
 			return nil, fmt.Errorf("socket %s: listen: %w", path, err)
 		}
@@ -159,8 +155,11 @@ func adopt(path string, typ Type, ps *listenfds.Socket, c *Config) (*socket, err
 }
 
 func sockType(t Type) int {
-	if t == Stream {
+	switch t {
+	case Stream:
 		return unix.SOCK_STREAM
+	case SeqPacket:
+		return unix.SOCK_SEQPACKET
 	}
 	return unix.SOCK_DGRAM
 }
@@ -168,7 +167,7 @@ func sockType(t Type) int {
 // wrap makes s's listener or connection from f (which it duplicates).
 func (s *socket) wrap(f *os.File) error {
 	path, typ := s.path, s.typ
-	if typ == Stream {
+	if typ.connected() {
 		l, err := net.FileListener(f)
 		if err != nil {
 			s.remove()
@@ -220,10 +219,7 @@ func checkExisting(path string, typ Type) error {
 		return fmt.Errorf("socket %s: the path exists and is not a socket (%s); refusing to remove it", path, describeMode(m))
 	}
 	// A socket: stale, or another process (a second gateway) serves it.
-	network := "unixgram"
-	if typ == Stream {
-		network = "unix"
-	}
+	network := map[Type]string{Dgram: "unixgram", Stream: "unix", SeqPacket: "unixpacket"}[typ]
 	c, err := net.DialTimeout(network, path, 200*time.Millisecond)
 	switch {
 	case err == nil:

@@ -86,7 +86,7 @@ func (s *Server) Run(ctx context.Context, emit inputs.Emitter) error {
 	for _, sk := range s.socks {
 		wg.Go(func() {
 			var err error
-			if sk.typ == Stream {
+			if sk.typ.connected() {
 				err = s.serveStream(ctx, sk, h, emit)
 			} else {
 				err = s.serveDgram(ctx, sk, h, emit)

@@ -65,6 +65,10 @@ func (s *Server) serveStream(ctx context.Context, sk *socket, out *handoff, emit
 		active.Add(1)
 		wg.Go(func() {
 			defer active.Add(-1)
+			if sk.typ == SeqPacket {
+				s.serveSeqPacketConn(ctx, sk, c, emit)
+				return
+			}
 			s.serveConn(ctx, sk, c, out, emit)
 		})
 	}

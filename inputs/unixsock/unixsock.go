@@ -49,7 +49,15 @@ type Type string
 const (
 	Dgram  Type = "dgram"  // one message per datagram (unix_dgram)
 	Stream Type = "stream" // newline-delimited messages over connections (unix_stream)
+	// SeqPacket is connections of messages, each answered with one byte
+	// once the pipeline accepted it: Barnyard2's `alert_unixsock` with
+	// "sync" (see seqpacket.go).
+	SeqPacket Type = "seqpacket"
 )
+
+// connected reports whether t is a listening socket that accepts
+// connections.
+func (t Type) connected() bool { return t == Stream || t == SeqPacket }
 
 // Defaults shared by the inputs built on this package.
 const (
@@ -134,9 +142,9 @@ func DefaultOptions() Options {
 func (o *Options) Validate() config.Problems {
 	var probs config.Problems
 	switch Type(o.SocketType) {
-	case Dgram, Stream:
+	case Dgram, Stream, SeqPacket:
 	default:
-		probs.Add("socket_type", "must be dgram or stream, not %q", o.SocketType)
+		probs.Add("socket_type", "must be dgram, stream or seqpacket, not %q", o.SocketType)
 	}
 	if o.SocketMode&0o600 != 0o600 {
 		probs.Add("socket_mode", "%s does not let the owner read and write the socket", o.SocketMode)

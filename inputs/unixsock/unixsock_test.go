@@ -647,7 +647,7 @@ func TestOptionsValidate(t *testing.T) {
 		keys []string
 	}{
 		{"defaults", func(*Options) {}, nil},
-		{"bad type", func(o *Options) { o.SocketType = "seqpacket" }, []string{"socket_type"}},
+		{"bad type", func(o *Options) { o.SocketType = "raw" }, []string{"socket_type"}},
 		{"owner cannot read", func(o *Options) { o.SocketMode = 0o066 }, []string{"socket_mode"}},
 		{"setuid", func(o *Options) { o.SocketMode = 0o4660 }, []string{"socket_mode"}},
 		{"unknown group", func(o *Options) { o.SocketGroup = "no-such-group-alertgw" }, []string{"socket_group"}},

@@ -211,6 +211,10 @@ func Check(t *testing.T, name string, ev *normalize.Event, tr Truth) {
 	if s.Priority != tr.Prio {
 		errf("signature.priority", s.Priority, tr.Prio)
 	}
+	// An alert without a packet says so (details.no_packet), and only then.
+	if got := string(ev.Details.Get("no_packet")); (got == "true") != tr.NoPacket {
+		errf("details.no_packet", got, tr.NoPacket)
+	}
 	if tr.NoPacket {
 		if ev.SrcIP.IsValid() || ev.Packet != nil || ev.HasProto {
 			t.Errorf("%s: an alert without a packet has a 5-tuple: %v %v %v", name, ev.SrcIP, ev.Packet, ev.Proto)

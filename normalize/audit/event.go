@@ -311,6 +311,9 @@ func (m *Mapper) Map(msgs []*auparse.AuditMessage, ev *normalize.Event) error {
 	if sockRec != nil {
 		m.network(sockRec, syscallName, ev)
 	}
+	if !ev.SrcIP.IsValid() && isUserRecord(first.RecordType) {
+		ev.SrcIP = remoteAddr(primary.get("addr"))
+	}
 	m.endTop()
 
 	// Details: the common fields, then one key per record type.
@@ -790,6 +793,33 @@ func (m *Mapper) network(p *parsed, syscall string, ev *normalize.Event) {
 			ev.SrcPort, ev.HasPorts = uint16(n), true
 		}
 	}
+}
+
+// isUserRecord reports whether t is a record a user-space program sent
+// (linux/audit.h: AUDIT_FIRST_USER_MSG…AUDIT_LAST_USER_MSG, 1100-1199, and
+// AUDIT_FIRST_USER_MSG2…AUDIT_LAST_USER_MSG2, 2100-2999): PAM's USER_AUTH,
+// USER_ACCT, USER_LOGIN, USER_START, USER_END, USER_ERR, CRED_ACQ,
+// CRED_REFR, CRED_DISP, sshd's CRYPTO_KEY_USER and CRYPTO_SESSION, libvirt's
+// VIRT_*, ANOM_LOGIN_FAILURES … In those records addr= is the address of the
+// peer the login or session came from, as the program saw it.
+func isUserRecord(t auparse.AuditMessageType) bool {
+	return (t >= 1100 && t <= 1199) || (t >= 2100 && t <= 2999)
+}
+
+// remoteAddr returns the addr= of a user-space record as an address when it
+// is one. PAM writes the remote host's address (PAM_RHOST resolved) or "?"
+// when there is none; other programs have written "-", "UNKNOWN" or a host
+// name there. None of those is an address and none is returned: only what
+// parses as an IPv4 or IPv6 address (IPv4-mapped written as IPv4, an IPv6
+// zone dropped) goes to the event's source, so that a search on src_ip
+// finds every login from an address and nothing else lands in IP fields.
+// The value as written stays in the record's details.
+func remoteAddr(v string) netip.Addr {
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap().WithZone("")
 }
 
 func parseU32(s string) uint32 {

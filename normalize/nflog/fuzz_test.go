@@ -1,6 +1,7 @@
 package nflog
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"testing"
 	"time"
@@ -88,6 +89,45 @@ func FuzzPayload(f *testing.F) {
 			t.Fatal("packet fields without addresses")
 		}
 		e.ID = "x"
+		if line := nativetest.Line(e); !json.Valid(line) {
+			t.Fatalf("invalid JSON: %s", line)
+		}
+	})
+}
+
+// FuzzParseCapture feeds one LINKTYPE_NFLOG capture record (nflog header +
+// TLVs, the form tcpdump -i nflog:N writes) in both TLV byte orders
+// through ParseCapture and the decoder. Seeds: every message of the corpus
+// capture without its nlmsghdr, as libpcap writes it.
+func FuzzParseCapture(f *testing.F) {
+	for _, dg := range readDatagrams(f) {
+		for rest := dg; len(rest) > 0; {
+			msg, _, r, err := NextMessage(rest)
+			if err != nil {
+				break
+			}
+			f.Add(msg[16:], false)
+			rest = r
+		}
+	}
+	d := NewDecoder(nil, nil)
+	recv := time.Unix(1795384640, 0)
+	f.Fuzz(func(t *testing.T, rec []byte, bigEndian bool) {
+		var order binary.ByteOrder = binary.LittleEndian
+		if bigEndian {
+			order = binary.BigEndian
+		}
+		var a Attrs
+		if err := ParseCapture(rec, order, &a); err != nil {
+			if _, ok := err.(*normalize.Error); !ok {
+				t.Fatalf("error is not a *normalize.Error: %T %v", err, err)
+			}
+			return
+		}
+		var r Record
+		d.Decode(&a, recv, &r)
+		e := &r.Event
+		e.ID, e.Source.Input, e.Source.Sensor = "x", "in", "s"
 		if line := nativetest.Line(e); !json.Valid(line) {
 			t.Fatalf("invalid JSON: %s", line)
 		}

@@ -114,6 +114,15 @@ func (d *Decoder) Map(a *Alert, ev *normalize.Event) {
 		s = len(buf)
 		buf = strconv.AppendUint(buf, uint64(a.Caplen), 10)
 		add("caplen", s)
+	} else {
+		// No packet, so no addresses, ports or protocol: Snort 3 sends
+		// alerts on rebuilt streams and inspection buffers (pkt_gen
+		// stream_tcp, stream_ip, pdu) with caplen 0, Snort 2 sets
+		// NOPACKET_STRUCT. Say so rather than leave the reader guessing
+		// why the tuple is missing (and never guess it).
+		s = len(buf)
+		buf = append(buf, "true"...)
+		add("no_packet", s)
 	}
 	if a.PktTruncated {
 		s = len(buf)

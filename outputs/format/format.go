@@ -34,5 +34,28 @@ func Lookup(name string) (Encoder, error) {
 	return nil, fmt.Errorf("unknown format %q (known: %s)", name, strings.Join(Names(), ", "))
 }
 
+// ECS compatibility profiles (an output's ecs_compat).
+const (
+	CompatNone     = ""
+	CompatFilebeat = "filebeat"
+)
+
+// LookupProfile returns the encoder of a format in a compatibility
+// profile: "" for the format as alertgw writes it, "filebeat" (format ecs
+// only) for Filebeat's Suricata module's fields (ECSFilebeat).
+func LookupProfile(name, compat string) (Encoder, error) {
+	enc, err := Lookup(name)
+	if err != nil || compat == CompatNone {
+		return enc, err
+	}
+	if name != "ecs" {
+		return nil, fmt.Errorf("%q is a profile of format ecs, not %s", compat, name)
+	}
+	if compat != CompatFilebeat {
+		return nil, fmt.Errorf("unknown ECS profile %q (known: filebeat)", compat)
+	}
+	return ECSFilebeat{}, nil
+}
+
 // Names lists the registered formats.
 func Names() []string { return slices.Sorted(maps.Keys(registry)) }

@@ -38,7 +38,7 @@ func FuzzEncoders(f *testing.F) {
 				e.Firewall = &fw
 			}
 			e.Details = append(normalize.Details{{Key: detailKey, Value: normalize.RawJSON(`{"k":1}`)}}, e.Details...)
-			for _, enc := range []Encoder{Native{}, ECS{}, OCSF{}} {
+			for _, enc := range []Encoder{Native{}, ECS{}, ECSFilebeat{}, OCSF{}} {
 				line := enc.AppendEvent(nil, &e)
 				if !json.Valid(line) {
 					t.Fatalf("%s/%s: invalid JSON: %q", enc.Name(), r.name, line)

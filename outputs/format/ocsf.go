@@ -21,8 +21,9 @@ const OCSFVersion = "1.4.0"
 //     are activity Traffic (6), blocked packets Refuse (5), anomalies and
 //     other records Other (99).
 //   - audit: Base Event (class 0), or Network Activity, activity Other,
-//     when the record names a socket address; the gateway's own stats:
-//     Base Event.
+//     when the event has an address (a SOCKADDR record's peer, or the
+//     remote addr= of a login or session record); the gateway's own
+//     stats: Base Event.
 //
 // Every event carries the Security Control profile (action_id,
 // disposition_id) and the Host profile (device: the sensor).
@@ -71,7 +72,7 @@ func ocsfClassOf(e *normalize.Event) ocsfClass {
 		return ocsfNetOther
 	case normalize.KindAudit:
 		if e.SrcIP.IsValid() || e.DestIP.IsValid() {
-			return ocsfNetOther // a syscall on a socket (auditd SOCKADDR): the peer is network activity
+			return ocsfNetOther // a syscall on a socket (SOCKADDR) or a login from an address: the peer is network activity
 		}
 	}
 	return ocsfBaseEventOther

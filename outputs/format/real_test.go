@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/gopacket/pcapgo"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/alertgw/alertgw/internal/schematest"
 	"github.com/alertgw/alertgw/normalize"
@@ -70,6 +71,42 @@ func auditGroups(t *testing.T) []realGroup {
 		for i, e := range evs {
 			completeLikePipeline(e, "auditd", i+1)
 			g.events = append(g.events, e)
+		}
+		groups = append(groups, g)
+	}
+	return append(groups, aucoalesceGroups(t)...)
+}
+
+// aucoalesceGroups maps the events of go-libaudit's aucoalesce test files
+// (normalize/audit/testdata/aucoalesce): user-space records (logins,
+// sessions, PAM, sshd's crypto records) whose addr= is the event's source,
+// and syscalls on sockets.
+func aucoalesceGroups(t *testing.T) []realGroup {
+	files, _ := filepath.Glob("../../normalize/audit/testdata/aucoalesce/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("audit: no aucoalesce tests")
+	}
+	var groups []realGroup
+	for _, path := range files {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tests struct{ Tests map[string]string }
+		if err := yaml.Unmarshal(b, &tests); err != nil {
+			t.Fatal(err)
+		}
+		g := realGroup{name: "auditd_" + strings.TrimSuffix(filepath.Base(path), ".yaml")}
+		for _, name := range slices.Sorted(maps.Keys(tests.Tests)) {
+			p := audit.NewProcessor(audit.AssemblerOptions{Timeout: time.Hour}, noNames{}, nil)
+			var evs []*normalize.Event
+			for _, line := range strings.Split(strings.TrimSpace(tests.Tests[name]), "\n") {
+				evs, _ = p.Line([]byte(line), evs)
+			}
+			for _, e := range p.Close(evs) {
+				completeLikePipeline(e, "auditd", len(g.events)+1)
+				g.events = append(g.events, e)
+			}
 		}
 		groups = append(groups, g)
 	}

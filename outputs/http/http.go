@@ -9,6 +9,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -72,6 +73,42 @@ type Options struct {
 	Timeout time.Duration `mapstructure:"timeout"`
 	// TLS configures HTTPS.
 	TLS outputs.TLS `mapstructure:"tls"`
+	// Wrap puts configured text around each event or each request body,
+	// as audisp-json's prepend_msg/postpend_msg do.
+	Wrap Wrap `mapstructure:"wrap"`
+}
+
+// Wrap is text written before and after each event (per: event) or each
+// request body (per: batch). audisp-json's Fluentd example,
+// prepend_msg={"message": and postpend_msg=}, is
+//
+//	wrap: {prefix: '{"message":', suffix: '}'}
+//
+// so that Fluentd's in_http makes each event one record with the event
+// under "message".
+type Wrap struct {
+	// Prefix is the text written before.
+	Prefix string `mapstructure:"prefix"`
+	// Suffix is the text written after.
+	Suffix string `mapstructure:"suffix"`
+	// Per is event (around each event; the default) or batch (around
+	// each request body).
+	Per string `mapstructure:"per"`
+}
+
+// Wrap scopes.
+const (
+	WrapPerEvent = "event"
+	WrapPerBatch = "batch"
+)
+
+func (w *Wrap) set() bool { return w.Prefix != "" || w.Suffix != "" }
+
+func (w *Wrap) scope() string {
+	if w.Per == "" {
+		return WrapPerEvent
+	}
+	return w.Per
 }
 
 // Validate implements config.Validator.
@@ -99,7 +136,105 @@ func (o *Options) Validate() config.Problems {
 		p.Add("timeout", "must be at least 1s; got %s", o.Timeout)
 	}
 	p = append(p, o.TLS.Validate().Prefixed("tls")...)
+	p = append(p, o.validateWrap().Prefixed("wrap")...)
 	return p
+}
+
+// validateWrap checks the wrap on a sample: what is sent as JSON must stay
+// JSON (a forgotten brace would have every request refused and every event
+// dead-lettered), and an NDJSON line must stay one line. A body sent under
+// another Content-Type (headers) is the user's to get right.
+func (o *Options) validateWrap() config.Problems {
+	var p config.Problems
+	w := o.Wrap
+	switch w.Per {
+	case "", WrapPerEvent, WrapPerBatch:
+	default:
+		p.Add("per", "must be event or batch; got %q", w.Per)
+		return p
+	}
+	if !w.set() {
+		return p
+	}
+	body := o.body()
+	if body == BodyNDJSON && w.scope() == WrapPerEvent && strings.ContainsAny(w.Prefix+w.Suffix, "\r\n") {
+		p.Add("prefix", "must not contain a line break with body ndjson: each event is one line")
+	}
+	if !isJSONType(contentType(o.Headers, body)) {
+		return p
+	}
+	sample := []byte(`{"id":"x"}`)
+	var out []byte
+	switch body {
+	case BodyJSONArray:
+		out = wrapBody(&w, []byte("["+wrapEvent(&w, sample)+","+wrapEvent(&w, sample)+"]"))
+	case BodyNDJSON:
+		if w.scope() == WrapPerBatch {
+			line := wrapEvent(&w, sample) + "\n"
+			out = wrapBody(&w, []byte(line+line)) // two events: one alone may pass for JSON
+			if !json.Valid(out) {
+				p.Add("per", "batch: the wrapped NDJSON body %q is not JSON; use body json_array to send the batch as one JSON value, or set a Content-Type header of your own", out)
+			}
+			return p
+		}
+		out = []byte(wrapEvent(&w, sample))
+	default: // single: one event per request, wrapped once
+		out = wrapBody(&w, sample)
+		if w.scope() == WrapPerEvent {
+			out = []byte(wrapEvent(&w, sample))
+		}
+	}
+	if !json.Valid(out) {
+		p.Add("prefix", "with suffix %q, an event is sent as %s, which is not JSON (set a Content-Type header of your own to send text that is not JSON)", w.Suffix, out)
+	}
+	return p
+}
+
+// body is the body framing in effect (the mozdef preset sends one event per
+// request unless told otherwise).
+func (o *Options) body() string {
+	switch {
+	case o.Body != "":
+		return o.Body
+	case o.Preset == "mozdef":
+		return BodySingle
+	}
+	return BodyNDJSON
+}
+
+// contentType is the Content-Type sent: the headers' when they set one.
+func contentType(headers map[string]string, body string) string {
+	for k, v := range headers {
+		if strings.EqualFold(k, "Content-Type") {
+			return v
+		}
+	}
+	if body == BodyNDJSON {
+		return "application/x-ndjson"
+	}
+	return "application/json"
+}
+
+func isJSONType(ct string) bool {
+	ct, _, _ = strings.Cut(strings.ToLower(ct), ";")
+	ct = strings.TrimSpace(ct)
+	return ct == "application/json" || ct == "application/x-ndjson" || strings.HasSuffix(ct, "+json")
+}
+
+// wrapEvent and wrapBody apply a wrap at each scope (each is a no-op at the
+// other).
+func wrapEvent(w *Wrap, ev []byte) string {
+	if w.scope() != WrapPerEvent {
+		return string(ev)
+	}
+	return w.Prefix + string(ev) + w.Suffix
+}
+
+func wrapBody(w *Wrap, body []byte) []byte {
+	if w.scope() != WrapPerBatch {
+		return body
+	}
+	return append(append([]byte(w.Prefix), body...), w.Suffix...)
 }
 
 // Output posts to one URL.
@@ -112,6 +247,7 @@ type Output struct {
 	auth   string
 	client *http.Client
 	buf    []byte
+	wrap   []byte // Wrap.Prefix … Wrap.Suffix of a request, built here
 }
 
 // New builds the client.
@@ -128,15 +264,10 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tc
-	w := &Output{env: env, opts: o, enc: env.Encoder, body: o.Body, client: &http.Client{Transport: tr, Timeout: o.Timeout}}
+	// MozDef's /events takes one event per request: the preset's default body.
+	w := &Output{env: env, opts: o, enc: env.Encoder, body: o.body(), client: &http.Client{Transport: tr, Timeout: o.Timeout}}
 	if o.Preset == "mozdef" {
 		w.enc = MozDef{}
-		if w.body == "" {
-			w.body = BodySingle // MozDef's /events takes one event per request
-		}
-	}
-	if w.body == "" {
-		w.body = BodyNDJSON
 	}
 	w.ctype = "application/json"
 	if w.body == BodyNDJSON {
@@ -160,7 +291,8 @@ func (w *Output) Write(ctx context.Context, b *outputs.Batch) error {
 	case BodySingle:
 		var pe outputs.PartialError
 		for i := range b.Events {
-			err := w.post(ctx, lines.Line(i))
+			// One event per request: either scope wraps it once.
+			err := w.post(ctx, w.wrapped(lines.Line(i)))
 			if err == nil {
 				continue
 			}
@@ -187,13 +319,50 @@ func (w *Output) Write(ctx context.Context, b *outputs.Batch) error {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = append(buf, lines.Line(i)...)
+			buf = w.appendEvent(buf, lines.Line(i))
 		}
 		w.buf = append(buf, ']')
-		return w.post(ctx, w.buf)
+		return w.post(ctx, w.wrapBatch(w.buf))
 	default:
-		return w.post(ctx, lines.Data)
+		if !w.opts.Wrap.set() {
+			return w.post(ctx, lines.Data)
+		}
+		buf := w.buf[:0]
+		for i := range b.Events {
+			buf = append(w.appendEvent(buf, lines.Line(i)), '\n')
+		}
+		w.buf = buf
+		return w.post(ctx, w.wrapBatch(w.buf))
 	}
+}
+
+// appendEvent appends one encoded event, wrapped when the wrap is per event.
+func (w *Output) appendEvent(dst, ev []byte) []byte {
+	wr := &w.opts.Wrap
+	if !wr.set() || wr.scope() != WrapPerEvent {
+		return append(dst, ev...)
+	}
+	return append(append(append(dst, wr.Prefix...), ev...), wr.Suffix...)
+}
+
+// wrapBatch wraps a whole request body when the wrap is per batch.
+func (w *Output) wrapBatch(body []byte) []byte {
+	wr := &w.opts.Wrap
+	if !wr.set() || wr.scope() != WrapPerBatch {
+		return body
+	}
+	w.wrap = append(append(append(w.wrap[:0], wr.Prefix...), body...), wr.Suffix...)
+	return w.wrap
+}
+
+// wrapped wraps the body of a one-event request (either scope).
+func (w *Output) wrapped(ev []byte) []byte {
+	wr := &w.opts.Wrap
+	if !wr.set() {
+		return ev
+	}
+	w.wrap = append(append(append(w.wrap[:0], wr.Prefix...), ev...), wr.Suffix...)
+	return w.wrap
 }
 
 func reason(err error) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/pipeline/ack"
+	"github.com/alertgw/alertgw/pipeline/chain"
 	"github.com/alertgw/alertgw/query"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -65,18 +66,18 @@ type group struct {
 	firstEmitted bool
 	tickets      ack.Set
 	size         int64
-	prev, next   *group // in opening order: the oldest group closes first
+	order        chain.Links[group] // in opening order: the oldest group closes first
 }
 
 // Aggregator holds the open groups of one aggregation.
 type Aggregator struct {
-	cfg        Config
-	key        KeyFunc
-	groups     map[string]*group
-	head, tail *group // oldest, newest
-	bytes      int64
-	st         *stats.Stage
-	scratch    []byte
+	cfg     Config
+	key     KeyFunc
+	groups  map[string]*group
+	order   chain.List[group] // oldest first
+	bytes   int64
+	st      *stats.Stage
+	scratch []byte
 }
 
 // New returns an Aggregator that counts into st (nil: counters of its
@@ -85,7 +86,8 @@ func New(cfg Config, key KeyFunc, st *stats.Stage) *Aggregator {
 	if st == nil {
 		st = &stats.Stage{Type: "aggregate"}
 	}
-	return &Aggregator{cfg: cfg, key: key, groups: make(map[string]*group), st: st}
+	return &Aggregator{cfg: cfg, key: key, groups: make(map[string]*group), st: st,
+		order: chain.New(func(g *group) *chain.Links[group] { return &g.order })}
 }
 
 // Check reports each setting that makes no sense under its key.
@@ -154,11 +156,7 @@ func (a *Aggregator) open(e *normalize.Event, now time.Time) *group {
 	g.size = int64(len(first)+len(g.key)) + groupOverhead
 	a.bytes += g.size
 	a.groups[g.key] = g
-	if a.tail == nil {
-		a.head, a.tail = g, g
-	} else {
-		g.prev, a.tail.next, a.tail = a.tail, g, g
-	}
+	a.order.PushBack(g)
 	return g
 }
 
@@ -172,37 +170,37 @@ func (a *Aggregator) capped(g *group, out []Out) []Out {
 
 // makeRoom closes the oldest groups while a new one would break a cap.
 func (a *Aggregator) makeRoom(out []Out) []Out {
-	for a.head != nil && len(a.groups) >= a.cfg.MaxGroups {
-		out = a.close(a.head, ClosedMaxGroups, out)
+	for a.order.Front() != nil && len(a.groups) >= a.cfg.MaxGroups {
+		out = a.close(a.order.Front(), ClosedMaxGroups, out)
 	}
-	for a.head != nil && a.bytes >= a.cfg.MaxBytes {
-		out = a.close(a.head, ClosedMaxBytes, out)
+	for a.order.Front() != nil && a.bytes >= a.cfg.MaxBytes {
+		out = a.close(a.order.Front(), ClosedMaxBytes, out)
 	}
 	return out
 }
 
 // Expire closes every group whose window has ended by now.
 func (a *Aggregator) Expire(now time.Time, out []Out) []Out {
-	for a.head != nil && !a.head.closesAt.After(now) {
-		out = a.close(a.head, ClosedWindow, out)
+	for a.order.Front() != nil && !a.order.Front().closesAt.After(now) {
+		out = a.close(a.order.Front(), ClosedWindow, out)
 	}
 	return out
 }
 
 // Flush closes every open group (shutdown, or a reload that changed the stage).
 func (a *Aggregator) Flush(out []Out) []Out {
-	for a.head != nil {
-		out = a.close(a.head, ClosedFlush, out)
+	for a.order.Front() != nil {
+		out = a.close(a.order.Front(), ClosedFlush, out)
 	}
 	return out
 }
 
 // NextClose returns when the oldest open group's window ends.
 func (a *Aggregator) NextClose() (time.Time, bool) {
-	if a.head == nil {
+	if a.order.Front() == nil {
 		return time.Time{}, false
 	}
-	return a.head.closesAt, true
+	return a.order.Front().closesAt, true
 }
 
 // Open returns the number of open groups and the bytes they hold.
@@ -212,17 +210,7 @@ func (a *Aggregator) Open() (groups int, bytes int64) { return len(a.groups), a.
 // event, already sent on its own, is all it held.
 func (a *Aggregator) close(g *group, reason string, out []Out) []Out {
 	delete(a.groups, g.key)
-	if g.prev != nil {
-		g.prev.next = g.next
-	} else {
-		a.head = g.next
-	}
-	if g.next != nil {
-		g.next.prev = g.prev
-	} else {
-		a.tail = g.prev
-	}
-	g.prev, g.next = nil, nil
+	a.order.Remove(g)
 	a.bytes -= g.size
 	a.st.Closed.Add(reason, 1)
 	if g.firstEmitted && g.count == 1 {

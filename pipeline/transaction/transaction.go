@@ -22,6 +22,7 @@ import (
 	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/pipeline/ack"
+	"github.com/alertgw/alertgw/pipeline/chain"
 	"github.com/alertgw/alertgw/stats"
 )
 
@@ -104,8 +105,7 @@ type tx struct {
 	rec    *flowRecord
 	closed bool
 	// activity order (least recently active first) and opening order.
-	aPrev, aNext *tx
-	oPrev, oNext *tx
+	byActivity, byAge chain.Links[tx]
 
 	// What the emitted event points to lives in the transaction's own
 	// allocation, with room for what most flows hold: one allocation per
@@ -154,10 +154,8 @@ type Joiner struct {
 	cfg     Config
 	byFlow  map[flowKey]*tx
 	byCID   map[string]*tx
-	aHead   *tx // least recently active
-	aTail   *tx
-	oHead   *tx // oldest
-	oTail   *tx
+	active  chain.List[tx] // least recently active first
+	age     chain.List[tx] // oldest first
 	open    int
 	bytes   int64
 	st      *stats.Stage
@@ -171,7 +169,9 @@ func New(cfg Config, st *stats.Stage) *Joiner {
 	if st == nil {
 		st = &stats.Stage{Type: "transactions"}
 	}
-	return &Joiner{cfg: cfg, byFlow: make(map[flowKey]*tx), byCID: make(map[string]*tx), st: st}
+	return &Joiner{cfg: cfg, byFlow: make(map[flowKey]*tx), byCID: make(map[string]*tx), st: st,
+		active: chain.New(func(x *tx) *chain.Links[tx] { return &x.byActivity }),
+		age:    chain.New(func(x *tx) *chain.Links[tx] { return &x.byAge })}
 }
 
 // Add joins e, whose batch is acknowledged through t, at gateway time now,
@@ -244,54 +244,9 @@ func (j *Joiner) start(key flowKey, cid string, now time.Time) *tx {
 	}
 	j.open++
 	j.bytes += x.size
-	// newest in both orders
-	x.oPrev = j.oTail
-	if j.oTail != nil {
-		j.oTail.oNext = x
-	} else {
-		j.oHead = x
-	}
-	j.oTail = x
-	j.pushActive(x)
+	j.age.PushBack(x)
+	j.active.PushBack(x)
 	return x
-}
-
-func (j *Joiner) pushActive(x *tx) {
-	x.aPrev, x.aNext = j.aTail, nil
-	if j.aTail != nil {
-		j.aTail.aNext = x
-	} else {
-		j.aHead = x
-	}
-	j.aTail = x
-}
-
-func (j *Joiner) unlinkActive(x *tx) {
-	if x.aPrev != nil {
-		x.aPrev.aNext = x.aNext
-	} else {
-		j.aHead = x.aNext
-	}
-	if x.aNext != nil {
-		x.aNext.aPrev = x.aPrev
-	} else {
-		j.aTail = x.aPrev
-	}
-	x.aPrev, x.aNext = nil, nil
-}
-
-func (j *Joiner) unlinkOpen(x *tx) {
-	if x.oPrev != nil {
-		x.oPrev.oNext = x.oNext
-	} else {
-		j.oHead = x.oNext
-	}
-	if x.oNext != nil {
-		x.oNext.oPrev = x.oPrev
-	} else {
-		j.oTail = x.oPrev
-	}
-	x.oPrev, x.oNext = nil, nil
 }
 
 // join adds e's content to x; flow says e is the flow record, which closes
@@ -300,10 +255,7 @@ func (j *Joiner) join(x *tx, e *normalize.Event, t *ack.Ticket, now time.Time, f
 	before := x.size
 	x.tickets.Add(t)
 	x.active = now
-	if j.aTail != x {
-		j.unlinkActive(x)
-		j.pushActive(x)
-	}
+	j.active.MoveToBack(x)
 	if x.first.IsZero() || e.Timestamp.Before(x.first) {
 		x.first = e.Timestamp
 	}
@@ -399,8 +351,8 @@ func recordType(e *normalize.Event) string {
 // makeRoom closes the least recently active transactions while opening one
 // more would break max_open.
 func (j *Joiner) makeRoom(out []Out) []Out {
-	for j.aHead != nil && j.open >= j.cfg.MaxOpen {
-		out = j.close(j.aHead, ClosedMaxOpen, out)
+	for j.active.Front() != nil && j.open >= j.cfg.MaxOpen {
+		out = j.close(j.active.Front(), ClosedMaxOpen, out)
 	}
 	return out
 }
@@ -408,8 +360,8 @@ func (j *Joiner) makeRoom(out []Out) []Out {
 // shed closes the least recently active transactions until the memory cap
 // holds again.
 func (j *Joiner) shed(out []Out) []Out {
-	for j.aHead != nil && j.bytes > j.cfg.MaxBytes {
-		out = j.close(j.aHead, ClosedMaxBytes, out)
+	for j.active.Front() != nil && j.bytes > j.cfg.MaxBytes {
+		out = j.close(j.active.Front(), ClosedMaxBytes, out)
 	}
 	return out
 }
@@ -424,22 +376,22 @@ func (j *Joiner) Expire(now time.Time, out []Out) []Out {
 			out = j.close(x, ClosedFlow, out)
 		}
 	}
-	for j.aHead != nil && !j.aHead.active.Add(j.cfg.IdleTimeout).After(now) {
-		out = j.close(j.aHead, ClosedIdle, out)
+	for j.active.Front() != nil && !j.active.Front().active.Add(j.cfg.IdleTimeout).After(now) {
+		out = j.close(j.active.Front(), ClosedIdle, out)
 	}
-	for j.oHead != nil && !j.oHead.opened.Add(j.cfg.MaxAge).After(now) {
-		out = j.close(j.oHead, ClosedMaxAge, out)
+	for j.age.Front() != nil && !j.age.Front().opened.Add(j.cfg.MaxAge).After(now) {
+		out = j.close(j.age.Front(), ClosedMaxAge, out)
 	}
 	return out
 }
 
 // NextClose returns the earliest time at which Expire has work.
 func (j *Joiner) NextClose() (time.Time, bool) {
-	if j.aHead == nil {
+	if j.active.Front() == nil {
 		return time.Time{}, false
 	}
-	next := j.aHead.active.Add(j.cfg.IdleTimeout)
-	if age := j.oHead.opened.Add(j.cfg.MaxAge); age.Before(next) {
+	next := j.active.Front().active.Add(j.cfg.IdleTimeout)
+	if age := j.age.Front().opened.Add(j.cfg.MaxAge); age.Before(next) {
 		next = age
 	}
 	if len(j.grace) > 0 && j.grace[0].rec.until.Before(next) {
@@ -450,8 +402,8 @@ func (j *Joiner) NextClose() (time.Time, bool) {
 
 // Flush closes every open transaction.
 func (j *Joiner) Flush(out []Out) []Out {
-	for j.aHead != nil {
-		out = j.close(j.aHead, ClosedFlush, out)
+	for j.active.Front() != nil {
+		out = j.close(j.active.Front(), ClosedFlush, out)
 	}
 	return out
 }
@@ -475,8 +427,8 @@ func (j *Joiner) closeWith(x *tx, reason string, flowRec *normalize.Event, out [
 	if x.cid != "" && j.byCID[x.cid] == x {
 		delete(j.byCID, x.cid)
 	}
-	j.unlinkActive(x)
-	j.unlinkOpen(x)
+	j.active.Remove(x)
+	j.age.Remove(x)
 	j.open--
 	j.bytes -= x.size
 	j.st.Closed.Add(reason, 1)

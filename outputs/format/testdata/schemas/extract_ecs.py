@@ -9,7 +9,9 @@ import json, subprocess, sys, yaml
 GIT, TAG = sys.argv[1], sys.argv[2]
 flat = yaml.safe_load(subprocess.run(["git", "--git-dir", GIT, "show", f"{TAG}:generated/ecs/ecs_flat.yml"],
                                      check=True, capture_output=True).stdout)
-ROOTS = ("ecs.", "event.", "rule.", "source.", "destination.", "network.", "observer.", "orchestrator.", "host.")
+ROOTS = ("ecs.", "event.", "rule.", "source.", "destination.", "network.", "observer.", "orchestrator.", "host.",
+         # the filebeat profile of the ecs format (ECSFilebeat) also writes these
+         "related.", "url.", "http.", "tls.", "dns.", "file.", "user_agent.", "threat.")
 TOP = ("@timestamp", "labels", "tags", "message")
 fields = {}
 for name, f in flat.items():

@@ -1,0 +1,103 @@
+package pcapfile
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"testing"
+)
+
+// The tcpdump project's NFLOG capture as written (little-endian pcap), in
+// pcapng (editcap) and written big-endian: the same four packets with
+// their link type, times and lengths, and the writer's byte order.
+func TestFormats(t *testing.T) {
+	var first []Packet
+	for _, c := range []struct {
+		file, format string
+		order        binary.ByteOrder
+	}{
+		{"tcpdump_nflog.pcap", FormatPcap, binary.LittleEndian},
+		{"tcpdump_nflog.pcapng", FormatPcapNG, binary.LittleEndian},
+		{"tcpdump_nflog-be.pcap", FormatPcap, binary.BigEndian},
+	} {
+		b, err := os.ReadFile("../../inputs/nflog/testdata/" + c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Format() != c.format || r.ByteOrder() != c.order {
+			t.Errorf("%s: %s %v", c.file, r.Format(), r.ByteOrder())
+		}
+		var pkts []Packet
+		for {
+			p, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkts = append(pkts, p)
+		}
+		if len(pkts) != 4 || pkts[0].LinkType != 239 || len(pkts[0].Data) != 180 || pkts[0].Length != 180 ||
+			pkts[0].Time.UnixMicro() != 1378492319615994 {
+			t.Fatalf("%s: %d packets, first %+v", c.file, len(pkts), pkts[0])
+		}
+		if first == nil {
+			first = pkts
+		} else if c.order == binary.LittleEndian && !bytes.Equal(pkts[3].Data, first[3].Data) {
+			t.Errorf("%s: packet data differs from the pcap's", c.file)
+		}
+	}
+}
+
+// Not a capture, a header cut short, a packet cut short.
+func TestBadFiles(t *testing.T) {
+	if _, err := NewReader(bytes.NewReader([]byte("hello, world"))); !errors.Is(err, ErrNotCapture) {
+		t.Errorf("text: %v", err)
+	}
+	if _, err := NewReader(bytes.NewReader([]byte{0xd4, 0xc3})); !errors.Is(err, ErrNotCapture) {
+		t.Errorf("2 bytes: %v", err)
+	}
+	b, _ := os.ReadFile("../../inputs/nflog/testdata/tcpdump_nflog.pcap")
+	r, err := NewReader(bytes.NewReader(b[:len(b)-10]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last error
+	for last == nil {
+		_, last = r.Next()
+	}
+	if !errors.Is(last, io.ErrUnexpectedEOF) {
+		t.Errorf("truncated: %v", last)
+	}
+}
+
+// FuzzReader reads whatever bytes as a capture: no panic, and a reader
+// that starts returns packets or an error, never loops.
+func FuzzReader(f *testing.F) {
+	for _, name := range []string{"tcpdump_nflog.pcap", "tcpdump_nflog.pcapng", "tcpdump_nflog-be.pcap"} {
+		b, err := os.ReadFile("../../inputs/nflog/testdata/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := NewReader(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		for i := 0; i <= len(b); i++ {
+			if _, err := r.Next(); err != nil {
+				return
+			}
+		}
+		t.Fatal("more packets than bytes")
+	})
+}
