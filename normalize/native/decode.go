@@ -53,14 +53,11 @@ func (Decoder) Decode(msg []byte, ev *normalize.Event) error {
 		return normalize.Errorf(normalize.ReasonInvalidUTF8, "message is not valid UTF-8")
 	}
 	d := decoder{b: msg, s: string(msg), ev: ev}
-	d.t.Reset(msg)
-	defer d.t.Reset(nil) // returns the tokenizer's stack to its pool
 	err := d.event()
-	if err == nil && d.t.Next() {
-		err = normalize.Errorf(normalize.ReasonInvalidJSON, "data after the event's closing brace")
-	}
-	if err == nil && d.t.Err != nil {
-		err = d.syntax()
+	if err == nil {
+		if d.ws(); d.i != len(d.b) {
+			err = normalize.Errorf(normalize.ReasonInvalidJSON, "data after the event's closing brace")
+		}
 	}
 	if err != nil {
 		*ev = normalize.Event{}
@@ -71,25 +68,10 @@ func (Decoder) Decode(msg []byte, ev *normalize.Event) error {
 
 // decoder is the state of one Decode call.
 type decoder struct {
-	t  json.Tokenizer
 	b  []byte
+	i  int    // the position in b: the start of the value a reader reads
 	s  string // the message as one string: strings are cut from it, one allocation for all
 	ev *normalize.Event
-}
-
-// isString reports whether a token is a whole quoted string.
-func isString(v []byte) bool { return len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' }
-
-// text returns the current string token's content (isString holds): a
-// substring of the message when it has no escapes (the usual case), a copy
-// otherwise.
-func (d *decoder) text() string {
-	v := d.t.Value
-	if bytes.IndexByte(v, '\\') < 0 {
-		end := len(d.b) - d.t.Remaining()
-		return d.s[end-len(v)+1 : end-1]
-	}
-	return string(d.t.String())
 }
 
 // topLevel numbers the schema's top-level members for the duplicate check
@@ -172,59 +154,53 @@ func topLevel(key string) (uint, bool) {
 	return 0, false
 }
 
-func (d *decoder) syntax() error {
-	if d.t.Err != nil {
-		return &normalize.Error{Reason: normalize.ReasonInvalidJSON, Err: d.t.Err}
-	}
-	return normalize.Errorf(normalize.ReasonTruncated, "the event ends early")
-}
-
-// next moves to the next token; a false return is a syntax error or the end.
-func (d *decoder) next() error {
-	if !d.t.Next() {
-		return d.syntax()
-	}
-	return nil
-}
-
-// object walks the members of the object whose '{' is the current token,
-// calling member with the key; member must consume the value.
+// object walks the members of the object at the position, calling member
+// with the key and the position at the member's value, which member must
+// consume.
 func (d *decoder) object(path string, member func(key string) error) error {
-	if d.t.Delim != '{' {
+	if d.peek() != '{' {
+		if d.i >= len(d.b) {
+			return errTruncated()
+		}
 		return normalize.Errorf(normalize.ReasonInvalidField, "%s: not an object", orTop(path))
 	}
-	first := true
+	d.i++
+	d.ws()
+	if d.peek() == '}' {
+		d.i++
+		return nil
+	}
 	for {
-		if err := d.next(); err != nil {
+		if d.peek() != '"' {
+			return d.syntaxErr(orTop(path) + ": expected a key")
+		}
+		start, end, esc, err := d.scanString()
+		if err != nil {
 			return err
 		}
-		if d.t.Delim == '}' {
-			return nil
+		key := d.text(start, end, esc)
+		d.ws()
+		if d.peek() != ':' {
+			return d.syntaxErr(orTop(path) + ": expected : after " + strconv.Quote(key))
 		}
-		if !first {
-			if d.t.Delim != ',' {
-				return normalize.Errorf(normalize.ReasonInvalidJSON, "%s: expected , or }", orTop(path))
-			}
-			if err := d.next(); err != nil {
-				return err
-			}
-		}
-		first = false
-		if !d.t.IsKey || !isString(d.t.Value) {
-			return normalize.Errorf(normalize.ReasonInvalidJSON, "%s: expected a key", orTop(path))
-		}
-		key := d.text()
-		if err := d.next(); err != nil {
-			return err
-		}
-		if d.t.Delim != ':' {
-			return normalize.Errorf(normalize.ReasonInvalidJSON, "%s: expected : after %q", orTop(path), key)
-		}
-		if err := d.next(); err != nil { // the value's first token
-			return err
+		d.i++
+		d.ws()
+		if d.i >= len(d.b) {
+			return errTruncated()
 		}
 		if err := member(key); err != nil {
 			return err
+		}
+		d.ws()
+		switch d.peek() {
+		case ',':
+			d.i++
+			d.ws()
+		case '}':
+			d.i++
+			return nil
+		default:
+			return d.syntaxErr(orTop(path) + ": expected , or }")
 		}
 	}
 }
@@ -236,33 +212,14 @@ func orTop(path string) string {
 	return path
 }
 
-// raw consumes the current value and returns its bytes, compacted when
-// the producer did not write it compact.
+// raw consumes the value at the position (validating it) and returns its
+// bytes, compacted when the producer did not write it compact.
 func (d *decoder) raw() (normalize.RawJSON, error) {
-	end := len(d.b) - d.t.Remaining()
-	start := end - len(d.t.Value)
-	if d.t.Delim == '{' || d.t.Delim == '[' {
-		for level := 1; level > 0; {
-			if err := d.next(); err != nil {
-				return nil, err
-			}
-			switch d.t.Delim {
-			case '{', '[':
-				level++
-			case '}', ']':
-				level--
-			}
-		}
-		end = len(d.b) - d.t.Remaining()
-		// The walk above matched brackets only; the tokenizer does not
-		// check what lies between them.
-		if !json.Valid(d.b[start:end]) {
-			return nil, normalize.Errorf(normalize.ReasonInvalidJSON, "malformed object or array")
-		}
-	} else if d.t.Delim != 0 {
-		return nil, normalize.Errorf(normalize.ReasonInvalidJSON, "unexpected %q", rune(d.t.Delim))
+	start := d.i
+	if err := d.skipValue(0); err != nil {
+		return nil, err
 	}
-	v := d.b[start:end]
+	v := d.b[start:d.i]
 	if !compact(v) {
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, v); err != nil {
@@ -295,23 +252,48 @@ func (d *decoder) fieldErr(path, what string) error {
 }
 
 func (d *decoder) str(path string) (string, error) {
-	if d.t.Delim != 0 || !isString(d.t.Value) {
-		return "", d.fieldErr(path, "not a string")
+	if d.peek() != '"' {
+		return "", d.typeErr(path, "not a string")
 	}
-	return d.text(), nil
+	start, end, esc, err := d.scanString()
+	if err != nil {
+		return "", err
+	}
+	return d.text(start, end, esc), nil
+}
+
+// typeErr reports a value of the wrong type, or the message's end.
+func (d *decoder) typeErr(path, what string) error {
+	if d.i >= len(d.b) {
+		return errTruncated()
+	}
+	return d.fieldErr(path, what)
+}
+
+// number reads a number at the position: its text and whether it is an
+// integer.
+func (d *decoder) number(path, what string) ([]byte, bool, error) {
+	if c := d.peek(); c != '-' && !isDigit(c) {
+		return nil, false, d.typeErr(path, what)
+	}
+	start, end, integer, err := d.scanNumber()
+	if err != nil {
+		return nil, false, err
+	}
+	return d.b[start:end], integer, nil
 }
 
 // uint reads an unsigned integer no greater than max.
 func (d *decoder) uint(path string, max uint64) (uint64, error) {
-	v := d.t.Value
-	if d.t.Delim != 0 || len(v) == 0 || len(v) > 20 {
+	v, integer, err := d.number(path, "not an unsigned integer")
+	if err != nil {
+		return 0, err
+	}
+	if !integer || v[0] == '-' || len(v) > 20 {
 		return 0, d.fieldErr(path, "not an unsigned integer")
 	}
 	var n uint64
 	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, d.fieldErr(path, "not an unsigned integer")
-		}
 		if n > (max-uint64(c-'0'))/10 {
 			return 0, d.fieldErr(path, "out of range (at most "+strconv.FormatUint(max, 10)+")")
 		}
@@ -321,8 +303,11 @@ func (d *decoder) uint(path string, max uint64) (uint64, error) {
 }
 
 func (d *decoder) int64(path string) (int64, error) {
-	v := d.t.Value
-	if d.t.Delim != 0 || len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+	v, integer, err := d.number(path, "not an integer")
+	if err != nil {
+		return 0, err
+	}
+	if !integer {
 		return 0, d.fieldErr(path, "not an integer")
 	}
 	n, err := strconv.ParseInt(string(v), 10, 64)
@@ -333,9 +318,9 @@ func (d *decoder) int64(path string) (int64, error) {
 }
 
 func (d *decoder) float(path string) (float64, error) {
-	v := d.t.Value
-	if d.t.Delim != 0 || len(v) == 0 || v[0] == '"' || v[0] == 't' || v[0] == 'f' || v[0] == 'n' {
-		return 0, d.fieldErr(path, "not a number")
+	v, _, err := d.number(path, "not a number")
+	if err != nil {
+		return 0, err
 	}
 	f, err := strconv.ParseFloat(string(v), 64)
 	if err != nil {
@@ -346,12 +331,12 @@ func (d *decoder) float(path string) (float64, error) {
 
 func (d *decoder) bool(path string) (bool, error) {
 	switch {
-	case d.t.Delim == 0 && d.t.Value.True():
+	case d.literal("true"):
 		return true, nil
-	case d.t.Delim == 0 && d.t.Value.False():
+	case d.literal("false"):
 		return false, nil
 	}
-	return false, d.fieldErr(path, "not a boolean")
+	return false, d.typeErr(path, "not a boolean")
 }
 
 func (d *decoder) time(path string) (time.Time, error) {
@@ -363,7 +348,13 @@ func (d *decoder) time(path string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, d.fieldErr(path, "not an RFC 3339 time")
 	}
-	return t.UTC(), nil
+	// An offset can carry year 0000 or 9999 out of the four-digit years
+	// RFC 3339 has; the event is kept in UTC, so such a time could not be
+	// written again.
+	if t = t.UTC(); t.Year() < 0 || t.Year() > 9999 {
+		return time.Time{}, d.fieldErr(path, "outside the years 0000-9999 in UTC")
+	}
+	return t, nil
 }
 
 func (d *decoder) addr(path string) (netip.Addr, error) {
@@ -378,29 +369,35 @@ func (d *decoder) addr(path string) (netip.Addr, error) {
 	return a, nil
 }
 
-// array walks the elements of the array whose '[' is the current token,
-// calling elem at each element's first token; elem must consume it.
+// array walks the elements of the array at the position, calling elem at
+// each element, which elem must consume.
 func (d *decoder) array(path string, elem func() error) error {
-	if d.t.Delim != '[' {
-		return d.fieldErr(path, "not an array")
+	if d.peek() != '[' {
+		return d.typeErr(path, "not an array")
 	}
-	for first := true; ; first = false {
-		if err := d.next(); err != nil {
-			return err
-		}
-		if d.t.Delim == ']' {
-			return nil
-		}
-		if !first {
-			if d.t.Delim != ',' {
-				return normalize.Errorf(normalize.ReasonInvalidJSON, "%s: expected , or ]", path)
-			}
-			if err := d.next(); err != nil {
-				return err
-			}
+	d.i++
+	d.ws()
+	if d.peek() == ']' {
+		d.i++
+		return nil
+	}
+	for {
+		if d.i >= len(d.b) {
+			return errTruncated()
 		}
 		if err := elem(); err != nil {
 			return err
+		}
+		d.ws()
+		switch d.peek() {
+		case ',':
+			d.i++
+			d.ws()
+		case ']':
+			d.i++
+			return nil
+		default:
+			return d.syntaxErr(path + ": expected , or ]")
 		}
 	}
 }
@@ -437,13 +434,18 @@ const (
 )
 
 func (d *decoder) event() error {
-	if !d.t.Next() {
-		if d.t.Err != nil {
-			return d.syntax()
+	d.ws()
+	switch d.peek() {
+	case '{':
+	case 0:
+		if d.i >= len(d.b) {
+			return normalize.Errorf(normalize.ReasonInvalidJSON, "empty message")
 		}
-		return normalize.Errorf(normalize.ReasonInvalidJSON, "empty message")
-	}
-	if d.t.Delim != '{' {
+		fallthrough
+	default:
+		if err := d.skipValue(0); err != nil {
+			return err
+		}
 		return normalize.Errorf(normalize.ReasonNotObject, "a native event is a JSON object")
 	}
 	var has uint
