@@ -2,7 +2,9 @@
 GO       ?= go
 BIN      := bin/alertgw
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+COMMIT   := $(shell git rev-parse HEAD 2>/dev/null)
+DATE     := $(shell git log -1 --format=%cI 2>/dev/null)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 FUZZTIME ?= 10s
 
 .PHONY: all build run test deps unit bench bench-e2e fuzz fuzz-long lint fmt clean docs
@@ -90,13 +92,33 @@ image: build
 	buildah bud --format docker -t alertgw:$(VERSION) -f build/container/Containerfile.prebuilt .
 
 image-docker:
-	docker build --build-arg VERSION=$(VERSION) -t alertgw:$(VERSION) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg DATE=$(DATE) -t alertgw:$(VERSION) .
 
 # sock (inputs/unixsock, inputs/suricata, alertgw send): the end-to-end
 # benchmark with a 10 s non-blocking scenario instead of 60 s.
 .PHONY: bench-e2e-quick
 bench-e2e-quick: build
 	QUICK=1 COUNT=300000 ./bench/e2e.sh
+
+# Event store (issue 11): ingest end to end against a bare SQLite loop with the
+# same schema, the store beside a file output, and query latencies on a store
+# of 10 million events over 7 days. See docs/performance/store.md.
+STORE_N ?= 500000
+STORE_DIR ?= /var/tmp/alertgw-store-bench
+.PHONY: bench-store bench-store-query
+bench-store: build
+	$(GO) build -o bin/storebench ./bench/storebench
+	./bin/storebench bare -n $(STORE_N)
+	./bin/storebench e2e -bin $(BIN) -n $(STORE_N) -outputs store
+	./bin/storebench e2e -bin $(BIN) -n $(STORE_N) -outputs file
+	./bin/storebench e2e -bin $(BIN) -n $(STORE_N) -outputs file,store
+
+# Fills $(STORE_DIR) once (10 M events, 2 M of them in the last 24 h, half
+# alerts), then measures; delete the directory to fill it again.
+bench-store-query:
+	$(GO) build -o bin/storebench ./bench/storebench
+	[ -d $(STORE_DIR) ] || ./bin/storebench fill -dir $(STORE_DIR) -n 10000000 -last-day 2000000 -alert-share 0.5
+	./bin/storebench query -dir $(STORE_DIR)
 
 # Reduce and route (issue 15, docs/pipeline.md): stage micro-benchmarks (CPU
 # time per event, one core) and the gateway end to end with and without

@@ -13,7 +13,10 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
+	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/viper"
@@ -47,6 +50,48 @@ type File struct {
 	// CommunityID is the gateway-wide Community ID seed; an input block's
 	// own community_id overrides it (InputCommon).
 	CommunityID CommunityID `mapstructure:"community_id"`
+
+	// Console is the raw console: section; package console owns its
+	// options and decodes it (cmd/alertgw/console.go).
+	Console map[string]any `mapstructure:"console"`
+
+	// Origins names, by key path, where a value came from when it was not
+	// written in the file: the ALERTGW_* variable that set it, or the
+	// ${VAR} references expanded into it. Annotate uses it.
+	Origins map[string]string `mapstructure:"-"`
+
+	// Tree is the effective configuration as read: the file (or the
+	// embedded default) with ${VAR} expanded, ALERTGW_* overrides applied
+	// and the gateway-wide defaults filled in (`alertgw config print`).
+	Tree map[string]any `mapstructure:"-"`
+}
+
+// Annotate adds to each problem the environment variable its value came
+// from, so that "admin.listen: missing port" reads
+// "admin.listen (set by ALERTGW_ADMIN_LISTEN): missing port" instead of
+// pointing at a file (or the embedded default) that does not say it.
+func (f *File) Annotate(probs Problems) Problems {
+	if len(f.Origins) == 0 {
+		return probs
+	}
+	out := make(Problems, len(probs))
+	for i, p := range probs {
+		out[i] = p
+		best := ""
+		for k := range f.Origins {
+			if under(p.Path, k) && len(k) > len(best) {
+				best = k
+			}
+		}
+		if best != "" {
+			how := "set by " + f.Origins[best]
+			if strings.HasPrefix(f.Origins[best], "${") {
+				how = "from " + f.Origins[best]
+			}
+			out[i].Path = p.Path + " (" + how + ")"
+		}
+	}
+	return out
 }
 
 // Log configures the gateway's own logs.
@@ -85,8 +130,8 @@ const (
 
 // DeadLetter configures where unparseable messages go.
 type DeadLetter struct {
-	Path    string `mapstructure:"path"`     // "" disables (the messages are still counted)
-	MaxSize Size   `mapstructure:"max_size"` // rotate to PATH.1 beyond this size
+	Path    string `mapstructure:"path" path:"write"` // "" disables (the messages are still counted)
+	MaxSize Size   `mapstructure:"max_size"`          // rotate to PATH.1 beyond this size
 }
 
 // defaults of the gateway-wide keys; plugins default their own options.
@@ -103,14 +148,31 @@ var defaults = map[string]any{
 	"dead_letter.path":            "./data/deadletter.json",
 	"dead_letter.max_size":        "64MiB",
 	"admin.listen":                "127.0.0.1:9477",
+	"admin.failure_grace":         "30s",
+	"admin.token_file":            "",
+	"admin.socket":                "",
+	"admin.socket_mode":           "0600",
 	"run_as.user":                 "",
 	"run_as.group":                "",
 	"community_id.seed":           0,
 }
 
-// Admin configures the HTTP endpoint for metrics, health and status.
+// Admin configures the HTTP endpoint for metrics, health, status and
+// reload. Who may do what: docs/security.md.
 type Admin struct {
-	Listen string `mapstructure:"listen"` // host:port; "" turns the endpoint off
+	Listen string `mapstructure:"listen"` // host:port; "" turns the TCP endpoint off
+	// TokenFile holds the bearer token that state-changing requests
+	// (POST /-/reload) on Listen must carry; without it they are refused
+	// there. `alertgw reload` reads the same file.
+	TokenFile string `mapstructure:"token_file"`
+	// Socket is a Unix socket serving every route, state-changing ones
+	// without a token: its file permissions (SocketMode) decide who may
+	// connect. "" for none.
+	Socket     string   `mapstructure:"socket"`
+	SocketMode FileMode `mapstructure:"socket_mode"` // permission bits of Socket; 0600: the gateway's user and root
+	// FailureGrace is how long an output may fail every delivery attempt
+	// (while it buffers) before the gateway reports not ready.
+	FailureGrace time.Duration `mapstructure:"failure_grace"`
 }
 
 // RunAs names the unprivileged user the gateway switches to once its sockets
@@ -151,10 +213,11 @@ func Load(path string, environ []string) (*File, Problems, error) {
 		return nil, nil, fmt.Errorf("parse config %s: %w", displayName(path), err)
 	}
 	tree := v.AllSettings()
-	var probs Problems
-	probs = append(probs, applyEnv(tree, environ)...)
+	f := &File{Origins: map[string]string{}}
+	probs := expandVars(tree, environ, f.Origins)
+	probs = append(probs, applyEnv(tree, environ, f.Origins)...)
 
-	f := &File{}
+	f.Tree = maps.Clone(tree) // the block lists are removed from tree below
 	var err error
 	if f.Inputs, err = blocks(tree, "inputs", &probs); err != nil {
 		return nil, nil, err
@@ -173,7 +236,7 @@ func Load(path string, environ []string) (*File, Problems, error) {
 	if f.Sensor == "" {
 		f.Sensor, _ = os.Hostname()
 	}
-	return f, probs, nil
+	return f, f.Annotate(probs), nil
 }
 
 func displayName(path string) string {
@@ -252,7 +315,23 @@ func (f *File) validate() Problems {
 	if f.Pipeline.ShutdownTimeout <= 0 {
 		p.Add("pipeline.shutdown_timeout", "must be positive; got %s", f.Pipeline.ShutdownTimeout)
 	}
+	if f.Admin.Listen != "" {
+		if _, port, err := net.SplitHostPort(f.Admin.Listen); err != nil || port == "" {
+			p.Add("admin.listen", "%q is not host:port (for example 127.0.0.1:9477; \"\" turns the endpoint off)", f.Admin.Listen)
+		}
+	}
+	if f.Admin.FailureGrace <= 0 {
+		p.Add("admin.failure_grace", "must be positive; got %s", f.Admin.FailureGrace)
+	}
 	p = append(p, f.CommunityID.Validate().Prefixed("community_id")...)
+	if f.Admin.Socket != "" {
+		if f.Admin.SocketMode&0o600 != 0o600 {
+			p.Add("admin.socket_mode", "%s does not let the owner use the socket", f.Admin.SocketMode)
+		}
+		if f.Admin.SocketMode&0o7007 != 0 {
+			p.Add("admin.socket_mode", "%s lets everyone connect, and the socket needs no token: use 0600 or 0660", f.Admin.SocketMode)
+		}
+	}
 	if len(f.Inputs) == 0 {
 		p.Add("inputs", "at least one input is required")
 	}

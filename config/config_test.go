@@ -32,8 +32,13 @@ func TestLoadDefault(t *testing.T) {
 	if len(f.Inputs) != 1 || f.Inputs[0].Type != "suricata" || f.Inputs[0].Options["socket"] != "./run/suricata.sock" {
 		t.Errorf("inputs = %+v", f.Inputs)
 	}
-	if len(f.Outputs) != 1 || f.Outputs[0].Type != "file" || f.Outputs[0].Path != "outputs[0]" {
+	// A JSON-lines file and, beside it, the store `alertgw search` reads.
+	if len(f.Outputs) != 2 || f.Outputs[0].Type != "file" || f.Outputs[0].Path != "outputs[0]" ||
+		f.Outputs[1].Type != "store" || f.Outputs[1].Options["path"] != "./data/store" {
 		t.Errorf("outputs = %+v", f.Outputs)
+	}
+	if f.Console["listen"] != "127.0.0.1:8470" {
+		t.Errorf("console = %+v", f.Console)
 	}
 	if f.Pipeline.ShutdownTimeout != 10*time.Second || f.DeadLetter.MaxSize != 64<<20 {
 		t.Errorf("pipeline/dead_letter = %+v %+v", f.Pipeline, f.DeadLetter)
@@ -153,7 +158,9 @@ func TestEnvOverrideErrors(t *testing.T) {
 	tests := []struct{ env, want string }{
 		{"ALERTGW_INPUTS_5_SOCKET=/x", "inputs has no item 5"},
 		{"ALERTGW_INPUTS_NOPE_SOCKET=/x", `inputs has no block named "nope"`},
-		{"ALERTGW_OUTPUTS=x", "outputs: must be a list of blocks"},
+		// The problem names the variable, not the file.
+		{"ALERTGW_OUTPUTS=x", "outputs (set by ALERTGW_OUTPUTS): must be a list of blocks"},
+		{"ALERTGW_PIPELINE_SHUTDOWN_TIMEOUT=soon", "pipeline.shutdown_timeout (set by ALERTGW_PIPELINE_SHUTDOWN_TIMEOUT): expected a duration"},
 	}
 	for _, tt := range tests {
 		_, probs, err := Load(writeConfig(t, yaml), []string{tt.env})

@@ -2,9 +2,13 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"maps"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 )
@@ -25,18 +29,26 @@ func Decode(raw map[string]any, prefix string, targets ...any) Problems {
 			Metadata:         &md,
 			WeaklyTypedInput: false,
 			DecodeHook: mapstructure.ComposeDecodeHookFunc(
+				numberToDurationHook,
 				mapstructure.StringToTimeDurationHookFunc(),
 				mapstructure.TextUnmarshallerHookFunc(),
+				stringToScalarHook,
 			),
 		})
 		if err != nil {
 			probs.Add(prefix, "internal: %v", err)
 			continue
 		}
+		mine := map[string]bool{}
 		if err := dec.Decode(raw); err != nil {
 			probs = append(probs, decodeProblems(prefix, err)...)
+			// mapstructure stops listing unused keys of a block where a
+			// value failed: find them from the type instead, so that a
+			// typo next to a bad value is still reported.
+			for _, k := range typeUnused(raw, reflect.TypeOf(t), "") {
+				mine[k] = true
+			}
 		}
-		mine := map[string]bool{}
 		for _, k := range md.Unused {
 			mine[k] = true
 		}
@@ -54,12 +66,71 @@ func Decode(raw map[string]any, prefix string, targets ...any) Problems {
 			probs.Add(joinPath(prefix, k), "unknown key")
 		}
 	}
+	suggestKeys(probs, prefix, targets)
 	for _, t := range targets {
 		if v, ok := t.(Validator); ok {
 			probs = probs.Merge(v.Validate().Prefixed(prefix))
 		}
 	}
 	return probs
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// numberToDurationHook refuses a duration written as a bare number:
+// `shutdown_timeout: 10` would otherwise be 10 nanoseconds. Only 0, which
+// means the same in every unit, is accepted.
+func numberToDurationHook(from, to reflect.Type, data any) (any, error) {
+	if to != durationType {
+		return data, nil
+	}
+	switch from.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		if reflect.ValueOf(data).IsZero() {
+			return time.Duration(0), nil
+		}
+		return nil, fmt.Errorf("%v has no unit: write a duration such as %vs or %vms", data, data, data)
+	}
+	return data, nil
+}
+
+// stringToScalarHook reads a number or a boolean written as a string, as
+// a ${VAR} reference always is once expanded (port: ${ES_PORT}). The
+// string must be exactly a number or true/false; anything else is still
+// reported as the wrong type.
+func stringToScalarHook(from, to reflect.Type, data any) (any, error) {
+	str, ok := data.(string)
+	if !ok || from.Kind() != reflect.String {
+		return data, nil
+	}
+	str = strings.TrimSpace(str)
+	switch to.Kind() {
+	case reflect.Bool:
+		switch str {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if to == durationType {
+			return data, nil
+		}
+		if n, err := strconv.ParseInt(str, 10, 64); err == nil {
+			return n, nil
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if n, err := strconv.ParseUint(str, 10, 64); err == nil {
+			return n, nil
+		}
+	case reflect.Float32, reflect.Float64:
+		if n, err := strconv.ParseFloat(str, 64); err == nil {
+			return n, nil
+		}
+	}
+	return data, nil
 }
 
 // DecodeBlock decodes an input or output block into targets; the block's

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize"
@@ -31,6 +32,11 @@ func (e *emitter) Messages(b *inputs.Batch) {
 		}
 		return
 	}
+	at := b.Received
+	if at.IsZero() {
+		at = time.Now()
+	}
+	e.in.Stats.LastEvent.Store(at.UnixNano())
 	size := 0
 	for _, m := range b.Msgs {
 		size += len(m)
@@ -40,6 +46,7 @@ func (e *emitter) Messages(b *inputs.Batch) {
 }
 
 func (e *emitter) Events(evs []*normalize.Event, done func()) {
+	e.in.Stats.LastEvent.Store(time.Now().UnixNano())
 	e.p.work <- work{in: e.in, events: evs, done: done}
 }
 

@@ -50,7 +50,7 @@ type Buffer struct {
 	MaxBytes config.Size `mapstructure:"max_bytes"`
 	// Path is the disk buffer's directory, one per output; required with
 	// type: disk.
-	Path string `mapstructure:"path"`
+	Path string `mapstructure:"path" path:"writedir"`
 	// WhenFull is what happens when memory (without a path) or the disk
 	// buffer is full: block holds the inputs back, drop_newest drops the
 	// incoming batch, drop_oldest the oldest waiting events (a whole

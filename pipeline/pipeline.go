@@ -557,6 +557,18 @@ func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.T
 	}
 }
 
+// OriginError is the error of a message that an earlier run dead-lettered
+// and `alertgw replay --type deadletter` failed again: it is dead-lettered
+// under the input and type that first failed it, so that it can be
+// replayed once more after the next fix.
+type OriginError struct {
+	Input, Type string
+	Err         error
+}
+
+func (e *OriginError) Error() string { return e.Err.Error() }
+func (e *OriginError) Unwrap() error { return e.Err }
+
 // nextID returns a process-unique event id: a random per-process prefix and
 // a counter, 32 hex digits.
 func (p *Pipeline) nextID() string {
@@ -575,8 +587,13 @@ func (p *Pipeline) nextID() string {
 func (p *Pipeline) fail(in *inputRunner, raw []byte, reason string, err error) {
 	in.Stats.Failed.Add(reason, 1)
 	p.failLog.Warn().Str("input", in.Name).Str("reason", reason).Err(err).Int("size", len(raw)).Msg("message dead-lettered")
+	name, typ := in.Name, in.Type
+	var origin *OriginError
+	if errors.As(err, &origin) { // a dead-letter record replayed, failing again
+		name, typ = origin.Input, origin.Type
+	}
 	if p.opts.DeadLetter != nil {
-		if werr := p.opts.DeadLetter.Write(in.Name, in.Type, reason, err, raw); werr != nil {
+		if werr := p.opts.DeadLetter.Write(name, typ, reason, err, raw); werr != nil {
 			p.failLog.Error().Err(werr).Msg("dead-letter write failed")
 		}
 	}
@@ -614,6 +631,7 @@ func (p *Pipeline) runOutput(o *outputRunner) {
 		if flusher != nil && pd != nil && o.q.empty() {
 			if err := flusher.Flush(); err != nil {
 				log.Error().Err(err).Msg("flush failed")
+				o.Stats.WriteFailed(time.Now(), fmt.Errorf("flush: %w", err)) // health tells the truth
 			}
 		}
 	}
@@ -642,7 +660,7 @@ func (p *Pipeline) deliver(o *outputRunner, pd *pending) bool {
 	for attempt := 1; ; attempt++ {
 		err := o.Writer.Write(context.Background(), batch)
 		if err == nil {
-			o.Stats.Failing.Store(false)
+			o.Stats.WriteSucceeded(time.Now())
 			p.sent(o, batch.Events)
 			o.q.done(pd)
 			return true
@@ -662,7 +680,7 @@ func (p *Pipeline) deliver(o *outputRunner, pd *pending) bool {
 			o.q.done(pd)
 			return true
 		}
-		o.Stats.Failing.Store(true)
+		o.Stats.WriteFailed(time.Now(), err)
 		o.Stats.Retried.Add(1)
 		wait := jitter(backoff)
 		p.failLog.Error().Str("output", o.Name).Err(err).Int("attempt", attempt).Int("events", len(batch.Events)).Dur("retry_in", wait).Msg("write failed, will retry")

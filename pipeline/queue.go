@@ -182,6 +182,7 @@ func (q *queue) attachDisk(buf Buffer) error {
 	}
 	if c.Records > 0 {
 		q.spilling = true
+		st.Spilling.Store(true) // replaying: the disk holds what the destination has not taken
 		log.Info().Int64("events", c.Records).Str("path", buf.Path).Msg("disk buffer: replaying events left from the last run")
 	}
 	return nil
@@ -349,6 +350,7 @@ func (q *queue) spillLocked(evs []*normalize.Event, wait bool) spillResult {
 	}
 	clear(q.recs)
 	q.spilling = true
+	q.stats.Spilling.Store(!q.diskOnly)
 	q.stats.Spilled.Add(uint64(n))
 	q.stats.Queued.Add(int64(n))
 	q.stats.BufferedBytes.Store(q.disk.Counters().Bytes)
@@ -389,6 +391,7 @@ func (q *queue) next(maxEvents int, linger time.Duration) (*pending, bool) {
 		avail := q.events + int(unread)
 		if avail == 0 {
 			q.spilling = false
+			q.stats.Spilling.Store(false)
 			if q.closed {
 				q.mu.Unlock()
 				return nil, false

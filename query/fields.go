@@ -338,3 +338,54 @@ func observer(name string, get func(*normalize.Observer) string) *Field {
 		return ""
 	}}
 }
+
+// Value returns the field's value in e, nil when absent: string (String,
+// Enum, and IP in its canonical text form), uint64 (Uint, ID), int64
+// (Int), float64, bool, time.Time, []string (Strings), []uint16 (Uints),
+// or the raw JSON bytes ([]byte, shared with e) of a details value. It
+// serves grouping and deduplication keys; terms use the matcher.
+func (f *Field) Value(e *normalize.Event) any {
+	switch f.Type {
+	case String, Enum:
+		if s := f.str(e); s != "" {
+			return s
+		}
+	case Uint, ID:
+		if u, ok := f.uint(e); ok {
+			return u
+		}
+	case Int:
+		if i, ok := f.int(e); ok {
+			return i
+		}
+	case Float:
+		if x, ok := f.float(e); ok {
+			return x
+		}
+	case IP:
+		if a := f.ip(e); a.IsValid() {
+			return a.Unmap().String()
+		}
+	case Time:
+		if t := f.time(e); !t.IsZero() {
+			return t
+		}
+	case Bool:
+		if b, ok := f.bool(e); ok {
+			return b
+		}
+	case Strings:
+		if l := f.strs(e); len(l) > 0 {
+			return l
+		}
+	case Uints:
+		if l := f.uints(e); len(l) > 0 {
+			return l
+		}
+	case JSON:
+		if v, ok := lookupPath(e.Details, strings.Split(strings.TrimPrefix(f.Name, DetailsPrefix), ".")); ok {
+			return v
+		}
+	}
+	return nil
+}

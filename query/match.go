@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/rawjson"
 	"github.com/alertgw/alertgw/normalize"
 )
 
@@ -543,7 +544,7 @@ func (m jsonM) match(e *normalize.Event, _ *scratch) bool {
 // strings, numbers as numbers, booleans as true/false; null, objects and
 // arrays match only "exists" (null not even that).
 func matchJSON(t *Term, f *fRange, v []byte) bool {
-	k := kindOf(v)
+	k := rawjson.Kind(v)
 	switch t.Op {
 	case OpExists:
 		return k != 'n' && k != 0
@@ -552,7 +553,7 @@ func matchJSON(t *Term, f *fRange, v []byte) bool {
 			return false
 		}
 		var buf [256]byte
-		return glob(t.Glob, unsafeString(unquote(v, buf[:0])))
+		return glob(t.Glob, unsafeString(rawjson.Unquote(v, buf[:0])))
 	case OpRange:
 		if k != '0' {
 			return false
@@ -563,7 +564,7 @@ func matchJSON(t *Term, f *fRange, v []byte) bool {
 	switch k {
 	case '"':
 		var buf [256]byte
-		return unsafeString(unquote(v, buf[:0])) == t.Value.Str
+		return unsafeString(rawjson.Unquote(v, buf[:0])) == t.Value.Str
 	case '0':
 		if !t.Value.IsNum {
 			return false

@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/alertgw/alertgw/internal/rawjson"
 	"github.com/alertgw/alertgw/normalize"
 )
 
@@ -233,10 +234,10 @@ func (w *textWriter) appendEvent(e *normalize.Event) {
 // jsonValues adds the strings and numbers of a JSON value, not its keys.
 func (w *textWriter) jsonValues(raw []byte) {
 	var sbuf [256]byte
-	walkLeaves(raw, func(kind byte, v []byte) {
+	rawjson.Walk(raw, func(kind byte, v []byte) {
 		switch kind {
 		case '"':
-			w.addBytes(unquote(v, sbuf[:0]))
+			w.addBytes(rawjson.Unquote(v, sbuf[:0]))
 		case '0':
 			w.addBytes(v)
 		}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Reasons counts events by a short reason ("parse_error", "truncated",
@@ -73,26 +74,81 @@ func (r *Reasons) Snapshot() map[string]uint64 {
 	return out
 }
 
-// Input counts what one input saw.
+// Input counts what one input saw. Every message an input accounts for
+// ends in exactly one of Normalized, Merged, Failed and Dropped, so that
+//
+//	Received = Normalized + Merged + Failed.Total() + Dropped.Total()
+//
+// holds whenever nothing is in flight (Merged is 0 for inputs that make one
+// event per message: received = normalized + failed + dropped).
 type Input struct {
-	Name       string
-	Type       string
-	Received   atomic.Uint64 // messages read from the source
-	Bytes      atomic.Uint64 // bytes read from the source
-	Normalized atomic.Uint64 // events produced
-	Failed     Reasons       // messages that could not be normalized (dead-lettered)
-	Dropped    Reasons       // messages lost before normalization (truncated, ENOBUFS, …)
-	Up         atomic.Bool   // the input is running (its sockets are bound)
+	Name string
+	Type string
+	// Received counts the messages read from the source, and those the
+	// source or the kernel reports lost on their way (sequence gaps,
+	// overruns), which are also counted in Dropped.
+	Received atomic.Uint64
+	Bytes    atomic.Uint64 // bytes read from the source
+	// Normalized counts the events produced: one per message, or per
+	// group of messages for inputs that assemble events (Merged).
+	Normalized atomic.Uint64
+	// Merged counts messages folded into an event another message started
+	// (unified2 packet and extra-data records attached to their event,
+	// auditd records after an event's first, and its EOE).
+	Merged  atomic.Uint64
+	Failed  Reasons     // messages that could not be normalized (dead-lettered)
+	Dropped Reasons     // messages lost before normalization (truncated, ENOBUFS, empty, …)
+	Up      atomic.Bool // the input is running (its sockets are bound)
+
+	// Stream sockets: connections open now, and those the gateway closed
+	// itself, by reason (idle_timeout, evicted, refused, peer_rejected).
+	// Connections are not messages: they take no part in the identity
+	// received = normalized + failed + dropped.
+	Connections       atomic.Int64
+	ConnectionsClosed Reasons
+
 	// Replayed counts messages read back from the input's journal at start
-	// (they count as received too: received = normalized + failed + dropped
-	// holds over one run).
+	// (they count as received too: the identity holds over one run).
 	Replayed atomic.Uint64
 	// JournalErrors counts batches that could not be appended to the
 	// journal (they went on unjournaled: a crash before the disk buffers
 	// have them would lose them).
 	JournalErrors atomic.Uint64
+	LastEvent     atomic.Int64 // unix nanoseconds of the last message or event handed to the pipeline; 0: none yet
+
+	problem atomic.Pointer[string]       // set by the input: why it cannot do its job now
+	check   atomic.Pointer[func() error] // asked at status time: is the input still reachable?
 
 	extra extras // the input's own metrics (SetExtra)
+}
+
+// SetProblem records why the input cannot do its job now (a bookmark it
+// cannot write, say), which makes the gateway not ready; "" clears it.
+func (in *Input) SetProblem(reason string) {
+	if reason == "" {
+		in.problem.Store(nil)
+		return
+	}
+	in.problem.Store(&reason)
+}
+
+// SetCheck installs a check that status and readiness run each time they
+// are asked: an input whose socket file was removed is running but
+// unreachable, and only a look at the file tells.
+func (in *Input) SetCheck(fn func() error) { in.check.Store(&fn) }
+
+// Problem returns why the input is not ready ("" when it is): its check's
+// error, or the problem it set.
+func (in *Input) Problem() string {
+	if fn := in.check.Load(); fn != nil {
+		if err := (*fn)(); err != nil {
+			return err.Error()
+		}
+	}
+	if p := in.problem.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Output counts what one output did.
@@ -123,6 +179,98 @@ type Output struct {
 	Capacity    atomic.Int64 // buffer.max_events
 	BufferLimit atomic.Int64 // buffer.max_bytes of the disk buffer; 0 without one
 	Failing     atomic.Bool  // the last delivery attempt failed
+	// Spilling is set while a memory queue overflows to its disk buffer
+	// (or replays what an earlier run left there): the output keeps up
+	// only thanks to the disk.
+	Spilling  atomic.Bool
+	LastWrite atomic.Int64 // unix nanoseconds of the last successful delivery; 0: none yet
+
+	failingSince atomic.Int64           // unix nanoseconds of the first failure in a row; 0: not failing
+	lastError    atomic.Pointer[string] // the last delivery error
+
+	// Paused is set, with the reason, by an output that holds its events
+	// back for a reason of its own (the store on a full disk): it is not
+	// ready while paused, however empty its queue.
+	Paused atomic.Pointer[string]
+	// Figures are an output type's own numbers (the store's partitions
+	// and bytes on disk …), exported with the output's metrics.
+	Figures Figures
+}
+
+// WriteFailed records a failed delivery attempt at now.
+func (o *Output) WriteFailed(now time.Time, err error) {
+	msg := err.Error()
+	o.lastError.Store(&msg)
+	o.failingSince.CompareAndSwap(0, now.UnixNano())
+	o.Failing.Store(true)
+}
+
+// WriteSucceeded records a successful delivery at now.
+func (o *Output) WriteSucceeded(now time.Time) {
+	o.Failing.Store(false)
+	o.failingSince.Store(0)
+	o.LastWrite.Store(now.UnixNano())
+}
+
+// FailingFor returns how long the output has failed every attempt (0 when
+// it is not failing) and the last error.
+func (o *Output) FailingFor(now time.Time) (time.Duration, string) {
+	since := o.failingSince.Load()
+	if since == 0 || !o.Failing.Load() {
+		return 0, ""
+	}
+	msg := ""
+	if p := o.lastError.Load(); p != nil {
+		msg = *p
+	}
+	return max(now.Sub(time.Unix(0, since)), 0), msg
+}
+
+// Figures are named numbers an output sets or adds to.
+type Figures struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+// Set sets name to v.
+func (f *Figures) Set(name string, v int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[string]int64{}
+	}
+	f.m[name] = v
+}
+
+// Add adds v to name.
+func (f *Figures) Add(name string, v int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[string]int64{}
+	}
+	f.m[name] += v
+}
+
+// Snapshot copies the figures.
+func (f *Figures) Snapshot() map[string]int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.m)
+}
+
+// Pause marks the output paused for reason; Resume clears it.
+func (o *Output) Pause(reason string) { o.Paused.Store(&reason) }
+
+// Resume clears a pause.
+func (o *Output) Resume() { o.Paused.Store(nil) }
+
+// PausedFor returns the pause's reason, "" when not paused.
+func (o *Output) PausedFor() string {
+	if r := o.Paused.Load(); r != nil {
+		return *r
+	}
+	return ""
 }
 
 // ObserveLatency records the delivery latency of one event.
@@ -141,9 +289,12 @@ func (o *Output) ObserveLatency(ns int64) {
 }
 
 // Ready reports whether the output is delivering, or buffering within its
-// limits while its destination fails: its disk buffer below max_bytes, or,
+// limits while its destination fails (and is not paused): its disk buffer below max_bytes, or,
 // without one, its memory queue below max_events.
 func (o *Output) Ready() bool {
+	if o.Paused.Load() != nil {
+		return false
+	}
 	if !o.Failing.Load() {
 		return true
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/console"
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/internal/enrich"
 	"github.com/alertgw/alertgw/outputs"
@@ -40,10 +41,13 @@ type decodedOutput struct {
 // loadConfig reads and fully checks a configuration without opening
 // anything: what `validate` reports and what `run` refuses to start with.
 func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, config.Problems, error) {
-	f, probs, err := config.Load(path, os.Environ())
+	f, fileProbs, err := config.Load(path, os.Environ())
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
+	// The blocks' problems, annotated with the variables their values
+	// came from, as Load did for the gateway-wide keys.
+	var probs config.Problems
 	var ins []decodedInput
 	for _, b := range f.Inputs {
 		p, ok := inputPlugins[b.Type]
@@ -74,7 +78,9 @@ func loadConfig(path string) (*config.File, []decodedInput, []decodedOutput, con
 	probs = append(probs, eprobs...)
 	_, sprobs := decodeStages(f, outs, nil)
 	probs = append(probs, sprobs...)
-	return f, ins, outs, probs, nil
+	_, cprobs := console.Decode(f.Console)
+	probs = append(probs, cprobs...)
+	return f, ins, outs, append(fileProbs, f.Annotate(probs)...), nil
 }
 
 // decodeEnrich decodes the enrich: section with the enrich package's own

@@ -423,20 +423,34 @@ func TestE2ESighupReopens(t *testing.T) {
 	}
 }
 
-// TestE2EDefaultConfig: `alertgw run` without --config works from a fresh
-// directory: ./run/suricata.sock in, ./data/events.json out.
-func TestE2EDefaultConfig(t *testing.T) {
+// startDefaultGateway runs `alertgw run` without --config in a fresh
+// directory, as `make run` does.
+func startDefaultGateway(t *testing.T) *gateway {
+	t.Helper()
 	dir := shortDir(t)
 	g := &gateway{dir: dir, sock: filepath.Join(dir, "run", "suricata.sock"), events: filepath.Join(dir, "data", "events.json"),
 		log: filepath.Join(dir, "gateway.log")}
 	g.cmd = exec.Command(gatewayBinary(t), "run")
 	g.cmd.Dir = dir
 	// Tests run side by side: no fixed admin port.
-	g.cmd.Env = append(os.Environ(), "ALERTGW_ADMIN_LISTEN=127.0.0.1:0")
+	g.cmd.Env = append(os.Environ(), "ALERTGW_ADMIN_LISTEN=127.0.0.1:0", "ALERTGW_CONSOLE_LISTEN=127.0.0.1:0")
 	g.start(t, g.sock)
+	return g
+}
+
+// TestE2EDefaultConfig: `alertgw run` without --config works from a fresh
+// directory: ./run/suricata.sock in, ./data/events.json out.
+func TestE2EDefaultConfig(t *testing.T) {
+	g := startDefaultGateway(t)
 	fi, err := os.Lstat(g.sock)
 	if err != nil || fi.Mode().Perm() != 0o660 {
 		t.Errorf("socket mode: %v %v", fi.Mode(), err)
+	}
+	// The start log says what to paste into suricata.yaml: the socket's
+	// absolute path (Suricata would resolve ./run/… against its log dir).
+	abs, _ := filepath.Abs(g.sock)
+	if b, _ := os.ReadFile(g.log); !strings.Contains(string(b), "filename: "+abs+"}") {
+		t.Errorf("the start log does not print the absolute socket path %s to paste:\n%s", abs, b)
 	}
 	recs := inputRecords(t)[:3]
 	sendRecords(t, "dgram", g.sock, recs)

@@ -10,7 +10,7 @@ import (
 
 // TestSuricataExamples keeps examples/suricata/ working: the alertgw
 // configurations validate, and the eve-log snippets name the socket type
-// and the embedded default's socket.
+// and the packaged socket path (absolute: see TestRealSuricataWithExample).
 func TestSuricataExamples(t *testing.T) {
 	dir := filepath.Join("..", "..", "examples", "suricata")
 	cfgs, _ := filepath.Glob(filepath.Join(dir, "alertgw-*.yaml"))
@@ -41,7 +41,7 @@ func TestSuricataExamples(t *testing.T) {
 			t.Fatalf("%s: %d outputs", file, len(doc.Outputs))
 		}
 		eve := doc.Outputs[0]["eve-log"]
-		if eve.Filetype != filetype || eve.Filename != "./run/suricata.sock" {
+		if eve.Filetype != filetype || eve.Filename != "/run/alertgw/suricata.sock" {
 			t.Errorf("%s: filetype %q filename %q", file, eve.Filetype, eve.Filename)
 		}
 	}

@@ -270,13 +270,3 @@ outputs:
 	sensor.stop(t)
 	centrals[1].stop(t)
 }
-
-func grepLines(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}

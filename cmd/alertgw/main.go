@@ -24,16 +24,7 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
-	root := &cobra.Command{
-		Use:           "alertgw",
-		Short:         "Security alert gateway: sensors in, one normalized stream out",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.AddCommand(runCmd(), validateCmd(), configCmd(), versionCmd())
-	for _, c := range extraCommands {
-		root.AddCommand(c())
-	}
+	root := newRootCmd()
 	if err := root.Execute(); err != nil {
 		code := 1
 		var ee *exitError
@@ -47,17 +38,38 @@ func main() {
 	}
 }
 
+// newRootCmd builds the command tree.
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "alertgw",
+		Short:         "Security alert gateway: sensors in, one normalized stream out",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version, // --version
+	}
+	root.SetVersionTemplate("alertgw {{.Version}}\n")
+	root.AddCommand(runCmd(), validateCmd(), configCmd(), versionCmd())
+	for _, c := range extraCommands {
+		root.AddCommand(c())
+	}
+	return root
+}
+
 // extraCommands are added by files that implement further sub-commands
 // (send, replay, status …), each in its own file.
 var extraCommands []func() *cobra.Command
 
+// configCommands are further `alertgw config …` sub-commands, each in its
+// own file.
+var configCommands []func() *cobra.Command
+
 func versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, commit, build date and Go version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), "alertgw", version)
+			currentBuild().print(cmd.OutOrStdout())
 		},
 	}
 }
@@ -73,5 +85,8 @@ func configCmd() *cobra.Command {
 		},
 	})
 	c.AddCommand(configSampleCmd())
+	for _, sub := range configCommands {
+		c.AddCommand(sub())
+	}
 	return c
 }

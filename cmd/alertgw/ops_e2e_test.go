@@ -55,15 +55,16 @@ func TestE2EReload(t *testing.T) {
 	sock, sock2 := filepath.Join(dir, "s.sock"), filepath.Join(dir, "s2.sock")
 	events, second := filepath.Join(dir, "events.json"), filepath.Join(dir, "second.json")
 	cfgPath := filepath.Join(dir, "config.yaml")
+	tokenFile := writeToken(t, dir)
 	writeCfg := func(extraInputs, outputs string) {
 		cfg := fmt.Sprintf(`sensor: e2e
 log: {level: info, format: json}
-admin: {listen: "%s"}
+admin: {listen: "%s", token_file: %s}
 dead_letter: {path: %s/dead.json}
 inputs:
   - {name: suricata, type: suricata, socket: %s, socket_type: dgram}
 %soutputs:
-%s`, addr, dir, sock, extraInputs, outputs)
+%s`, addr, tokenFile, dir, sock, extraInputs, outputs)
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +119,7 @@ inputs:
 	// file) and remove the second one and the second input.
 	waitSent(1500)
 	writeCfg("", fmt.Sprintf("  - {name: events, type: file, path: %s, fsync: always}\n", events))
-	if out, err := exec.Command(gatewayBinary(t), "reload", "--addr", addr).CombinedOutput(); err != nil || !strings.Contains(string(out), "reloaded") {
+	if out, err := exec.Command(gatewayBinary(t), "reload", "--addr", addr, "--token-file", tokenFile).CombinedOutput(); err != nil || !strings.Contains(string(out), "reloaded") {
 		t.Fatalf("alertgw reload: %v %s", err, out)
 	}
 	if _, err := os.Lstat(sock2); !os.IsNotExist(err) {
@@ -128,7 +129,7 @@ inputs:
 	// 3. A bad file is rejected, with its problem, and changes nothing.
 	waitSent(2200)
 	writeCfg("", "  - {name: events, type: file, pth: /nowhere}\n")
-	out, err := exec.Command(gatewayBinary(t), "reload", "--addr", addr).CombinedOutput()
+	out, err := exec.Command(gatewayBinary(t), "reload", "--addr", addr, "--token-file", tokenFile).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "outputs[0].pth: unknown key") {
 		t.Errorf("bad reload: err=%v out=%s, want it rejected with the key path", err, out)
 	}

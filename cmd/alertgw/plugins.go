@@ -20,6 +20,7 @@ import (
 	"github.com/alertgw/alertgw/outputs/postgres"
 	"github.com/alertgw/alertgw/outputs/splunkhec"
 	"github.com/alertgw/alertgw/outputs/stdout"
+	storeout "github.com/alertgw/alertgw/outputs/store"
 	"github.com/alertgw/alertgw/outputs/syslog"
 	"github.com/alertgw/alertgw/outputs/unix"
 )
@@ -47,6 +48,7 @@ var (
 		postgres.Plugin,
 		splunkhec.Plugin,
 		stdout.Plugin,
+		storeout.Plugin,
 		syslog.Plugin,
 		unix.Plugin,
 	)

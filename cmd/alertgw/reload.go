@@ -29,6 +29,9 @@ type reloader struct {
 	cur  *config.File
 	// What runs now, by name: the blocks as last applied.
 	inputs, outputs map[string]config.Block
+	// secrets, when set, learns the credentials of the outputs a reload
+	// builds (the admin endpoint never shows them).
+	secrets func(...string)
 }
 
 func newReloader(path string, f *config.File, p *pipeline.Pipeline, log zerolog.Logger, reg *stats.Registry, js *journals) *reloader {
@@ -109,6 +112,9 @@ func (r *reloader) Reload() error {
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if r.secrets != nil {
+			r.secrets(secretsOf(d.opts)...)
 		}
 		if exists {
 			ch.Replace = append(ch.Replace, o)

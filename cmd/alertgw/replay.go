@@ -14,7 +14,6 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/alertgw/alertgw/config"
@@ -33,7 +32,7 @@ func replayCmd() *cobra.Command {
 		path, typ, layout string
 		inputName         string
 		sigFiles          sigfiles.Files
-		noProgress        bool
+		noProgress, force bool
 	)
 	c := &cobra.Command{
 		Use:   "replay --type TYPE FILE...",
@@ -42,26 +41,34 @@ func replayCmd() *cobra.Command {
 the configuration (--config; the embedded default without it). Inputs of the
 configuration are not started.
 
-  --type unified2   unified2 files (Snort 2/3, Suricata ≤ 5), any record type
-  --type suricata   EVE JSON, one record per line
-  --type snort      captured alert_unixsock datagrams, each preceded by its
-                    length as a 4-byte big-endian integer
-  --type nflog      pcap or pcapng captures of NFLOG groups (tcpdump -i nflog:N)
+  --type unified2    unified2 files (Snort 2/3, Suricata ≤ 5), any record type
+  --type suricata    EVE JSON, one record per line
+  --type snort       captured alert_unixsock datagrams, each preceded by its
+                     length as a 4-byte big-endian integer
+  --type auditd      audit.log files (oldest first), assembled into events
+  --type deadletter  a dead-letter file: each message goes again through the
+                     decoder of the input type that failed it (after a fix)
+  --type nflog       pcap or pcapng captures of NFLOG groups (tcpdump -i nflog:N)
 
 The type's options (NFLOG labelling rules, signature maps) are those of the
 configuration's input block of that type: the one named by --input, or the
-only one there is; the flags below override them.
+only one there is; the flags below override them. (--type deadletter uses
+each type's defaults, and the flags that apply to it.)
 
 Every input type that declares a file reader can be replayed (` + "`alertgw plugins`" + `
 marks them); its files go through the same decoder as its live input.
 
-Files ending in gzip magic are decompressed on the fly. A progress bar is
-shown on a terminal, a progress line every 5 s otherwise, and a summary at
-the end. The exit code is 1 when a file could not be read to its end or a
-record could not be normalized.`,
+Files starting with the gzip magic are decompressed on the fly. A progress
+bar (share of the files' contents read, events, events/s, bytes, ETA) is
+shown on stderr on a terminal, a progress line every 5 s otherwise; the
+summary goes to stdout. An output file that another process has open (the
+running gateway's ./data/events.json, without --config) is refused unless
+--force. The exit code is 1 when a file could not be read to its end or a
+record could not be normalized (or, from a dead-letter file, replayed).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			return runReplay(cmd.ErrOrStderr(), path, typ, inputName, layout, sigFiles, noProgress, files)
+			return runReplay(cmd.OutOrStdout(), cmd.ErrOrStderr(), replayRun{config: path, typ: typ, input: inputName, layout: layout,
+				sigFiles: sigFiles, noProgress: noProgress, force: force, files: files})
 		},
 	}
 	c.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML): its outputs receive the events")
@@ -73,53 +80,44 @@ record could not be normalized.`,
 	c.Flags().StringVar(&sigFiles.Classification, "classification-config", "", "classification.config file")
 	c.Flags().StringSliceVar(&sigFiles.Rules, "rules", nil, "Snort 2/3 rules file(s), for signature names (Snort 3 has no sid-msg.map)")
 	c.Flags().BoolVar(&noProgress, "no-progress", false, "no progress bar or progress lines")
+	c.Flags().BoolVar(&force, "force", false, "write to output files that another process (a running gateway) has open")
 	c.MarkFlagRequired("type")
 	return c
 }
 
-func runReplay(stderr io.Writer, path, typ, inputName, layout string, sigFiles sigfiles.Files, noProgress bool, files []string) error {
-	plugin, ok := inputPlugins[typ]
-	if !ok || plugin.Files == nil {
-		return &exitError{code: 2, err: fmt.Errorf("unknown --type %q (%s)", typ, replayTypes())}
-	}
-	f, ins, outs, probs, err := loadConfig(path)
+// replayRun is what a replay is asked to do.
+type replayRun struct {
+	config, typ, layout string
+	input               string // --input: the configuration's block whose options apply
+	sigFiles            sigfiles.Files
+	noProgress, force   bool
+	files               []string
+}
+
+// runReplay replays r.files into the outputs of r.config. The progress and
+// the log go to stderr; the summary, all of it, to stdout.
+func runReplay(stdout, stderr io.Writer, r replayRun) error {
+	f, ins, outs, probs, err := loadConfig(r.config)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	block, err := replayBlock(stderr, ins, probs, typ, inputName)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	// The flags are options of the type's configuration block.
-	flags := map[string]any{}
-	if layout != "" && layout != "auto" {
-		flags["format"] = layout
-	}
-	if !sigFiles.Empty() {
-		flags["signatures"] = map[string]any{"sid_msg_map": sigFiles.SidMsg, "gen_msg_map": sigFiles.GenMsg,
-			"classification_config": sigFiles.Classification, "rules": sigFiles.Rules}
-	}
-	opts, common := plugin.Options(), config.InputCommon{}
-	if block != nil {
-		opts, common = block.opts, block.common
-	}
-	if err := replayOptions(typ, flags, opts); err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	var dec inputs.Decoder
-	if plugin.Decoder != nil {
-		d, err := plugin.Decoder(opts)
-		if err != nil {
+	var block *decodedInput
+	if r.typ != replayDeadLetter {
+		if p, ok := inputPlugins[r.typ]; !ok || p.Files == nil {
+			return &exitError{code: 2, err: fmt.Errorf("unknown --type %q (%s)", r.typ, replayTypes())}
+		}
+		if block, err = replayBlock(stderr, ins, probs, r.typ, r.input); err != nil {
 			return &exitError{code: 2, err: err}
 		}
-		dec = d
 	}
-	fr, err := plugin.Files(opts)
+	in, dec, err := replayReader(r, block)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	in := &replay.Input{Files: files, Reader: fr}
-
+	common := config.InputCommon{}
+	if block != nil {
+		common = block.common
+	}
 	// Replay starts none of the configured inputs: their problems (or
 	// their absence) do not matter here.
 	probs = slices.DeleteFunc(probs, func(p config.Problem) bool {
@@ -128,12 +126,24 @@ func runReplay(stderr io.Writer, path, typ, inputName, layout string, sigFiles s
 	if err := probs.Err(); err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	log := newLogger(f.Log)
+	if err := checkReplayTargets(stderr, r, f, outs); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+
+	tty := false
+	if fd, ok := stderr.(*os.File); ok {
+		tty = isatty.IsTerminal(fd.Fd())
+	}
 	reg := stats.NewRegistry()
-	// The configuration's outputs, and the replay reader as the only input.
-	st := reg.Input("replay", typ)
+	name := "replay"
+	if r.typ == replayDeadLetter {
+		name = replayDeadLetter // source.input of re-ingested messages
+	}
+	st := reg.Input(name, r.typ)
+	prog := newProgress(stderr, tty, replay.TotalSize(r.files), in.Read.Load, st.Normalized.Load)
+	log := newLoggerTo(prog, f.Log.Format == "console" || (f.Log.Format == "auto" && tty), f.Log.Level)
 	p, err := buildReplayPipeline(f, outs, log, reg, pipeline.Input{
-		Name: "replay", Type: typ, Reader: in, Decoder: dec, Stats: st, Log: log.With().Str("input", "replay").Logger(),
+		Name: name, Type: r.typ, Reader: in, Decoder: dec, Stats: st, Log: log.With().Str("input", name).Logger(),
 		CommunityIDSeed: f.CommunityIDSeed(common),
 	})
 	if err != nil {
@@ -146,39 +156,119 @@ func runReplay(stderr io.Writer, path, typ, inputName, layout string, sigFiles s
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
 
-	total := replay.TotalSize(files)
 	start := time.Now()
-	stopProgress := showProgress(stderr, noProgress, total, in, st)
+	if !r.noProgress {
+		interval := 5 * time.Second
+		if tty {
+			interval = 100 * time.Millisecond
+		}
+		go prog.run(interval)
+	}
 	runErr := make(chan error, 1)
 	go func() { runErr <- p.Run(ctx) }()
+	interrupted := false
 	select {
 	case <-in.Finished():
 	case <-sig:
-		fmt.Fprintln(stderr, "interrupted: draining what was read")
+		interrupted = true
+		log.Warn().Msg("interrupted: draining what was read")
 	}
 	cancel()
 	err = <-runErr
-	stopProgress()
+	if !r.noProgress {
+		prog.stop(!interrupted && len(in.FileErrors) == 0)
+	}
 
-	elapsed := time.Since(start)
-	events := st.Normalized.Load()
-	failed := st.Failed.Total()
-	fmt.Fprintf(stderr, "replayed %d file(s), %s in %s: %d events (%.0f/s), %d errors %v\n",
-		len(files), byteSize(in.Read.Load()), elapsed.Round(time.Millisecond), events,
-		float64(events)/max(elapsed.Seconds(), 1e-9), failed, st.Failed.Snapshot())
-	for _, o := range reg.Outputs() {
-		fmt.Fprintf(stderr, "output %s: %d written, %d dropped\n", o.Name, o.Written.Load(), o.Dropped.Total())
-	}
-	for _, fe := range in.FileErrors {
-		fmt.Fprintln(stderr, "error:", fe)
-	}
+	failed := printReplaySummary(stdout, r, in, st, reg, time.Since(start))
 	if err != nil {
 		return err
 	}
-	if failed > 0 || len(in.FileErrors) > 0 {
+	if failed {
 		return &exitError{code: 1, err: fmt.Errorf("")}
 	}
 	return nil
+}
+
+// printReplaySummary writes the outcome in plain words and reports
+// whether anything could not be replayed.
+func printReplaySummary(w io.Writer, r replayRun, in *replay.Input, st *stats.Input, reg *stats.Registry, elapsed time.Duration) (failed bool) {
+	events := st.Normalized.Load()
+	fmt.Fprintf(w, "replayed %d file(s): %s in %s, %s events (%s events/s)\n", len(r.files), byteSize(in.Read.Load()),
+		elapsed.Round(time.Millisecond), thousands(events), thousands(uint64(float64(events)/max(elapsed.Seconds(), 1e-3))))
+	nfailed := st.Failed.Total()
+	fmt.Fprintf(w, "not normalized: %d%s\n", nfailed, reasonList(st.Failed.Snapshot()))
+	if dl, ok := in.Reader.(*deadLetterReader); ok {
+		skipped := dl.skippedCounts()
+		var n uint64
+		for _, v := range skipped {
+			n += v
+		}
+		if n > 0 {
+			fmt.Fprintf(w, "skipped: %d%s\n", n, reasonList(skipped))
+			failed = true
+		}
+	}
+	for _, o := range reg.Outputs() {
+		fmt.Fprintf(w, "output %s: %s written, %d dropped%s\n", o.Name, thousands(o.Written.Load()), o.Dropped.Total(), reasonList(o.Dropped.Snapshot()))
+	}
+	for _, fe := range in.FileErrors {
+		fmt.Fprintln(w, "error:", fe)
+	}
+	return failed || nfailed > 0 || len(in.FileErrors) > 0
+}
+
+// reasonList prints {"truncated": 3, "invalid_json": 1} as
+// " (invalid_json: 1, truncated: 3)", or "" when empty.
+func reasonList(m map[string]uint64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, m[k]))
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// replayReader makes the reader of r.files and the decoder of what it
+// emits, from the type's plugin (or the dead-letter reader).
+func replayReader(r replayRun, block *decodedInput) (*replay.Input, inputs.Decoder, error) {
+	// The flags are options of the type's configuration block.
+	flags := map[string]any{}
+	if r.layout != "" && r.layout != "auto" {
+		flags["format"] = r.layout
+	}
+	if !r.sigFiles.Empty() {
+		flags["signatures"] = map[string]any{"sid_msg_map": r.sigFiles.SidMsg, "gen_msg_map": r.sigFiles.GenMsg,
+			"classification_config": r.sigFiles.Classification, "rules": r.sigFiles.Rules}
+	}
+	if r.typ == replayDeadLetter {
+		return &replay.Input{Files: r.files, Reader: newDeadLetterReader(flags)}, nil, nil
+	}
+	plugin, ok := inputPlugins[r.typ]
+	if !ok || plugin.Files == nil {
+		return nil, nil, fmt.Errorf("unknown --type %q (%s)", r.typ, replayTypes())
+	}
+	opts := plugin.Options()
+	if block != nil {
+		opts = block.opts
+	}
+	if err := replayOptions(r.typ, flags, opts); err != nil {
+		return nil, nil, err
+	}
+	var dec inputs.Decoder
+	if plugin.Decoder != nil {
+		d, err := plugin.Decoder(opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		dec = d
+	}
+	fr, err := plugin.Files(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &replay.Input{Files: r.files, Reader: fr}, dec, nil
 }
 
 // replayBlock finds the configuration's input block whose options replay
@@ -223,7 +313,7 @@ func replayTypes() string {
 			types = append(types, t)
 		}
 	}
-	return strings.Join(types, ", ")
+	return strings.Join(append(types, replayDeadLetter), ", ")
 }
 
 // replayOptions decodes the flags given as options of the type's block.
@@ -243,7 +333,7 @@ func replayOptions(typ string, flags map[string]any, opts any) error {
 		return nil
 	}
 	for i, p := range probs {
-		if p.Msg == "unknown key" {
+		if strings.HasPrefix(p.Msg, "unknown key") {
 			probs[i].Msg = "--type " + typ + " takes no such option (a flag for another type)"
 		}
 	}
@@ -278,70 +368,4 @@ func buildReplayPipeline(f *config.File, outs []decodedOutput, log zerolog.Logge
 	return pipeline.New(pipeline.Options{
 		Sensor: f.Sensor, Workers: f.Pipeline.Workers, ShutdownTimeout: f.Pipeline.ShutdownTimeout, Log: log, DeadLetter: dl,
 	}, []pipeline.Input{in}, pouts)
-}
-
-// showProgress draws a progress bar over the bytes read on a terminal, or
-// prints a line every 5 s otherwise. The returned function stops it.
-func showProgress(w io.Writer, off bool, total int64, in *replay.Input, st *stats.Input) func() {
-	if off {
-		return func() {}
-	}
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		tty = isatty.IsTerminal(f.Fd())
-	}
-	go func() {
-		defer close(stopped)
-		if tty {
-			bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(w), progressbar.OptionShowBytes(true),
-				progressbar.OptionSetDescription("replay"), progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-			t := time.NewTicker(100 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					bar.Set64(in.Read.Load())
-					bar.Finish()
-					return
-				case <-t.C:
-					bar.Set64(in.Read.Load())
-				}
-			}
-		}
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				read := in.Read.Load()
-				pct := 100.0
-				if total > 0 {
-					pct = 100 * float64(read) / float64(total)
-				}
-				fmt.Fprintf(w, "replay: %s of %s (%.1f%%), %d events, %d errors\n",
-					byteSize(read), byteSize(total), pct, st.Normalized.Load(), st.Failed.Total())
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-stopped
-	}
-}
-
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

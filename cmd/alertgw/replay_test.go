@@ -32,7 +32,7 @@ func TestReplayUnified2ToFileOutput(t *testing.T) {
 	os.WriteFile(files[0], raw, 0o644)
 	os.WriteFile(files[1], gz.Bytes(), 0o644)
 	var stderr bytes.Buffer
-	if err := runReplay(&stderr, cfg, "unified2", "", "auto", sigmapFiles(), true, files); err != nil {
+	if err := runReplay(&stderr, &stderr, replayRun{config: cfg, typ: "unified2", layout: "auto", noProgress: true, files: files}); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	f, _ := os.Open(out)
@@ -57,12 +57,12 @@ func TestReplayUnified2ToFileOutput(t *testing.T) {
 	}
 
 	os.WriteFile(files[0], raw[:len(raw)-3], 0o644)
-	err = runReplay(&stderr, cfg, "unified2", "", "auto", sigmapFiles(), true, files[:1])
+	err = runReplay(&stderr, &stderr, replayRun{config: cfg, typ: "unified2", layout: "auto", noProgress: true, files: files[:1]})
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != 1 {
 		t.Errorf("truncated file: err %v", err)
 	}
-	if err := runReplay(&stderr, cfg, "pcap", "", "auto", sigmapFiles(), true, files[:1]); !errors.As(err, &ee) || ee.code != 2 {
+	if err := runReplay(&stderr, &stderr, replayRun{config: cfg, typ: "pcap", layout: "auto", noProgress: true, files: files[:1]}); !errors.As(err, &ee) || ee.code != 2 {
 		t.Errorf("unknown type: err %v", err)
 	}
 }
@@ -86,7 +86,7 @@ func TestReplaySuricata(t *testing.T) {
 	p := filepath.Join(dir, "eve.json.gz")
 	os.WriteFile(p, gz.Bytes(), 0o644)
 	var stderr bytes.Buffer
-	err := runReplay(&stderr, cfg, "suricata", "", "auto", sigfiles.Files{}, true, []string{p})
+	err := runReplay(&stderr, &stderr, replayRun{config: cfg, typ: "suricata", layout: "auto", noProgress: true, files: []string{p}})
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != 1 {
 		t.Fatalf("want exit 1 for the broken line, got %v\n%s", err, stderr.String())
@@ -117,7 +117,7 @@ outputs:
     path: `+out+"\n"), 0o644)
 	capture := "../../inputs/nflog/testdata/tcpdump_nflog.pcapng"
 	var stderr bytes.Buffer
-	if err := runReplay(&stderr, cfg, "nflog", "", "auto", sigfiles.Files{}, true, []string{capture}); err != nil {
+	if err := runReplay(&stderr, &stderr, replayRun{config: cfg, typ: "nflog", layout: "auto", noProgress: true, files: []string{capture}}); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	if !bytes.Contains(stderr.Bytes(), []byte("with the options of input fw")) {
@@ -149,7 +149,7 @@ outputs:
 	}
 	os.Remove(out)
 	var ee *exitError
-	if err := runReplay(&stderr, cfg, "nflog", "nope", "auto", sigfiles.Files{}, true, []string{capture}); !errors.As(err, &ee) || ee.code != 2 {
+	if err := runReplay(&stderr, &stderr, replayRun{config: cfg, typ: "nflog", input: "nope", layout: "auto", noProgress: true, files: []string{capture}}); !errors.As(err, &ee) || ee.code != 2 {
 		t.Errorf("unknown --input: %v", err)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 
 	"github.com/alertgw/alertgw/config"
-	"github.com/alertgw/alertgw/internal/admin"
+	"github.com/alertgw/alertgw/inputs/unixsock/sockdir"
 	"github.com/alertgw/alertgw/internal/listenfds"
 	"github.com/alertgw/alertgw/internal/privdrop"
 	"github.com/alertgw/alertgw/stats"
@@ -50,10 +52,26 @@ func run(ctx context.Context, path string) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	if err := probs.Err(); err != nil {
+	// The same checks as `alertgw validate`: a file that cannot be read
+	// stops the start here, with its key path, rather than deep inside
+	// the plugin that opens it.
+	perrs, warns := preflight(f, ins, outs)
+	if err := append(probs, perrs...).Err(); err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	log := newLogger(f.Log)
+	for _, w := range warns {
+		log.Warn().Str("key", w.Path).Msg(w.Msg)
+	}
+	if f.RunAs.User != "" {
+		// The run_as user owns the gateway's directories as much as root
+		// does: its socket directories are trusted (package sockdir).
+		uid, _, err := privdrop.Resolve(privdrop.Target{User: f.RunAs.User, Group: f.RunAs.Group})
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("run_as: %w", err)}
+		}
+		sockdir.TrustRunAs(uid)
+	}
 	reg := stats.NewRegistry()
 	tk := takeoverFromEnv()
 	var takeoverGone <-chan struct{}
@@ -91,22 +109,21 @@ func run(ctx context.Context, path string) error {
 	}()
 	reload := newReloader(path, f, p, log, reg, js)
 	adminCtx, stopAdmin := context.WithCancel(context.Background())
-	defer stopAdmin()
+	var adminWG sync.WaitGroup
+	defer func() { stopAdmin(); adminWG.Wait() }() // its socket file is removed before exit
 	startAdmin := func() error {
-		if f.Admin.Listen == "" {
+		if f.Admin.Listen == "" && f.Admin.Socket == "" {
 			return nil
 		}
-		srv, err := admin.New(f.Admin.Listen, reg, version, log.With().Str("component", "admin").Logger())
+		srv, err := buildAdmin(f, outs, reg, reload, log.With().Str("component", "admin").Logger())
 		if err != nil {
 			return err
 		}
-		srv.SetReload(reload.Reload)
-		go func() {
+		adminWG.Go(func() {
 			if err := srv.Serve(adminCtx); err != nil {
 				log.Error().Err(err).Msg("admin endpoint stopped")
 			}
-		}()
-		log.Info().Str("listen", srv.Addr()).Msg("admin endpoint: /metrics /healthz /readyz /status")
+		})
 		return nil
 	}
 	if tk == nil { // a takeover starts it once the old process released the address
@@ -135,6 +152,11 @@ func run(ctx context.Context, path string) error {
 			}
 		}()
 	}
+	stopConsole, err := startConsole(f, outs, probs, log)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	defer stopConsole()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -173,8 +195,8 @@ func run(ctx context.Context, path string) error {
 
 func logTotals(log zerolog.Logger, reg *stats.Registry, up time.Duration) {
 	for _, s := range reg.Inputs() {
-		log.Info().Str("input", s.Name).Uint64("received", s.Received.Load()).Uint64("normalized", s.Normalized.Load()).Uint64("replayed", s.Replayed.Load()).
-			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Dur("uptime", up).Msg("input totals")
+		log.Info().Str("input", s.Name).Uint64("received", s.Received.Load()).Uint64("normalized", s.Normalized.Load()).Uint64("merged", s.Merged.Load()).Uint64("replayed", s.Replayed.Load()).
+			Interface("failed", s.Failed.Snapshot()).Interface("dropped", s.Dropped.Snapshot()).Dur("uptime", up.Round(time.Millisecond)).Msg("input totals")
 	}
 	if dl := reg.DeadLetter(); dl.Written.Load() > 0 || len(dl.Dropped.Snapshot()) > 0 {
 		log.Info().Uint64("written", dl.Written.Load()).Interface("dropped", dl.Dropped.Snapshot()).Msg("dead-letter totals")
@@ -190,17 +212,23 @@ func logTotals(log zerolog.Logger, reg *stats.Registry, up time.Duration) {
 // newLogger builds the gateway's logger: JSON when stderr is not a terminal
 // (containers, systemd), human-readable console when it is.
 func newLogger(c config.Log) zerolog.Logger {
-	level, err := zerolog.ParseLevel(c.Level)
+	return newLoggerTo(os.Stderr, c.Format == "console" || (c.Format == "auto" && isatty.IsTerminal(os.Stderr.Fd())), c.Level)
+}
+
+func newLoggerTo(w io.Writer, console bool, lvl string) zerolog.Logger {
+	level, err := zerolog.ParseLevel(lvl)
 	if err != nil {
 		level = zerolog.InfoLevel
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
+	// Durations as Go writes them ("10s", "250ms"), in JSON and on the
+	// console alike: a bare 10000 leaves the reader guessing the unit.
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
 	zerolog.SetGlobalLevel(level) // global, so that a reload can change it
-	console := c.Format == "console" || (c.Format == "auto" && isatty.IsTerminal(os.Stderr.Fd()))
 	if console {
-		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
+		return zerolog.New(zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
 	}
-	return zerolog.New(os.Stderr).With().Timestamp().Logger()
+	return zerolog.New(w).With().Timestamp().Logger()
 }
 
 // dropPrivileges switches to run_as once every socket is bound, keeping
@@ -217,6 +245,7 @@ func dropPrivileges(f *config.File, log zerolog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("run_as: %w", err)
 	}
-	log.Info().Int("uid", res.UID).Int("gid", res.GID).Interface("capabilities", keep).Msg("dropped privileges")
+	log.Info().Int("uid", res.UID).Int("gid", res.GID).Interface("capabilities", keep).
+		Msg("dropped privileges: every other capability removed from the bounding set, no_new_privs set")
 	return nil
 }

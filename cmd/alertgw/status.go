@@ -80,38 +80,6 @@ func healthCmd() *cobra.Command {
 	return c
 }
 
-// reloadCmd asks a running gateway to reload its configuration file, as
-// SIGHUP does, and prints the outcome.
-func reloadCmd() *cobra.Command {
-	var addr string
-	c := &cobra.Command{
-		Use:   "reload",
-		Short: "Make a running gateway reload its configuration file (like SIGHUP), printing any problem",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
-			defer cancel()
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/-/reload", nil)
-			if err != nil {
-				return err
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return fmt.Errorf("is the gateway running with admin.listen set? %w", err)
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-			if resp.StatusCode != http.StatusOK {
-				return &exitError{code: 1, err: fmt.Errorf("%s", strings.TrimSpace(string(body)))}
-			}
-			fmt.Fprint(cmd.OutOrStdout(), string(body))
-			return nil
-		},
-	}
-	c.Flags().StringVar(&addr, "addr", admin.DefaultListen, "the gateway's admin endpoint (admin.listen)")
-	return c
-}
-
 func getJSON(ctx context.Context, url string, v any) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -131,22 +99,69 @@ func getJSON(ctx context.Context, url string, v any) error {
 }
 
 func printStatus(w io.Writer, st admin.Status) {
+	now := time.Now()
 	state := "ready"
-	if !st.Ready {
-		state = "NOT READY: " + strings.Join(st.NotReady, "; ")
+	switch {
+	case !st.Ready:
+		state = "NOT READY"
+	case len(st.Degraded) > 0:
+		state = "ready, degraded"
 	}
-	fmt.Fprintf(w, "alertgw %s, up %s, %s\n\n", st.Version, st.Uptime, state)
+	fmt.Fprintf(w, "alertgw %s, up %s, %s\n", st.Version, st.Uptime, state)
+	for _, r := range st.NotReady {
+		fmt.Fprintf(w, "  not ready: %s\n", r)
+	}
+	for _, r := range st.Degraded {
+		fmt.Fprintf(w, "  degraded: %s\n", r)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "INPUT\tTYPE\tUP\tRECEIVED\tNORMALIZED\tFAILED\tDROPPED")
+	fmt.Fprintln(tw, "INPUT\tTYPE\tREADY\tRECEIVED\tRATE/s\tLAST EVENT\tNORMALIZED\tFAILED\tDROPPED")
 	for _, in := range st.Inputs {
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%d\t%d\t%s\t%s\n", in.Name, in.Type, in.Up, in.Received, in.Normalized, reasons(in.Failed), reasons(in.Dropped))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\n", in.Name, in.Type, yesNo(in.Ready), in.Received, rate(in.Rate),
+			ago(in.LastEvent, now), in.Normalized, reasons(in.Failed), reasons(in.Dropped))
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "OUTPUT\tTYPE\tREADY\tQUEUED\tWRITTEN\tRETRIED\tFAILED\tDROPPED")
+	fmt.Fprintln(tw, "OUTPUT\tTYPE\tSTATE\tQUEUED\tWRITTEN\tRATE/s\tLAST WRITE\tFAILING\tRETRIED\tFAILED\tDROPPED")
 	for _, o := range st.Outputs {
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%d/%d\t%d\t%d\t%s\t%s\n", o.Name, o.Type, o.Ready, o.Queued, o.Capacity, o.Written, o.Retried, reasons(o.Failed), reasons(o.Dropped))
+		failing := "-"
+		if o.FailingFor != "" {
+			failing = "for " + o.FailingFor
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\t%d\t%s\t%s\n", o.Name, o.Type, o.State, o.Queued, o.Capacity, o.Written,
+			rate(o.Rate), ago(o.LastWrite, now), failing, o.Retried, reasons(o.Failed), reasons(o.Dropped))
 	}
 	tw.Flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "NO"
+}
+
+func rate(r float64) string {
+	if r >= 100 {
+		return fmt.Sprintf("%.0f", r)
+	}
+	return fmt.Sprintf("%.1f", r)
+}
+
+// ago prints a time as "3s ago" (the gateway's clock and this one are the
+// same machine's, or close), or "never".
+func ago(t *time.Time, now time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	d := now.Sub(*t)
+	if d < 0 {
+		d = 0
+	}
+	if d < time.Second {
+		return "now"
+	}
+	return d.Round(time.Second).String() + " ago"
 }
 
 // reasons prints {"truncated": 3, "enobufs": 1} as "enobufs=1 truncated=3", or 0.

@@ -21,6 +21,7 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/audit"
+	"github.com/alertgw/alertgw/stats"
 )
 
 // sample is sample.yaml: a minimal working block of this type.
@@ -35,6 +36,7 @@ var Plugin = inputs.Plugin{
 	Options: defaultOptions,
 	Sample:  sample,
 	New:     New,
+	Files:   newFileReader, // alertgw replay --type auditd
 }
 
 // Reasons under which this input counts losses (Stats.Dropped).
@@ -43,6 +45,16 @@ const (
 	DropTooLong     = "too_long"     // a text line longer than any audit record
 	DropFraming     = "framing"      // a binary stream out of line: the connection was reset
 )
+
+// lost counts what was lost on its way to the events without becoming a
+// record the input could read (over-long lines, a stream out of line):
+// received and dropped, so that received = normalized + merged + failed +
+// dropped holds. Missing serials count the same way, one per event (its
+// records are unknown).
+func lost(st *stats.Input, reason string, n uint64) {
+	st.Received.Add(n)
+	st.Dropped.Add(reason, n)
+}
 
 // Input reads one auditd source.
 type Input struct {
@@ -303,12 +315,12 @@ func (s *session) stream(ctx context.Context, r io.Reader, closer io.Closer) err
 			s.records(b.recs, b.bytes)
 			if d := b.tooLong - tooLong; d > 0 {
 				tooLong += d
-				in.env.Stats.Dropped.Add(DropTooLong, d)
+				lost(in.env.Stats, DropTooLong, d)
 				in.env.Log.Warn().Uint64("lines", d).Msg("dropped text lines longer than any audit record")
 			}
 			if b.err != nil {
 				if errors.Is(b.err, errFraming) {
-					in.env.Stats.Dropped.Add(DropFraming, 1)
+					lost(in.env.Stats, DropFraming, 1)
 				}
 				return b.err
 			}
@@ -344,9 +356,10 @@ func (s *session) flush(evs []*normalize.Event) {
 		s.emit.Failed(f.raw, reasonOf(f.err), f.err)
 	}
 	s.failed = s.failed[:0]
-	if lost := in.proc.Lost(); lost > 0 {
-		in.env.Stats.Dropped.Add(DropSequenceGap, lost)
-		s.lostSinceLog += lost
+	in.env.Stats.Merged.Add(in.proc.Merged())
+	if gap := in.proc.Lost(); gap > 0 {
+		lost(in.env.Stats, DropSequenceGap, gap)
+		s.lostSinceLog += gap
 		if now := time.Now(); now.Sub(s.lastLostLog) >= 10*time.Second {
 			in.env.Log.Warn().Uint64("events", s.lostSinceLog).Msg("audit serials skipped: events lost by the kernel, auditd or while disconnected")
 			s.lastLostLog, s.lostSinceLog = now, 0

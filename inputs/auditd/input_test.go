@@ -260,8 +260,21 @@ func TestReconnect(t *testing.T) {
 	}
 }
 
+// checkIdentity checks, once the input stopped, that every record is
+// accounted for once: received = normalized + merged + failed + dropped.
+func checkIdentity(t *testing.T, st *stats.Input, c *collector) {
+	t.Helper()
+	c.mu.Lock()
+	events, failed := uint64(len(c.events)), uint64(len(c.failed))
+	c.mu.Unlock()
+	if got, want := st.Received.Load(), events+st.Merged.Load()+failed+st.Dropped.Total(); got != want {
+		t.Errorf("received %d ≠ %d events + %d merged + %d failed + %d dropped %v",
+			got, events, st.Merged.Load(), failed, st.Dropped.Total(), st.Dropped.Snapshot())
+	}
+}
+
 func TestFileSource(t *testing.T) {
-	in, _ := newInput(t, func(o *Options) { o.Source, o.Files = SourceFile, []string{"testdata/*.log"} })
+	in, st := newInput(t, func(o *Options) { o.Source, o.Files = SourceFile, []string{"testdata/*.log"} })
 	col := &collector{}
 	if err := in.Run(context.Background(), col); err != nil {
 		t.Fatal(err)
@@ -269,6 +282,37 @@ func TestFileSource(t *testing.T) {
 	if got := col.serials(); len(got) != 5 {
 		t.Errorf("serials %v, want 5 events", got)
 	}
+	// 17 records, 5 events: 12 records folded into their event.
+	if st.Received.Load() != 17 || st.Merged.Load() != 12 {
+		t.Errorf("received %d merged %d, want 17 and 12", st.Received.Load(), st.Merged.Load())
+	}
+	checkIdentity(t, st, col)
+}
+
+// Records of one event, its EOE, a serial missing in between and a
+// record that fails to parse: each is counted once.
+func TestAccountingIdentity(t *testing.T) {
+	in, st := newInput(t, func(o *Options) { o.Source = SourceStdin })
+	var b bytes.Buffer
+	b.WriteString(`type=SYSCALL msg=audit(1700000000.000:10): arch=c000003e syscall=59 success=yes exit=0 items=1 ppid=1 pid=2 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=1 comm="true" exe="/bin/true" key=(null)` + "\n")
+	b.WriteString(`type=EXECVE msg=audit(1700000000.000:10): argc=1 a0="true"` + "\n")
+	b.WriteString(`type=PROCTITLE msg=audit(1700000000.000:10): proctitle="true"` + "\n")
+	b.WriteString("type=EOE msg=audit(1700000000.000:10): \n")
+	b.WriteString("not an audit record\n")
+	// Serials 11 and 12 never come.
+	b.WriteString(`type=USER_LOGIN msg=audit(1700000001.000:13): pid=1 uid=0 auid=4294967295 ses=4294967295 msg='op=login acct="bob" exe="/usr/sbin/sshd" hostname=? addr=192.0.2.1 terminal=ssh res=failed'` + "\n")
+	in.stdin = bufio.NewReader(&b)
+	col := &collector{}
+	if err := in.Run(context.Background(), col); err != nil {
+		t.Fatal(err)
+	}
+	if len(col.events) != 2 || len(col.failed) != 1 {
+		t.Fatalf("%d events, %d failed; want 2 and 1", len(col.events), len(col.failed))
+	}
+	if st.Merged.Load() != 3 || st.Dropped.Get(DropSequenceGap) != 2 {
+		t.Errorf("merged %d, sequence_gap %d; want 3 (EXECVE, PROCTITLE, EOE) and 2", st.Merged.Load(), st.Dropped.Get(DropSequenceGap))
+	}
+	checkIdentity(t, st, col)
 }
 
 func TestStdinGarbage(t *testing.T) {
@@ -292,18 +336,21 @@ func TestStdinGarbage(t *testing.T) {
 	if st.Dropped.Get(DropTooLong) != 1 {
 		t.Errorf("too_long = %d, want 1", st.Dropped.Get(DropTooLong))
 	}
+	checkIdentity(t, st, col)
 }
 
 func TestBadFrameHeader(t *testing.T) {
 	in, st := newInput(t, func(o *Options) { o.Source, o.Format, o.BinaryFraming = SourceStdin, FormatBinary, FramingExact })
 	in.stdin = bytes.NewReader(append(frame("type=EOE msg=audit(1.1:1): ", true), frame("x", false)...))
-	err := in.Run(context.Background(), &collector{})
+	col := &collector{}
+	err := in.Run(context.Background(), col)
 	if err == nil || !strings.Contains(err.Error(), "binary_framing") {
 		t.Errorf("err = %v, want a framing error naming binary_framing", err)
 	}
 	if st.Dropped.Get(DropFraming) != 1 {
 		t.Errorf("framing drops = %d", st.Dropped.Get(DropFraming))
 	}
+	checkIdentity(t, st, col)
 }
 
 func TestValidate(t *testing.T) {

@@ -1,6 +1,7 @@
 package auditd
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"time"
@@ -177,4 +178,17 @@ func labelPath(i int, k string) string {
 		s += "." + k
 	}
 	return s
+}
+
+// PathUses implements config.PathLister: audit.log files are read when
+// the source is file (auditd's af_unix socket is auditd's to create).
+func (o *Options) PathUses() []config.PathUse {
+	if o.Source != SourceFile {
+		return nil
+	}
+	uses := make([]config.PathUse, len(o.Files))
+	for i, f := range o.Files {
+		uses[i] = config.PathUse{Key: fmt.Sprintf("files[%d]", i), Path: f, Use: config.PathRead}
+	}
+	return uses
 }

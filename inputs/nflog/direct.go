@@ -218,7 +218,7 @@ func (r *directReader) run(ctx context.Context, emit inputs.Emitter) {
 		}
 		r.errRun = 0
 		if flags&unix.MSG_TRUNC != 0 {
-			st.Dropped.Add(normalize.ReasonTruncated, 1)
+			lost(st, normalize.ReasonTruncated, 1)
 			r.in.warnLog.Warn().Int("size", n).Msg("NFLOG datagram larger than the receive buffer: dropped")
 			continue
 		}
@@ -254,7 +254,7 @@ func (r *directReader) datagram(b []byte, now time.Time) {
 	for len(b) > 0 {
 		msg, typ, rest, err := nfdec.NextMessage(b)
 		if err != nil {
-			st.Dropped.Add(normalize.ReasonMalformed, 1)
+			lost(st, normalize.ReasonMalformed, 1)
 			r.in.warnLog.Warn().Err(err).Msg("malformed netlink datagram: rest dropped")
 			return
 		}
@@ -264,14 +264,14 @@ func (r *directReader) datagram(b []byte, now time.Time) {
 		}
 		var a nfdec.Attrs
 		if err := nfdec.ParseMessage(msg, &a); err != nil {
-			st.Dropped.Add(normalize.ReasonMalformed, 1)
+			lost(st, normalize.ReasonMalformed, 1)
 			r.in.warnLog.Warn().Err(err).Msg("malformed NFLOG message dropped")
 			continue
 		}
 		r.packets++
 		g := r.state(a.Group)
 		if g == nil {
-			st.Dropped.Add(DropOtherGroup, 1) // cannot happen: the kernel sends only what we bound
+			lost(st, DropOtherGroup, 1) // cannot happen: the kernel sends only what we bound
 			continue
 		}
 		if ev := g.packet(&a, now); ev != nil {
@@ -303,7 +303,7 @@ func (r *directReader) recvError(err error) bool {
 	st := r.in.env.Stats
 	switch {
 	case errors.Is(err, unix.ENOBUFS):
-		st.Dropped.Add(DropENOBUFS, 1)
+		r.in.overrun(st)
 		r.in.warnLog.Warn().Msg("NFLOG overrun (ENOBUFS): the kernel dropped packets; raise socket_buffer, or turn on sequence to count them")
 		return false
 	case errors.Is(err, unix.EINTR):
@@ -311,7 +311,7 @@ func (r *directReader) recvError(err error) bool {
 	case errors.Is(err, unix.EBADF), errors.Is(err, os.ErrClosed):
 		return true
 	}
-	st.Dropped.Add(DropRecvError, 1)
+	lost(st, DropRecvError, 1)
 	r.in.warnLog.Error().Err(err).Msg("NFLOG receive error; still reading")
 	r.errRun++
 	if r.errRun > 3 {

@@ -30,6 +30,7 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize"
 	nfdec "github.com/alertgw/alertgw/normalize/nflog"
+	"github.com/alertgw/alertgw/stats"
 )
 
 // sample is sample.yaml: a minimal working block of this type.
@@ -60,6 +61,24 @@ const (
 	DropRecvError      = "recv_error"      // other receive errors
 	DropOtherGroup     = "other_group"     // a packet of a group this input did not bind
 )
+
+// lost counts messages lost on their way to the gateway, which it learns
+// of without reading them (sequence gaps, overruns, unreadable
+// datagrams): as received and dropped, so that received = normalized +
+// failed + dropped holds.
+func lost(st *stats.Input, reason string, n uint64) {
+	st.Received.Add(n)
+	st.Dropped.Add(reason, n)
+}
+
+// overrun counts an ENOBUFS. With sequence numbers the gap that follows
+// counts the lost packets exactly (seq_gap), so the overrun itself is only
+// logged; without them it counts as one lost message, a lower bound.
+func (in *Input) overrun(st *stats.Input) {
+	if !in.opts.Sequence {
+		lost(st, DropENOBUFS, 1)
+	}
+}
 
 // Input reads NFLOG groups.
 type Input struct {
@@ -319,7 +338,7 @@ func (g *groupState) packet(a *nfdec.Attrs, now time.Time) *normalize.Event {
 	if a.HasSeq {
 		if g.haveSeq {
 			if gap := a.Seq - g.lastSeq - 1; gap != 0 && gap < 1<<31 {
-				st.Dropped.Add(DropSeqGap, uint64(gap))
+				lost(st, DropSeqGap, uint64(gap))
 				g.in.warnLog.Warn().Uint16("group", g.group).Uint32("missing", gap).Msg("NFLOG sequence gap: the kernel dropped packets")
 			}
 		}
@@ -374,7 +393,7 @@ func (g *groupReader) onError(err error) int {
 	}
 	st := g.in.env.Stats
 	if errors.Is(err, unix.ENOBUFS) {
-		st.Dropped.Add(DropENOBUFS, 1)
+		g.in.overrun(st)
 		g.in.warnLog.Warn().Uint16("group", g.group).Msg("NFLOG overrun (ENOBUFS): the kernel dropped packets; raise socket_buffer, or turn on sequence to count them")
 		return 0
 	}
@@ -382,7 +401,7 @@ func (g *groupReader) onError(err error) int {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return 0
 	}
-	st.Dropped.Add(DropRecvError, 1)
+	lost(st, DropRecvError, 1)
 	g.in.warnLog.Error().Err(err).Uint16("group", g.group).Msg("NFLOG receive error; still reading")
 	g.errRun++
 	if g.errRun > 3 {

@@ -38,8 +38,8 @@ const DefaultBatchSize = 256
 type Input struct {
 	Files  []string
 	Reader inputs.FileReader
-	// Read counts the bytes read so far (compressed bytes for gzip), for
-	// progress display.
+	// Read counts the bytes of the files' contents read so far (after
+	// decompression for gzip), for progress display against TotalSize.
 	Read atomic.Int64
 	// FileErrors lists files that could not be read to the end.
 	FileErrors []error
@@ -56,15 +56,49 @@ func (in *Input) Finished() <-chan struct{} {
 	return in.finished
 }
 
-// TotalSize is the sum of the files' sizes (for a progress bar).
+// TotalSize is the sum of the files' content sizes, for a progress bar
+// against Read: a gzip file counts its uncompressed size, from the size
+// its trailer records (the last member's, modulo 4 GiB: an estimate).
 func TotalSize(files []string) int64 {
 	var n int64
 	for _, f := range files {
-		if st, err := os.Stat(f); err == nil {
-			n += st.Size()
-		}
+		n += contentSize(f)
 	}
 	return n
+}
+
+func contentSize(name string) int64 {
+	f, err := os.Open(name)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0
+	}
+	var magic [2]byte
+	if _, err := io.ReadFull(f, magic[:]); err != nil || magic != [2]byte{0x1f, 0x8b} || st.Size() < 18 {
+		return st.Size()
+	}
+	var trailer [4]byte
+	if _, err := f.ReadAt(trailer[:], st.Size()-4); err != nil {
+		return st.Size()
+	}
+	isize := int64(binary.LittleEndian.Uint32(trailer[:]))
+	// ISIZE is the size modulo 2^32: a file that compresses better than
+	// 4 GiB per its own size is taken as whole multiples of 4 GiB more.
+	for isize < st.Size() {
+		isize += 1 << 32
+	}
+	return isize
+}
+
+// Finisher is implemented by FileReaders that hold state across files
+// (audit events spanning a log rotation): Finish emits what is left once
+// the last file was read.
+type Finisher interface {
+	Finish(ctx context.Context, emit inputs.Emitter) error
 }
 
 // Run reads every file in turn, then waits for the acknowledgements.
@@ -78,6 +112,11 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 		}
 		if err := in.readFile(ctx, name, acked); err != nil {
 			in.FileErrors = append(in.FileErrors, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	if f, ok := in.Reader.(Finisher); ok {
+		if err := f.Finish(ctx, acked); err != nil {
+			in.FileErrors = append(in.FileErrors, err)
 		}
 	}
 	in.acks.Wait()
@@ -134,16 +173,16 @@ func (in *Input) open(name string) (*bufio.Reader, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(countingReader{f, &in.Read}, 256<<10)
+	br := bufio.NewReaderSize(f, 256<<10)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		z, err := gzip.NewReader(br)
 		if err != nil {
 			f.Close()
 			return nil, nil, fmt.Errorf("gzip: %w", err)
 		}
-		return bufio.NewReaderSize(z, 256<<10), func() { z.Close(); f.Close() }, nil
+		return bufio.NewReaderSize(countingReader{z, &in.Read}, 256<<10), func() { z.Close(); f.Close() }, nil
 	}
-	return br, func() { f.Close() }, nil
+	return bufio.NewReaderSize(countingReader{br, &in.Read}, 256<<10), func() { f.Close() }, nil
 }
 
 func (in *Input) readFile(ctx context.Context, name string, emit inputs.Emitter) error {

@@ -63,8 +63,12 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 		case <-ctx.Done():
 			return nil
 		case now := <-t.C:
+			// Each snapshot is the input's message: received, then
+			// normalized by the pipeline (so received = normalized).
+			in.env.Stats.Received.Add(1)
 			ev, err := Event(in.env.Registry, now)
 			if err != nil {
+				in.env.Stats.Failed.Add(normalize.ReasonMalformed, 1)
 				return err
 			}
 			emit.Events([]*normalize.Event{ev}, nil)
@@ -81,6 +85,7 @@ type counters struct {
 	Type       string            `json:"type"`
 	Received   *uint64           `json:"received,omitempty"`
 	Normalized *uint64           `json:"normalized,omitempty"`
+	Merged     *uint64           `json:"merged,omitempty"`
 	Queued     *int64            `json:"queued,omitempty"`
 	Written    *uint64           `json:"written,omitempty"`
 	Retried    *uint64           `json:"retried,omitempty"`
@@ -93,8 +98,12 @@ type counters struct {
 func Event(reg *stats.Registry, now time.Time) (*normalize.Event, error) {
 	var ins, outs []counters
 	for _, s := range reg.Inputs() {
-		rx, n := s.Received.Load(), s.Normalized.Load()
-		ins = append(ins, counters{Name: s.Name, Type: s.Type, Received: &rx, Normalized: &n, Failed: s.Failed.Snapshot(), Dropped: s.Dropped.Snapshot()})
+		rx, n, m := s.Received.Load(), s.Normalized.Load(), s.Merged.Load()
+		c := counters{Name: s.Name, Type: s.Type, Received: &rx, Normalized: &n, Failed: s.Failed.Snapshot(), Dropped: s.Dropped.Snapshot()}
+		if m > 0 {
+			c.Merged = &m
+		}
+		ins = append(ins, c)
 	}
 	for _, s := range reg.Outputs() {
 		q, w, r := s.Queued.Load(), s.Written.Load(), s.Retried.Load()

@@ -19,19 +19,19 @@ type Files struct {
 	// SidMsg lists sid-msg.map files: v1 `sid || msg || refs` and v2
 	// `gid || sid || rev || class || priority || msg || refs`, detected
 	// per line.
-	SidMsg []string `mapstructure:"sid_msg_map"`
+	SidMsg []string `mapstructure:"sid_msg_map" path:"read"`
 	// GenMsg is a gen-msg.map file (`gid || sid || msg`): messages of the
 	// preprocessor and decoder events.
-	GenMsg string `mapstructure:"gen_msg_map"`
+	GenMsg string `mapstructure:"gen_msg_map" path:"read"`
 	// Classification is a classification.config file: the class id in a
 	// record is the 1-based position of its `config classification:`
 	// line, whose description becomes the event's category.
-	Classification string `mapstructure:"classification_config"`
+	Classification string `mapstructure:"classification_config" path:"read"`
 	// Rules lists Snort 2/3 rules files: msg, gid, sid, rev, classtype and
 	// priority of every rule (commented-out rules too). Snort 3 has no
 	// sid-msg.map: point this at its rules. A sid-msg.map entry for the
 	// same gid:sid wins.
-	Rules []string `mapstructure:"rules"`
+	Rules []string `mapstructure:"rules" path:"read"`
 }
 
 // Empty reports whether no file is named.

@@ -38,7 +38,7 @@ func (p *Paths) UnmarshalText(b []byte) error {
 type Options struct {
 	// Socket is the path Snort sends to (<log dir>/snort_alert), or a list
 	// of paths and globs (Snort 3 with N packet threads: N_snort_alert).
-	Socket Paths `mapstructure:"socket"`
+	Socket Paths `mapstructure:"socket" path:"socket"`
 	// Format is the datagram layout: auto picks it from the size (65,864:
 	// Snort 2.9 or 3; 65,928: Snort 2.9 OpenAppID; 1,856: Barnyard2);
 	// snort2, snort3 or barnyard2 force one (a datagram of another size is
@@ -178,6 +178,7 @@ func New(env inputs.Env, opts any) (inputs.Input, error) {
 		Options:   o.Options,
 		BatchSize: o.BatchSize,
 		Shrink:    shrink,
+		Sensor:    "snort",
 		Log:       env.Log,
 		Stats:     env.Stats,
 		Journal:   env.Journal,

@@ -37,7 +37,7 @@ type Options struct {
 	// Socket is the path to bind: Suricata's eve-log `filename` (an
 	// absolute path), at most 107 bytes. A glob binds one socket per match
 	// (several Suricata instances).
-	Socket           string `mapstructure:"socket"`
+	Socket           string `mapstructure:"socket" path:"socket"`
 	unixsock.Options `mapstructure:",squash"`
 }
 
@@ -74,12 +74,24 @@ func New(env inputs.Env, opts any) (inputs.Input, error) {
 		Paths:       []string{o.Socket},
 		Options:     o.Options,
 		TrimNewline: true, // every EVE record ends in "\n", datagrams too
+		Sensor:      "suricata",
 		Log:         env.Log,
 		Stats:       env.Stats,
 		Journal:     env.Journal,
 	})
 	if err != nil {
 		return nil, err
+	}
+	// What to paste into suricata.yaml. Suricata resolves a relative
+	// filename against its default-log-dir, so only an absolute path
+	// reaches this socket.
+	filetype := "unix_dgram"
+	if o.SocketType == string(unixsock.Stream) {
+		filetype = "unix_stream"
+	}
+	for _, p := range srv.AbsPaths() {
+		env.Log.Info().Str("filename", p).Str("filetype", filetype).
+			Msgf("point Suricata here: in suricata.yaml, outputs: - eve-log: {filetype: %s, filename: %s}", filetype, p)
 	}
 	return &Input{srv: srv}, nil
 }

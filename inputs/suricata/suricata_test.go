@@ -31,7 +31,7 @@ func TestOptionsFromConfig(t *testing.T) {
 			`inputs[0].socket_type: must be dgram or stream, not "raw"`,
 			"inputs[0].max_message_size: must be between 1KiB and 64MiB, not 1000",
 		}},
-		{"unknown key", map[string]any{"sockett": "/x"}, []string{"inputs[0].sockett: unknown key"}},
+		{"unknown key", map[string]any{"sockett": "/x"}, []string{`inputs[0].sockett: unknown key; did you mean "socket"?`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -178,6 +178,12 @@ func New(env inputs.Env, o any) (inputs.Input, error) {
 				return nil, fmt.Errorf("archive directory: %w", err)
 			}
 		}
+		// The bookmark is what makes a restart resume instead of reading
+		// the spool again: its directory is created like the others, and
+		// one it cannot write to fails the start, not the first write.
+		if err := ensureWritableDir(filepath.Dir(opts.BookmarkPath())); err != nil {
+			return nil, fmt.Errorf("bookmark %s: %w", opts.BookmarkPath(), err)
+		}
 	case "socket":
 		l, err := newSocketListener(env, &opts.SocketOptions)
 		if err != nil {
@@ -186,6 +192,20 @@ func New(env inputs.Env, o any) (inputs.Input, error) {
 		in.sock = l
 	}
 	return in, nil
+}
+
+// ensureWritableDir creates dir (0750) if needed and checks that a file
+// can be created in it.
+func ensureWritableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("create directory: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".alertgw-write-test*")
+	if err != nil {
+		return fmt.Errorf("directory %s is not writable: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // newMapper makes the mapper of the options, with their signature maps.
@@ -208,7 +228,7 @@ func (o *Options) BookmarkPath() string {
 // Run reads until ctx ends.
 func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 	if in.sock != nil {
-		return in.sock.run(ctx, emit, in.mapper, in.opts)
+		return in.sock.run(ctx, emit, in.mapper, in.opts, in.env.Stats)
 	}
 	s := &Spool{
 		Dir: in.opts.Directory, Prefix: in.opts.Prefix, NoStamp: in.opts.NoStamp, BookmarkPath: in.opts.BookmarkPath(),
@@ -240,4 +260,24 @@ func (in *Input) Close() error {
 		return in.sock.srv.Close()
 	}
 	return nil
+}
+
+// PathUses implements config.PathLister: which paths the input uses
+// depends on its mode.
+func (o *Options) PathUses() []config.PathUse {
+	if o.Mode == "socket" {
+		var uses []config.PathUse
+		for i, s := range o.Socket {
+			uses = append(uses, config.PathUse{Key: fmt.Sprintf("socket[%d]", i), Path: s, Use: config.PathSocket})
+		}
+		return uses
+	}
+	uses := []config.PathUse{
+		{Key: "directory", Path: o.Directory, Use: config.PathDir},
+		{Key: "bookmark", Path: o.BookmarkPath(), Use: config.PathWrite},
+	}
+	if o.Processed == "archive" {
+		uses = append(uses, config.PathUse{Key: "archive_dir", Path: o.ArchiveDir, Use: config.PathWriteDir})
+	}
+	return uses
 }

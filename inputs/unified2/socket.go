@@ -12,6 +12,7 @@ import (
 	"github.com/alertgw/alertgw/inputs/unixsock"
 	"github.com/alertgw/alertgw/normalize"
 	u2 "github.com/alertgw/alertgw/normalize/unified2"
+	"github.com/alertgw/alertgw/stats"
 )
 
 // Paths is a list of socket paths or globs; a single string is accepted.
@@ -58,15 +59,15 @@ type socketListener struct {
 }
 
 func newSocketListener(env inputs.Env, o *SocketOptions) (*socketListener, error) {
-	srv, err := unixsock.Listen(unixsock.Config{Paths: o.Socket, Options: o.Options, Log: env.Log, Stats: env.Stats})
+	srv, err := unixsock.Listen(unixsock.Config{Paths: o.Socket, Options: o.Options, Sensor: "unified2", Log: env.Log, Stats: env.Stats})
 	if err != nil {
 		return nil, err
 	}
 	return &socketListener{srv: srv}, nil
 }
 
-func (l *socketListener) run(ctx context.Context, emit inputs.Emitter, m *u2.Mapper, o *Options) error {
-	a := &aggregatingEmitter{next: emit, mapper: m, maxRecord: int(o.MaxRecord)}
+func (l *socketListener) run(ctx context.Context, emit inputs.Emitter, m *u2.Mapper, o *Options, st *stats.Input) error {
+	a := &aggregatingEmitter{next: emit, mapper: m, maxRecord: int(o.MaxRecord), st: st, acct: accounting{st: st}}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { a.flushIdle(o.IdleFlush, stop) })
@@ -88,16 +89,23 @@ type aggregatingEmitter struct {
 	mu       sync.Mutex
 	g        u2.Aggregator
 	lastSeen time.Time
+	st       *stats.Input
+	acct     accounting
 }
 
 func (a *aggregatingEmitter) Messages(b *inputs.Batch) {
 	a.mu.Lock()
 	var evs []*normalize.Event
 	for _, msg := range b.Msgs {
+		// The socket counted the datagram as one message; it is counted
+		// here as the records it carries (as in spool mode), the rest of
+		// a datagram that cannot be split being one more.
+		records := 0
 		err := u2.Split(msg, func(r u2.Record) error {
 			if len(r.Body) > a.maxRecord {
 				return fmt.Errorf("record of %d bytes is longer than max_record", len(r.Body))
 			}
+			records++
 			al, err := a.g.Add(r)
 			if err != nil {
 				a.next.Failed(slices.Clone(r.Body), normalize.ReasonMalformed, err)
@@ -108,9 +116,17 @@ func (a *aggregatingEmitter) Messages(b *inputs.Batch) {
 			return nil
 		})
 		if err != nil {
+			records++
 			a.next.Failed(msg, normalize.ReasonMalformed, err)
 		}
+		switch {
+		case records > 1:
+			a.st.Received.Add(uint64(records - 1))
+		case records == 0: // an empty datagram (the socket drops those first)
+			a.st.Dropped.Add(unixsock.DropEmpty, 1)
+		}
 	}
+	a.acct.update(&a.g)
 	a.lastSeen = time.Now()
 	a.mu.Unlock()
 	if len(evs) > 0 {

@@ -25,7 +25,8 @@ func TestSocketMode(t *testing.T) {
 	if p := config.Decode(raw, "inputs[0]", o); len(p) > 0 {
 		t.Fatal(p.Err())
 	}
-	in, err := New(inputs.Env{Name: "u2", Log: zerolog.Nop(), Stats: &stats.Input{}}, o)
+	st := &stats.Input{}
+	in, err := New(inputs.Env{Name: "u2", Log: zerolog.Nop(), Stats: st}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +44,7 @@ func TestSocketMode(t *testing.T) {
 	c.Write(recs[1])                                          // its packet, in another datagram
 	c.Write(append(append([]byte{}, recs[2]...), recs[3]...)) // event 2 + packet in one
 	c.Write(recs[4][:30])                                     // torn
+	c.Write(nil)                                              // empty: counted, nothing else
 	c.Write(recs[6])                                          // event 4, left open: idle flush
 	c.Close()
 	waitFor(t, "3 alerts", func() bool { return rec.count() == 3 })
@@ -63,6 +65,13 @@ func TestSocketMode(t *testing.T) {
 	}
 	if _, err := os.Stat(o.Socket[0]); !os.IsNotExist(err) {
 		t.Error("socket left behind")
+	}
+	// Every record once: 5 records and a torn datagram; the packet-only
+	// datagram folded into the open event 1, and event 2's packet into
+	// event 2: merged, not lost.
+	checkIdentity(t, st, rec)
+	if st.Received.Load() != 7 || st.Merged.Load() != 2 || st.Dropped.Get("empty") != 1 {
+		t.Errorf("received %d merged %d empty %d, want 7, 2 and 1", st.Received.Load(), st.Merged.Load(), st.Dropped.Get("empty"))
 	}
 	_ = time.Second
 }

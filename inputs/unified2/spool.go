@@ -178,6 +178,7 @@ func (s *Spool) follow(ctx context.Context, emit inputs.Emitter, tr *tracker, po
 
 	var (
 		g       u2.Aggregator
+		acct    = accounting{st: s.Stats}
 		batch   []*normalize.Event
 		lastEnd = pos.Offset // end of the last alert put into batch
 		idle    time.Time
@@ -241,6 +242,7 @@ func (s *Spool) follow(ctx context.Context, emit inputs.Emitter, tr *tracker, po
 				s.Stats.Received.Add(1)
 				s.Stats.Bytes.Add(uint64(u2.HeaderLen + len(rec.Body)))
 				a, aerr := g.Add(rec)
+				acct.update(&g)
 				if aerr != nil {
 					emit.Failed(slices.Clone(rec.Body), normalize.ReasonMalformed, fmt.Errorf("%s: %w", pos.File, aerr))
 				}
@@ -265,6 +267,7 @@ func (s *Spool) follow(ctx context.Context, emit inputs.Emitter, tr *tracker, po
 					if partial {
 						if rest, ok := s.tail(f, off); ok {
 							s.Log.Error().Str("file", pos.File).Int64("offset", off).Int("bytes", len(rest)).Msg("truncated record at the end of a rotated spool file; skipped")
+							s.Stats.Received.Add(1) // the partial record
 							emit.Failed(rest, normalize.ReasonTruncated, fmt.Errorf("%s: truncated record at offset %d", pos.File, off))
 						} else {
 							// more data arrived: read on
@@ -326,6 +329,7 @@ func (s *Spool) follow(ctx context.Context, emit inputs.Emitter, tr *tracker, po
 					break read
 				}
 				s.Log.Error().Str("file", pos.File).Int64("offset", ce.Offset).Uint32("type", ce.Type).Uint32("length", ce.Length).Msg("corrupt unified2 record: skipping the rest of the file")
+				s.Stats.Received.Add(1) // the rest of the file, as one message
 				emit.Failed(nil, normalize.ReasonMalformed, fmt.Errorf("%s: %w", pos.File, err))
 				if a := g.Flush(); a != nil {
 					addAlert(pos.File, a)
@@ -408,8 +412,14 @@ func (s *Spool) bookmarkWriter(written Position) func(Position) {
 			return
 		}
 		if err := WriteBookmark(s.BookmarkPath, pos); err != nil {
-			s.Log.Error().Err(err).Msg("bookmark write failed")
+			s.Log.Error().Err(err).Str("bookmark", s.BookmarkPath).Msg("bookmark write failed: a restart would read again from the last bookmark written")
+			if s.Stats != nil { // not ready until a write succeeds
+				s.Stats.SetProblem(fmt.Sprintf("bookmark %s cannot be written (%v): a restart would read again from the last bookmark written", s.BookmarkPath, err))
+			}
 			return
+		}
+		if s.Stats != nil {
+			s.Stats.SetProblem("")
 		}
 		if pos.File != written.File {
 			s.processed(pos.File)

@@ -57,6 +57,19 @@ func (r *recorder) Failed(raw []byte, reason string, err error) {
 	r.mu.Unlock()
 }
 
+// checkIdentity checks, once the input stopped, that every record is
+// accounted for once: received = normalized + merged + failed + dropped.
+func checkIdentity(t *testing.T, st *stats.Input, r *recorder) {
+	t.Helper()
+	r.mu.Lock()
+	events, failed := uint64(len(r.events)), uint64(len(r.failed))
+	r.mu.Unlock()
+	if got, want := st.Received.Load(), events+st.Merged.Load()+failed+st.Dropped.Total(); got != want {
+		t.Errorf("received %d ≠ %d events + %d merged + %d failed + %d dropped %v",
+			got, events, st.Merged.Load(), failed, st.Dropped.Total(), st.Dropped.Snapshot())
+	}
+}
+
 func (r *recorder) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -149,11 +162,14 @@ func runSpool(t *testing.T, s *Spool, rec *recorder) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, rec) }()
+	var once sync.Once
 	return func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("spool: %v", err)
-		}
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("spool: %v", err)
+			}
+		})
 	}
 }
 
@@ -275,6 +291,8 @@ func TestSpoolCorruptTail(t *testing.T) {
 	defer stop()
 	waitFor(t, "6 alerts", func() bool { return rec.count() == 6 })
 	time.Sleep(100 * time.Millisecond)
+	stop()
+	checkIdentity(t, s.Stats, rec)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if len(rec.events) != 6 {
@@ -488,4 +506,60 @@ func TestSpoolSIGKILL(t *testing.T) {
 
 func binaryType(rec []byte) uint32 {
 	return uint32(rec[0])<<24 | uint32(rec[1])<<16 | uint32(rec[2])<<8 | uint32(rec[3])
+}
+
+// The bookmark's directory is created at start; a bookmark that cannot be
+// written makes the input not ready, and it is ready again once a write
+// succeeds.
+func TestBookmarkDirectoryAndFailure(t *testing.T) {
+	dir := t.TempDir()
+	recs := snortRecords(t)
+	appendFile(t, filepath.Join(dir, "snort.u2.1000"), recs[:10]...)
+	st := &stats.Input{}
+	opts := DefaultOptions()
+	opts.Directory, opts.Prefix = dir, "snort.u2"
+	opts.Bookmark = filepath.Join(dir, "state", "nested", "u2.bookmark") // does not exist yet
+	opts.PollInterval, opts.IdleFlush = 10*time.Millisecond, 50*time.Millisecond
+	in, err := New(inputs.Env{Name: "u2", Log: zerolog.Nop(), Stats: st}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Dir(opts.Bookmark)); err != nil || !fi.IsDir() {
+		t.Fatalf("bookmark directory not created: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	rec := &recorder{}
+	go func() { done <- in.Run(ctx, rec) }()
+	defer func() { cancel(); <-done }()
+	s := &Spool{BookmarkPath: opts.Bookmark}
+	expectBookmark(t, s, Position{File: "snort.u2.1000", Offset: fileSize(t, filepath.Join(dir, "snort.u2.1000"))})
+	if p := st.Problem(); p != "" {
+		t.Fatalf("problem %q while bookmarks are written", p)
+	}
+
+	// The directory disappears (a cleanup job): writes fail, not ready.
+	if err := os.RemoveAll(filepath.Join(dir, "state")); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, filepath.Join(dir, "snort.u2.1000"), recs[10:20]...)
+	waitFor(t, "a problem after the failed bookmark write", func() bool {
+		return strings.Contains(st.Problem(), "bookmark "+opts.Bookmark+" cannot be written")
+	})
+
+	// Back: the next write succeeds and clears the problem.
+	if err := os.MkdirAll(filepath.Dir(opts.Bookmark), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, filepath.Join(dir, "snort.u2.1000"), recs[20:30]...)
+	waitFor(t, "the problem cleared", func() bool { return st.Problem() == "" })
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

@@ -11,11 +11,15 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/inputs/unixsock/sockdir"
 	"github.com/alertgw/alertgw/internal/listenfds"
 )
 
@@ -31,6 +35,10 @@ type socket struct {
 	ino    uint64 // never removes a socket another process put there since
 	conn   *net.UnixConn
 	ln     *net.UnixListener
+	log    zerolog.Logger
+	// removeOnce: the file is removed (or the reason it cannot be is
+	// logged) once, by whichever of drain and close comes first.
+	removeOnce sync.Once
 }
 
 // bind creates the socket at path safely:
@@ -56,15 +64,6 @@ func bind(path string, c *Config) (*socket, error) {
 		return adopt(path, typ, ps, c)
 	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("socket %s: create directory: %w", path, err)
-	}
-	if err := checkDir(dir); err != nil {
-		return nil, fmt.Errorf("socket %s: %w", path, err)
-	}
-	if err := checkExisting(path, typ); err != nil {
-		return nil, err
-	}
 	gid := -1
 	if c.SocketGroup != "" {
 		g, err := lookupGroup(c.SocketGroup)
@@ -72,6 +71,23 @@ func bind(path string, c *Config) (*socket, error) {
 			return nil, fmt.Errorf("socket %s: %w", path, err)
 		}
 		gid = g
+	}
+	_, statErr := os.Stat(dir)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("socket %s: create directory: %w%s", path, err, permissionHint(err, filepath.Dir(dir)))
+	}
+	// A directory created here goes to socket_group as the socket does:
+	// the sensor must be able to enter it (0750) to reach the socket.
+	if errors.Is(statErr, fs.ErrNotExist) && gid >= 0 {
+		if err := unix.Lchown(dir, -1, gid); err != nil {
+			return nil, fmt.Errorf("socket %s: give directory %s to group %s: %w%s", path, dir, c.SocketGroup, err, groupHint(err, c.SocketGroup))
+		}
+	}
+	if err := checkDir(dir); err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	}
+	if err := checkExisting(path, typ); err != nil {
+		return nil, err
 	}
 
 	tmp, err := tempName(dir, path)
@@ -89,15 +105,17 @@ func bind(path string, c *Config) (*socket, error) {
 			os.Remove(tmp)
 		}
 	}()
+	// Errors name the socket's path and its directory, never the
+	// temporary name: that is what the operator configured and can fix.
 	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: tmp}); err != nil {
-		return nil, fmt.Errorf("socket %s: bind %s: %w", path, tmp, err)
+		return nil, fmt.Errorf("socket %s: cannot create a socket in %s: %w%s", path, dir, err, permissionHint(err, dir))
 	}
-	if err := os.Chmod(tmp, os.FileMode(c.SocketMode).Perm()); err != nil {
+	if err := unix.Chmod(tmp, uint32(os.FileMode(c.SocketMode).Perm())); err != nil {
 		return nil, fmt.Errorf("socket %s: set mode %s: %w", path, c.SocketMode, err)
 	}
 	if gid >= 0 {
-		if err := os.Lchown(tmp, -1, gid); err != nil {
-			return nil, fmt.Errorf("socket %s: set group %s: %w", path, c.SocketGroup, err)
+		if err := unix.Lchown(tmp, -1, gid); err != nil {
+			return nil, fmt.Errorf("socket %s: set group %s: %w%s", path, c.SocketGroup, err, groupHint(err, c.SocketGroup))
 		}
 	}
 	if c.ReceiveBuffer > 0 {
@@ -112,11 +130,11 @@ func bind(path string, c *Config) (*socket, error) {
 	if err := unix.Lstat(tmp, &st); err != nil {
 		return nil, fmt.Errorf("socket %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("socket %s: move into place: %w", path, err)
+	if err := unix.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("socket %s: move into place: %w%s", path, err, permissionHint(err, dir))
 	}
 
-	s := &socket{path: path, typ: typ, dev: uint64(st.Dev), ino: st.Ino}
+	s := &socket{path: path, typ: typ, dev: uint64(st.Dev), ino: st.Ino, log: c.Log}
 	f := os.NewFile(uintptr(fd), path)
 	ok = true // f owns fd now
 	defer f.Close()
@@ -186,22 +204,12 @@ func (s *socket) wrap(f *os.File) error {
 	return nil
 }
 
-// checkExisting refuses to replace anything at path but a stale socket.
-// checkDir refuses a world-writable directory: anyone could remove the
-// socket there and put their own in its place, so that a sensor sends its
-// alerts to them. (Even with the sticky bit, as in /tmp, anyone can claim
-// the name while the gateway is down.)
-func checkDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("directory: %w", err)
-	}
-	if fi.Mode().Perm()&0o002 != 0 {
-		return fmt.Errorf("directory %s is world-writable (%s): anyone could replace the socket; use a directory such as /run/alertgw (created 0750)", dir, fi.Mode().Perm())
-	}
-	return nil
-}
+// checkDir refuses a directory where someone other than root or the
+// gateway's user could remove the socket and put their own in its place,
+// so that a sensor sends its alerts to them: see package sockdir.
+func checkDir(dir string) error { return sockdir.Check(dir) }
 
+// checkExisting refuses to replace anything at path but a stale socket.
 func checkExisting(path string, typ Type) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -244,6 +252,28 @@ func describeMode(m fs.FileMode) string {
 		return "a device"
 	}
 	return m.String()
+}
+
+// permissionHint explains EACCES/EPERM on a directory: who alertgw runs as
+// and what it needs there.
+func permissionHint(err error, dir string) string {
+	if !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM) {
+		return ""
+	}
+	who := strconv.Itoa(os.Geteuid())
+	if u, err := user.LookupId(who); err == nil {
+		who = u.Username + " (uid " + who + ")"
+	}
+	return fmt.Sprintf(" (alertgw runs as %s and needs write and search permission on %s)", who, dir)
+}
+
+// groupHint explains EPERM on chown to socket_group: only root, or a member
+// of the group, may give a file to a group.
+func groupHint(err error, group string) string {
+	if !errors.Is(err, unix.EPERM) {
+		return ""
+	}
+	return fmt.Sprintf(" (alertgw must run as root or be a member of group %s to give the socket to it)", group)
 }
 
 // tempName returns a short unused name in dir for binding before the
@@ -296,19 +326,49 @@ func setReceiveBuffer(fd, size int, path string, c *Config) {
 		Msg("receive buffer (the kernel reports twice the usable size; without root it is capped by net.core.rmem_max)")
 }
 
+// check reports an error when the socket file is no longer the one bound
+// here.
+func (s *socket) check() error {
+	var st unix.Stat_t
+	err := unix.Lstat(s.path, &st)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return fmt.Errorf("socket %s is gone (removed after alertgw created it): senders cannot reach this input; restart alertgw to create it again", s.path)
+	case err != nil:
+		return fmt.Errorf("socket %s: %w", s.path, err)
+	case s.ino == 0 && st.Mode&unix.S_IFMT != unix.S_IFSOCK:
+		// A socket systemd bound: its file's identity is not known here,
+		// only that it must still be a socket.
+		return fmt.Errorf("socket %s was replaced by a file that is not a socket: senders no longer reach this input", s.path)
+	case s.ino == 0:
+	case uint64(st.Dev) != s.dev || st.Ino != s.ino:
+		return fmt.Errorf("socket %s was replaced by another file after alertgw created it: senders no longer reach this input; restart alertgw", s.path)
+	}
+	return nil
+}
+
 // remove deletes the socket file if it is still the one bound here, unless
-// someone else holds the socket (systemd) or hands it on (SIGUSR2).
+// someone else holds the socket (systemd) or hands it on (SIGUSR2). When it
+// cannot (after run_as, the gateway's user may not write a root-owned
+// directory), it says why: the file stays, and the next start replaces it
+// as a stale socket.
 func (s *socket) remove() {
 	if s.heldBy != "" || handingOver.Load() || s.ino == 0 {
 		return
 	}
-	var st unix.Stat_t
-	if err := unix.Lstat(s.path, &st); err != nil {
-		return
-	}
-	if uint64(st.Dev) == s.dev && st.Ino == s.ino && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
-		os.Remove(s.path)
-	}
+	s.removeOnce.Do(func() {
+		var st unix.Stat_t
+		if err := unix.Lstat(s.path, &st); err != nil {
+			return
+		}
+		if uint64(st.Dev) != s.dev || st.Ino != s.ino || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+			return // another process's socket now: not ours to remove
+		}
+		if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn().Err(err).Str("socket", s.path).Int("uid", os.Geteuid()).
+				Msg("socket file left behind at shutdown: the gateway's user cannot remove it from its directory (after run_as, make the directory writable by the run_as user, e.g. owned by it); the next start replaces the stale socket")
+		}
+	})
 }
 
 // close closes the socket and removes its file.
@@ -328,3 +388,28 @@ func (s *socket) rawConn() (syscall.RawConn, error) {
 	}
 	return s.conn.SyscallConn()
 }
+
+// ListenStream binds a stream socket at path as the inputs' sockets are
+// bound (a directory nobody else can change, a stale socket replaced, the
+// mode set before the socket is reachable), for the gateway's own servers:
+// the admin endpoint's socket. Closing the listener removes the file.
+func ListenStream(path string, mode config.FileMode, log zerolog.Logger) (net.Listener, error) {
+	c := &Config{Options: Options{SocketType: string(Stream), SocketMode: mode}, Log: log}
+	c.fill()
+	if probs := c.Options.Validate(); len(probs) > 0 {
+		return nil, fmt.Errorf("socket %s: %w", path, probs.Err())
+	}
+	sk, err := bind(path, c)
+	if err != nil {
+		return nil, err
+	}
+	return &ownedListener{UnixListener: sk.ln, sk: sk}, nil
+}
+
+// ownedListener removes its socket file when closed.
+type ownedListener struct {
+	*net.UnixListener
+	sk *socket
+}
+
+func (l *ownedListener) Close() error { return l.sk.close() }

@@ -177,7 +177,10 @@ func (r *dgramReader) handle(n int) {
 			data = trimNewline(data)
 		}
 		if len(data) == 0 {
-			continue // an empty datagram carries no message
+			// An empty (or newline-only) datagram carries no message, and
+			// no bytes to dead-letter: counted, so that received adds up.
+			st.Dropped.Add(DropEmpty, 1)
+			continue
 		}
 		if shrink != nil {
 			// Earlier slices keep the old array if this one grows it.

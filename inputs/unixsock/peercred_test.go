@@ -89,8 +89,13 @@ func TestPeerCredentials(t *testing.T) {
 			if len(got) != 2 || got[0] == "from-nobody" || got[1] == "from-nobody" {
 				t.Errorf("messages %q, want from-root and from-allowed-group only", got)
 			}
-			if n := cfg.Stats.Dropped.Get("peer_rejected"); n != 1 {
-				t.Errorf("peer_rejected = %d, want 1", n)
+			// A datagram is a message (dropped); a stream connection is not.
+			rejected := cfg.Stats.Dropped.Get("peer_rejected")
+			if typ == Stream {
+				rejected = cfg.Stats.ConnectionsClosed.Get(ConnPeerRejected)
+			}
+			if rejected != 1 {
+				t.Errorf("peer_rejected = %d, want 1", rejected)
 			}
 			if len(rec.failed) != 0 {
 				t.Errorf("rejected data reached the dead-letter path: %+v", rec.failed)

@@ -33,7 +33,8 @@ const SeqPacketReply = 1
 // hang on it. At shutdown a message already taken is answered once the
 // pipeline acknowledged it (within drain_timeout) before the connection is
 // closed.
-func (s *Server) serveSeqPacketConn(ctx context.Context, sk *socket, c *net.UnixConn, emit inputs.Emitter) {
+func (s *Server) serveSeqPacketConn(ctx context.Context, sk *socket, sc *streamConn, emit inputs.Emitter) {
+	c := sc.c
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -52,6 +53,7 @@ func (s *Server) serveSeqPacketConn(ctx context.Context, sk *socket, c *net.Unix
 			s.failLog.Warn().Err(err).Str("socket", sk.path).Msg("seqpacket connection read failed")
 			return
 		}
+		sc.read() // a sender, not an idle connection (max_connections, idle_timeout)
 		if !s.seqPacketMessage(ctx, sk, c, emit, buf[:n], flags&unix.MSG_TRUNC != 0) {
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,13 +46,60 @@ func Listen(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.socks = append(s.socks, sk)
-		cfg.Log.Info().Str("socket", p).Str("type", cfg.SocketType).Str("mode", cfg.SocketMode.String()).
+		cfg.Log.Info().Str("socket", absPath(p)).Str("type", cfg.SocketType).Str("mode", cfg.SocketMode.String()).
 			Str("group", cfg.SocketGroup).Msg("listening")
 	}
 	if Type(cfg.SocketType) == Dgram {
-		CheckDgramQlen(cfg.Log)
+		CheckDgramQlen(cfg.Log, cfg.Sensor)
 	}
+	warnRootWithoutGroup(cfg.Log, os.Geteuid(), &cfg, s.AbsPaths())
+	cfg.Stats.SetCheck(s.checkSockets)
 	return s, nil
+}
+
+// warnRootWithoutGroup warns when the gateway runs as root and no
+// socket_group is set: the socket is then root's, in a directory only
+// root may enter (created 0750), and a sensor running as its own user
+// (Suricata with run-as or --user; Snort with -u and -g) gets "permission
+// denied" with no hint of why.
+func warnRootWithoutGroup(log zerolog.Logger, euid int, cfg *Config, paths []string) {
+	if euid != 0 || cfg.SocketGroup != "" || cfg.SocketMode.Perm()&0o006 == 0o006 {
+		return
+	}
+	log.Warn().Strs("sockets", paths).Str("mode", cfg.SocketMode.String()).
+		Msg("alertgw runs as root and socket_group is not set: the socket belongs to root:root, so a sensor running as its own user (Suricata with run-as or --user, Snort with -u) gets \"permission denied\" connecting; set socket_group to the sensor's group (e.g. socket_group: suricata), see the input's documentation")
+}
+
+// checkSockets tells whether every socket file is still the one bound
+// here: a socket removed (a cleanup script, a tmpfiles rule, rm -rf on the
+// directory) or replaced by another file leaves the input running but
+// unreachable, so it must not count as ready.
+func (s *Server) checkSockets() error {
+	for _, sk := range s.socks {
+		if err := sk.check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// absPath is p made absolute, for messages: a sensor resolves a relative
+// path against its own directory, not alertgw's, so only the absolute one
+// can be pasted into its configuration.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// AbsPaths returns the bound socket paths, absolute.
+func (s *Server) AbsPaths() []string {
+	out := s.Paths()
+	for i, p := range out {
+		out[i] = absPath(p)
+	}
+	return out
 }
 
 // Paths returns the bound socket paths.
@@ -117,18 +165,36 @@ func ReadDgramQlen() (int, error) {
 
 // CheckDgramQlen warns when net.unix.max_dgram_qlen is low. The kernel
 // queues at most that many datagrams per socket (the value is read when the
-// socket is created); a sensor sending with MSG_DONTWAIT, like Suricata in
-// live mode, drops what does not fit instead of waiting.
-func CheckDgramQlen(log zerolog.Logger) {
+// socket is created); what happens to the rest depends on the sensor, named
+// by sensor (an input type: suricata, snort, unified2).
+func CheckDgramQlen(log zerolog.Logger, sensor string) {
 	q, err := ReadDgramQlen()
 	if err != nil {
 		log.Debug().Err(err).Msg("cannot read net.unix.max_dgram_qlen")
 		return
 	}
-	if q < RecommendedDgramQlen {
-		log.Warn().Int("max_dgram_qlen", q).Int("recommended", RecommendedDgramQlen).
-			Msg("net.unix.max_dgram_qlen is low: the kernel queues only this many datagrams per socket and a non-blocking sender (Suricata in live mode) drops the rest during bursts; set `sysctl -w net.unix.max_dgram_qlen=512` (systemd's default) before starting alertgw, see inputs/suricata/README.md")
+	checkDgramQlen(log, sensor, q)
+}
+
+// qlenEffect says what a full datagram queue does to each sensor.
+var qlenEffect = map[string]string{
+	"suricata": "Suricata in live mode sends without waiting (MSG_DONTWAIT) and drops the records that do not fit during bursts",
+	"snort":    "Snort and Barnyard2 send blocking: a full queue stalls the sensor (Snort's packet thread) during bursts",
+	"unified2": "a unified2 relay that sends without waiting drops the records that do not fit; one that waits is stalled",
+}
+
+func checkDgramQlen(log zerolog.Logger, sensor string, q int) {
+	if q >= RecommendedDgramQlen {
+		return
 	}
+	effect, ok := qlenEffect[sensor]
+	see := " (see the " + sensor + " input's documentation)"
+	if !ok {
+		effect, see = "a sender that does not wait drops what does not fit; one that waits is stalled", ""
+	}
+	log.Warn().Int("max_dgram_qlen", q).Int("recommended", RecommendedDgramQlen).Str("sensor", sensor).
+		Msgf("net.unix.max_dgram_qlen is low: the kernel queues only %d datagrams per socket, and %s; set `sysctl -w net.unix.max_dgram_qlen=%d` (systemd's default) before starting alertgw%s",
+			q, effect, RecommendedDgramQlen, see)
 }
 
 // journal appends a batch of messages, just read, to the input's journal,

@@ -34,7 +34,7 @@ func (s *Server) serveStream(ctx context.Context, sk *socket, out *handoff, emit
 	defer stop()
 
 	var wg sync.WaitGroup
-	var active atomic.Int64
+	conns := newConnTable(s, sk)
 	var err error
 	for {
 		c, aerr := sk.ln.AcceptUnix()
@@ -55,21 +55,19 @@ func (s *Server) serveStream(ctx context.Context, sk *socket, out *handoff, emit
 			c.Close()
 			continue
 		}
-		if active.Load() >= int64(s.cfg.MaxConnections) {
-			// Each connection may buffer up to max_line_size: bound them.
-			s.failLog.Warn().Str("socket", sk.path).Int("max_connections", s.cfg.MaxConnections).
-				Msg("too many stream connections; refusing one")
-			c.Close()
+		// Each connection may buffer up to max_line_size: bound them, and
+		// keep idle ones from locking senders out (conns.go).
+		sc := conns.admit(c)
+		if sc == nil {
 			continue
 		}
-		active.Add(1)
 		wg.Go(func() {
-			defer active.Add(-1)
+			defer conns.release(sc)
 			if sk.typ == SeqPacket {
-				s.serveSeqPacketConn(ctx, sk, c, emit)
+				s.serveSeqPacketConn(ctx, sk, sc, emit)
 				return
 			}
-			s.serveConn(ctx, sk, c, out, emit)
+			s.serveConn(ctx, sk, sc, out, emit)
 		})
 	}
 	wg.Wait()
@@ -88,7 +86,7 @@ func (s *Server) connAllowed(sk *socket, c *net.UnixConn) bool {
 	if err == nil && cerr == nil && s.cfg.peerAllowed(cred.Uid, cred.Gid) {
 		return true
 	}
-	s.cfg.Stats.Dropped.Add("peer_rejected", 1)
+	s.cfg.Stats.ConnectionsClosed.Add(ConnPeerRejected, 1) // a connection, not a message
 	ev := s.failLog.Warn().Str("socket", sk.path).Err(errors.Join(err, cerr))
 	if cred != nil {
 		ev = ev.Int32("pid", cred.Pid).Uint32("uid", cred.Uid).Uint32("gid", cred.Gid)
@@ -98,7 +96,8 @@ func (s *Server) connAllowed(sk *socket, c *net.UnixConn) bool {
 }
 
 // serveConn reads one connection's newline-delimited messages.
-func (s *Server) serveConn(ctx context.Context, sk *socket, c *net.UnixConn, out *handoff, emit inputs.Emitter) {
+func (s *Server) serveConn(ctx context.Context, sk *socket, sc *streamConn, out *handoff, emit inputs.Emitter) {
+	c := sc.c
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -108,6 +107,7 @@ func (s *Server) serveConn(ctx context.Context, sk *socket, c *net.UnixConn, out
 	for {
 		n, err := c.Read(lr.space())
 		if n > 0 {
+			sc.read()
 			lr.consume(n)
 		}
 		switch {

@@ -25,7 +25,8 @@
 // (counted in Stats.Failed): a truncated datagram with reason "truncated"
 // (its received prefix is the dead-letter record), an over-long stream line
 // with reason "too_large" (its first max_line_size bytes). Stats.Dropped is
-// left for losses that leave no bytes behind.
+// left for losses that leave no bytes behind: empty and newline-only
+// datagrams (reason "empty"), senders rejected by their credentials.
 package unixsock
 
 import (
@@ -59,6 +60,10 @@ const (
 // connections.
 func (t Type) connected() bool { return t == Stream || t == SeqPacket }
 
+// DropEmpty is the Stats.Dropped reason of empty and newline-only
+// datagrams.
+const DropEmpty = "empty"
+
 // Defaults shared by the inputs built on this package.
 const (
 	DefaultMode = 0o660
@@ -71,6 +76,8 @@ const (
 	// DefaultMaxPartialBytes holds four lines of the default max_line_size.
 	DefaultMaxPartialBytes = 64 << 20
 	DefaultDrainTimeout    = 2 * time.Second
+	DefaultMaxConnections  = 64
+	DefaultIdleTimeout     = time.Minute
 	// RecommendedDgramQlen is the net.unix.max_dgram_qlen below which a
 	// warning is logged: systemd's sysctl defaults set 512.
 	RecommendedDgramQlen = 512
@@ -117,6 +124,16 @@ type Options struct {
 	AllowedUIDs []uint32 `mapstructure:"allowed_uids"`
 	// AllowedGIDs admits senders whose gid is listed; see allowed_uids.
 	AllowedGIDs []uint32 `mapstructure:"allowed_gids"`
+	// MaxConnections is the most stream connections at once (each may
+	// buffer up to max_line_size), 1-65536. When all are taken, a new
+	// connection takes the place of the one idle longest (one that never
+	// sent first); only when every one is an active sender is it refused.
+	MaxConnections int `mapstructure:"max_connections"`
+	// IdleTimeout closes a stream connection that sends nothing for this
+	// long after connecting; one quiet this long may also make room for a
+	// new connection when max_connections are taken. 0: never (then only
+	// connections that never sent make room).
+	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
 }
 
 // checksPeers reports whether senders are filtered by credentials.
@@ -135,6 +152,8 @@ func DefaultOptions() Options {
 		MaxMessageSize:  DefaultMaxMessageSize,
 		MaxLineSize:     DefaultMaxLineSize,
 		MaxPartialBytes: DefaultMaxPartialBytes,
+		MaxConnections:  DefaultMaxConnections,
+		IdleTimeout:     DefaultIdleTimeout,
 	}
 }
 
@@ -168,6 +187,12 @@ func (o *Options) Validate() config.Problems {
 	}
 	if o.MaxPartialBytes < o.MaxLineSize || o.MaxPartialBytes > 1<<40 {
 		probs.Add("max_partial_bytes", "must be at least max_line_size (%d) and at most 1TiB, not %d", uint64(o.MaxLineSize), uint64(o.MaxPartialBytes))
+	}
+	if o.MaxConnections < 1 || o.MaxConnections > 65536 {
+		probs.Add("max_connections", "must be between 1 and 65536, not %d", o.MaxConnections)
+	}
+	if o.IdleTimeout < 0 || (o.IdleTimeout > 0 && o.IdleTimeout < 100*time.Millisecond) {
+		probs.Add("idle_timeout", "must be 0 (never) or at least 100ms, not %s", o.IdleTimeout)
 	}
 	return probs
 }
@@ -203,9 +228,6 @@ type Config struct {
 	// BatchSize is the most datagrams read by one recvmmsg call and handed
 	// on as one batch; 0: 64.
 	BatchSize int
-	// MaxConnections bounds the concurrent connections of a stream
-	// socket (each may buffer up to MaxLineSize); 0: 64.
-	MaxConnections int
 	// HandoffBytes bounds the messages read but not yet taken by the
 	// pipeline (see handoff); 0: DefaultHandoffBytes.
 	HandoffBytes int
@@ -220,6 +242,9 @@ type Config struct {
 	// It must return the datagram verbatim when it does not shrink it,
 	// and never fail: the decoder dead-letters what it cannot read.
 	Shrink func(dst, datagram []byte) []byte
+	// Sensor is the input type (suricata, snort, unified2), for messages
+	// that depend on how that sensor sends.
+	Sensor string
 	// DrainTimeout bounds the read of what is still queued at shutdown.
 	DrainTimeout time.Duration
 	// Journal, when not nil, gets every batch of messages as soon as it is
@@ -249,7 +274,7 @@ func (c *Config) fill() {
 		c.BatchSize = 64
 	}
 	if c.MaxConnections <= 0 {
-		c.MaxConnections = 64
+		c.MaxConnections = DefaultMaxConnections
 	}
 	if c.HandoffBytes <= 0 {
 		c.HandoffBytes = DefaultHandoffBytes

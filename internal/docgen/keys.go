@@ -145,8 +145,18 @@ func isStruct(t reflect.Type) bool {
 
 var textUnmarshaler = reflect.TypeFor[interface{ UnmarshalText([]byte) error }]()
 
+// docTyped is a config type that names itself in the docs ("duration or
+// days") and prints its values with String.
+type docTyped interface {
+	DocType() string
+	String() string
+}
+
 // typeName is a key's type as a user writes it.
 func typeName(t reflect.Type) string {
+	if d, ok := reflect.Zero(t).Interface().(docTyped); ok {
+		return d.DocType()
+	}
 	switch t {
 	case reflect.TypeFor[time.Duration]():
 		return "duration"
@@ -184,6 +194,9 @@ func typeName(t reflect.Type) string {
 // yamlValue is v's default as a user writes it; "" when it is zero,
 // except for booleans and numbers, whose zero says something.
 func yamlValue(v reflect.Value) string {
+	if d, ok := v.Interface().(docTyped); ok {
+		return d.String()
+	}
 	switch x := v.Interface().(type) {
 	case time.Duration:
 		if x == 0 {

@@ -37,10 +37,10 @@ type Options struct {
 // GeoIPOptions configures GeoIP and ASN lookups from MaxMind-format files
 // (GeoLite2/GeoIP2 City and ASN, or compatible, e.g. DB-IP's).
 type GeoIPOptions struct {
-	City      string        `mapstructure:"city"`       // City (or Country) database; "" to skip
-	ASN       string        `mapstructure:"asn"`        // ASN database; "" to skip
-	CacheSize int           `mapstructure:"cache_size"` // addresses remembered (two generations of up to this many)
-	Reload    time.Duration `mapstructure:"reload"`     // how often the files are checked for changes; 0 disables
+	City      string        `mapstructure:"city" path:"read"` // City (or Country) database; "" to skip
+	ASN       string        `mapstructure:"asn" path:"read"`  // ASN database; "" to skip
+	CacheSize int           `mapstructure:"cache_size"`       // addresses remembered (two generations of up to this many)
+	Reload    time.Duration `mapstructure:"reload"`           // how often the files are checked for changes; 0 disables
 }
 
 // ObserverOptions are static facts about where the gateway runs. In

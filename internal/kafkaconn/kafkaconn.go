@@ -24,7 +24,7 @@ type SASL struct {
 	// Password is the SASL password.
 	Password config.Secret `mapstructure:"password"`
 	// PasswordFile reads the password from a file.
-	PasswordFile string `mapstructure:"password_file"`
+	PasswordFile string `mapstructure:"password_file" path:"read"`
 }
 
 // Validate reports problems of the connection keys (brokers, sasl, tls).

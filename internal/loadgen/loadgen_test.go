@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -54,6 +55,60 @@ func TestSuricataRecords(t *testing.T) {
 	}
 	if large < 30<<10 || large > 40<<10 {
 		t.Errorf("large record is %d bytes, want about 32 KiB", large)
+	}
+}
+
+// TestSuricataAlertsGroup: alerts come from a few noisy hosts (an inbox
+// grouped by signature, source and destination has rows of many alerts),
+// and some alerts' flows end with a flow record of the same flow_id.
+func TestSuricataAlertsGroup(t *testing.T) {
+	g, err := New("suricata", Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type rec struct {
+		EventType   string `json:"event_type"`
+		FlowID      uint64 `json:"flow_id"`
+		SrcIP       string `json:"src_ip"`
+		DestIP      string `json:"dest_ip"`
+		CommunityID string `json:"community_id"`
+		Alert       *struct {
+			SID int `json:"signature_id"`
+		} `json:"alert"`
+		Flow *struct {
+			Alerted bool `json:"alerted"`
+		} `json:"flow"`
+	}
+	alerts := map[uint64]rec{}
+	groups := map[string]int{}
+	var nAlerts, matched int
+	for range 5000 {
+		var r rec
+		if err := json.Unmarshal(g.Next(nil), &r); err != nil {
+			t.Fatal(err)
+		}
+		switch r.EventType {
+		case "alert":
+			nAlerts++
+			alerts[r.FlowID] = r
+			groups[fmt.Sprint(r.Alert.SID, r.SrcIP, r.DestIP)]++
+		case "flow":
+			if a, ok := alerts[r.FlowID]; ok {
+				if !r.Flow.Alerted || a.SrcIP != r.SrcIP || a.DestIP != r.DestIP || a.CommunityID != r.CommunityID {
+					t.Fatalf("flow record of an alert's flow differs: %+v vs %+v", r, a)
+				}
+				matched++
+			} else if r.Flow.Alerted {
+				t.Fatalf("flow %d says alerted but no alert had it", r.FlowID)
+			}
+		}
+	}
+	t.Logf("%d alerts in %d groups; %d alerts followed by their flow record", nAlerts, len(groups), matched)
+	if len(groups) > nAlerts/3 {
+		t.Errorf("%d alerts make %d groups: want far fewer groups than alerts", nAlerts, len(groups))
+	}
+	if matched < 100 {
+		t.Errorf("only %d flow records follow an alert", matched)
 	}
 }
 

@@ -18,7 +18,48 @@ type suricata struct {
 	rng     *rand.Rand
 	n       uint64
 	payload []byte // base64 text of the large variant
+
+	// recent are the flows of the last alerts: a later flow record of the
+	// same flow (same flow_id, 5-tuple and community_id, alerted: true)
+	// follows an alert as Suricata writes one when the flow ends.
+	recent [8]endpoint
+	nrec   int
 }
+
+// endpoint is what the EVE header says about a flow.
+type endpoint struct {
+	flowID    uint64
+	src       [3]byte // 10.a.b.c
+	sport     int
+	dst       byte // 192.0.2.d
+	community [20]byte
+	proto     string
+	dport     int
+}
+
+// newEndpoint draws a flow. Alerts come from a few hosts, as they do on a
+// real network: most from a handful of noisy sources towards a few
+// servers, so that an inbox grouped by signature, source and destination
+// has rows of many alerts. Other flows are spread over the address space.
+func (g *suricata) newEndpoint(proto string, dport int, alert bool) endpoint {
+	e := endpoint{flowID: 1<<60 | g.rng.Uint64()>>4, sport: 32768 + g.rng.IntN(28000), proto: proto, dport: dport}
+	if alert {
+		h := g.skew(40)
+		e.src = [3]byte{byte(h * 37 % 256), byte(h * 11 % 256), byte(1 + h*7%254)}
+		e.dst = byte(1 + (h*7+g.skew(3))%24*5) // each source hits a few servers
+	} else {
+		e.src = [3]byte{byte(g.rng.IntN(256)), byte(g.rng.IntN(256)), byte(1 + g.rng.IntN(254))}
+		e.dst = byte(1 + g.rng.IntN(254))
+	}
+	for i := range e.community {
+		e.community[i] = byte(g.rng.Uint32())
+	}
+	return e
+}
+
+// skew returns an index below n, small ones far more often (a few noisy
+// hosts make most alerts).
+func (g *suricata) skew(n int) int { return g.rng.IntN(g.rng.IntN(n) + 1) }
 
 func newSuricata(o Options) (Generator, error) {
 	if o.LargeSize <= 0 {
@@ -70,42 +111,41 @@ func (g *suricata) Next(dst []byte) []byte {
 
 // header writes the common EVE header up to and including event_type's
 // 5-tuple and community_id.
-func (g *suricata) header(b []byte, now time.Time, eventType, proto string, dport int) []byte {
+func (g *suricata) header(b []byte, now time.Time, eventType string, e endpoint) []byte {
 	b = append(b, `{"timestamp":"`...)
 	b = now.AppendFormat(b, "2006-01-02T15:04:05.000000-0700")
 	b = append(b, `","flow_id":`...)
-	b = strconv.AppendUint(b, 1<<60|g.rng.Uint64()>>4, 10) // above 2^53, as real flow ids are
+	b = strconv.AppendUint(b, e.flowID, 10) // above 2^53, as real flow ids are
 	b = append(b, `,"in_iface":"enp1s0","event_type":"`...)
 	b = append(b, eventType...)
 	b = append(b, `","vlan":[`...)
 	b = strconv.AppendInt(b, int64(100+g.rng.IntN(4)), 10)
 	b = append(b, `],"src_ip":"10.`...)
-	b = strconv.AppendInt(b, int64(g.rng.IntN(256)), 10)
+	b = strconv.AppendInt(b, int64(e.src[0]), 10)
 	b = append(b, '.')
-	b = strconv.AppendInt(b, int64(g.rng.IntN(256)), 10)
+	b = strconv.AppendInt(b, int64(e.src[1]), 10)
 	b = append(b, '.')
-	b = strconv.AppendInt(b, int64(1+g.rng.IntN(254)), 10)
+	b = strconv.AppendInt(b, int64(e.src[2]), 10)
 	b = append(b, `","src_port":`...)
-	b = strconv.AppendInt(b, int64(32768+g.rng.IntN(28000)), 10)
+	b = strconv.AppendInt(b, int64(e.sport), 10)
 	b = append(b, `,"dest_ip":"192.0.2.`...)
-	b = strconv.AppendInt(b, int64(1+g.rng.IntN(254)), 10)
+	b = strconv.AppendInt(b, int64(e.dst), 10)
 	b = append(b, `","dest_port":`...)
-	b = strconv.AppendInt(b, int64(dport), 10)
+	b = strconv.AppendInt(b, int64(e.dport), 10)
 	b = append(b, `,"proto":"`...)
-	b = append(b, proto...)
+	b = append(b, e.proto...)
 	b = append(b, `","ip_v":4,"pkt_src":"wire/pcap","community_id":"1:`...)
-	var h [20]byte
-	for i := range h {
-		h[i] = byte(g.rng.Uint32())
-	}
-	b = base64.StdEncoding.AppendEncode(b, h[:])
+	b = base64.StdEncoding.AppendEncode(b, e.community[:])
 	return append(b, '"')
 }
 
 func (g *suricata) alert(b []byte, large bool) []byte {
 	now := time.Now()
 	s := signatures[g.rng.IntN(len(signatures))]
-	b = g.header(b, now, "alert", s.proto, s.dport)
+	e := g.newEndpoint(s.proto, s.dport, true)
+	g.recent[g.nrec%len(g.recent)] = e
+	g.nrec++
+	b = g.header(b, now, "alert", e)
 	b = append(b, `,"tx_id":0,"alert":{"action":"`...)
 	b = append(b, s.action...)
 	b = append(b, `","gid":1,"signature_id":`...)
@@ -157,11 +197,24 @@ func (g *suricata) flow(b []byte) []byte {
 	if tcp {
 		proto, dport = "TCP", 443
 	}
-	b = g.header(b, now, "flow", proto, dport)
+	e := g.newEndpoint(proto, dport, false)
+	alerted := false
+	// One flow record in four ends a flow an alert was raised on.
+	if g.nrec > 0 && g.rng.IntN(4) == 0 {
+		e, alerted = g.recent[(g.nrec-1)%len(g.recent)], true
+		tcp = e.proto == "TCP"
+		g.nrec-- // each alert's flow ends once
+	}
+	b = g.header(b, now, "flow", e)
 	b = append(b, `,"app_proto":"`...)
-	if tcp {
+	switch {
+	case alerted && tcp:
+		b = append(b, "http"...)
+	case alerted:
+		b = append(b, "dns"...)
+	case tcp:
 		b = append(b, "tls"...)
-	} else {
+	default:
 		b = append(b, "ntp"...)
 	}
 	b = append(b, `","flow":{"pkts_toserver":`...)
@@ -180,9 +233,16 @@ func (g *suricata) flow(b []byte) []byte {
 	b = append(b, `","age":`...)
 	b = strconv.AppendInt(b, int64(now.Sub(start)/time.Second), 10)
 	if tcp {
-		b = append(b, `,"state":"closed","reason":"timeout","alerted":false,"exception_policy":[]},"tcp":{"tcp_flags":"1b","tcp_flags_ts":"1b","tcp_flags_tc":"1b","syn":true,"fin":true,"psh":true,"ack":true,"state":"closed","ts_max_regions":1,"tc_max_regions":1},"tls":{"subject":"CN=updates.example.com","issuerdn":"C=US, O=Let's Encrypt, CN=R11","serial":"04:A1:7F:3C:9E:22:51:0B:8D:6E:13:47:F0:2A:99:C4:31:77","fingerprint":"3f:0a:91:c2:7b:55:e8:14:a6:09:d3:6f:42:b8:1e:c0:97:5d:2b:88","sni":"updates.example.com","version":"TLS 1.3","notbefore":"2026-10-01T00:00:00","notafter":"2026-12-30T23:59:59","ja3":{"hash":"cd08e31494f9531f560d64c695473da9","string":"771,4865-4866-4867-49195-49199-52393-52392-49196-49200-49162-49161-49171-49172,0-23-65281-10-11-35-16-5-13-18-51-45-43-27-21,29-23-24,0"}}`...)
+		b = append(b, `,"state":"closed","reason":"timeout","alerted":`...)
+		b = strconv.AppendBool(b, alerted)
+		b = append(b, `,"exception_policy":[]},"tcp":{"tcp_flags":"1b","tcp_flags_ts":"1b","tcp_flags_tc":"1b","syn":true,"fin":true,"psh":true,"ack":true,"state":"closed","ts_max_regions":1,"tc_max_regions":1}`...)
+		if !alerted {
+			b = append(b, `,"tls":{"subject":"CN=updates.example.com","issuerdn":"C=US, O=Let's Encrypt, CN=R11","serial":"04:A1:7F:3C:9E:22:51:0B:8D:6E:13:47:F0:2A:99:C4:31:77","fingerprint":"3f:0a:91:c2:7b:55:e8:14:a6:09:d3:6f:42:b8:1e:c0:97:5d:2b:88","sni":"updates.example.com","version":"TLS 1.3","notbefore":"2026-10-01T00:00:00","notafter":"2026-12-30T23:59:59","ja3":{"hash":"cd08e31494f9531f560d64c695473da9","string":"771,4865-4866-4867-49195-49199-52393-52392-49196-49200-49162-49161-49171-49172,0-23-65281-10-11-35-16-5-13-18-51-45-43-27-21,29-23-24,0"}}`...)
+		}
 	} else {
-		b = append(b, `,"state":"established","reason":"timeout","alerted":false,"exception_policy":[]},"metadata":{"flowbits":["ntp.client"],"flowints":{"ntp.count":`...)
+		b = append(b, `,"state":"established","reason":"timeout","alerted":`...)
+		b = strconv.AppendBool(b, alerted)
+		b = append(b, `,"exception_policy":[]},"metadata":{"flowbits":["ntp.client"],"flowints":{"ntp.count":`...)
 		b = strconv.AppendInt(b, int64(g.rng.IntN(100)), 10)
 		b = append(b, `}},"ntp":{"version":4,"mode":"client","stratum":0,"poll":6,"precision":-20,"reference_id":"0.0.0.0","root_delay":0.0,"root_dispersion":0.0,"reference_ts":"1970-01-01T00:00:00Z","origin_ts":"1970-01-01T00:00:00Z","receive_ts":"1970-01-01T00:00:00Z","transmit_ts":"2026-11-22T10:11:12.123456Z","servers":["0.debian.pool.ntp.org","1.debian.pool.ntp.org","2.debian.pool.ntp.org","3.debian.pool.ntp.org"]}`...)
 	}
@@ -191,7 +251,7 @@ func (g *suricata) flow(b []byte) []byte {
 
 func (g *suricata) dns(b []byte) []byte {
 	now := time.Now()
-	b = g.header(b, now, "dns", "UDP", 53)
+	b = g.header(b, now, "dns", g.newEndpoint("UDP", 53, false))
 	host := hostnames[g.rng.IntN(len(hostnames))]
 	b = append(b, `,"dns":{"version":3,"type":"response","tx_id":`...)
 	b = strconv.AppendInt(b, int64(g.rng.IntN(8)), 10)

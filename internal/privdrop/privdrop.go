@@ -2,6 +2,11 @@
 // user once its sockets are bound and its netlink sockets open, keeping
 // only the capabilities still needed (CAP_NET_ADMIN for NFLOG inputs).
 //
+// Beyond the user, group and capability sets, it closes the ways back up:
+// the capability bounding set is cleared (but for what is kept), so that
+// no executed file's capabilities can give any other back, and
+// no_new_privs is set, so that no set-uid file or file capability can.
+//
 // Capabilities are per thread in Linux, and a Go process has many threads;
 // libcap's cap package (through psx) changes every thread at once.
 package privdrop
@@ -11,8 +16,10 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"slices"
 	"strconv"
 
+	"golang.org/x/sys/unix"
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 )
 
@@ -28,12 +35,17 @@ type Result struct {
 	Kept     []cap.Value
 }
 
+// Resolve returns the numeric user and group t names, as Drop would switch
+// to them, without switching.
+func Resolve(t Target) (uid, gid int, err error) { return resolve(t) }
+
 // ErrNotRoot is returned when a drop is configured but the process is not
 // root (nothing to drop from, and no way to switch).
 var ErrNotRoot = errors.New("run_as is set but alertgw is not running as root")
 
 // Drop switches to t's user and group, dropping every capability but keep
-// (in the permitted, effective and bounding sets). It is irreversible.
+// (in the permitted, effective, inheritable, ambient and bounding sets),
+// and sets no_new_privs. It is irreversible.
 func Drop(t Target, keep ...cap.Value) (Result, error) {
 	if os.Geteuid() != 0 {
 		return Result{}, ErrNotRoot
@@ -41,6 +53,15 @@ func Drop(t Target, keep ...cap.Value) (Result, error) {
 	uid, gid, err := resolve(t)
 	if err != nil {
 		return Result{}, err
+	}
+	// The bounding set first, while CAP_SETPCAP is still effective.
+	if err := dropBound(keep); err != nil {
+		return Result{}, err
+	}
+	if _, err := cap.GetAmbient(0); err == nil { // the kernel has ambient capabilities
+		if err := cap.ResetAmbient(); err != nil {
+			return Result{}, fmt.Errorf("clear the ambient capabilities: %w", err)
+		}
 	}
 	// Supplementary groups: none but the target group, so root's groups do
 	// not leak into the unprivileged process.
@@ -64,7 +85,34 @@ func Drop(t Target, keep ...cap.Value) (Result, error) {
 	if err := set.SetProc(); err != nil {
 		return Result{}, fmt.Errorf("limit capabilities to %v: %w", keep, err)
 	}
+	// On every thread: nothing executed from now on gains privileges.
+	if _, err := cap.Prctlw(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return Result{}, fmt.Errorf("set no_new_privs: %w", err)
+	}
 	return Result{UID: uid, GID: gid, Kept: keep}, nil
+}
+
+// dropBound removes from the bounding set every capability not in keep.
+// Only those still in it are dropped, so a process started with a reduced
+// bounding set (systemd's CapabilityBoundingSet=) needs CAP_SETPCAP only
+// if there is something left to drop.
+func dropBound(keep []cap.Value) error {
+	var drop []cap.Value
+	for v := cap.Value(0); v < cap.MaxBits(); v++ {
+		if slices.Contains(keep, v) {
+			continue
+		}
+		if in, err := cap.GetBound(v); err == nil && in {
+			drop = append(drop, v)
+		}
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	if err := cap.DropBound(drop...); err != nil {
+		return fmt.Errorf("clear the capability bounding set (needs CAP_SETPCAP): %w", err)
+	}
+	return nil
 }
 
 func resolve(t Target) (uid, gid int, err error) {

@@ -53,6 +53,20 @@ func child() {
 			os.Stdout.WriteString(line + "\n")
 		}
 	}
+	// Every thread, not only the main one: capabilities and no_new_privs
+	// are per thread.
+	tasks, _ := filepath.Glob("/proc/self/task/*/status")
+	os.Stdout.WriteString("threads=" + strconv.Itoa(len(tasks)) + "\n")
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task)
+		for _, line := range strings.Split(string(b), "\n") {
+			for _, key := range []string{"CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:"} {
+				if strings.HasPrefix(line, key) {
+					os.Stdout.WriteString("thread " + strings.Join(strings.Fields(line), " ") + "\n")
+				}
+			}
+		}
+	}
 	// The socket bound as root still receives.
 	if _, err := ln.WriteToUnix([]byte("x"), &net.UnixAddr{Name: sock, Net: "unixgram"}); err != nil {
 		os.Stdout.WriteString("socket_write=" + err.Error() + "\n")
@@ -85,9 +99,10 @@ func TestDrop(t *testing.T) {
 	tests := []struct {
 		keep     string
 		wantCaps string
+		mask     string // CapPrm, CapEff and CapBnd in /proc/self/status
 	}{
-		{"", "="},
-		{"net_admin", "cap_net_admin=ep"},
+		{"", "=", "0000000000000000"},
+		{"net_admin", "cap_net_admin=ep", "0000000000001000"}, // bit 12
 	}
 	for _, tt := range tests {
 		t.Run("keep="+tt.keep, func(t *testing.T) {
@@ -110,6 +125,24 @@ func TestDrop(t *testing.T) {
 				if strings.HasPrefix(line, "Groups:") && strings.TrimSpace(line) != "Groups:" {
 					t.Errorf("supplementary groups kept: %q", line)
 				}
+			}
+			// On every thread: the bounding set holds only what is kept,
+			// nothing inheritable or ambient, and no_new_privs is set.
+			want := map[string]string{"CapInh:": "0000000000000000", "CapPrm:": tt.mask, "CapEff:": tt.mask,
+				"CapBnd:": tt.mask, "CapAmb:": "0000000000000000", "NoNewPrivs:": "1"}
+			seen := 0
+			for _, line := range strings.Split(got, "\n") {
+				f := strings.Fields(line)
+				if len(f) != 3 || f[0] != "thread" {
+					continue
+				}
+				seen++
+				if f[2] != want[f[1]] {
+					t.Errorf("%s %s, want %s", f[1], f[2], want[f[1]])
+				}
+			}
+			if seen < 2*len(want) { // a Go process always has several threads
+				t.Errorf("read %d thread status lines, want every thread's:\n%s", seen, got)
 			}
 			if strings.Contains(got, "socket_write=") || strings.Contains(got, "socket_read_failed") {
 				t.Errorf("socket bound as root unusable after the drop:\n%s", got)

@@ -52,6 +52,19 @@ func (t *Client) Validate() config.Problems {
 	return p
 }
 
+// PathUses implements config.PathLister: the files are read at start when
+// TLS is enabled.
+func (t *Client) PathUses() []config.PathUse {
+	if !t.Enabled {
+		return nil
+	}
+	return []config.PathUse{
+		{Key: "ca_file", Path: t.CAFile, Use: config.PathRead},
+		{Key: "cert_file", Path: t.CertFile, Use: config.PathRead},
+		{Key: "key_file", Path: t.KeyFile, Use: config.PathRead},
+	}
+}
+
 // ConfigFor is Config, logging loudly when certificate verification is off.
 func (t *Client) ConfigFor(log zerolog.Logger) (*tls.Config, error) {
 	if t.Enabled && t.InsecureSkipVerify {

@@ -25,6 +25,9 @@ type Processor struct {
 
 	ao    AssemblerOptions
 	nodes map[string]*nodeState
+	// merged counts the records folded into an event another record
+	// started: all but the first of each event, and EOE records.
+	merged uint64
 }
 
 // MaxNodes bounds the per-node state; records of further nodes share the
@@ -59,6 +62,7 @@ func (p *Processor) line(line []byte, owned bool, out []*normalize.Event) ([]*no
 	if err != nil {
 		return out, err
 	}
+	p.countEOE(msg)
 	if m := metaOf(msg); m != nil && m.node != "" {
 		if n := p.node(m.node); n != nil {
 			return p.emitWith(n.mapper, n.asm.Push(msg), out), nil
@@ -85,6 +89,24 @@ func (p *Processor) node(name string) *nodeState {
 	}
 	p.nodes[strings.Clone(name)] = n // not a sub-string of an input's buffer
 	return n
+}
+
+// Merged returns how many records were folded into an event another
+// record started since the last call (all but the first record of each
+// event, and the EOE records, which end an event and are not kept), so
+// that records = events + merged + failures.
+func (p *Processor) Merged() uint64 {
+	n := p.merged
+	p.merged = 0
+	return n
+}
+
+// countEOE counts an EOE record as merged: go-libaudit ends its event with
+// it and keeps it out of the event's records.
+func (p *Processor) countEOE(msg *auparse.AuditMessage) {
+	if msg.RecordType == auparse.AUDIT_EOE {
+		p.merged++
+	}
 }
 
 // Lost returns the serials counted lost since the last call, over every
@@ -144,6 +166,7 @@ func (p *Processor) kernel(typ uint32, text []byte, owned bool, out []*normalize
 	if err != nil {
 		return out, err
 	}
+	p.countEOE(msg)
 	return p.emit(p.Asm.Push(msg), out), nil
 }
 
@@ -171,6 +194,7 @@ func (p *Processor) emit(groups [][]*auparse.AuditMessage, out []*normalize.Even
 
 func (p *Processor) emitWith(m *Mapper, groups [][]*auparse.AuditMessage, out []*normalize.Event) []*normalize.Event {
 	for _, g := range groups {
+		p.merged += uint64(max(len(g)-1, 0))
 		ev := &normalize.Event{}
 		if err := m.Map(g, ev); err != nil {
 			if p.Failed != nil {

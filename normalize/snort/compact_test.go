@@ -109,10 +109,11 @@ func TestCompactNotForgeable(t *testing.T) {
 }
 
 // FuzzCompact: for any input, decoding the compacted form gives what
-// decoding the datagram gives.
+// decoding the datagram gives. Inputs are in the sparse form of
+// fuzzform_test.go.
 func FuzzCompact(f *testing.F) {
 	fuzzSeeds(f, "testdata/*/unsock-*.bin.gz")
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		decodeBoth(t, FormatAuto, msg)
+		decodeBoth(t, FormatAuto, expandFuzz(msg))
 	})
 }

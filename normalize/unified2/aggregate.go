@@ -34,6 +34,11 @@ type Aggregator struct {
 	slab []byte
 	// Counts of what did not become part of an alert.
 	Unknown int // records of unknown types, skipped by length
+	// Accounting of the records fed, for received = normalized + merged +
+	// failed + dropped: each record starts an alert, joins the open one
+	// (Merged), carries no alert part (NoAlert), or fails (Add's error).
+	Merged  uint64 // packet and extra-data records added to the open alert
+	NoAlert uint64 // records of other types (113 app stats, historic, unknown), skipped
 }
 
 // Open reports whether a group is open.
@@ -60,6 +65,9 @@ func (g *Aggregator) Add(rec Record) (*Alert, error) {
 		}
 		a, standalone := g.target(rec)
 		p.Data = g.keep(p.Data)
+		if !standalone {
+			g.Merged++
+		}
 		if !standalone && g.matches(p.SensorID, p.EventID, p.EventSecond) {
 			a.Packets = append(a.Packets, p)
 		} else if standalone {
@@ -77,6 +85,9 @@ func (g *Aggregator) Add(rec Record) (*Alert, error) {
 			return nil, g.bad(rec, err)
 		}
 		a, standalone := g.target(rec)
+		if !standalone {
+			g.Merged++
+		}
 		x.Data = g.keep(x.Data)
 		if !standalone && g.matches(x.SensorID, x.EventID, x.EventSecond) || standalone {
 			a.Extra = append(a.Extra, x)
@@ -93,6 +104,7 @@ func (g *Aggregator) Add(rec Record) (*Alert, error) {
 		if rec.Type != TypeAppStat && rec.Type != TypeEvent {
 			g.Unknown++
 		}
+		g.NoAlert++
 		if g.open != nil {
 			g.open.Skipped++
 			g.open.End = rec.End()

@@ -40,7 +40,7 @@ var Plugin = outputs.Plugin{
 	Summary: "index events with the _bulk API (Elasticsearch, OpenSearch); per-document retry or dead letter",
 	Sample:  sample,
 	Options: func() any {
-		return &Options{Index: "alertgw-{kind}-{date:2006.01.02}", Timeout: 30 * time.Second, UseEventID: true}
+		return &Options{Index: "alertgw-{kind}-{date:2006.01.02}", Timeout: 30 * time.Second, UseEventID: true, Template: TemplateInstall}
 	},
 	New: func(env outputs.Env, opts any) (outputs.Output, error) { return New(env, opts.(*Options)) },
 }
@@ -71,15 +71,19 @@ type Options struct {
 	// Elasticsearch prints it.
 	APIKey outputs.Secret `mapstructure:"api_key"`
 	// PasswordFile reads the password from a file.
-	PasswordFile string `mapstructure:"password_file"`
+	PasswordFile string `mapstructure:"password_file" path:"read"`
 	// APIKeyFile reads the API key from a file.
-	APIKeyFile string `mapstructure:"api_key_file"`
+	APIKeyFile string `mapstructure:"api_key_file" path:"read"`
 	// Headers are extra HTTP request headers.
 	Headers map[string]string `mapstructure:"headers"`
 	// Timeout bounds one bulk request; a slower one fails and is retried.
 	Timeout time.Duration `mapstructure:"timeout"`
 	// TLS configures HTTPS to the cluster.
 	TLS outputs.TLS `mapstructure:"tls"`
+	// Template is install (put alertgw's index template for the output's
+	// format, native or ecs, before the first document) or skip (leave
+	// mappings to the cluster).
+	Template string `mapstructure:"template"`
 }
 
 // Validate implements config.Validator.
@@ -101,6 +105,11 @@ func (o *Options) Validate() config.Problems {
 	if (o.APIKey != "" || o.APIKeyFile != "") && o.Username != "" {
 		p.Add("api_key", "use either api_key or username/password")
 	}
+	switch o.Template {
+	case TemplateInstall, TemplateSkip:
+	default:
+		p.Add("template", "must be install or skip; got %q", o.Template)
+	}
 	if o.Timeout < time.Second {
 		p.Add("timeout", "must be at least 1s; got %s", o.Timeout)
 	}
@@ -117,6 +126,10 @@ type Output struct {
 	auth    string
 	url     int // the URL in use; the next one after a failure
 	body    []byte
+	// mappings is the shipped template's mappings for the output's
+	// format, nil when none is installed; templateDone once it is.
+	mappings     []byte
+	templateDone bool
 }
 
 // New builds the client; nothing is contacted until the first Write.
@@ -140,6 +153,11 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 	tr.MaxIdleConnsPerHost = 4
 	w := &Output{env: env, opts: o, indexes: outputs.NewNames(tmpl),
 		client: &http.Client{Transport: tr, Timeout: o.Timeout}}
+	if o.Template == TemplateInstall {
+		if w.mappings = mappingsFor(env.Encoder.Name()); w.mappings == nil {
+			env.Log.Warn().Str("format", env.Encoder.Name()).Msg("alertgw ships no index template for this format: none is installed (template: skip silences this)")
+		}
+	}
 	switch {
 	case o.APIKey != "":
 		key := o.APIKey.Reveal()
@@ -156,6 +174,11 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 // Write sends the batch with _bulk, splitting it when the server says it is
 // too large.
 func (w *Output) Write(ctx context.Context, b *outputs.Batch) error {
+	if w.mappings != nil && !w.templateDone {
+		if err := w.installTemplate(ctx); err != nil {
+			return err
+		}
+	}
 	lines := b.Encode(w.env.Encoder)
 	var pe outputs.PartialError
 	if err := w.bulk(ctx, b, lines, 0, len(b.Events), &pe); err != nil {
@@ -221,12 +244,7 @@ func (w *Output) post(ctx context.Context, body []byte) (int, []byte, error) {
 		return 0, nil, outputs.Permanent(err)
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
-	for k, v := range w.opts.Headers {
-		req.Header.Set(k, v)
-	}
-	if w.auth != "" {
-		req.Header.Set("Authorization", w.auth)
-	}
+	w.setHeaders(req)
 	resp, err := w.client.Do(req)
 	if err != nil {
 		w.url = (w.url + 1) % len(w.opts.URLs)
@@ -239,6 +257,16 @@ func (w *Output) post(ctx context.Context, body []byte) (int, []byte, error) {
 		return 0, nil, fmt.Errorf("elasticsearch bulk response: %w", err)
 	}
 	return resp.StatusCode, data, nil
+}
+
+// setHeaders adds the configured headers and the credentials.
+func (w *Output) setHeaders(req *http.Request) {
+	for k, v := range w.opts.Headers {
+		req.Header.Set(k, v)
+	}
+	if w.auth != "" {
+		req.Header.Set("Authorization", w.auth)
+	}
 }
 
 type bulkResponse struct {

@@ -38,14 +38,26 @@ type fakeES struct {
 	slow        map[int]bool // whole request: answer after the client gave up
 	throttled   map[string]int
 	maxBody     int // 413 above this many bytes
+	// Index templates (PUT _index_template/NAME) and the mappings of each
+	// index, as the cluster keeps them (mapping.go).
+	templates      map[string]*indexTemplate
+	templateStatus int // answer template PUTs with this status when set
+	indexMappings  map[string]*mapping
+	order          []string // "template NAME" and "bulk", in arrival order
 }
 
 func newFakeES() *fakeES {
-	return &fakeES{docs: map[string]string{}, unavailable: map[int]bool{}, slow: map[int]bool{}, throttled: map[string]int{}}
+	return &fakeES{docs: map[string]string{}, unavailable: map[int]bool{}, slow: map[int]bool{}, throttled: map[string]int{},
+		templates: map[string]*indexTemplate{}, indexMappings: map[string]*mapping{}}
 }
 
 func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if name, ok := strings.CutPrefix(r.URL.Path, "/_index_template/"); ok {
+		f.putTemplate(w, r, name)
+		return
+	}
 	f.mu.Lock()
+	f.order = append(f.order, "bulk")
 	f.requests++
 	n := f.requests
 	f.auth = r.Header.Get("Authorization")
@@ -88,6 +100,10 @@ func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for op, a := range action {
 			key := a.Index + "/" + a.ID
 			f.mu.Lock()
+			merr := ""
+			if json.Valid([]byte(doc)) {
+				merr = f.mappingError(a.Index, doc)
+			}
 			switch {
 			case !json.Valid([]byte(doc)):
 				hasErr = true
@@ -99,6 +115,9 @@ func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				f.throttled[a.ID]--
 				hasErr = true
 				items = append(items, fmt.Sprintf(`{%q:{"_index":%q,"status":429,"error":{"type":"es_rejected_execution_exception","reason":"rejected execution"}}}`, op, a.Index))
+			case merr != "":
+				hasErr = true
+				items = append(items, fmt.Sprintf(`{%q:{"_index":%q,"status":400,"error":{"type":"mapper_parsing_exception","reason":%q}}}`, op, a.Index, merr))
 			case op == "create" && f.docs[key] != "":
 				hasErr = true
 				items = append(items, fmt.Sprintf(`{%q:{"_index":%q,"status":409,"error":{"type":"version_conflict_engine_exception","reason":"document already exists"}}}`, op, a.Index))
@@ -135,6 +154,7 @@ func newOutput(t testing.TB, url string, mod func(*Options)) *Output {
 	o := Plugin.Options().(*Options)
 	o.URLs = []string{url}
 	o.Timeout = time.Second
+	o.Template = TemplateSkip // the _bulk tests; template_test.go covers install
 	if mod != nil {
 		mod(o)
 	}

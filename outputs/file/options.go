@@ -27,7 +27,7 @@ type Options struct {
 	// Path is the active file (required); it always has this name, rotated
 	// files are written beside it. Missing directories are created with
 	// mode 0750.
-	Path string `mapstructure:"path"`
+	Path string `mapstructure:"path" path:"write"`
 	// Mode is the mode of the files the output creates (the active file
 	// and .gz files), exact, not reduced by the umask; it must include
 	// 0600.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -339,7 +340,10 @@ func TestLookupProfile(t *testing.T) {
 }
 
 // BenchmarkECSProfiles compares the plain ecs profile with the filebeat
-// one on Filebeat's alert with rule metadata (eve-metadata.log).
+// one on Filebeat's alert with rule metadata (eve-metadata.log), in CPU
+// time (cpu-ns/op) as well as wall time:
+//
+//	go test -run '^$' -bench BenchmarkECSProfiles -benchtime 20000x -cpu 1 ./outputs/format/
 func BenchmarkECSProfiles(b *testing.B) {
 	line, err := os.ReadFile(filepath.Join("testdata", "filebeat", "eve-metadata.log"))
 	if err != nil {
@@ -354,9 +358,13 @@ func BenchmarkECSProfiles(b *testing.B) {
 		b.Run(enc.Name(), func(b *testing.B) {
 			b.ReportAllocs()
 			buf := make([]byte, 0, 8192)
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			cpu0 := threadCPUTime()
 			for b.Loop() {
 				buf = enc.AppendEvent(buf[:0], &e)
 			}
+			reportCPU(b, cpu0)
 			b.SetBytes(int64(len(buf)))
 		})
 	}

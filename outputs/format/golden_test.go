@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/alertgw/alertgw/internal/rawjson"
 	"github.com/alertgw/alertgw/internal/schematest"
 )
 
@@ -87,48 +91,75 @@ func assertNoNewDuplicateKeys(t *testing.T, doc, native []byte) {
 	}
 }
 
-// duplicateKeys lists every key that repeats within its object.
+// duplicateKeys lists every key that repeats within its object (keys
+// compared once their escapes are decoded, as a JSON decoder compares
+// them). doc must be valid JSON: check it first.
 func duplicateKeys(doc []byte) []string {
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	type frame struct {
-		obj  bool
-		keys map[string]bool
-		key  bool // next token in an object is a key
-	}
-	var stack []*frame
 	var dups []string
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return dups
+	var walk func(v []byte, depth int)
+	walk = func(v []byte, depth int) {
+		if depth > 10000 {
+			return
 		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.obj && top.key {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:len(stack)-1]
-				continue
+		switch rawjson.Kind(v) {
+		case '{':
+			var seen []string
+			var big map[string]bool // for the objects with many keys (stats)
+			for it := rawjson.Members(v); ; {
+				k, val, ok := it.Next()
+				if !ok {
+					break
+				}
+				name := string(rawjson.Unquote(k, nil))
+				switch {
+				case big != nil:
+					if big[name] {
+						dups = append(dups, name)
+					}
+					big[name] = true
+				case slices.Contains(seen, name):
+					dups = append(dups, name)
+				default:
+					if seen = append(seen, name); len(seen) > 32 {
+						big = map[string]bool{}
+						for _, s := range seen {
+							big[s] = true
+						}
+					}
+				}
+				walk(val, depth+1)
 			}
-			k := tok.(string)
-			if top.keys[k] {
-				dups = append(dups, k)
+		case '[':
+			for it := rawjson.Elements(v); ; {
+				val, ok := it.Next()
+				if !ok {
+					break
+				}
+				walk(val, depth+1)
 			}
-			top.keys[k] = true
-			top.key = false
-			continue
 		}
-		if top != nil && top.obj {
-			top.key = true
+	}
+	walk(bytes.TrimSpace(doc), 0)
+	return dups
+}
+
+func TestDuplicateKeys(t *testing.T) {
+	for doc, want := range map[string]string{
+		`{"a":1,"b":{"a":2,"c":[{"d":1,"d":2}]},"\u0061":3}`: "d,a",
+		`{"a":{"x":1},"b":{"x":1}}`:                          "",
+		`[{"k":1,"k":2,"k":3}]`:                              "k,k",
+	} {
+		if got := strings.Join(duplicateKeys([]byte(doc)), ","); got != want {
+			t.Errorf("%s: %q, want %q", doc, got, want)
 		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{obj: true, keys: map[string]bool{}, key: true})
-		case json.Delim('['):
-			stack = append(stack, &frame{})
-		case json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
+	}
+	var many strings.Builder
+	many.WriteString(`{"x":0`)
+	for i := range 40 {
+		fmt.Fprintf(&many, `,"k%d":%d`, i, i)
+	}
+	many.WriteString(`,"x":1,"k39":2}`)
+	if got := strings.Join(duplicateKeys([]byte(many.String())), ","); got != "x,k39" {
+		t.Errorf("40 keys: %q", got)
 	}
 }

@@ -66,9 +66,9 @@ type Options struct {
 	// BearerToken is sent as Authorization: Bearer.
 	BearerToken outputs.Secret `mapstructure:"bearer_token"`
 	// PasswordFile reads the password from a file.
-	PasswordFile string `mapstructure:"password_file"`
+	PasswordFile string `mapstructure:"password_file" path:"read"`
 	// BearerTokenFile reads the bearer token from a file.
-	BearerTokenFile string `mapstructure:"bearer_token_file"`
+	BearerTokenFile string `mapstructure:"bearer_token_file" path:"read"`
 	// Timeout bounds one request; a slower one fails and is retried.
 	Timeout time.Duration `mapstructure:"timeout"`
 	// TLS configures HTTPS.

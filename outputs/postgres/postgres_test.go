@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/internal/pgtest"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
@@ -56,7 +57,7 @@ func newOutput(t testing.TB, dsn string) *Output {
 	return w
 }
 
-func query(t testing.TB, dsn, sql string, dst ...any) {
+func queryRow(t testing.TB, dsn, sql string, dst ...any) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
@@ -78,25 +79,25 @@ func batch(from, to int) *outputs.Batch {
 }
 
 func TestCopyMigrationAndColumns(t *testing.T) {
-	s := startServer(t)
-	w := newOutput(t, s.dsn)
+	s := pgtest.Start(t)
+	w := newOutput(t, s.DSN)
 	if err := w.Write(context.Background(), batch(0, 500)); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
 	// A second gateway (or a restart) finds the table migrated already.
-	w2 := newOutput(t, s.dsn)
+	w2 := newOutput(t, s.DSN)
 	if err := w2.Write(context.Background(), batch(500, 600)); err != nil {
 		t.Fatal(err)
 	}
 	w2.Close()
 
 	var n, version, indexes int
-	query(t, s.dsn, `SELECT count(*) FROM alertgw_events`, &n)
-	query(t, s.dsn, `SELECT max(version) FROM alertgw_migrations WHERE tbl = 'alertgw_events'`, &version)
-	query(t, s.dsn, `SELECT count(*) FROM pg_indexes WHERE tablename = 'alertgw_events'`, &indexes)
-	if n != 600 || version != 1 || indexes != 6 {
-		t.Fatalf("rows %d, migration %d, indexes %d; want 600, 1, 6", n, version, indexes)
+	queryRow(t, s.DSN, `SELECT count(*) FROM alertgw_events`, &n)
+	queryRow(t, s.DSN, `SELECT max(version) FROM alertgw_migrations WHERE tbl = 'alertgw_events'`, &version)
+	queryRow(t, s.DSN, `SELECT count(*) FROM pg_indexes WHERE tablename = 'alertgw_events'`, &indexes)
+	if n != 600 || version != 2 || indexes != 8 {
+		t.Fatalf("rows %d, migration %d, indexes %d; want 600, 2, 8", n, version, indexes)
 	}
 	want := event(7)
 	var (
@@ -107,7 +108,7 @@ func TestCopyMigrationAndColumns(t *testing.T) {
 		proto                                 int16
 		sid                                   int64
 	)
-	query(t, s.dsn, `SELECT id, ts, kind, src_ip, src_port, dest_ip, dest_port, proto, community_id, signature_id, signature, priority, flow_id::text, event->'details'->'tls'->>'sni'
+	queryRow(t, s.DSN, `SELECT id, ts, kind, src_ip, src_port, dest_ip, dest_port, proto, community_id, signature_id, signature, priority, flow_id::text, event->'details'->'tls'->>'sni'
 		FROM alertgw_events WHERE id = '`+want.ID+`'`,
 		&id, &ts, &kind, &src, &sport, &dst, &dport, &proto, &community, &sid, &sig, &prio, &flowID, &sni)
 	if id != want.ID || !ts.Equal(want.Timestamp) || kind != "alert" || src != want.SrcIP || dst != want.DestIP ||
@@ -120,8 +121,8 @@ func TestCopyMigrationAndColumns(t *testing.T) {
 // TestBadEventDeadLettered: PostgreSQL refuses NUL characters in text and
 // jsonb; only that event is reported, permanently, the rest go in.
 func TestBadEventDeadLettered(t *testing.T) {
-	s := startServer(t)
-	w := newOutput(t, s.dsn)
+	s := pgtest.Start(t)
+	w := newOutput(t, s.DSN)
 	defer w.Close()
 	b := batch(0, 10)
 	b.Events[4].Signature.Name = "bad\x00name"
@@ -131,7 +132,7 @@ func TestBadEventDeadLettered(t *testing.T) {
 		t.Fatalf("want event 4 failed permanently, got %v", err)
 	}
 	var n int
-	query(t, s.dsn, `SELECT count(*) FROM alertgw_events`, &n)
+	queryRow(t, s.DSN, `SELECT count(*) FROM alertgw_events`, &n)
 	if n != 9 {
 		t.Fatalf("%d rows, want 9", n)
 	}
@@ -162,8 +163,8 @@ func (p *paced) Close() error { return nil }
 // least once), none lost.
 func TestServerRestartMidStream(t *testing.T) {
 	const n = 10_000
-	s := startServer(t)
-	w := newOutput(t, s.dsn)
+	s := pgtest.Start(t)
+	w := newOutput(t, s.DSN)
 	st := &stats.Output{Name: "pg"}
 	buf := pipeline.DefaultDelivery().Buffer
 	buf.MaxEvents, buf.Path = 1000, t.TempDir()
@@ -188,9 +189,9 @@ func TestServerRestartMidStream(t *testing.T) {
 		}
 	}
 	wait("some rows", func() bool { return st.Written.Load() >= 1000 })
-	s.stop("fast")
+	s.Stop("fast")
 	time.Sleep(time.Second)
-	s.start()
+	s.Restart()
 	wait("every event", func() bool { return st.Written.Load() >= n })
 	cancel()
 	wg.Wait()
@@ -198,7 +199,7 @@ func TestServerRestartMidStream(t *testing.T) {
 		t.Fatal("no retries: the server was never seen down")
 	}
 	var distinct, rows int
-	query(t, s.dsn, `SELECT count(DISTINCT id), count(*) FROM alertgw_events`, &distinct, &rows)
+	queryRow(t, s.DSN, `SELECT count(DISTINCT id), count(*) FROM alertgw_events`, &distinct, &rows)
 	if distinct != n {
 		t.Fatalf("%d distinct events in the table, want %d", distinct, n)
 	}
@@ -206,8 +207,8 @@ func TestServerRestartMidStream(t *testing.T) {
 }
 
 func BenchmarkCopy(b *testing.B) {
-	s := startServer(b)
-	w := newOutput(b, s.dsn)
+	s := pgtest.Start(b)
+	w := newOutput(b, s.DSN)
 	defer w.Close()
 	bt := batch(0, 1000)
 	bt.Encode(format.Native{})

@@ -51,7 +51,7 @@ type Options struct {
 	// Token is the HEC token (or token_file, or the environment).
 	Token outputs.Secret `mapstructure:"token"`
 	// TokenFile reads the token from a file.
-	TokenFile string `mapstructure:"token_file"`
+	TokenFile string `mapstructure:"token_file" path:"read"`
 	// Index is the index events go to; empty: the token's default index.
 	Index string `mapstructure:"index"`
 	// SourceType is the events' sourcetype.

@@ -1,4 +1,5 @@
-package postgres
+// Package pgtest runs a throw-away PostgreSQL server for tests.
+package pgtest
 
 import (
 	"fmt"
@@ -12,19 +13,19 @@ import (
 	"testing"
 )
 
-// server is a throw-away PostgreSQL cluster: initdb into a temporary
+// Server is a throw-away PostgreSQL cluster: initdb into a temporary
 // directory, pg_ctl start on a free port on 127.0.0.1, stopped and removed
 // after the test. As root it runs as the "postgres" user, since the server
 // refuses to run as root. scripts/deps.d/postgres.sh names the Debian
 // package when the binaries are missing.
-type server struct {
+type Server struct {
 	t    testing.TB
 	bin  string
 	dir  string
 	data string
 	port int
 	as   string // user to run as; "" for the current one
-	dsn  string
+	DSN  string // postgres://alertgw@127.0.0.1:<port>/postgres?sslmode=disable
 }
 
 func pgBin(t testing.TB) string {
@@ -38,15 +39,16 @@ func pgBin(t testing.TB) string {
 	return filepath.Dir(matches[len(matches)-1])
 }
 
-func startServer(t testing.TB) *server {
+// Start starts a server for the test; it is stopped and removed after it.
+func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &server{t: t, bin: pgBin(t)}
+	s := &Server{t: t, bin: pgBin(t)}
 	dir, err := os.MkdirTemp("", "alertgw-pg-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.dir, s.data = dir, filepath.Join(dir, "data")
-	t.Cleanup(func() { s.stop("immediate"); os.RemoveAll(dir) })
+	t.Cleanup(func() { s.Stop("immediate"); os.RemoveAll(dir) })
 	if err := os.Mkdir(s.data, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +68,11 @@ func startServer(t testing.TB) *server {
 	s.port = freePort(t)
 	s.run("initdb", "-D", s.data, "-A", "trust", "-U", "alertgw", "-E", "UTF8", "--no-sync", "--no-instructions")
 	s.start()
-	s.dsn = fmt.Sprintf("postgres://alertgw@127.0.0.1:%d/postgres?sslmode=disable", s.port)
+	s.DSN = fmt.Sprintf("postgres://alertgw@127.0.0.1:%d/postgres?sslmode=disable", s.port)
 	return s
 }
 
-func (s *server) run(prog string, args ...string) {
+func (s *Server) run(prog string, args ...string) {
 	s.t.Helper()
 	cmd := exec.Command(filepath.Join(s.bin, prog), args...)
 	if s.as != "" {
@@ -82,15 +84,18 @@ func (s *server) run(prog string, args ...string) {
 	}
 }
 
-func (s *server) start() {
+// Restart starts a stopped server again on the same port.
+func (s *Server) Restart() { s.start() }
+
+func (s *Server) start() {
 	s.t.Helper()
 	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off", s.port, s.data)
 	s.run("pg_ctl", "-D", s.data, "-o", opts, "-l", filepath.Join(s.data, "log"), "-w", "-t", "30", "start")
 }
 
-// stop stops the server: "fast" disconnects clients and shuts down
+// Stop stops the server: "fast" disconnects clients and shuts down
 // cleanly, "immediate" is a crash.
-func (s *server) stop(mode string) {
+func (s *Server) Stop(mode string) {
 	if _, err := os.Stat(filepath.Join(s.data, "postmaster.pid")); err != nil {
 		return
 	}

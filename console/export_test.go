@@ -1,0 +1,5 @@
+package console
+
+import "sync"
+
+var logMu sync.Mutex
