@@ -49,12 +49,12 @@ type Options struct {
 type ServerTLS struct {
 	// CertFile is the server certificate (PEM), naming every host name and
 	// address the senders dial; reread when the file changes.
-	CertFile string `mapstructure:"cert_file"`
+	CertFile string `mapstructure:"cert_file" path:"read"`
 	// KeyFile is the server certificate's private key (PEM).
-	KeyFile string `mapstructure:"key_file"`
+	KeyFile string `mapstructure:"key_file" path:"read"`
 	// ClientCAFile is the CA (PEM) that signs the senders' client
 	// certificates: a sender must present one it signed, or a token.
-	ClientCAFile string `mapstructure:"client_ca_file"`
+	ClientCAFile string `mapstructure:"client_ca_file" path:"read"`
 }
 
 // Token is one accepted bearer token.
