@@ -102,7 +102,7 @@ func New(env inputs.Env, o *Options) (*Input, error) {
 		// line for each would flood the log when a sensor is misconfigured.
 		ErrorLog: log.New(debugWriter{env}, "", 0),
 	}
-	env.Stats.SetExtra(in.metrics()...)
+	env.Stats.SetExtra(in.Metrics()...)
 	return in, nil
 }
 
@@ -400,8 +400,10 @@ func splitLines(body []byte) [][]byte {
 	return out
 }
 
-// metrics are the input's own metric families.
-func (in *Input) metrics() []*stats.Family {
+// Metrics are the input's own metric families, exported as
+// alertgw_input_<Name> (docs/operations.md documents each; its test lists
+// them from a zero Input).
+func (in *Input) Metrics() []*stats.Family {
 	return []*stats.Family{
 		{Name: "forward_refused_total", Help: "Senders refused, by reason (unknown_authority, expired, wrong_usage, no_certificate, not_allowed, bad_token, no_credentials).",
 			Labels: []string{"reason"}, Collect: func(emit func(float64, ...string)) {

@@ -107,7 +107,7 @@ func New(env inputs.Env, o *Options) (*Input, error) {
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
 	in.cl = cl
-	env.Stats.SetExtra(in.metrics()...)
+	env.Stats.SetExtra(in.Metrics()...)
 	return in, nil
 }
 
@@ -282,8 +282,10 @@ func (in *Input) Close() error {
 	return nil
 }
 
-// metrics are the input's own metric families.
-func (in *Input) metrics() []*stats.Family {
+// Metrics are the input's own metric families, exported as
+// alertgw_input_<Name> (docs/operations.md documents each; its test lists
+// them from a zero Input).
+func (in *Input) Metrics() []*stats.Family {
 	perTopic := func(r *stats.Reasons) func(emit func(float64, ...string)) {
 		return func(emit func(float64, ...string)) {
 			for topic, v := range r.Snapshot() {
