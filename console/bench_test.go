@@ -19,7 +19,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 
 	"github.com/alertgw/alertgw/console/auth"
 	"github.com/alertgw/alertgw/console/triage"
+	"github.com/alertgw/alertgw/internal/cputime"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/store/sqlite"
@@ -146,8 +146,7 @@ func (bc *benchConsole) get(b *testing.B, path string) *httptest.ResponseRecorde
 // time per request (user+system, all threads): on a shared machine wall
 // time includes waiting for a core, CPU time is what the request cost.
 func (bc *benchConsole) loop(b *testing.B, path string) {
-	var before, after syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	before := cputime.Process()
 	b.ResetTimer()
 	n := 0
 	for b.Loop() {
@@ -155,8 +154,7 @@ func (bc *benchConsole) loop(b *testing.B, path string) {
 		n++
 	}
 	b.StopTimer()
-	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
-	cpu := time.Duration(after.Utime.Nano()-before.Utime.Nano()) + time.Duration(after.Stime.Nano()-before.Stime.Nano())
+	cpu := cputime.Process() - before
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(max(n, 1)), "cpu-ms/op")
 }
 

@@ -154,7 +154,9 @@ type jsonlExporter struct{}
 
 func (jsonlExporter) header(*bufio.Writer) error { return nil }
 func (jsonlExporter) event(w *bufio.Writer, e store.Event) error {
-	w.Write(e.JSON)
+	if _, err := w.Write(e.JSON); err != nil {
+		return err
+	}
 	return w.WriteByte('\n')
 }
 func (jsonlExporter) flush(*bufio.Writer) error { return nil }

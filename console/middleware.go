@@ -236,6 +236,6 @@ func (s *Server) apiAuthed(next http.Handler) http.Handler {
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(appendJSONString([]byte(`{"error":`), msg))
-	w.Write([]byte("}\n"))
+	// A client that went away cannot be told anything else.
+	_, _ = w.Write(append(appendJSONString([]byte(`{"error":`), msg), "}\n"...))
 }

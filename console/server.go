@@ -172,7 +172,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		s.srv.Shutdown(shut)
+		if err := s.srv.Shutdown(shut); err != nil {
+			s.log.Warn().Err(err).Msg("console: connections still open at shutdown were closed")
+		}
 	}()
 	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("console: %w", err)

@@ -15,6 +15,7 @@ const SchemaVersion = 1
 // Kind says what an event describes.
 type Kind string
 
+// Kinds of event.
 const (
 	KindAlert   Kind = "alert"   // an IDS signature hit
 	KindFlow    Kind = "flow"    // a flow or netflow record
@@ -32,6 +33,7 @@ const (
 // Each source documents how it decides; it is never guessed.
 type Action string
 
+// Actions: what became of the traffic an event is about.
 const (
 	ActionAllowed Action = "allowed"
 	ActionBlocked Action = "blocked"

@@ -136,7 +136,7 @@ func EncodeLines(enc format.Encoder, events []*normalize.Event, buf []byte) *Lin
 // Join makes one batch of several, carrying over their encoding by enc
 // when all of them have it already (the pipeline encodes before fan-out),
 // so that an output taking several queued batches at once does not encode
-// them again. Unlike JoinBatches it never encodes.
+// them again. It never encodes.
 func Join(enc format.Encoder, bs []*Batch) *Batch {
 	if len(bs) == 1 {
 		return bs[0]
@@ -199,27 +199,6 @@ func joinLines(enc format.Encoder, parts []*Lines, n int) *Lines {
 		}
 	}
 	return l
-}
-
-// JoinBatches makes one batch of several, carrying over their encodings in
-// enc so that nothing is encoded twice.
-func JoinBatches(enc format.Encoder, bs []*Batch) *Batch {
-	if len(bs) == 1 {
-		return bs[0]
-	}
-	n := 0
-	for _, b := range bs {
-		n += len(b.Events)
-	}
-	out := &Batch{Events: make([]*normalize.Event, 0, n)}
-	var parts []*Lines
-	for _, b := range bs {
-		out.Events = append(out.Events, b.Events...)
-		parts = append(parts, b.Encode(enc))
-	}
-	l := joinLines(enc, parts, n)
-	out.encoded = []*Lines{l}
-	return out
 }
 
 // Subset returns a batch of the events at idx (ascending), for retrying

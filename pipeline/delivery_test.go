@@ -20,34 +20,12 @@ import (
 
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/internal/eventcodec"
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/stats"
 )
-
-// countInput emits n events in batches of size, then waits for ctx.
-type countInput struct {
-	n, size int
-	emitted chan struct{}
-}
-
-func (c *countInput) Run(ctx context.Context, emit inputs.Emitter) error {
-	for i := 0; i < c.n; i += c.size {
-		var evs []*normalize.Event
-		for j := i; j < min(i+c.size, c.n); j++ {
-			evs = append(evs, &normalize.Event{Kind: normalize.KindAlert, Details: normalize.Details{{Key: "seq", Value: normalize.RawJSON(strconv.Itoa(j))}}})
-		}
-		emit.Events(evs, nil)
-	}
-	if c.emitted != nil {
-		close(c.emitted)
-	}
-	<-ctx.Done()
-	return nil
-}
-
-func (c *countInput) Close() error { return nil }
 
 // recorder is an output that keeps what it is given; fail decides, per
 // Write, what goes wrong.
@@ -156,7 +134,7 @@ func TestBatchingJoinsQueuedBatches(t *testing.T) {
 	})
 	o := testOutput("rec", rec, Buffer{})
 	o.Batch = Batching{MaxEvents: 50}
-	stop := runPipeline(t, Options{Workers: 1}, &countInput{n: 200, size: 10}, o)
+	stop := runPipeline(t, Options{Workers: 1}, &testutil.Events{N: 200, Size: 10}, o)
 	waitFor(t, "queue to fill", func() bool { return o.Stats.Queued.Load() == 200 })
 	close(gate)
 	waitFor(t, "delivery", func() bool { u, _ := rec.delivered(); return u == 200 })
@@ -200,7 +178,7 @@ func TestPartialFailuresRetryAndDeadLetter(t *testing.T) {
 		return nil
 	})
 	o := testOutput("es", rec, Buffer{})
-	stop := runPipeline(t, Options{Workers: 2, DeadLetter: dl}, &countInput{n: 1000, size: 100}, o)
+	stop := runPipeline(t, Options{Workers: 2, DeadLetter: dl}, &testutil.Events{N: 1000, Size: 100}, o)
 	waitFor(t, "delivery", func() bool { u, _ := rec.delivered(); return u == 900 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -245,7 +223,7 @@ func TestPermanentErrorDoesNotBlock(t *testing.T) {
 	})
 	o := testOutput("k", rec, Buffer{})
 	o.Batch.MaxEvents = 10
-	stop := runPipeline(t, Options{Workers: 1}, &countInput{n: 100, size: 10}, o)
+	stop := runPipeline(t, Options{Workers: 1}, &testutil.Events{N: 100, Size: 10}, o)
 	waitFor(t, "delivery", func() bool { u, _ := rec.delivered(); return u == 90 })
 	stop()
 	if got := o.Stats.Failed.Get("rejected"); got != 10 {
@@ -261,7 +239,7 @@ func TestDeadOutputDoesNotStallOthers(t *testing.T) {
 	live := newRecorder(nil)
 	do := testOutput("dead", dead, Buffer{Type: BufferMemory, MaxEvents: 1000, WhenFull: WhenFullBlock, Path: t.TempDir(), MaxBytes: 1 << 30})
 	lo := testOutput("file", live, Buffer{})
-	stop := runPipeline(t, Options{Workers: 2}, &countInput{n: n, size: 100}, do, lo)
+	stop := runPipeline(t, Options{Workers: 2}, &testutil.Events{N: n, Size: 100}, do, lo)
 	waitFor(t, "healthy output to get everything", func() bool { u, _ := live.delivered(); return u == n })
 	if u, _ := dead.delivered(); u != 0 {
 		t.Fatalf("dead output delivered %d", u)
@@ -300,7 +278,7 @@ func TestSpillKeepsOrderAndRecovers(t *testing.T) {
 		}
 	})
 	o := testOutput("http", rec, Buffer{Type: BufferMemory, MaxEvents: 500, WhenFull: WhenFullBlock, Path: t.TempDir(), MaxBytes: 1 << 30})
-	stop := runPipeline(t, Options{Workers: 1}, &countInput{n: n, size: 50}, o)
+	stop := runPipeline(t, Options{Workers: 1}, &testutil.Events{N: n, Size: 50}, o)
 	waitFor(t, "spill", func() bool { return o.Stats.Queued.Load() == n })
 	close(healthy)
 	waitFor(t, "recovery", func() bool { u, _ := rec.delivered(); return u == n })
@@ -353,7 +331,7 @@ func TestCrashSafety(t *testing.T) {
 
 	rec := newRecorder(nil)
 	o := testOutput("kafka", rec, Buffer{Type: BufferDisk, MaxEvents: 1000, WhenFull: WhenFullBlock, Path: dir})
-	stop := runPipeline(t, Options{Workers: 1}, &countInput{n: 0, size: 1}, o)
+	stop := runPipeline(t, Options{Workers: 1}, &testutil.Events{N: 0, Size: 1}, o)
 	waitFor(t, "replay", func() bool { u, _ := rec.delivered(); return u == n })
 	stop()
 	if o.Stats.Replayed.Load() != n {
@@ -379,7 +357,7 @@ func crashChild() {
 		Buffer: Buffer{Type: BufferDisk, MaxEvents: 1000, MaxBytes: def.Buffer.MaxBytes, WhenFull: WhenFullBlock, Path: dir, Sync: "never"},
 		Retry:  Retry{Initial: time.Millisecond, Max: 10 * time.Millisecond},
 		Stats:  &stats.Output{Name: "kafka"}, Log: zerolog.Nop()}
-	p, err := New(Options{Workers: 2, Log: zerolog.Nop()}, []Input{{Name: "in", Type: "test", Reader: &countInput{n: n, size: 100}, Stats: &stats.Input{}, Log: zerolog.Nop()}}, []Output{o})
+	p, err := New(Options{Workers: 2, Log: zerolog.Nop()}, []Input{{Name: "in", Type: "test", Reader: &testutil.Events{N: n, Size: 100}, Stats: &stats.Input{}, Log: zerolog.Nop()}}, []Output{o})
 	if err != nil {
 		fmt.Println("ERROR", err)
 		os.Exit(1)
@@ -462,7 +440,7 @@ func TestShutdownLeavesBacklogOnDisk(t *testing.T) {
 	buf := Buffer{Type: BufferMemory, MaxEvents: 200, WhenFull: WhenFullBlock, Path: dir, MaxBytes: 1 << 30}
 	o := testOutput("es", first, buf)
 	o.Batch.MaxEvents = 100
-	stop := runPipeline(t, Options{Workers: 1}, &countInput{n: n, size: 50}, o)
+	stop := runPipeline(t, Options{Workers: 1}, &testutil.Events{N: n, Size: 50}, o)
 	waitFor(t, "backlog", func() bool { return o.Stats.Queued.Load() == n })
 	mu.Lock()
 	flaky = false // from now on every other Write works
@@ -471,7 +449,7 @@ func TestShutdownLeavesBacklogOnDisk(t *testing.T) {
 
 	second := newRecorder(nil)
 	o2 := testOutput("es", second, buf)
-	stop = runPipeline(t, Options{Workers: 1}, &countInput{n: 0, size: 1}, o2)
+	stop = runPipeline(t, Options{Workers: 1}, &testutil.Events{N: 0, Size: 1}, o2)
 	delivered := func() int {
 		seen := map[int]bool{}
 		for _, r := range []*recorder{first, second} {
@@ -506,9 +484,9 @@ func TestDiskBufferFullPolicies(t *testing.T) {
 				return nil
 			})
 			o := testOutput("out", rec, Buffer{Type: BufferDisk, MaxEvents: 100, WhenFull: policy, Path: dir, MaxBytes: 1 << 20, Sync: "never"})
-			in := &countInput{n: n, size: 100, emitted: make(chan struct{})}
+			in := &testutil.Events{N: n, Size: 100, Emitted: make(chan struct{})}
 			stop := runPipeline(t, Options{Workers: 1}, in, o)
-			<-in.emitted
+			<-in.Emitted
 			waitFor(t, "every event accounted for", func() bool {
 				return uint64(o.Stats.Queued.Load())+o.Stats.Dropped.Get("buffer_full") >= n
 			})

@@ -6,15 +6,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/alertgw/alertgw/inputs"
-	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/file"
 	"github.com/alertgw/alertgw/outputs/format"
@@ -22,22 +20,6 @@ import (
 	"github.com/alertgw/alertgw/pipeline"
 	"github.com/alertgw/alertgw/stats"
 )
-
-type burst struct{ n int }
-
-func (b *burst) Run(ctx context.Context, emit inputs.Emitter) error {
-	for i := 0; i < b.n; i += 100 {
-		evs := make([]*normalize.Event, 0, 100)
-		for j := i; j < min(i+100, b.n); j++ {
-			evs = append(evs, &normalize.Event{Kind: normalize.KindAlert, Details: normalize.Details{{Key: "seq", Value: normalize.RawJSON(strconv.Itoa(j))}}})
-		}
-		emit.Events(evs, nil)
-	}
-	<-ctx.Done()
-	return nil
-}
-
-func (b *burst) Close() error { return nil }
 
 // TestDeadKafkaDoesNotStallFile runs the real writers side by side: a kafka
 // output whose brokers do not exist and a file output. Every event reaches
@@ -68,7 +50,7 @@ func TestDeadKafkaDoesNotStallFile(t *testing.T) {
 	kbuf := def.Buffer
 	kbuf.MaxEvents, kbuf.Path = 1000, filepath.Join(dir, "kafka-buffer")
 	p, err := pipeline.New(pipeline.Options{Workers: 2, Log: zerolog.Nop(), ShutdownTimeout: 5 * time.Second},
-		[]pipeline.Input{{Name: "eve", Type: "suricata", Reader: &burst{n: n}, Stats: &stats.Input{}, Log: zerolog.Nop()}},
+		[]pipeline.Input{{Name: "eve", Type: "suricata", Reader: &testutil.Events{N: n}, Stats: &stats.Input{}, Log: zerolog.Nop()}},
 		[]pipeline.Output{
 			{Name: "kafka", Type: "kafka", Writer: kw, Encoder: format.Native{}, Buffer: kbuf, Retry: def.Retry, Stats: kst, Log: zerolog.Nop()},
 			{Name: "file", Type: "file", Writer: fw, Encoder: format.Native{}, Buffer: def.Buffer, Stats: fst, Log: zerolog.Nop()},

@@ -102,8 +102,8 @@ type Pipeline struct {
 	reloadMu sync.Mutex
 	inputs   []*inputRunner
 
-	// Set while Run runs, for inputs and outputs started by a reload.
-	runMu   sync.Mutex
+	// Set while Run runs (under reloadMu), for inputs and outputs started
+	// by a reload.
 	running bool
 	inCtx   context.Context
 	inWG    sync.WaitGroup

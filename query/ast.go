@@ -100,9 +100,16 @@ func (v *Value) Int64() int64 {
 	return int64(v.U)
 }
 
-func (n *And) Span() (int, int)  { return n.Start, n.End }
-func (n *Or) Span() (int, int)   { return n.Start, n.End }
-func (n *Not) Span() (int, int)  { return n.Start, n.End }
+// Span implements Node: the node's start and end byte offsets in the query.
+func (n *And) Span() (int, int) { return n.Start, n.End }
+
+// Span implements Node.
+func (n *Or) Span() (int, int) { return n.Start, n.End }
+
+// Span implements Node.
+func (n *Not) Span() (int, int) { return n.Start, n.End }
+
+// Span implements Node.
 func (n *Term) Span() (int, int) { return n.Start, n.End }
 
 func (n *And) String() string { return join(n.X, " ") }

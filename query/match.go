@@ -455,8 +455,8 @@ func ipRange(t *Term) aRange {
 // IPRange returns the closed interval of addresses (one family) that an
 // IP term matches, for backends that store addresses as sortable bytes.
 // ok is false for OpExists and for empty ranges (nothing matches).
-func (t *Term) IPRange() (lo, hi netip.Addr, ok bool) {
-	r := ipRange(t)
+func (n *Term) IPRange() (lo, hi netip.Addr, ok bool) {
+	r := ipRange(n)
 	if r.any || r.empty {
 		return lo, hi, false
 	}
@@ -569,7 +569,7 @@ func matchJSON(t *Term, f *fRange, v []byte) bool {
 		if !t.Value.IsNum {
 			return false
 		}
-		if t.Value.IsInt && bytes.IndexAny(v, ".eE") < 0 {
+		if t.Value.IsInt && !bytes.ContainsAny(v, ".eE") {
 			var x Value
 			return parseInt(unsafeString(v), &x) && x.Neg == t.Value.Neg && x.U == t.Value.U
 		}

@@ -313,7 +313,7 @@ func GroupField(name string) (*query.Field, error) {
 	return f, nil
 }
 
-// CheckGroups validates a GroupsRequest's fields and limit.
+// Check validates a GroupsRequest's fields and limit.
 func (r *GroupsRequest) Check() error {
 	if len(r.By) == 0 {
 		return errors.New("group by: name at least one field")

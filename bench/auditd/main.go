@@ -31,6 +31,7 @@ import (
 
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/auditd"
+	"github.com/alertgw/alertgw/internal/cputime"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/stats"
@@ -117,12 +118,6 @@ func cpu(pid int) time.Duration {
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func auditctl(args ...string) (string, error) {
@@ -224,16 +219,18 @@ func run(rate int, dur time.Duration, fmtName string, batchDelay time.Duration) 
 	self, _ := os.Executable()
 	lp := exec.CommandContext(ctx, "/bin/sh", "-c", fmt.Sprintf(`echo %d > /proc/self/loginuid && exec "$0" -loop -rate %d -duration %s`, auid, rate, dur), self)
 	lp.Stderr = os.Stderr
-	cpu0, ad0, t0 := selfCPU(), cpu(ad.Process.Pid), time.Now()
+	cpu0, ad0, t0 := cputime.Process(), cpu(ad.Process.Pid), time.Now()
 	if err := lp.Run(); err != nil {
 		stopIn()
-		<-inDone
+		if inErr := <-inDone; inErr != nil {
+			err = errors.Join(err, fmt.Errorf("input: %w", inErr))
+		}
 		return fmt.Errorf("execve loop: %w", err)
 	}
 	// Let the last events through (EOE or the 2 s timeout).
 	time.Sleep(500 * time.Millisecond)
 	wall := time.Since(t0)
-	used, adUsed := selfCPU()-cpu0, cpu(ad.Process.Pid)-ad0
+	used, adUsed := cputime.Process()-cpu0, cpu(ad.Process.Pid)-ad0
 	stopIn()
 	if err := <-inDone; err != nil {
 		return err

@@ -37,7 +37,10 @@ func main() {
 	var first, last time.Time
 	for *count == 0 || n < *count {
 		if n > 0 {
-			c.SetReadDeadline(time.Now().Add(*idle))
+			if err := c.SetReadDeadline(time.Now().Add(*idle)); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
 		}
 		k, err := c.Read(buf)
 		if err != nil {
@@ -60,7 +63,9 @@ func main() {
 		rate = float64(n-1) / el
 	}
 	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		fmt.Fprintln(os.Stderr, "getrusage:", err)
+	}
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	fmt.Printf("received=%d bytes=%d elapsed=%.3fs datagrams_per_s=%.0f cpu_s=%.2f rss_mb=%.1f\n",
 		n, bytes, el, rate, cpu.Seconds(), float64(ru.Maxrss)/1024)

@@ -70,7 +70,10 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		pprof.StartCPUProfile(pf)
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		defer pprof.StopCPUProfile()
 	}
 	if *send != "" {
@@ -119,7 +122,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	runErr := p.Run(ctx)
-	json.NewEncoder(os.Stdout).Encode(map[string]any{
+	_ = json.NewEncoder(os.Stdout).Encode(map[string]any{ // stdout: nothing to do on error
 		"received": ist.Received.Load(), "normalized": ist.Normalized.Load(), "written": ost.Written.Load(),
 		"dropped": ist.Dropped.Snapshot(), "failed": ist.Failed.Snapshot(),
 	})

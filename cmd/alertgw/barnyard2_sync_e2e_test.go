@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/alertgw/alertgw/internal/testutil"
 )
 
 // The real binary with a snort input in Barnyard2's sync mode
@@ -45,7 +47,7 @@ outputs:
 	}
 	files := []string{"0001", "0011", "0018", "0020"}
 	for _, f := range files {
-		if _, err := c.Write(gunzipFile(t, "../../normalize/snort/testdata/barnyard2-2.1.14/unsock-"+f+".bin.gz")); err != nil {
+		if _, err := c.Write(testutil.ReadGz(t, "../../normalize/snort/testdata/barnyard2-2.1.14/unsock-"+f+".bin.gz")); err != nil {
 			t.Fatal(err)
 		}
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))

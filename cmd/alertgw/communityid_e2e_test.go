@@ -9,8 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/satta/gommunityid"
+
+	"github.com/alertgw/alertgw/internal/testutil"
 )
 
 // The real binary with community_id.seed 1 for the gateway and seed 2 for
@@ -54,6 +57,11 @@ outputs:
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
 	g.cmd = exec.Command(gatewayBinary(t), "run", "--config", cfgPath)
 	g.start(t, g.sock)
+	// Inputs bind one after another: the snort socket may come a moment later.
+	waitFor(t, 10*time.Second, "the snort socket", func() bool {
+		fi, err := os.Lstat(snortSock)
+		return err == nil && fi.Mode()&os.ModeSocket != 0
+	})
 
 	// Two tuples of the spec's seed-1 baseline, and a record whose sensor
 	// computed its own ID (kept as is).
@@ -66,7 +74,7 @@ outputs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Write(gunzipFile(t, "../../normalize/snort/testdata/snort-3.12.2.0/unsock-0001.bin.gz")); err != nil {
+	if _, err := c.Write(testutil.ReadGz(t, "../../normalize/snort/testdata/snort-3.12.2.0/unsock-0001.bin.gz")); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()

@@ -163,27 +163,6 @@ func (b *browser) location() string {
 	return loc
 }
 
-// waitEval polls a JavaScript expression (reloading the page each time
-// when reload is set) until it is true.
-func (b *browser) waitEval(what, expr string, reload bool, timeout time.Duration) {
-	b.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if b.eval(`String(`+expr+`)`) == "true" {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.step("timeout-" + what)
-			b.t.Fatalf("waited %s for %s", timeout, what)
-		}
-		time.Sleep(300 * time.Millisecond)
-		if reload {
-			b.step("poll", chromedp.Reload())
-			b.shots = b.shots[:len(b.shots)-1] // polling screenshots are noise
-		}
-	}
-}
-
 var consoleURLRe = regexp.MustCompile(`"url":"(http://127\.0\.0\.1:\d+)"`)
 
 func waitConsoleURL(t *testing.T, logPath string) string {

@@ -200,7 +200,6 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 func (g *gateway) outputTotals(t *testing.T, name string) (written int, dropped map[string]int) {
 	t.Helper()
 	b, _ := os.ReadFile(g.log)
-	dropped = map[string]int{}
 	for l := range strings.SplitSeq(string(b), "\n") {
 		var m struct {
 			Message, Output string

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -13,25 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-func gunzipFile(t *testing.T, path string) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(z)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+	"github.com/alertgw/alertgw/internal/testutil"
+)
 
 // The real binary with a snort input (two Snort 3 style sockets) and a
 // unified2 spool input with signature maps: real corpus datagrams and a
@@ -85,7 +67,7 @@ outputs:
 			t.Fatal(err)
 		}
 		for _, f := range []string{"snort-3.12.2.0/unsock-0001.bin.gz", "barnyard2-2.1.14/unsock-0020.bin.gz"}[i:] {
-			if _, err := c.Write(gunzipFile(t, "../../normalize/snort/testdata/"+f)); err != nil {
+			if _, err := c.Write(testutil.ReadGz(t, "../../normalize/snort/testdata/"+f)); err != nil {
 				t.Fatal(err)
 			}
 		}

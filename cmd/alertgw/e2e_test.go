@@ -239,9 +239,7 @@ func inputRecords(t *testing.T) [][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, l := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
-			recs = append(recs, l)
-		}
+		recs = append(recs, bytes.Split(bytes.TrimSpace(b), []byte("\n"))...)
 	}
 	return recs
 }

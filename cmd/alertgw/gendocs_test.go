@@ -60,12 +60,13 @@ func generatedPages(t *testing.T, root string) map[string][]byte {
 		common := ""
 		if p.kind == "input" {
 			opts = inputPlugins[p.typ].Options()
-			common = "Every input block also has `name` (default: the type) and `type`: [docs/configuration.md](" +
-				relPath(p.dir, "docs/configuration.md") + ")."
+			common = "Every input block also has `name` (default: the type), `type` and `community_id` " +
+				"(its own Community ID seed): [docs/configuration.md](" + relPath(p.dir, "docs/configuration.md") + ")."
 		} else {
 			opts = outputPlugins[p.typ].Options()
-			common = "Every output block also has `name` (default: the type), `type` and the delivery keys `format`, " +
-				"`buffer.*`, `batch.*`, `retry.*`: [docs/delivery.md](" + relPath(p.dir, "docs/delivery.md") + ")."
+			common = "Every output block also has `name` (default: the type), `type`, the delivery keys `format`, " +
+				"`buffer.*`, `batch.*`, `retry.*` ([docs/delivery.md](" + relPath(p.dir, "docs/delivery.md") + ")) " +
+				"and the routing keys `from`, `filter`, `aggregate` ([docs/pipeline.md](" + relPath(p.dir, "docs/pipeline.md") + "))."
 		}
 		keys, err := g.Keys(opts)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/testutil"
 	u2 "github.com/alertgw/alertgw/normalize/unified2"
 )
 
@@ -116,7 +117,7 @@ outputs:
 	c.Close()
 
 	// snort: a real datagram, one of a size no layout has, an empty one.
-	sendDatagrams(t, sock("snort.sock"), [][]byte{gunzipFile(t, "testdata/identity/snort-2.9.20-unsock-0001.bin.gz"), make([]byte, 100), {}})
+	sendDatagrams(t, sock("snort.sock"), [][]byte{testutil.ReadGz(t, "testdata/identity/snort-2.9.20-unsock-0001.bin.gz"), make([]byte, 100), {}})
 
 	// unified2 over a socket: an event, then its packet alone (folds into
 	// the open event), an event and its packet together, a torn record,

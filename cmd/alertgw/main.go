@@ -80,8 +80,9 @@ func configCmd() *cobra.Command {
 		Use:   "default",
 		Short: "Print the embedded default configuration",
 		Args:  cobra.NoArgs,
-		Run: func(cmd *cobra.Command, _ []string) {
-			cmd.OutOrStdout().Write(configDefault())
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := cmd.OutOrStdout().Write(configDefault())
+			return err
 		},
 	})
 	c.AddCommand(configSampleCmd())

@@ -69,7 +69,8 @@ func (p *progress) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tty && p.shown {
-		io.WriteString(p.w, clearLine)
+		// The bar is decoration: the log line below reports a broken stderr.
+		_, _ = io.WriteString(p.w, clearLine)
 		p.shown = false
 	}
 	n, err := p.w.Write(b)
@@ -85,7 +86,7 @@ func (p *progress) draw(final bool) {
 		fmt.Fprintln(p.w, "replay: "+p.status(read, events, final))
 		return
 	}
-	io.WriteString(p.w, clearLine+p.bar(read, final)+" "+p.status(read, events, final))
+	_, _ = io.WriteString(p.w, clearLine+p.bar(read, final)+" "+p.status(read, events, final)) // decoration, as above
 	p.shown = true
 }
 
@@ -96,7 +97,7 @@ func (p *progress) drawFinal(complete bool) {
 		// what was read is the total.
 		p.total = read
 	}
-	io.WriteString(p.w, clearLine+p.bar(read, complete)+" "+p.status(read, p.events(), true)+"\n")
+	_, _ = io.WriteString(p.w, clearLine+p.bar(read, complete)+" "+p.status(read, p.events(), true)+"\n") // decoration, as above
 	p.shown = false
 }
 

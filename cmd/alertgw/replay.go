@@ -81,7 +81,7 @@ record could not be normalized (or, from a dead-letter file, replayed).`,
 	c.Flags().StringSliceVar(&sigFiles.Rules, "rules", nil, "Snort 2/3 rules file(s), for signature names (Snort 3 has no sid-msg.map)")
 	c.Flags().BoolVar(&noProgress, "no-progress", false, "no progress bar or progress lines")
 	c.Flags().BoolVar(&force, "force", false, "write to output files that another process (a running gateway) has open")
-	c.MarkFlagRequired("type")
+	cobra.CheckErr(c.MarkFlagRequired("type"))
 	return c
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/alertgw/alertgw/inputs/replay"
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/pipeline"
 )
 
@@ -213,7 +214,7 @@ func TestReplayDeadLetter(t *testing.T) {
 	eve := []byte(`{"timestamp":"2026-11-22T10:11:12.123456+0000","event_type":"alert","src_ip":"10.0.0.5","src_port":1,"dest_ip":"192.0.2.10","dest_port":2,"proto":"TCP","alert":{"signature_id":7,"signature":"fixed since"}}`)
 	dl.Write("eve", "suricata", "invalid_json", errors.New("a decoder bug, since fixed"), eve)
 	dl.Write("eve", "suricata", "invalid_json", errors.New("really broken"), []byte(`{"broken":`))
-	snortDgram := gunzipFile(t, filepath.Join("..", "..", "inputs", "snort", "testdata", "unsock-0001.bin.gz"))
+	snortDgram := testutil.ReadGz(t, filepath.Join("..", "..", "inputs", "snort", "testdata", "unsock-0001.bin.gz"))
 	dl.Write("snort3", "snort", "unsupported", errors.New("old"), snortDgram)
 	dl.Write("u2", "unified2", "malformed", errors.New("x"), []byte{0, 0, 0, 7})
 	dl.WriteEvent("search", "elasticsearch", "mapper_parsing_exception", errors.New("x"), []byte(`{"schema":1}`))

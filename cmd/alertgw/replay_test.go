@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/alertgw/alertgw/inputs/sigfiles"
 )
 
 // replay sends every alert of a unified2 file (plain and gzip) to the
@@ -66,8 +64,6 @@ func TestReplayUnified2ToFileOutput(t *testing.T) {
 		t.Errorf("unknown type: err %v", err)
 	}
 }
-
-func sigmapFiles() (f sigfiles.Files) { return }
 
 // EVE lines (gzip too) through normalize/eve; a broken line is counted.
 func TestReplaySuricata(t *testing.T) {

@@ -43,7 +43,7 @@ func runCmd() *cobra.Command {
 	}
 	c.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML)")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file (benchmarks)")
-	c.Flags().MarkHidden("cpuprofile")
+	cobra.CheckErr(c.Flags().MarkHidden("cpuprofile"))
 	return c
 }
 
@@ -90,7 +90,9 @@ func run(ctx context.Context, path string) error {
 		s.File.Close()
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	// SIGINT and SIGTERM stop the gateway, and so does the caller
+	// cancelling ctx.
+	runCtx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	usr2 := make(chan os.Signal, 1)
 	signal.Notify(usr2, syscall.SIGUSR2)
@@ -135,7 +137,7 @@ func run(ctx context.Context, path string) error {
 		go func() {
 			select {
 			case <-p.Started():
-			case <-ctx.Done():
+			case <-runCtx.Done():
 				return
 			}
 			if err := tk.signalReady(); err != nil {
@@ -181,7 +183,7 @@ func run(ctx context.Context, path string) error {
 
 	log.Info().Str("version", version).Str("sensor", f.Sensor).Int("inputs", len(ins)).Int("outputs", len(outs)).Msg("alertgw running")
 	start := time.Now()
-	err = p.Run(ctx)
+	err = p.Run(runCtx)
 	if jerr := js.Close(); jerr != nil {
 		err = errors.Join(err, fmt.Errorf("journal: %w", jerr))
 	}

@@ -107,7 +107,9 @@ func upgrade(log zerolog.Logger) error {
 		err = fmt.Errorf("the new process was not ready within %s", readyTimeout)
 	}
 	if err != nil {
-		cmd.Process.Kill()
+		if kerr := cmd.Process.Kill(); kerr != nil && !errors.Is(kerr, os.ErrProcessDone) {
+			err = errors.Join(err, fmt.Errorf("stop the new process: %w", kerr))
+		}
 		aliveW.Close()
 		unixsock.CancelHandOver()
 		return err

@@ -219,7 +219,7 @@ func (d *Directory) reloadLocked(now time.Time) error {
 func (d *Directory) refresh() {
 	now := time.Now()
 	if now.Sub(d.checked) >= recheckEvery {
-		d.reloadLocked(now) // an error keeps the previous list; Err reports it
+		_ = d.reloadLocked(now) // an error keeps the previous list; Err reports it
 	}
 }
 

@@ -70,8 +70,10 @@ const (
 	MaxTargetLen  = MaxKeyLen + 16
 )
 
-// Target names for notes.
-func GroupTarget(k Key) string     { return "group:" + k.String() }
+// GroupTarget is the target name of a group's notes and audit entries.
+func GroupTarget(k Key) string { return "group:" + k.String() }
+
+// EventTarget is the target name of an event's notes and audit entries.
 func EventTarget(id string) string { return "event:" + id }
 
 // Store is the triage database.
@@ -125,7 +127,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) ([]AuditEntry, err
 	if err != nil {
 		return fmt.Errorf("triage: %w", err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit: sql.ErrTxDone, nothing to undo
 	entries, err := fn(tx)
 	if err != nil {
 		return err

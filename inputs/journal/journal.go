@@ -137,8 +137,7 @@ func (j *Journal) Start() error {
 		return fmt.Errorf("journal directory: %w", err)
 	}
 	if err := j.load(); err != nil {
-		j.closeFiles()
-		return fmt.Errorf("journal %s: %w", j.opts.Dir, err)
+		return fmt.Errorf("journal %s: %w", j.opts.Dir, errors.Join(err, j.closeFiles()))
 	}
 	j.open = true
 	return nil
@@ -424,7 +423,9 @@ func (j *Journal) Append(msgs [][]byte) (uint64, error) {
 	n, err := j.w.Write(fr)
 	if err != nil {
 		if n > 0 {
-			j.w.Truncate(j.wsize) // never leave a torn entry behind a good one
+			if terr := j.w.Truncate(j.wsize); terr != nil { // never leave a torn entry behind a good one
+				err = errors.Join(err, fmt.Errorf("cut the torn entry: %w", terr))
+			}
 		}
 		return 0, fmt.Errorf("journal write: %w", err)
 	}
@@ -487,7 +488,7 @@ func (j *Journal) writeAck() {
 	binary.LittleEndian.PutUint32(b[16:], crc32.Checksum(b[:16], castagnoli))
 	// A failed write leaves the older position: entries are replayed
 	// again, never lost.
-	j.ackF.WriteAt(b[:], 0)
+	_, _ = j.ackF.WriteAt(b[:], 0)
 }
 
 // Counts are a journal's figures.

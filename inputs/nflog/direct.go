@@ -177,7 +177,8 @@ func (r *directReader) run(ctx context.Context, emit inputs.Emitter) {
 		return
 	}
 	// Cancelling ctx wakes a blocked read by moving the deadline to the past.
-	stop := context.AfterFunc(ctx, func() { r.conn.SetReadDeadline(time.Unix(1, 0)) })
+	// (An error means the socket is closed already: nothing to wake.)
+	stop := context.AfterFunc(ctx, func() { _ = r.conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	defer func() {
 		r.in.log.Info().Int("groups", len(r.states)).Uint64("packets", r.packets).Uint64("datagrams", r.dgrams).Msg("NFLOG socket closed")
@@ -240,10 +241,12 @@ func (r *directReader) run(ctx context.Context, emit inputs.Emitter) {
 // ends a partial batch. Checking ctx after setting it closes the race with
 // the cancel callback, which must win.
 func (r *directReader) setDeadline(ctx context.Context, t time.Time) {
-	r.conn.SetReadDeadline(t)
+	// The socket is ours until Run returns: only a closed one refuses a
+	// deadline, and then the next read fails and says so.
+	_ = r.conn.SetReadDeadline(t)
 	r.deadline = !t.IsZero()
 	if ctx.Err() != nil {
-		r.conn.SetReadDeadline(time.Unix(1, 0))
+		_ = r.conn.SetReadDeadline(time.Unix(1, 0))
 	}
 }
 

@@ -5,13 +5,13 @@ import (
 	"net"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/internal/cputime"
 	"github.com/alertgw/alertgw/internal/loadgen/snortgen"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
@@ -36,20 +36,11 @@ func send(b *testing.B, path string, dgrams [][]byte, n int) {
 	}
 }
 
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // reportCPU reports the CPU time (receiver and sender together, as both
 // run in this process) per alert since start: on a shared machine it
 // varies far less than the wall-clock rate.
 func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64((cpuTime(b)-start).Microseconds())/float64(b.N), "cpu-µs/alert")
+	b.ReportMetric(float64((cputime.Process()-start).Microseconds())/float64(b.N), "cpu-µs/alert")
 }
 
 func datagrams(b *testing.B) [][]byte {
@@ -78,7 +69,7 @@ func BenchmarkSocketCountOnly(b *testing.B) {
 	buf := make([]byte, 65928)
 	b.SetBytes(int64(len(dg[0])))
 	b.ResetTimer()
-	cpu0 := cpuTime(b)
+	cpu0 := cputime.Process()
 	go send(b, path, dg, b.N)
 	for range b.N {
 		if _, err := l.Read(buf); err != nil {
@@ -118,7 +109,7 @@ func BenchmarkSocketEndToEnd(b *testing.B) {
 	dg := datagrams(b)
 	b.SetBytes(int64(len(dg[0])))
 	b.ResetTimer()
-	cpu0 := cpuTime(b)
+	cpu0 := cputime.Process()
 	go send(b, path, dg, b.N)
 	<-out.done
 	b.StopTimer()
@@ -183,7 +174,7 @@ func BenchmarkSocketListenerOnly(b *testing.B) {
 	dg := datagrams(b)
 	b.SetBytes(int64(len(dg[0])))
 	b.ResetTimer()
-	cpu0 := cpuTime(b)
+	cpu0 := cputime.Process()
 	go send(b, path, dg, b.N)
 	<-ce.done
 	b.StopTimer()

@@ -59,8 +59,9 @@ type Options struct {
 	unixsock.Options `mapstructure:",squash"`
 }
 
-// DefaultOptions: the default Snort path, datagrams of up to 65,928 bytes
-// (anything larger is no Alertpkt: truncated, dead-lettered).
+// DefaultOptions returns the defaults: the default Snort path, datagrams of
+// up to 65,928 bytes (anything larger is no Alertpkt: truncated,
+// dead-lettered).
 func DefaultOptions() *Options {
 	o := &Options{Socket: Paths{DefaultSocket}, Format: "auto", LinkType: "auto", BatchSize: 64, Options: unixsock.DefaultOptions()}
 	// Nothing larger is an Alertpkt: a larger datagram is cut by the

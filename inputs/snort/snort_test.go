@@ -1,9 +1,7 @@
 package snort
 
 import (
-	"compress/gzip"
 	"context"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,23 +13,10 @@ import (
 
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/stats"
 )
-
-func readGz(t *testing.T, p string) []byte {
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(z)
-	return b
-}
 
 // decodingEmitter decodes raw batches with the input, as the pipeline does.
 type decodingEmitter struct {
@@ -102,9 +87,9 @@ func TestSnortInputSockets(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx, em) }()
 
-	s3a := readGz(t, "testdata/unsock-0001.bin.gz")
-	s3b := readGz(t, "testdata/unsock-0016.bin.gz")
-	by2 := readGz(t, "testdata/unsock-0020.bin.gz")
+	s3a := testutil.ReadGz(t, "testdata/unsock-0001.bin.gz")
+	s3b := testutil.ReadGz(t, "testdata/unsock-0016.bin.gz")
+	by2 := testutil.ReadGz(t, "testdata/unsock-0020.bin.gz")
 	sendTo(t, o.Socket[0], s3a, by2)
 	sendTo(t, o.Socket[1], s3b, make([]byte, 70000), make([]byte, 5000))
 	deadline := time.Now().Add(5 * time.Second)

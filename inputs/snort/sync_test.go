@@ -15,6 +15,7 @@ import (
 
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/unixsock"
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -119,7 +120,7 @@ func TestBarnyard2SyncSeqPacket(t *testing.T) {
 	by2 := dialBarnyard2Sync(t, o.Socket[0])
 	files := []string{"unsock-0001", "unsock-0011", "unsock-0018", "unsock-0020"}
 	for _, f := range files {
-		by2.send(t, readGz(t, "../../normalize/snort/testdata/barnyard2-2.1.14/"+f+".bin.gz"))
+		by2.send(t, testutil.ReadGz(t, "../../normalize/snort/testdata/barnyard2-2.1.14/"+f+".bin.gz"))
 		ack := <-em.acks
 		if by2.reply(t, 150*time.Millisecond) {
 			t.Fatalf("%s: answered before the pipeline acknowledged it", f)
@@ -157,7 +158,7 @@ func TestBarnyard2SyncSeqPacket(t *testing.T) {
 
 	// Shutdown with an alert taken but not yet acknowledged: answered once
 	// the pipeline acknowledges it, then the connection closes.
-	by2.send(t, readGz(t, "../../normalize/snort/testdata/barnyard2-2.1.14/unsock-0001.bin.gz"))
+	by2.send(t, testutil.ReadGz(t, "../../normalize/snort/testdata/barnyard2-2.1.14/unsock-0001.bin.gz"))
 	ack := <-em.acks
 	cancel()
 	time.Sleep(50 * time.Millisecond)

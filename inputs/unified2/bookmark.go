@@ -21,17 +21,6 @@ type Position struct {
 	Gen string
 }
 
-// Bookmark persists a Position atomically: write a temporary file, fsync
-// it, rename it over the bookmark, fsync the directory. A crash at any
-// point leaves either the old or the new bookmark, never a torn one.
-//
-// The format is one line, "<file> <offset>\n" ("<file> <offset> <gen>\n"
-// for a nostamp file), readable and editable by an operator (to replay
-// from a point, or skip one).
-type Bookmark struct {
-	path string
-}
-
 // ReadBookmark loads the position at path; ok is false when there is none.
 func ReadBookmark(path string) (pos Position, ok bool, err error) {
 	b, err := os.ReadFile(path)
@@ -56,7 +45,12 @@ func ReadBookmark(path string) (pos Position, ok bool, err error) {
 	return pos, true, nil
 }
 
-// WriteBookmark stores pos at path durably.
+// WriteBookmark stores pos at path durably: it writes a temporary file,
+// fsyncs it, renames it over the bookmark and fsyncs the directory, so that
+// a crash at any point leaves the old or the new bookmark, never a torn
+// one. The format is one line, "<file> <offset>\n" ("<file> <offset>
+// <gen>\n" for a nostamp file), readable and editable by an operator (to
+// replay from a point, or skip one).
 func WriteBookmark(path string, pos Position) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")

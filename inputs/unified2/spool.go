@@ -271,7 +271,9 @@ func (s *Spool) follow(ctx context.Context, emit inputs.Emitter, tr *tracker, po
 							emit.Failed(rest, normalize.ReasonTruncated, fmt.Errorf("%s: truncated record at offset %d", pos.File, off))
 						} else {
 							// more data arrived: read on
-							f.Seek(off, io.SeekStart)
+							if _, err := f.Seek(off, io.SeekStart); err != nil {
+								return fmt.Errorf("%s: %w", pos.File, err)
+							}
 							br.Reset(f)
 							rd.Reset(br, off)
 							continue

@@ -2,10 +2,8 @@ package unified2
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 	u2 "github.com/alertgw/alertgw/normalize/unified2"
 	"github.com/alertgw/alertgw/stats"
@@ -108,20 +107,7 @@ func snortRecords(t testing.TB) [][]byte {
 }
 
 func legacyFile(t testing.TB) []byte {
-	f, err := os.Open("testdata/djcas9-unified2_unified2-legacy.log.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(z)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testutil.ReadGz(t, "testdata/djcas9-unified2_unified2-legacy.log.gz")
 }
 
 func newSpool(dir string) *Spool {

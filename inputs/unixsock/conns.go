@@ -113,7 +113,9 @@ func (sc *streamConn) pending() bool {
 		return false
 	}
 	n := 0
-	rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	if err := rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) }); err != nil {
+		return false // closed: nothing pending
+	}
 	return n > 0
 }
 
@@ -159,7 +161,8 @@ func (t *connTable) closeLocked(sc *streamConn, reason string) {
 		sc.timer.Stop()
 	}
 	if rc, err := sc.c.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_RD) })
+		// A closed socket has nothing left to shut: the error changes nothing.
+		_ = rc.Control(func(fd uintptr) { _ = unix.Shutdown(int(fd), unix.SHUT_RD) })
 	}
 }
 

@@ -69,7 +69,8 @@ func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit 
 	}
 
 	// Cancellation wakes the parked reader through a past deadline.
-	stop := context.AfterFunc(ctx, func() { sk.conn.SetReadDeadline(time.Unix(1, 0)) })
+	// (An error means the socket is closed already: nothing to wake.)
+	stop := context.AfterFunc(ctx, func() { _ = sk.conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 
 	for {

@@ -36,7 +36,7 @@ const SeqPacketReply = 1
 func (s *Server) serveSeqPacketConn(ctx context.Context, sk *socket, sc *streamConn, emit inputs.Emitter) {
 	c := sc.c
 	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(time.Unix(1, 0)) }) // closed: nothing to wake
 	defer stop()
 	buf := make([]byte, int(s.cfg.MaxMessageSize))
 	for {
@@ -126,8 +126,11 @@ func (s *Server) drainSeqPacket(ctx context.Context, sk *socket, c *net.UnixConn
 
 // reply answers one message; false when the peer is gone.
 func (s *Server) reply(sk *socket, c *net.UnixConn) bool {
-	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write([]byte{SeqPacketReply}); err != nil {
+	err := c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if err == nil {
+		_, err = c.Write([]byte{SeqPacketReply})
+	}
+	if err != nil {
 		s.failLog.Warn().Err(err).Str("socket", sk.path).Msg("seqpacket reply failed; closing the connection")
 		return false
 	}

@@ -99,7 +99,7 @@ func (s *Server) connAllowed(sk *socket, c *net.UnixConn) bool {
 func (s *Server) serveConn(ctx context.Context, sk *socket, sc *streamConn, out *handoff, emit inputs.Emitter) {
 	c := sc.c
 	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(time.Unix(1, 0)) }) // closed: nothing to wake
 	defer stop()
 	lr := &lineReader{s: s, sk: sk, emit: emit, out: out, max: int(s.cfg.MaxLineSize),
 		buf: make([]byte, min(initialLineBuf, int(s.cfg.MaxLineSize)+1))}

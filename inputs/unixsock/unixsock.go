@@ -47,6 +47,7 @@ import (
 // Type is a socket type.
 type Type string
 
+// Socket types.
 const (
 	Dgram  Type = "dgram"  // one message per datagram (unix_dgram)
 	Stream Type = "stream" // newline-delimited messages over connections (unix_stream)

@@ -157,7 +157,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		for _, a := range all {
-			a.srv.Shutdown(shut)
+			if err := a.srv.Shutdown(shut); err != nil {
+				s.log.Warn().Err(err).Msg("admin endpoint: connections still open at shutdown were closed")
+			}
 		}
 	}()
 	errs := make(chan error, len(all))
@@ -206,7 +208,9 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(s.snapshot())
+	if err := enc.Encode(s.snapshot()); err != nil {
+		s.log.Debug().Err(err).Msg("status: client went away")
+	}
 }
 
 func (s *Server) reloadConfig(w http.ResponseWriter, _ *http.Request) {

@@ -58,6 +58,9 @@ func TestReplace(t *testing.T) {
 	if _, err := Replace([]byte(EndMarker+"\n<!-- BEGIN GENERATED -->"), "x"); err == nil {
 		t.Error("markers out of order: want an error")
 	}
+	if _, err := Replace(append(out, out...), "x"); err == nil {
+		t.Error("two blocks: want an error")
+	}
 }
 
 func TestMissingKeys(t *testing.T) {

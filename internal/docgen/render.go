@@ -78,6 +78,9 @@ func Replace(page []byte, block string) ([]byte, error) {
 	begin := bytes.Index(page, []byte("<!-- BEGIN GENERATED")) // the marker's text may have changed
 	end := bytes.Index(page, []byte(EndMarker))
 	content := BeginMarker + "\n\n" + block + "\n" + EndMarker
+	if bytes.Count(page, []byte("<!-- BEGIN GENERATED")) > 1 || bytes.Count(page, []byte(EndMarker)) > 1 {
+		return nil, errors.New("more than one generated block")
+	}
 	switch {
 	case begin < 0 && end < 0:
 		out := bytes.TrimRight(page, "\n")

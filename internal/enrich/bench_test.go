@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertgw/alertgw/internal/cputime"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs/format"
 )
@@ -33,7 +34,7 @@ func BenchmarkGeoIPLookup(b *testing.B) {
 			b.ReportAllocs()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			cpu0 := threadCPUTime()
+			cpu0 := cputime.Thread()
 			for b.Loop() {
 				_ = en.geo.lookup(c.addr)
 			}
@@ -81,7 +82,7 @@ func BenchmarkEnrich(b *testing.B) {
 	b.ReportAllocs()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cpu0 := threadCPUTime()
+	cpu0 := cputime.Thread()
 	for b.Loop() {
 		e := normalize.Event{SrcIP: src, DestIP: dst}
 		en.Enrich(&e)
@@ -125,7 +126,7 @@ func BenchmarkEnrichAndEncode(b *testing.B) {
 			b.ReportAllocs()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			cpu0 := threadCPUTime()
+			cpu0 := cputime.Thread()
 			for b.Loop() {
 				*e = base
 				if c.enrich {
@@ -144,5 +145,5 @@ func reportCPU(b *testing.B, cpu0 time.Duration) {
 	if cpu0 == 0 || b.N == 0 {
 		return
 	}
-	b.ReportMetric(float64(threadCPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Thread()-cpu0)/float64(b.N), "cpu-ns/op")
 }

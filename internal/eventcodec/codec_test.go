@@ -138,5 +138,3 @@ func BenchmarkCodec(b *testing.B) {
 		}
 	})
 }
-
-func detail(n int) normalize.Field { return testutil.Filler(n) }

@@ -72,12 +72,12 @@ func Send(ctx context.Context, g Generator, o SendOptions) (Result, error) {
 	}
 	if o.SendBuffer > 0 {
 		var serr error
-		rc.Control(func(fd uintptr) {
+		cerr := rc.Control(func(fd uintptr) {
 			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, o.SendBuffer); serr != nil {
 				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, o.SendBuffer)
 			}
 		})
-		if serr != nil {
+		if serr = errors.Join(cerr, serr); serr != nil {
 			return Result{}, fmt.Errorf("set send buffer: %w", serr)
 		}
 	}

@@ -59,7 +59,10 @@ func Start(t testing.TB) *Server {
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		os.Chmod(dir, 0o755)
+		// The postgres user must reach its data directory inside ours.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.Chown(s.data, uid, gid); err != nil {
 			t.Fatal(err)
 		}

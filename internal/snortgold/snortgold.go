@@ -5,7 +5,6 @@ package snortgold
 
 import (
 	"bufio"
-	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -48,25 +47,7 @@ func Sigs(t testing.TB, classification string, sidMsg ...string) *sigmap.Map {
 	return sigmap.FromTables(&tb)
 }
 
-// ReadGz returns the decompressed content of a gzip file.
-func ReadGz(t testing.TB, path string) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(z)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
+// ReadLines returns the lines of a text file (alert.fast, alert.csv).
 func ReadLines(t *testing.T, path string) []string {
 	t.Helper()
 	f, err := os.Open(path)
@@ -115,8 +96,10 @@ func Snort2Time(t *testing.T, s string) time.Time {
 	return ts
 }
 
+// U32 parses a decimal uint32; 0 when it is not one.
 func U32(s string) uint32 { n, _ := strconv.ParseUint(s, 10, 32); return uint32(n) }
 
+// ParseFast reads one alert.fast line into its Truth.
 func ParseFast(t *testing.T, line string) Truth {
 	t.Helper()
 	m := fastRE.FindStringSubmatch(line)
@@ -184,6 +167,8 @@ func SnortFlags(s string) string {
 	return string(out)
 }
 
+// Check compares a normalized event with the Truth the producing tool
+// printed, field by field.
 func Check(t *testing.T, name string, ev *normalize.Event, tr Truth) {
 	t.Helper()
 	errf := func(field string, got, want any) {

@@ -2,12 +2,11 @@ package audit
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/elastic/go-libaudit/v2/auparse"
 
+	"github.com/alertgw/alertgw/internal/cputime"
 	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/normalize"
 )
@@ -39,7 +38,7 @@ func BenchmarkExecveEvent(b *testing.B) {
 	var evs []*normalize.Event
 	var buf []byte
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		// Serials must grow, or the reassembler sees a reset.
@@ -63,14 +62,7 @@ func BenchmarkExecveEvent(b *testing.B) {
 	// CPU time, not wall time: on a shared machine the wall clock also
 	// counts the time other processes held the cores. (It includes the
 	// untimed serial rewrites, one per 1024 events, and GC threads.)
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-}
-
-// cpuTime is the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 func fmtSerial(l string, serial int) string { return fmt.Sprintf(l, serial) }
@@ -91,7 +83,7 @@ func BenchmarkMapEncode(b *testing.B) {
 	var buf []byte
 	var ev normalize.Event
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ev = normalize.Event{}
@@ -101,5 +93,5 @@ func BenchmarkMapEncode(b *testing.B) {
 		buf = nativetest.Append(buf[:0], &ev)
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 }

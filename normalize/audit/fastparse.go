@@ -50,8 +50,6 @@ func fastType(t auparse.AuditMessageType) bool {
 	return false
 }
 
-var errNoArch = errors.New("arch key not found so syscall cannot be translated to a name")
-
 // parseRecord fills p from msg, appending fields to p.fields. Decoded
 // values go to a (valid until its reset).
 func parseRecord(msg *auparse.AuditMessage, p *parsed, a *scratch) {

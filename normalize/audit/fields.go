@@ -102,16 +102,6 @@ func decodeHex(v string) ([]byte, bool) {
 	return b, true
 }
 
-// splitNUL splits a NUL-separated argument vector (proctitle), dropping one
-// trailing empty element.
-func splitNUL(s string) []string {
-	s = strings.TrimRight(s, "\x00")
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\x00")
-}
-
 // execveArgs rebuilds argv from one or more EXECVE records. The kernel
 // writes a0=… a1=…, or for an argument too long for one record
 // "aN_len=TOTAL aN[0]=… aN[1]=…", possibly across several records.

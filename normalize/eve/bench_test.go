@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alertgw/alertgw/internal/cputime"
 	"github.com/alertgw/alertgw/internal/nativetest"
 	"github.com/alertgw/alertgw/normalize"
 )
@@ -26,9 +27,9 @@ const benchDNS = `{"timestamp":"2013-07-04T19:47:51.592983+0000","flow_id":69455
 // count time spent waiting for a core, nor the GC's background workers.
 func cpuTimer(b *testing.B) (stop func()) {
 	runtime.LockOSThread()
-	start := threadCPUTime()
+	start := cputime.Thread()
 	return func() {
-		used := threadCPUTime() - start
+		used := cputime.Thread() - start
 		runtime.UnlockOSThread()
 		if used > 0 {
 			b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")

@@ -81,7 +81,6 @@ type decoder struct {
 
 	seen      uint32   // top-level mapped keys seen
 	seenVal   [21]span // their values, by bit index, to tell a harmless repeat
-	kind      normalize.Kind
 	eventType bool
 	netflow   bool
 

@@ -339,7 +339,7 @@ func TestKinds(t *testing.T) {
 		{"some_future_type", normalize.KindEvent, true},
 	} {
 		t.Run(tc.eventType, func(t *testing.T) {
-			obj := fmt.Sprintf(`{"x":1,"nested":{"y":[1,2]}}`)
+			obj := `{"x":1,"nested":{"y":[1,2]}}`
 			msg := fmt.Sprintf(`{"timestamp":"2026-11-22T10:00:00.000000+0000","event_type":%q,%q:%s}`, tc.eventType, tc.eventType, obj)
 			ev := mustDecode(t, msg)
 			if ev.Kind != tc.kind {

@@ -49,21 +49,21 @@ func readDatagrams(t testing.TB) [][]byte {
 
 // expectedMsg is one message of the decoded dump.
 type expectedMsg struct {
-	done              bool
-	family            uint8
-	group             uint16
-	proto             uint16
-	hook              uint8
-	prefix            string
-	indev, outdev     uint32
-	mark              uint32
-	uid, gid          int64 // -1: absent
-	ts                [2]int64
-	hasTS             bool
-	seq, seqGlobal    int64
-	payloadLen        int
-	hwaddr, hwheader  bool
-	hwtype, hwlenAttr bool
+	done             bool
+	family           uint8
+	group            uint16
+	proto            uint16
+	hook             uint8
+	prefix           string
+	indev, outdev    uint32
+	mark             uint32
+	uid, gid         int64 // -1: absent
+	ts               [2]int64
+	hasTS            bool
+	seq, seqGlobal   int64
+	payloadLen       int
+	hwaddr, hwheader bool
+	hwtype           bool
 }
 
 var (

@@ -21,6 +21,7 @@ import (
 // LinkType is the datalink type of a packet (libpcap DLT numbers).
 type LinkType uint32
 
+// Datalink types the decoder reads.
 const (
 	LinkEthernet LinkType = 1   // DLT_EN10MB
 	LinkRaw      LinkType = 101 // LINKTYPE_RAW: IPv4 or IPv6 from the first byte

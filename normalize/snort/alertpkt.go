@@ -48,6 +48,7 @@ const (
 // Format selects how datagrams are read.
 type Format uint8
 
+// Datagram layouts (Decoder.Format).
 const (
 	FormatAuto      Format = iota // from the datagram size (and the message's quotes)
 	FormatSnort2                  // Snort 2.9 Alertpkt, with or without app_name
@@ -73,6 +74,7 @@ func ParseFormat(s string) (Format, error) {
 // Variant names the layout a datagram was read with.
 type Variant string
 
+// Layouts, as Variant reports them.
 const (
 	VariantSnort2      Variant = "snort2"
 	VariantSnort2AppID Variant = "snort2_openappid"

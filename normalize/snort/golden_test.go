@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/alertgw/alertgw/internal/snortgold"
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/sigmap"
 )
 
-func readGz(t testing.TB, path string) []byte { return snortgold.ReadGz(t, path) }
+func readGz(t testing.TB, path string) []byte { return testutil.ReadGz(t, path) }
 
 func testSigs(t *testing.T) *sigmap.Map {
 	t.Helper()

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/alertgw/alertgw/internal/snortgold"
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 )
 
@@ -47,7 +48,7 @@ func readAll(t testing.TB, r io.Reader) []*Alert {
 func openFile(t testing.TB, name string) io.Reader {
 	t.Helper()
 	if strings.HasSuffix(name, ".gz") {
-		return bytes.NewReader(snortgold.ReadGz(t, filepath.Join("testdata", name)))
+		return bytes.NewReader(testutil.ReadGz(t, filepath.Join("testdata", name)))
 	}
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {

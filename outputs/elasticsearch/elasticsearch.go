@@ -93,9 +93,7 @@ func (o *Options) Validate() config.Problems {
 		p.Add("urls", "at least one URL is needed, e.g. https://es.example.org:9200")
 	}
 	for i, u := range o.URLs {
-		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			p.Add(fmt.Sprintf("urls[%d]", i), "must start with http:// or https://; got %q", u)
-		}
+		outputs.CheckURL(&p, fmt.Sprintf("urls[%d]", i), u)
 	}
 	if _, err := outputs.ParseTemplate(o.Index); err != nil {
 		p.Add("index", "%v", err)
@@ -110,10 +108,7 @@ func (o *Options) Validate() config.Problems {
 	default:
 		p.Add("template", "must be install or skip; got %q", o.Template)
 	}
-	if o.Timeout < time.Second {
-		p.Add("timeout", "must be at least 1s; got %s", o.Timeout)
-	}
-	p = append(p, o.TLS.Validate().Prefixed("tls")...)
+	outputs.CheckHTTP(&p, o.Timeout, &o.TLS)
 	return p
 }
 
@@ -144,15 +139,11 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 	if err := o.APIKey.Load(o.APIKeyFile); err != nil {
 		return nil, err
 	}
-	tc, err := o.TLS.ConfigFor(env.Log)
+	client, err := outputs.NewHTTPClient(&o.TLS, o.Timeout, 4, env.Log)
 	if err != nil {
 		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tc
-	tr.MaxIdleConnsPerHost = 4
-	w := &Output{env: env, opts: o, indexes: outputs.NewNames(tmpl),
-		client: &http.Client{Transport: tr, Timeout: o.Timeout}}
+	w := &Output{env: env, opts: o, indexes: outputs.NewNames(tmpl), client: client}
 	if o.Template == TemplateInstall {
 		if w.mappings = mappingsFor(env.Encoder.Name()); w.mappings == nil {
 			env.Log.Warn().Str("format", env.Encoder.Name()).Msg("alertgw ships no index template for this format: none is installed (template: skip silences this)")

@@ -18,7 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
@@ -69,14 +69,14 @@ func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, _ := readAll(r)
 	if unavailable {
-		http.Error(w, `{"error":{"type":"unavailable_shards_exception"},"status":503}`, 503)
+		http.Error(w, `{"error":{"type":"unavailable_shards_exception"},"status":503}`, http.StatusServiceUnavailable)
 		return
 	}
 	if slow {
 		time.Sleep(1500 * time.Millisecond)
 	}
 	if f.maxBody > 0 && len(body) > f.maxBody {
-		http.Error(w, "", 413)
+		http.Error(w, "", http.StatusRequestEntityTooLarge)
 		return
 	}
 	sc := bufio.NewScanner(bytes.NewReader(body))
@@ -242,19 +242,6 @@ func TestTooLargeSplits(t *testing.T) {
 	}
 }
 
-type once struct{ n int }
-
-func (o *once) Run(ctx context.Context, emit inputs.Emitter) error {
-	for i := 0; i < o.n; i += 100 {
-		b := batch(i, min(i+100, o.n))
-		emit.Events(b.Events, nil)
-	}
-	<-ctx.Done()
-	return nil
-}
-
-func (o *once) Close() error { return nil }
-
 // TestThroughPipeline: 503s, a slow answer, throttled and invalid documents;
 // every valid document ends up indexed once, every invalid one is in the
 // dead-letter file with Elasticsearch's reason.
@@ -272,7 +259,7 @@ func TestThroughPipeline(t *testing.T) {
 	dl, _ := pipeline.OpenDeadLetter(dlPath, 0)
 	st := &stats.Output{}
 	p, err := pipeline.New(pipeline.Options{Workers: 1, Log: zerolog.Nop(), DeadLetter: dl},
-		[]pipeline.Input{{Name: "eve", Type: "suricata", Reader: &once{n: n}, Stats: &stats.Input{}, Log: zerolog.Nop()}},
+		[]pipeline.Input{{Name: "eve", Type: "suricata", Reader: &testutil.Events{N: n, Make: event}, Stats: &stats.Input{}, Log: zerolog.Nop()}},
 		[]pipeline.Output{{Name: "es", Type: "elasticsearch", Writer: newOutput(t, srv.URL, func(o *Options) { o.DataStream = true }), Encoder: format.Native{},
 			Buffer: pipeline.DefaultDelivery().Buffer, Batch: pipeline.Batching{MaxEvents: 100},
 			Retry: pipeline.Retry{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond}, Stats: st, Log: zerolog.Nop()}})

@@ -502,16 +502,6 @@ func (o *Output) undo() error {
 	return nil
 }
 
-func (o *Output) flushAndSync() error {
-	if err := o.flushBuf(); err != nil {
-		return err
-	}
-	if o.unsynced {
-		return o.sync()
-	}
-	return nil
-}
-
 func (o *Output) sync() error {
 	if err := o.f.Sync(); err != nil {
 		return fmt.Errorf("fsync %s: %w", o.opts.Path, err)

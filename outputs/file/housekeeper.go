@@ -207,8 +207,7 @@ func (h *housekeeper) retain() {
 		}
 	}
 	if h.maxFiles > 0 && len(files) > h.maxFiles {
-		n := len(files) - h.maxFiles
-		remove, files = append(remove, files[:n]...), files[n:]
+		remove = append(remove, files[:len(files)-h.maxFiles]...)
 	}
 	for _, f := range remove {
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/alertgw/alertgw/internal/cputime"
 )
 
 // BenchmarkEncode measures each encoder on each reference event, appending
@@ -17,7 +19,7 @@ func BenchmarkEncode(b *testing.B) {
 				b.ReportAllocs()
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
-				cpu0 := threadCPUTime()
+				cpu0 := cputime.Thread()
 				for b.Loop() {
 					buf = enc.AppendEvent(buf[:0], ref.ev)
 				}
@@ -34,5 +36,5 @@ func reportCPU(b *testing.B, cpu0 time.Duration) {
 	if cpu0 == 0 || b.N == 0 {
 		return
 	}
-	b.ReportMetric(float64(threadCPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Thread()-cpu0)/float64(b.N), "cpu-ns/op")
 }

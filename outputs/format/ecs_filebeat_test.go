@@ -55,9 +55,7 @@ func filebeatLines(t testing.TB) [][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, l := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
-			lines = append(lines, l)
-		}
+		lines = append(lines, bytes.Split(bytes.TrimSpace(b), []byte("\n"))...)
 	}
 	samples, _ := filepath.Glob("../../normalize/eve/testdata/*.json")
 	if len(samples) == 0 {

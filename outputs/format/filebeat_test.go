@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/alertgw/alertgw/internal/cputime"
 	"github.com/alertgw/alertgw/internal/enrich"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/eve"
@@ -360,7 +361,7 @@ func BenchmarkECSProfiles(b *testing.B) {
 			buf := make([]byte, 0, 8192)
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			cpu0 := threadCPUTime()
+			cpu0 := cputime.Thread()
 			for b.Loop() {
 				buf = enc.AppendEvent(buf[:0], &e)
 			}

@@ -3,7 +3,6 @@ package format
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"maps"
@@ -18,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/alertgw/alertgw/internal/schematest"
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/audit"
 	"github.com/alertgw/alertgw/normalize/eve"
@@ -190,7 +190,7 @@ func snortGroups(t *testing.T) []realGroup {
 		g := realGroup{name: "snort_" + filepath.Base(dir)}
 		for i, f := range files {
 			e := new(normalize.Event)
-			if err := d.Decode(readGz(t, f), e); err != nil {
+			if err := d.Decode(testutil.ReadGz(t, f), e); err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
 			completeLikePipeline(e, "snort", i+1)
@@ -214,7 +214,7 @@ func unified2Groups(t *testing.T) []realGroup {
 		path := filepath.Join("../../normalize/unified2/testdata", name)
 		var data []byte
 		if strings.HasSuffix(name, ".gz") {
-			data = readGz(t, path)
+			data = testutil.ReadGz(t, path)
 		} else {
 			var err error
 			if data, err = os.ReadFile(path); err != nil {
@@ -385,22 +385,4 @@ func compareGolden(t *testing.T, path string, got []byte) {
 			}
 		}
 	}
-}
-
-func readGz(t *testing.T, path string) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	b, err := io.ReadAll(z)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return b
 }

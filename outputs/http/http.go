@@ -114,9 +114,7 @@ func (w *Wrap) scope() string {
 // Validate implements config.Validator.
 func (o *Options) Validate() config.Problems {
 	var p config.Problems
-	if !strings.HasPrefix(o.URL, "http://") && !strings.HasPrefix(o.URL, "https://") {
-		p.Add("url", "must start with http:// or https://; got %q", o.URL)
-	}
+	outputs.CheckURL(&p, "url", o.URL)
 	switch o.Preset {
 	case "", "mozdef":
 	default:
@@ -132,10 +130,7 @@ func (o *Options) Validate() config.Problems {
 	if (o.BearerToken != "" || o.BearerTokenFile != "") && o.Username != "" {
 		p.Add("bearer_token", "use either bearer_token or username/password")
 	}
-	if o.Timeout < time.Second {
-		p.Add("timeout", "must be at least 1s; got %s", o.Timeout)
-	}
-	p = append(p, o.TLS.Validate().Prefixed("tls")...)
+	outputs.CheckHTTP(&p, o.Timeout, &o.TLS)
 	p = append(p, o.validateWrap().Prefixed("wrap")...)
 	return p
 }
@@ -258,14 +253,12 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 	if err := o.BearerToken.Load(o.BearerTokenFile); err != nil {
 		return nil, err
 	}
-	tc, err := o.TLS.ConfigFor(env.Log)
+	client, err := outputs.NewHTTPClient(&o.TLS, o.Timeout, 0, env.Log)
 	if err != nil {
 		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tc
 	// MozDef's /events takes one event per request: the preset's default body.
-	w := &Output{env: env, opts: o, enc: env.Encoder, body: o.body(), client: &http.Client{Transport: tr, Timeout: o.Timeout}}
+	w := &Output{env: env, opts: o, enc: env.Encoder, body: o.body(), client: client}
 	if o.Preset == "mozdef" {
 		w.enc = MozDef{}
 	}
@@ -392,7 +385,7 @@ func (w *Output) post(ctx context.Context, body []byte) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // keep the connection reusable
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // keep the connection reusable; a failure only costs it
 		return nil
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))

@@ -17,7 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
@@ -184,28 +184,6 @@ func TestPermanentClassification(t *testing.T) {
 	}
 }
 
-// paced emits n events in batches, pausing between them, so the broker can
-// be stopped mid-stream.
-type paced struct {
-	n, size int
-	pause   time.Duration
-}
-
-func (p *paced) Run(ctx context.Context, emit inputs.Emitter) error {
-	for i := 0; i < p.n; i += p.size {
-		var evs []*normalize.Event
-		for j := i; j < min(i+p.size, p.n); j++ {
-			evs = append(evs, event(j))
-		}
-		emit.Events(evs, nil)
-		time.Sleep(p.pause)
-	}
-	<-ctx.Done()
-	return nil
-}
-
-func (p *paced) Close() error { return nil }
-
 // TestBrokerRestartMidStream stops the cluster while events flow, keeps it
 // down a while (the output spills to its disk buffer), brings it back on the
 // same port and data: every event arrives.
@@ -224,7 +202,7 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	buf := def.Buffer
 	buf.MaxEvents, buf.Path = 2000, t.TempDir()
 	p, err := pipeline.New(pipeline.Options{Workers: 2, Log: zerolog.Nop(), ShutdownTimeout: 10 * time.Second},
-		[]pipeline.Input{{Name: "eve", Type: "suricata", Reader: &paced{n: n, size: 100, pause: 2 * time.Millisecond}, Stats: &stats.Input{}, Log: zerolog.Nop()}},
+		[]pipeline.Input{{Name: "eve", Type: "suricata", Reader: &testutil.Events{N: n, Size: 100, Pause: 2 * time.Millisecond, Make: event}, Stats: &stats.Input{}, Log: zerolog.Nop()}},
 		[]pipeline.Output{{Name: "kafka", Type: "kafka", Writer: w, Encoder: format.Native{}, Buffer: buf,
 			Retry: pipeline.Retry{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}, Stats: st, Log: zerolog.Nop()}})
 	if err != nil {

@@ -76,7 +76,10 @@ func (c *Conn) Send(msgs [][]byte) error {
 	}
 	deadline := time.Now().Add(c.Timeout)
 	if c.Timeout > 0 {
-		c.c.SetWriteDeadline(deadline)
+		if err := c.c.SetWriteDeadline(deadline); err != nil {
+			c.Close() // a connection that refuses a deadline is no use: dial again
+			return fmt.Errorf("%s %s: %w", c.Network, c.Address, err)
+		}
 	}
 	if !c.Datagram() {
 		b := c.buf[:0]

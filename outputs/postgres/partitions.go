@@ -104,7 +104,7 @@ func (w *Output) ensurePartitions(ctx context.Context, days []time.Time) error {
 	if err != nil {
 		return fmt.Errorf("postgres partitions: %w", err)
 	}
-	defer tx.Rollback(ctx)
+	defer func() { _ = tx.Rollback(ctx) }() // after Commit: pgx.ErrTxClosed, nothing to undo
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey)); err != nil {
 		return fmt.Errorf("postgres partitions: %w", err)
 	}
@@ -178,7 +178,7 @@ func (w *Output) applyRetention(ctx context.Context, now time.Time) ([]Dropped, 
 	if err != nil {
 		return nil, fmt.Errorf("postgres retention: %w", err)
 	}
-	defer tx.Rollback(ctx)
+	defer func() { _ = tx.Rollback(ctx) }() // after Commit: pgx.ErrTxClosed, nothing to undo
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey)); err != nil {
 		return nil, fmt.Errorf("postgres retention: %w", err)
 	}

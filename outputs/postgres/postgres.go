@@ -284,7 +284,7 @@ func migrateTo(ctx context.Context, conn *pgx.Conn, table string, last int) erro
 	if err != nil {
 		return fmt.Errorf("postgres migrate: %w", err)
 	}
-	defer tx.Rollback(ctx)
+	defer func() { _ = tx.Rollback(ctx) }() // after Commit a no-op; else the error is the one returned
 	// One migrator at a time per database, whatever the table.
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(4242424242)`); err != nil {
 		return fmt.Errorf("postgres migrate lock: %w", err)

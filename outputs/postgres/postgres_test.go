@@ -12,8 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
-	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/internal/pgtest"
+	"github.com/alertgw/alertgw/internal/testutil"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
@@ -138,26 +138,6 @@ func TestBadEventDeadLettered(t *testing.T) {
 	}
 }
 
-type paced struct {
-	n, size int
-	pause   time.Duration
-}
-
-func (p *paced) Run(ctx context.Context, emit inputs.Emitter) error {
-	for i := 0; i < p.n; i += p.size {
-		var evs []*normalize.Event
-		for j := i; j < min(i+p.size, p.n); j++ {
-			evs = append(evs, event(j))
-		}
-		emit.Events(evs, nil)
-		time.Sleep(p.pause)
-	}
-	<-ctx.Done()
-	return nil
-}
-
-func (p *paced) Close() error { return nil }
-
 // TestServerRestartMidStream stops the server while events flow and
 // starts it again: every event is in the table (duplicates allowed: at
 // least once), none lost.
@@ -169,7 +149,7 @@ func TestServerRestartMidStream(t *testing.T) {
 	buf := pipeline.DefaultDelivery().Buffer
 	buf.MaxEvents, buf.Path = 1000, t.TempDir()
 	p, err := pipeline.New(pipeline.Options{Workers: 2, Log: zerolog.Nop(), ShutdownTimeout: 10 * time.Second},
-		[]pipeline.Input{{Name: "eve", Type: "suricata", Reader: &paced{n: n, size: 50, pause: 2 * time.Millisecond}, Stats: &stats.Input{}, Log: zerolog.Nop()}},
+		[]pipeline.Input{{Name: "eve", Type: "suricata", Reader: &testutil.Events{N: n, Size: 50, Pause: 2 * time.Millisecond, Make: event}, Stats: &stats.Input{}, Log: zerolog.Nop()}},
 		[]pipeline.Output{{Name: "pg", Type: "postgres", Writer: w, Encoder: format.Native{}, Buffer: buf,
 			Batch: pipeline.Batching{MaxEvents: 500}, Retry: pipeline.Retry{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}, Stats: st, Log: zerolog.Nop()}})
 	if err != nil {

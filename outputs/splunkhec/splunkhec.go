@@ -75,20 +75,15 @@ type Options struct {
 // Validate implements config.Validator.
 func (o *Options) Validate() config.Problems {
 	var p config.Problems
-	if !strings.HasPrefix(o.URL, "http://") && !strings.HasPrefix(o.URL, "https://") {
-		p.Add("url", "must start with http:// or https://; got %q", o.URL)
-	}
+	outputs.CheckURL(&p, "url", o.URL)
 	if o.Token == "" && o.TokenFile == "" {
 		p.Add("token", "the HEC token is required (token or token_file)")
 	}
 	outputs.CheckSecret(&p, "token", o.Token, o.TokenFile)
-	if o.Timeout < time.Second {
-		p.Add("timeout", "must be at least 1s")
-	}
 	if o.Ack && (o.AckTimeout < time.Second || o.AckPoll <= 0) {
 		p.Add("ack_timeout", "with ack, ack_timeout must be at least 1s and ack_poll positive")
 	}
-	p = append(p, o.TLS.Validate().Prefixed("tls")...)
+	outputs.CheckHTTP(&p, o.Timeout, &o.TLS)
 	return p
 }
 
@@ -107,18 +102,16 @@ func New(env outputs.Env, o *Options) (*Output, error) {
 	if err := o.Token.Load(o.TokenFile); err != nil {
 		return nil, err
 	}
-	tc, err := o.TLS.ConfigFor(env.Log)
+	client, err := outputs.NewHTTPClient(&o.TLS, o.Timeout, 0, env.Log)
 	if err != nil {
 		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tc
 	var ch [16]byte
 	rand.Read(ch[:])
 	h := hex.EncodeToString(ch[:])
 	// A channel is a GUID; acknowledgements are scoped to it.
 	channel := h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-	return &Output{env: env, opts: o, client: &http.Client{Transport: tr, Timeout: o.Timeout},
+	return &Output{env: env, opts: o, client: client,
 		base: strings.TrimRight(o.URL, "/"), channel: channel}, nil
 }
 
@@ -201,7 +194,7 @@ func (w *Output) post(ctx context.Context, path string, body []byte) (int, hecRe
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	json.Unmarshal(data, &reply) // an unreadable reply leaves the status to decide
+	_ = json.Unmarshal(data, &reply) // an unreadable reply leaves the status to decide
 	if reply.Text == "" {
 		reply.Text = strings.TrimSpace(string(data))
 	}

@@ -208,7 +208,7 @@ func TestKeyOfDefault(t *testing.T) {
 	for _, src := range []string{"10.0.0.1", "10.0.0.1", "10.0.0.2"} {
 		out = a.Add(alert("x", 7, src, 0), nil, t0, out)
 	}
-	out = a.Add(alert("x", 8, "10.0.0.1", 0), nil, t0, out)
+	_ = a.Add(alert("x", 8, "10.0.0.1", 0), nil, t0, out)
 	if n, _ := a.Open(); n != 3 {
 		t.Fatalf("%d groups, want 3 (two sources for sid 7, one for sid 8)", n)
 	}

@@ -409,7 +409,9 @@ func (b *Buffer) Append(recs ...[]byte) error {
 		// A partial write leaves a torn record the next open truncates;
 		// cut it now so later appends are not behind it.
 		if n > 0 {
-			b.w.Truncate(last.size)
+			if terr := b.w.Truncate(last.size); terr != nil {
+				err = errors.Join(err, fmt.Errorf("cut the torn record: %w", terr))
+			}
 		}
 		return fmt.Errorf("disk buffer write: %w", err)
 	}

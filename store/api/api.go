@@ -100,7 +100,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(true) // sensor text may hold markup: never let a browser take it as HTML
-	enc.Encode(v)
+	// The status is sent: a client that went away cannot be told anything else.
+	_ = enc.Encode(v)
 }
 
 // badRequest is a client error carried to the response.
@@ -241,7 +242,7 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Write(append(e.JSON, '\n'))
+	_, _ = w.Write(append(e.JSON, '\n')) // as in writeJSON
 }
 
 // groupBody is one group: key by field name, count, first and last seen.

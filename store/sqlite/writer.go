@@ -106,7 +106,9 @@ func (w *Writer) part(ctx context.Context, name string) (*wpart, error) {
 		db.Close()
 		if fresh {
 			// Nothing of ours is in a file we failed to set up.
-			removePartition(path)
+			if rerr := removePartition(path); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
 		}
 		return nil, fmt.Errorf("store: partition %s: %w", name, err)
 	}
@@ -164,7 +166,7 @@ func createSchema(ctx context.Context, conn *sql.Conn) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit: sql.ErrTxDone, nothing to undo
 	if _, err := tx.ExecContext(ctx, schema); err != nil {
 		return err
 	}
@@ -259,7 +261,7 @@ func (p *wpart) write(ctx context.Context, evs []*normalize.Event, idx []int, li
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit: sql.ErrTxDone, nothing to undo
 	ins, insBody, insText := tx.StmtContext(ctx, p.ins), tx.StmtContext(ctx, p.insBody), tx.StmtContext(ctx, p.insText)
 	row := p.nextRow
 	minTS, maxTS := int64(1<<63-1), int64(-1<<63)

@@ -98,17 +98,17 @@ func buildFrame(rnd *rand.Rand, r *rule, v6 bool) ([]byte, error) {
 		if r.gid == 116 {
 			t.ACK, t.PSH, t.SYN, t.FIN = false, false, true, true
 		}
-		t.SetNetworkLayerForChecksum(netLayer)
+		_ = t.SetNetworkLayerForChecksum(netLayer) // fails only for a non-IP layer; netLayer is IPv4 or IPv6
 		l4 = t
 	case layers.IPProtocolUDP:
 		u := &layers.UDP{SrcPort: layers.UDPPort(32768 + rnd.IntN(28000)), DstPort: layers.UDPPort(r.dport)}
-		u.SetNetworkLayerForChecksum(netLayer)
+		_ = u.SetNetworkLayerForChecksum(netLayer)
 		l4 = u
 	case layers.IPProtocolICMPv4:
 		l4 = &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0), Id: 1, Seq: uint16(rnd.IntN(100))}
 	case layers.IPProtocolICMPv6:
 		c := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(128, 0)}
-		c.SetNetworkLayerForChecksum(netLayer)
+		_ = c.SetNetworkLayerForChecksum(netLayer)
 		l4 = c
 	}
 	buf := gopacket.NewSerializeBuffer()
