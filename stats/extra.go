@@ -21,15 +21,15 @@ type extras struct {
 }
 
 // SetExtra replaces the input's own metric families (nil removes them).
-func (s *Input) SetExtra(fams ...*Family) {
-	s.extra.mu.Lock()
-	defer s.extra.mu.Unlock()
-	s.extra.fam = fams
+func (in *Input) SetExtra(fams ...*Family) {
+	in.extra.mu.Lock()
+	defer in.extra.mu.Unlock()
+	in.extra.fam = fams
 }
 
 // Extra returns the input's own metric families.
-func (s *Input) Extra() []*Family {
-	s.extra.mu.Lock()
-	defer s.extra.mu.Unlock()
-	return s.extra.fam
+func (in *Input) Extra() []*Family {
+	in.extra.mu.Lock()
+	defer in.extra.mu.Unlock()
+	return in.extra.fam
 }

@@ -125,7 +125,11 @@ func (in *Input) Run(ctx context.Context, emit inputs.Emitter) error {
 	case <-ctx.Done():
 	}
 	in.shutdown()
-	<-errc
+	// ServeTLS returns ErrServerClosed once shut down: the ctx ended the
+	// input, not an error.
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
 	return nil
 }
 
