@@ -73,6 +73,22 @@ type Options struct {
 	Timeout time.Duration `mapstructure:"timeout"`
 }
 
+// PathUses implements config.PathLister: the tls files are read at start
+// whether or not tls.enabled is set, since the forward output always
+// speaks TLS (with enabled set, the tls block lists them itself).
+func (o *Options) PathUses() []config.PathUse {
+	if o.TLS.Enabled {
+		return nil
+	}
+	t := o.TLS
+	t.Enabled = true
+	uses := t.PathUses()
+	for i := range uses {
+		uses[i].Key = "tls." + uses[i].Key
+	}
+	return uses
+}
+
 // Validate implements config.Validator.
 func (o *Options) Validate() config.Problems {
 	var p config.Problems

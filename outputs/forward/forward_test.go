@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/internal/eventcodec"
 	"github.com/alertgw/alertgw/internal/forwardwire"
 	"github.com/alertgw/alertgw/internal/pki"
@@ -259,6 +260,30 @@ func TestValidate(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no problem reported for %s: %v", key, p)
+		}
+	}
+}
+
+// TestTLSFilesChecked: validate and run check the tls files whether or not
+// tls.enabled is set (the forward output always speaks TLS), each once.
+func TestTLSFilesChecked(t *testing.T) {
+	for _, enabled := range []bool{false, true} {
+		o := Plugin.Options().(*Options)
+		o.URLs = []string{"https://central:8443"}
+		o.TLS.Enabled = enabled
+		o.TLS.CAFile, o.TLS.CertFile, o.TLS.KeyFile = "/pki/ca.pem", "/pki/s.pem", "/pki/s.key"
+		got := map[string]string{}
+		for _, u := range config.PathUses(o, "outputs[0]") {
+			if _, dup := got[u.Key]; dup {
+				t.Errorf("enabled=%v: %s listed twice", enabled, u.Key)
+			}
+			got[u.Key] = u.Path
+		}
+		want := map[string]string{"outputs[0].tls.ca_file": "/pki/ca.pem", "outputs[0].tls.cert_file": "/pki/s.pem", "outputs[0].tls.key_file": "/pki/s.key"}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("enabled=%v: %s = %q, want %q (all: %v)", enabled, k, got[k], v, got)
+			}
 		}
 	}
 }
