@@ -156,3 +156,19 @@ bench-fleet: build
 	$(GO) run ./bench/fleet -bin $(BIN) -count $(FLEET_COUNT)
 	$(GO) test -run '^$$' -bench Decode -benchtime 200000x -cpu 1 ./normalize/native/
 	$(GO) test -run '^$$' -bench Codec -benchtime 200000x -cpu 1 ./internal/eventcodec/
+
+# Live-sensor ladder (issue 18, docs/performance/ladder.md): a paced
+# non-blocking sender (alertgw send --nonblock --rate, as Suricata in live
+# mode) into a unix datagram socket with max_dgram_qlen 1024 in a private
+# network namespace; the count-only recvmmsg loop (bench/countrecv), alertgw
+# and a private rsyslog (Debian's package, unpacked under /tmp) take turns,
+# interleaved. Prints events lost and CPU per event per receiver and rate,
+# with the ratios alertgw / count-only. Root; about 9 minutes.
+LADDER_RATES ?= 20000,50000,100000,max
+LADDER_REPS  ?= 3
+LADDER_FLAGS ?=
+.PHONY: bench-ladder
+bench-ladder: build
+	$(GO) build -o bin/countrecv ./bench/countrecv
+	$(GO) build -o bin/ladder ./bench/ladder
+	./bin/ladder -alertgw $(BIN) -countrecv bin/countrecv -rates $(LADDER_RATES) -reps $(LADDER_REPS) $(LADDER_FLAGS)

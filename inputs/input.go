@@ -160,6 +160,19 @@ func AfterAll(n int, f func()) func() {
 	}
 }
 
+// DirectEmitter is implemented by an Emitter (the pipeline's) that can take
+// a batch of messages on the caller's goroutine. An input that reads in
+// batches offers it the small ones, read while it keeps up: normalizing a
+// few messages where they were read costs less than waking another
+// goroutine to do it.
+type DirectEmitter interface {
+	// TryMessages does what Messages does, on the calling goroutine and
+	// before it returns, when it can do so without waiting for the
+	// pipeline; otherwise it does nothing and reports false, and the input
+	// hands the batch on with Messages.
+	TryMessages(b *Batch) bool
+}
+
 // FileReader reads one file a sensor wrote (already decompressed) and emits
 // what it holds as the type's live input would: raw messages for the
 // type's Decoder, or events. `alertgw replay` drives it (inputs/replay) and

@@ -108,3 +108,43 @@ func TestSelectCarriesEncodingsOver(t *testing.T) {
 		t.Fatalf("copied lines differ from encoding the selection: %q", again.Data)
 	}
 }
+
+func TestEncodedPartsShareTheParts(t *testing.T) {
+	var calls int
+	enc := countingEncoder{&calls}
+	a, b := batchOf("a1", "a2"), batchOf("b1")
+	la, lb := a.Encode(enc), b.Encode(enc)
+
+	j := Join(enc, []*Batch{a, b})
+	parts := j.EncodedParts(enc)
+	if len(parts) != 2 || parts[0] != la || parts[1] != lb {
+		t.Fatalf("EncodedParts = %v, want the parts' own Lines", parts)
+	}
+	var n int64
+	j.EachEncoding(func(l *Lines) { n += int64(len(l.Data)) })
+	if want := int64(len(la.Data) + len(lb.Data)); n != want {
+		t.Errorf("EachEncoding counts %d bytes, want %d", n, want)
+	}
+	// Asked whole, the joined batch copies the parts once, then keeps it.
+	before := calls
+	whole := j.Encode(enc)
+	if calls != before || string(whole.Data) != string(la.Data)+string(lb.Data) || whole.Ends[2] != len(whole.Data) {
+		t.Fatalf("joined Lines %q (%d encodes)", whole.Data, calls-before)
+	}
+	if j.Encode(enc) != whole {
+		t.Error("the joined Lines is not kept")
+	}
+	sel := j.Select([]int{0, 2})
+	if got := sel.encodedAs(enc); got == nil || string(got.Data) != "a1\nb1\n" {
+		t.Errorf("selection of a joined batch: %v", got)
+	}
+
+	// A batch not made by Join, or asked in another format: one part.
+	other := countingEncoder{new(int)}
+	if ps := j.EncodedParts(other); len(ps) != 1 || len(ps[0].Ends) != 3 {
+		t.Errorf("EncodedParts in another format = %v", ps)
+	}
+	if ps := a.EncodedParts(enc); len(ps) != 1 || ps[0] != la {
+		t.Errorf("EncodedParts of a plain batch = %v", ps)
+	}
+}

@@ -80,6 +80,11 @@ type Batch struct {
 
 	mu      sync.Mutex
 	encoded []*Lines
+	// parts are the batches Join made this one of, each encoded by
+	// partsEnc: their lines are this batch's encoding by partsEnc, joined
+	// into one Lines only if Encode asks for it (EncodedParts does not).
+	parts    []*Batch
+	partsEnc format.Encoder
 }
 
 // Lines is a batch encoded in one format: one line per event, each ending
@@ -111,9 +116,39 @@ func (b *Batch) Encode(enc format.Encoder) *Lines {
 			return l
 		}
 	}
-	l := EncodeLines(enc, b.Events, nil)
+	var l *Lines
+	if b.parts != nil && b.partsEnc == enc {
+		l = joinLines(enc, b.partLines(), len(b.Events))
+	} else {
+		l = EncodeLines(enc, b.Events, nil)
+	}
 	b.encoded = append(b.encoded, l)
 	return l
+}
+
+// EncodedParts returns the batch encoded by enc as consecutive parts, one
+// Lines each: the encodings of the batches Join made it of, as they are,
+// when they have it, else the one Lines Encode returns. An output that
+// writes lines out one part after the other (the file output) saves the
+// copy that joining them into one Lines costs.
+func (b *Batch) EncodedParts(enc format.Encoder) []*Lines {
+	b.mu.Lock()
+	if b.parts != nil && b.partsEnc == enc {
+		defer b.mu.Unlock()
+		return b.partLines()
+	}
+	b.mu.Unlock()
+	return []*Lines{b.Encode(enc)}
+}
+
+// partLines returns the parts' encodings by partsEnc (which Join checked
+// they all have).
+func (b *Batch) partLines() []*Lines {
+	ls := make([]*Lines, len(b.parts))
+	for i, p := range b.parts {
+		ls[i] = p.encodedAs(b.partsEnc)
+	}
+	return ls
 }
 
 // EncodeLines encodes events one per line, appending to buf.
@@ -152,24 +187,29 @@ func Join(enc format.Encoder, bs []*Batch) *Batch {
 	if enc == nil {
 		return out
 	}
-	parts := make([]*Lines, 0, len(bs))
 	for _, b := range bs {
-		p := b.encodedAs(enc)
-		if p == nil {
+		if b.encodedAs(enc) == nil {
 			return out
 		}
-		parts = append(parts, p)
 	}
-	out.encoded = []*Lines{joinLines(enc, parts, n)}
+	// Joined lazily: Encode(enc) copies the parts into one Lines when an
+	// output asks for it; EncodedParts hands them over as they are.
+	out.parts, out.partsEnc = bs, enc
 	return out
 }
 
-// EachEncoding calls f with every encoding the batch has.
+// EachEncoding calls f with every encoding the batch has (a joined batch's
+// parts count as one encoding each).
 func (b *Batch) EachEncoding(f func(*Lines)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, l := range b.encoded {
 		f(l)
+	}
+	if b.parts != nil && !slices.ContainsFunc(b.encoded, func(l *Lines) bool { return l.Encoder == b.partsEnc }) {
+		for _, l := range b.partLines() {
+			f(l)
+		}
 	}
 }
 
@@ -217,6 +257,9 @@ func (b *Batch) Subset(idx []int) *Batch {
 // not an encoding.
 func (b *Batch) Select(idx []int) *Batch {
 	out := b.Subset(idx)
+	if b.parts != nil {
+		b.Encode(b.partsEnc) // the selection copies from one Lines
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, l := range b.encoded {

@@ -32,17 +32,37 @@ func (e *emitter) Messages(b *inputs.Batch) {
 		}
 		return
 	}
+	e.arrived(b)
+	e.p.inflight.acquire(int64(batchBytes(b))) // released once every queue has the events
+	e.p.work <- work{in: e.in, raw: b}
+}
+
+// TryMessages normalizes b and queues its events on the caller's goroutine
+// when no work is waiting for the workers: for a small batch that is
+// cheaper than waking a worker (a goroutine hand-off costs more than
+// decoding a few messages). It reports false, having done nothing, when the
+// workers are behind or the in-flight budget is spent: the input then hands
+// the batch on with Messages.
+func (e *emitter) TryMessages(b *inputs.Batch) bool {
+	if e.in.Decoder == nil || len(e.p.work) > 0 {
+		return false
+	}
+	if !e.p.inflight.tryAcquire(int64(batchBytes(b))) {
+		return false
+	}
+	e.arrived(b)
+	e.p.process(work{in: e.in, raw: b})
+	return true
+}
+
+// arrived records when b's messages arrived as the input's last event
+// (stats.Input.LastEvent, shown by health).
+func (e *emitter) arrived(b *inputs.Batch) {
 	at := b.Received
 	if at.IsZero() {
 		at = time.Now()
 	}
 	e.in.Stats.LastEvent.Store(at.UnixNano())
-	size := 0
-	for _, m := range b.Msgs {
-		size += len(m)
-	}
-	e.p.inflight.acquire(int64(size)) // released once every queue has the events
-	e.p.work <- work{in: e.in, raw: b}
 }
 
 func (e *emitter) Events(evs []*normalize.Event, done func()) {

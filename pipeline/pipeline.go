@@ -469,37 +469,51 @@ func (p *Pipeline) Reopen() {
 
 func (p *Pipeline) runWorker() {
 	for w := range p.work {
-		var evs []*normalize.Event
-		var durable func()
-		rawBytes := 0
-		if w.raw != nil {
-			for _, m := range w.raw.Msgs {
-				rawBytes += len(m)
-			}
-			var failed int
-			evs, failed = p.normalize(w.in, w.raw)
-			w.done, durable = w.raw.Done, w.raw.Durable
-			if failed > 0 && durable != nil && p.opts.DeadLetter != nil {
-				// The journal forgets these messages once the outputs
-				// have the batch: their dead-letter records must be
-				// with the kernel by then too.
-				p.opts.DeadLetter.Flush()
-			}
-		} else {
-			evs, durable = w.events, w.durable
-			for _, e := range evs {
-				p.complete(w.in, e, e.Received)
-			}
-			w.in.Stats.Normalized.Add(uint64(len(evs)))
-		}
-		if en := p.opts.Enricher; en != nil {
-			for _, e := range evs {
-				en.Enrich(e)
-			}
-		}
-		p.fanOut(evs, rawBytes, w.done, durable)
-		p.inflight.release(int64(rawBytes))
+		p.process(w)
 	}
+}
+
+// process normalizes what an input handed on and queues the events on the
+// outputs: a worker's job, or the input's own on the direct path
+// (emitter.TryMessages).
+func (p *Pipeline) process(w work) {
+	var evs []*normalize.Event
+	var durable func()
+	rawBytes := 0
+	if w.raw != nil {
+		rawBytes = batchBytes(w.raw)
+		var failed int
+		evs, failed = p.normalize(w.in, w.raw)
+		w.done, durable = w.raw.Done, w.raw.Durable
+		if failed > 0 && durable != nil && p.opts.DeadLetter != nil {
+			// The journal forgets these messages once the outputs
+			// have the batch: their dead-letter records must be
+			// with the kernel by then too.
+			p.opts.DeadLetter.Flush()
+		}
+	} else {
+		evs, durable = w.events, w.durable
+		for _, e := range evs {
+			p.complete(w.in, e, e.Received)
+		}
+		w.in.Stats.Normalized.Add(uint64(len(evs)))
+	}
+	if en := p.opts.Enricher; en != nil {
+		for _, e := range evs {
+			en.Enrich(e)
+		}
+	}
+	p.fanOut(evs, rawBytes, w.done, durable)
+	p.inflight.release(int64(rawBytes))
+}
+
+// batchBytes is the size of a batch's raw messages.
+func batchBytes(b *inputs.Batch) int {
+	n := 0
+	for _, m := range b.Msgs {
+		n += len(m)
+	}
+	return n
 }
 
 // normalize decodes a raw batch. Events are allocated in one slab: they
@@ -787,6 +801,17 @@ func (b *budget) acquire(n int64) {
 	}
 	b.held += n
 	b.mu.Unlock()
+}
+
+// tryAcquire takes n when that needs no wait, and reports whether it did.
+func (b *budget) tryAcquire(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.held > 0 && b.held+n > b.max {
+		return false
+	}
+	b.held += n
+	return true
 }
 
 func (b *budget) release(n int64) {

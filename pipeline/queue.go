@@ -132,7 +132,24 @@ type queue struct {
 	// enc is the output's encoder: batches joined for it keep their
 	// encoding by it (nil: joined batches are encoded by the output).
 	enc format.Encoder
+	// want is what the reader waits for: 0, it is not waiting (it comes
+	// back and looks); 1, anything; more, that many events (it lingers for
+	// a batch to fill). A push wakes it only once that many are queued,
+	// so that a lingering reader is woken once, not once per push.
+	want int
+	// lastTake is when the reader last took a batch (see writeGap).
+	lastTake time.Time
+	timer    *time.Timer // the reader's linger timer
 }
+
+// writeGap is the least time between the starts of two writes of batches
+// smaller than batch.max_events when batch.linger is 0. An output that
+// finds a small batch waiting less than writeGap after it took the last
+// one waits for the rest of writeGap (or for a full batch): under a steady
+// flow of small batches it then writes about once a millisecond, larger
+// chunks for fewer wake-ups and system calls, at the cost of at most that
+// much latency. An output that was idle writes what comes at once.
+const writeGap = time.Millisecond
 
 func newQueue(buf Buffer, st *stats.Output, log zerolog.Logger) (*queue, error) {
 	q := newMemoryQueue(buf, st, log)
@@ -147,7 +164,8 @@ func newQueue(buf Buffer, st *stats.Output, log zerolog.Logger) (*queue, error) 
 // the disk only once the old output has closed it.
 func newMemoryQueue(buf Buffer, st *stats.Output, log zerolog.Logger) *queue {
 	q := &queue{max: buf.MaxEvents, maxBytes: int64(buf.MaxMemoryBytes), whenFull: buf.WhenFull, stats: st, log: log,
-		wake: make(chan struct{}, 1), gone: make(chan struct{}), diskType: buf.Type == BufferDisk}
+		wake: make(chan struct{}, 1), gone: make(chan struct{}), diskType: buf.Type == BufferDisk, timer: time.NewTimer(time.Hour)}
+	q.timer.Stop()
 	q.notFull.L = &q.mu
 	if q.max <= 0 {
 		q.max = 1
@@ -266,8 +284,11 @@ func (q *queue) push(d *delivery) {
 		}
 	}
 	q.addLocked(d)
+	wake := q.want > 0 && q.events >= q.want
 	q.mu.Unlock()
-	q.signal()
+	if wake {
+		q.signal()
+	}
 }
 
 // fullLocked reports whether n more events of size bytes do not fit in
@@ -380,6 +401,7 @@ func (q *queue) next(maxEvents int, linger time.Duration) (*pending, bool) {
 	var start time.Time
 	for {
 		q.mu.Lock()
+		q.want = 0
 		if q.abandon {
 			q.mu.Unlock()
 			return nil, false
@@ -396,29 +418,42 @@ func (q *queue) next(maxEvents int, linger time.Duration) (*pending, bool) {
 				q.mu.Unlock()
 				return nil, false
 			}
-			q.mu.Unlock()
 			if start.IsZero() {
+				q.want = 1
+				q.mu.Unlock()
 				<-q.wake
 				start = time.Now()
 				continue
 			}
+			q.mu.Unlock()
 			return nil, true
 		}
-		if avail < maxEvents && linger > 0 && !q.closed {
-			if start.IsZero() {
-				start = time.Now()
+		if avail < maxEvents && !q.closed {
+			// A small batch: wait up to linger for it to fill, or,
+			// without linger, for the rest of writeGap.
+			var until time.Time
+			switch {
+			case linger > 0:
+				if start.IsZero() {
+					start = time.Now()
+				}
+				until = start.Add(linger)
+			case !q.lastTake.IsZero():
+				until = q.lastTake.Add(writeGap)
 			}
-			if left := linger - time.Since(start); left > 0 {
+			if left := time.Until(until); left > 0 {
+				q.want = maxEvents
 				q.mu.Unlock()
-				t := time.NewTimer(left)
+				q.timer.Reset(left)
 				select {
 				case <-q.wake:
-				case <-t.C:
+					q.timer.Stop()
+				case <-q.timer.C:
 				}
-				t.Stop()
 				continue
 			}
 		}
+		q.lastTake = time.Now()
 		if len(q.items) > 0 {
 			p := &pending{}
 			var bs []*outputs.Batch

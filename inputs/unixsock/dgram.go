@@ -39,6 +39,7 @@ type dgramReader struct {
 	kept [][]byte // the datagrams of one batch that go on (reused)
 	// shrunk holds one batch's datagrams as Config.Shrink made them (reused).
 	shrunk []byte
+	pacer  readPacer
 }
 
 // credSpace is the control buffer of one datagram: a cmsghdr and a ucred.
@@ -52,7 +53,8 @@ func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit 
 	size := int(s.cfg.MaxMessageSize)
 	vlen := max(1, min(s.cfg.BatchSize, maxRecvArea/size))
 	r := &dgramReader{s: s, sk: sk, rc: rc, emit: emit, out: out, size: size,
-		buf: make([]byte, vlen*size), iovs: make([]unix.Iovec, vlen), hdrs: make([]mmsghdr, vlen)}
+		buf: make([]byte, vlen*size), iovs: make([]unix.Iovec, vlen), hdrs: make([]mmsghdr, vlen),
+		pacer: readPacer{pause: s.cfg.Linger}}
 	for i := range r.hdrs {
 		r.iovs[i].Base = &r.buf[i*size]
 		r.iovs[i].SetLen(size)
@@ -72,6 +74,8 @@ func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit 
 	// (An error means the socket is closed already: nothing to wake.)
 	stop := context.AfterFunc(ctx, func() { _ = sk.conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
+	pause := time.NewTimer(time.Hour)
+	pause.Stop()
 
 	for {
 		var n int
@@ -96,7 +100,10 @@ func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit 
 		if errno != 0 {
 			return fmt.Errorf("recvmmsg: %w", errno)
 		}
-		r.handle(n)
+		bytes := r.handle(n)
+		if d := r.pacer.after(n, bytes, n == len(r.hdrs), time.Now()); d > 0 && !wait(pause, d, ctx.Done()) {
+			break
+		}
 	}
 	if sk.heldBy != "" || handingOver.Load() {
 		// The socket outlives this process (systemd holds it, or the new
@@ -150,8 +157,9 @@ func (r *dgramReader) drain() {
 }
 
 // handle copies the n datagrams just received into a fresh arena and hands
-// them on. Truncated datagrams are dead-lettered, never parsed.
-func (r *dgramReader) handle(n int) {
+// them on. Truncated datagrams are dead-lettered, never parsed. It returns
+// the bytes received.
+func (r *dgramReader) handle(n int) int {
 	st := r.s.cfg.Stats
 	total := 0
 	for i := range n {
@@ -193,7 +201,7 @@ func (r *dgramReader) handle(n int) {
 		size += len(data)
 	}
 	if len(r.kept) == 0 {
-		return
+		return total
 	}
 	// One arena per batch, exactly sized: the messages must outlive the
 	// receive buffers (they live as long as their events).
@@ -211,7 +219,10 @@ func (r *dgramReader) handle(n int) {
 	}
 	// Into the journal (the page cache) before anything else can lose them.
 	durable := r.s.journal(msgs)
-	r.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now(), Durable: durable}, size)
+	// A read that did not fill the batch kept up: its batch may take the
+	// pipeline's direct path.
+	r.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now(), Durable: durable}, size, n < len(r.hdrs))
+	return total
 }
 
 // peerAllowed checks datagram i's sender against allowed_uids/gids. A

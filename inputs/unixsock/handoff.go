@@ -21,13 +21,21 @@ const DefaultHandoffBytes = 16 << 20
 // queue and the sender, as before, but only after this buffer has absorbed
 // the burst.
 type handoff struct {
-	emit  inputs.Emitter
-	ch    chan pendingBatch
-	done  chan struct{}
-	mu    sync.Mutex
-	freed *sync.Cond
-	bytes int // bytes put and not yet handed on
-	max   int
+	emit inputs.Emitter
+	// direct is emit's direct path (nil when it has none): a reader that
+	// keeps up hands its small batches to the pipeline itself, on its own
+	// goroutine, when nothing waits here (see put).
+	direct inputs.DirectEmitter
+	ch     chan pendingBatch
+	done   chan struct{}
+	mu     sync.Mutex
+	freed  *sync.Cond
+	bytes  int // bytes put and not yet handed on
+	max    int
+	// directBusy is set while a reader takes the direct path: one at a
+	// time, so that a batch that went to the channel meanwhile is never
+	// overtaken by a later one of its socket.
+	directBusy bool
 
 	linger time.Duration
 	timer  *time.Timer
@@ -40,6 +48,7 @@ type pendingBatch struct {
 
 func newHandoff(emit inputs.Emitter, max int, linger time.Duration) *handoff {
 	h := &handoff{emit: emit, ch: make(chan pendingBatch, 1<<16), done: make(chan struct{}), max: max, linger: linger}
+	h.direct, _ = emit.(inputs.DirectEmitter)
 	h.timer = time.NewTimer(time.Hour)
 	h.timer.Stop()
 	h.freed = sync.NewCond(&h.mu)
@@ -50,8 +59,27 @@ func newHandoff(emit inputs.Emitter, max int, linger time.Duration) *handoff {
 // put queues a batch of size bytes, waiting while the buffer is full. A
 // batch larger than the whole budget still goes through once the buffer
 // is empty.
-func (h *handoff) put(b *inputs.Batch, size int) {
+//
+// small says the reader keeps up (its read did not fill its batch): when
+// nothing waits here, such a batch goes to the pipeline's direct path on
+// the reader's goroutine, which normalizes it and queues its events before
+// put returns. That saves two goroutine wake-ups per batch (this
+// goroutine's and a worker's), most of the cost of a small batch. A reader
+// that falls behind reads full batches and hands them on here, so that
+// the workers normalize them while it reads on.
+func (h *handoff) put(b *inputs.Batch, size int, small bool) {
 	h.mu.Lock()
+	if small && h.direct != nil && h.bytes == 0 && !h.directBusy {
+		h.directBusy = true
+		h.mu.Unlock()
+		ok := h.direct.TryMessages(b)
+		h.mu.Lock()
+		h.directBusy = false
+		if ok {
+			h.mu.Unlock()
+			return
+		}
+	}
 	for h.bytes > 0 && h.bytes+size > h.max {
 		h.freed.Wait()
 	}

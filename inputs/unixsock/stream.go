@@ -267,7 +267,7 @@ func (l *lineReader) flush() {
 	}
 	l.lines = l.lines[:0]
 	durable := l.s.journal(msgs)
-	l.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now(), Durable: durable}, total)
+	l.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now(), Durable: durable}, total, false)
 }
 
 func (l *lineReader) tooLarge(prefix []byte) {

@@ -700,12 +700,12 @@ func TestHandoffBoundsAndMerges(t *testing.T) {
 		}
 		return &inputs.Batch{Msgs: msgs}
 	}
-	h.put(batch(40), 400) // taken by run, blocked in Messages
-	h.put(batch(40), 400)
-	h.put(batch(20), 200) // 1000 bytes pending: the budget is full
+	h.put(batch(40), 400, false) // taken by run, blocked in Messages
+	h.put(batch(40), 400, false)
+	h.put(batch(20), 200, false) // 1000 bytes pending: the budget is full
 	put := make(chan struct{})
 	go func() {
-		h.put(batch(1), 10)
+		h.put(batch(1), 10, false)
 		close(put)
 	}()
 	select {
@@ -783,7 +783,7 @@ func TestHandoffLingerGathersSmallBatches(t *testing.T) {
 		for i := range msgs {
 			msgs[i] = []byte("m")
 		}
-		h.put(&inputs.Batch{Msgs: msgs}, len(msgs))
+		h.put(&inputs.Batch{Msgs: msgs}, len(msgs), false)
 	}
 	rec.waitFor(t, "one merged batch", func() bool { return len(rec.msgs) == lingerBatch })
 	if len(rec.batches) != 1 {

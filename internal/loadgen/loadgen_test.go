@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSuricataRecords(t *testing.T) {
@@ -213,5 +214,36 @@ func BenchmarkSuricataNext(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = g.Next(buf[:0])
+	}
+}
+
+func TestSendPacedNeverEarly(t *testing.T) {
+	// A paced sender sends record n no earlier than n/rate after the
+	// start: the last of 200 records at 20,000/s leaves after ≥ 9.95 ms.
+	path := filepath.Join(shortDir(t), "p.sock")
+	rc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	go func() {
+		buf := make([]byte, 1<<16)
+		for {
+			if _, err := rc.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	g, _ := New("suricata", Options{Seed: 1})
+	const n, rate = 200, 20000
+	res, err := Send(context.Background(), g, SendOptions{Socket: path, Count: n, Rate: rate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != n {
+		t.Errorf("paced send: %v", res)
+	}
+	if min := time.Duration(float64(n-1) / rate * float64(time.Second)); res.Elapsed < min {
+		t.Errorf("paced send took %s, less than the %s the rate allows", res.Elapsed, min)
 	}
 }

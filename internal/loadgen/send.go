@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -84,14 +85,22 @@ func Send(ctx context.Context, g Generator, o SendOptions) (Result, error) {
 	s := &sender{rc: rc, stream: network == "unix", nonblock: o.NonBlock}
 
 	var res Result
+	var pc *pacer
+	if o.Rate > 0 {
+		pc = newPacer(o.Rate)
+		defer pc.close()
+	}
 	start := time.Now()
+	if pc != nil {
+		pc.start = start
+	}
 	var buf []byte
 	for o.Count == 0 || res.Sent+res.Dropped < uint64(o.Count) {
 		if (res.Sent+res.Dropped)&255 == 0 && ctx.Err() != nil {
 			break
 		}
-		if o.Rate > 0 {
-			pace(start, res.Sent+res.Dropped, o.Rate)
+		if pc != nil {
+			pc.wait(res.Sent + res.Dropped)
 		}
 		buf = g.Next(buf[:0])
 		sent, err := s.send(buf)
@@ -110,14 +119,46 @@ func Send(ctx context.Context, g Generator, o SendOptions) (Result, error) {
 	return res, nil
 }
 
-// pace sleeps until record n is due at rate per second. Sleeping in steps
-// of at least 200µs keeps the timer cost low; records due meanwhile go out
-// back to back, as a sensor's bursts do.
-func pace(start time.Time, n uint64, rate float64) {
-	due := start.Add(time.Duration(float64(n) / rate * float64(time.Second)))
-	if d := time.Until(due); d > 0 {
-		time.Sleep(max(d, 200*time.Microsecond))
+// pacer spaces records evenly at a rate, each one sent when it is due, as a
+// sensor's alerts follow its packets. Go's time.Sleep wakes up to a
+// millisecond late (the runtime's timers ride on epoll's millisecond
+// timeout), which would turn pacing into bursts of rate/1000 records: more
+// than the ~93 datagrams a default send buffer lets wait at 100,000/s, so
+// the sender would drop whatever the receiver does. The pacer therefore
+// sleeps with nanosleep(2) on its own OS thread with 1 µs of timer slack;
+// records that are overdue (the thread was descheduled) go out back to
+// back, never skipped.
+type pacer struct {
+	start    time.Time
+	interval float64 // nanoseconds per record
+}
+
+func newPacer(rate float64) *pacer {
+	runtime.LockOSThread()
+	// The default timer slack (50 µs) is as long as the gap between two
+	// records at 20,000/s.
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1000, 0, 0, 0)
+	return &pacer{interval: 1e9 / rate}
+}
+
+// wait returns once record n is due.
+func (p *pacer) wait(n uint64) {
+	due := p.start.Add(time.Duration(float64(n) * p.interval))
+	for {
+		d := time.Until(due)
+		if d <= 0 {
+			return
+		}
+		ts := unix.NsecToTimespec(int64(d))
+		_ = unix.Nanosleep(&ts, nil) // EINTR: the loop sleeps the rest
 	}
+}
+
+// close restores the thread's default timer slack (0 means the default)
+// and gives the thread back to the runtime.
+func (p *pacer) close() {
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 0, 0, 0, 0) // 0: back to the thread's default
+	runtime.UnlockOSThread()
 }
 
 type sender struct {

@@ -98,8 +98,8 @@ type Output struct {
 	// resume remembers how far a failed batch got, so that the pipeline's
 	// retry of the same batch neither skips nor repeats a line.
 	resume struct {
-		lines *outputs.Lines
-		done  int
+		batch *outputs.Batch
+		done  int // lines of batch accepted so far
 	}
 
 	stop chan struct{}
@@ -157,42 +157,51 @@ func newOutput(env outputs.Env, opts Options, d deps) (*Output, error) {
 // file or the buffer) and a retry of the same batch continues after them,
 // writing the buffer first.
 func (o *Output) Write(ctx context.Context, b *outputs.Batch) error {
-	lines := b.Encode(o.enc)
+	// A batch the pipeline joined of several comes in parts, written one
+	// after the other into the buffer: joining them first would copy
+	// every line once more.
+	parts := b.EncodedParts(o.enc)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
 		return fmt.Errorf("write %s: output closed", o.opts.Path)
 	}
-	start := 0
-	if o.resume.lines == lines {
-		start = o.resume.done
-	} else {
-		o.resume.lines, o.resume.done = lines, 0
+	if o.resume.batch != b {
+		o.resume.batch, o.resume.done = b, 0
 	}
-	n := len(lines.Ends)
-	for start < n {
-		if err := o.ready(); err != nil {
-			return err
+	skip := o.resume.done // lines of the batch written by an earlier attempt
+	for _, lines := range parts {
+		n := len(lines.Ends)
+		if skip >= n {
+			skip -= n
+			continue
 		}
-		end := n
-		if maxSize := int64(o.opts.Rotate.MaxSize); maxSize > 0 && o.regular {
-			room := maxSize - o.size - int64(len(o.buf))
-			end = fitting(lines, start, room)
-			if end == start {
-				if o.size+int64(len(o.buf)) > 0 {
-					if err := o.rotate(o.deps.now()); err != nil {
-						return err
-					}
-					continue
-				}
-				end = start + 1 // a line longer than max_size gets a file of its own
+		start := skip
+		skip = 0
+		for start < n {
+			if err := o.ready(); err != nil {
+				return err
 			}
+			end := n
+			if maxSize := int64(o.opts.Rotate.MaxSize); maxSize > 0 && o.regular {
+				room := maxSize - o.size - int64(len(o.buf))
+				end = fitting(lines, start, room)
+				if end == start {
+					if o.size+int64(len(o.buf)) > 0 {
+						if err := o.rotate(o.deps.now()); err != nil {
+							return err
+						}
+						continue
+					}
+					end = start + 1 // a line longer than max_size gets a file of its own
+				}
+			}
+			if err := o.put(lines.Data[lineStart(lines, start):lines.Ends[end-1]]); err != nil {
+				return err
+			}
+			o.resume.done += end - start
+			start = end
 		}
-		if err := o.put(lines.Data[lineStart(lines, start):lines.Ends[end-1]]); err != nil {
-			return err
-		}
-		start = end
-		o.resume.done = end
 	}
 	// Only what the kernel has is acknowledged: the pipeline takes a
 	// successful Write as delivered (and removes it from the disk buffer),
@@ -207,7 +216,7 @@ func (o *Output) Write(ctx context.Context, b *outputs.Batch) error {
 			return err
 		}
 	}
-	o.resume.lines = nil
+	o.resume.batch = nil
 	return nil
 }
 

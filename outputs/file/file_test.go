@@ -13,6 +13,7 @@ import (
 
 	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/outputs/format"
 )
 
 func TestValidate(t *testing.T) {
@@ -643,14 +644,17 @@ func TestRetryAfterFailedWrite(t *testing.T) {
 		partial       bool
 		failTruncates int
 		mutate        func(*Options)
+		joined        bool // batches joined by the pipeline of parts (written part by part)
 	}{
-		{"first write, nothing written", []int{1}, false, 0, nil},
-		{"first write, half written", []int{1}, true, 0, nil},
-		{"several writes, half written", []int{2, 3, 7}, true, 0, nil},
-		{"truncate fails once too", []int{2}, true, 1, nil},
-		{"fsync always", []int{1, 4}, true, 0, func(o *Options) { o.Fsync = FsyncAlways }},
-		{"during size rotation", []int{3, 5, 9}, true, 0, func(o *Options) { o.Rotate.MaxSize = 8 << 10 }},
-		{"lines larger than the buffer", []int{1, 2}, true, 0, func(o *Options) { o.BufferSize = 4 << 10 }},
+		{"first write, nothing written", []int{1}, false, 0, nil, false},
+		{"first write, half written", []int{1}, true, 0, nil, false},
+		{"several writes, half written", []int{2, 3, 7}, true, 0, nil, false},
+		{"truncate fails once too", []int{2}, true, 1, nil, false},
+		{"fsync always", []int{1, 4}, true, 0, func(o *Options) { o.Fsync = FsyncAlways }, false},
+		{"during size rotation", []int{3, 5, 9}, true, 0, func(o *Options) { o.Rotate.MaxSize = 8 << 10 }, false},
+		{"lines larger than the buffer", []int{1, 2}, true, 0, func(o *Options) { o.BufferSize = 4 << 10 }, false},
+		{"joined batches, half written", []int{2, 3, 7}, true, 0, nil, true},
+		{"joined batches, during size rotation", []int{3, 5, 9}, true, 0, func(o *Options) { o.Rotate.MaxSize = 8 << 10 }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -662,6 +666,9 @@ func TestRetryAfterFailedWrite(t *testing.T) {
 				b := batch(next, n, 700)
 				if n == 9 && tt.name == "lines larger than the buffer" {
 					b = batch(next, n, 6000)
+				}
+				if tt.joined {
+					b = joinedBatch(next, n, 700)
 				}
 				next += n
 				for attempt := 0; ; attempt++ {
@@ -695,6 +702,19 @@ func TestRetryAfterFailedWrite(t *testing.T) {
 			}
 		})
 	}
+}
+
+// joinedBatch is n events as the pipeline hands them to an output that
+// takes several queued batches at once: parts of up to 4 events, each
+// encoded, joined without copying.
+func joinedBatch(first, n, size int) *outputs.Batch {
+	var parts []*outputs.Batch
+	for i := 0; i < n; i += 4 {
+		p := batch(first+i, min(4, n-i), size)
+		p.Encode(format.Native{})
+		parts = append(parts, p)
+	}
+	return outputs.Join(format.Native{}, parts)
 }
 
 // TestPartialLineFromCrash: a file a crash left mid-line is terminated
