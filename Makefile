@@ -145,6 +145,18 @@ bench-reduce: build
 	$(GO) test -run '^$$' -bench OpenFlows -benchtime 1x -cpu 1 ./pipeline/transaction/
 	./bench/reduce-e2e.sh
 
+# Fleet (issue 16, docs/fleet.md): forwarding sensor → central over mTLS
+# (drain of a full buffer, and live from `alertgw send`), the Kafka input
+# from kfake, and the TLS copy limit, with real processes on loopback;
+# plus the decoders' CPU per event. COUNT events per scenario.
+# See docs/performance/fleet.md.
+FLEET_COUNT ?= 1000000
+.PHONY: bench-fleet
+bench-fleet: build
+	$(GO) run ./bench/fleet -bin $(BIN) -count $(FLEET_COUNT)
+	$(GO) test -run '^$$' -bench Decode -benchtime 200000x -cpu 1 ./normalize/native/
+	$(GO) test -run '^$$' -bench Codec -benchtime 200000x -cpu 1 ./internal/eventcodec/
+
 # Live-sensor ladder (issue 18, docs/performance/ladder.md): a paced
 # non-blocking sender (alertgw send --nonblock --rate, as Suricata in live
 # mode) into a unix datagram socket with max_dgram_qlen 1024 in a private

@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -137,6 +138,26 @@ type Emitter interface {
 	// Failed dead-letters a message that cannot be normalized, counted
 	// under reason.
 	Failed(raw []byte, reason string, err error)
+}
+
+// DurableEmitter is implemented by the pipeline's Emitter: Events with the
+// durable acknowledgement of Batch.Durable, for inputs that normalize
+// themselves and must tell their sender when the events are safe (the
+// forward input answers a batch once both done and durable were called).
+type DurableEmitter interface {
+	EventsDurable(evs []*normalize.Event, done, durable func())
+}
+
+// AfterAll returns a function to call n times; the n-th call calls f. It
+// joins acknowledgements that must all come (Done and Durable) into one.
+func AfterAll(n int, f func()) func() {
+	var left atomic.Int32
+	left.Store(int32(n))
+	return func() {
+		if left.Add(-1) == 0 {
+			f()
+		}
+	}
 }
 
 // DirectEmitter is implemented by an Emitter (the pipeline's) that can take

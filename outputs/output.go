@@ -32,6 +32,10 @@ type Plugin struct {
 	Options func() any
 	// New builds the output. It may open files or connections.
 	New func(env Env, opts any) (Output, error)
+	// EncodesItself is set by outputs that ignore the block's format and
+	// encode events their own way (forward sends the binary event codec):
+	// the pipeline then encodes nothing for them and Env.Encoder is nil.
+	EncodesItself bool
 }
 
 // Env is what the gateway gives every output.
@@ -102,6 +106,9 @@ func (l *Lines) Line(i int) []byte {
 
 // Encode returns the batch encoded by enc, encoding it the first time.
 func (b *Batch) Encode(enc format.Encoder) *Lines {
+	if enc == nil {
+		return nil // an output that encodes events itself (Plugin.EncodesItself)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, l := range b.encoded {

@@ -8,7 +8,8 @@ import (
 	"github.com/alertgw/alertgw/normalize"
 )
 
-// emitter is the pipeline as one input sees it.
+// emitter is the pipeline as one input sees it (inputs.Emitter and
+// inputs.DurableEmitter).
 type emitter struct {
 	p  *Pipeline
 	in *inputRunner
@@ -67,6 +68,11 @@ func (e *emitter) arrived(b *inputs.Batch) {
 func (e *emitter) Events(evs []*normalize.Event, done func()) {
 	e.in.Stats.LastEvent.Store(time.Now().UnixNano())
 	e.p.work <- work{in: e.in, events: evs, done: done}
+}
+
+// EventsDurable implements inputs.DurableEmitter.
+func (e *emitter) EventsDurable(evs []*normalize.Event, done, durable func()) {
+	e.p.work <- work{in: e.in, events: evs, done: done, durable: durable}
 }
 
 func (e *emitter) Failed(raw []byte, reason string, err error) {

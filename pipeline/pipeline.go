@@ -167,10 +167,11 @@ type outputRunner struct {
 
 // work is what an input hands to the workers: raw messages or events.
 type work struct {
-	in     *inputRunner
-	raw    *inputs.Batch
-	events []*normalize.Event
-	done   func()
+	in      *inputRunner
+	raw     *inputs.Batch
+	events  []*normalize.Event
+	done    func()
+	durable func() // events: inputs.DurableEmitter
 }
 
 // New builds a pipeline. Inputs that emit raw messages need a Decoder.
@@ -491,7 +492,7 @@ func (p *Pipeline) process(w work) {
 			p.opts.DeadLetter.Flush()
 		}
 	} else {
-		evs = w.events
+		evs, durable = w.events, w.durable
 		for _, e := range evs {
 			p.complete(w.in, e, e.Received)
 		}
@@ -540,7 +541,9 @@ func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) (evs []*normalize
 }
 
 // complete fills what every event gets from the gateway rather than the
-// source: id, received time, source names, Community ID.
+// source: id, received time, source names, Community ID. What the event
+// already has is kept: events forwarded by another gateway (inputs forward
+// and kafka) arrive with their id, times and source names.
 func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.Time) {
 	if e.ID == "" {
 		e.ID = p.nextID()
@@ -554,8 +557,12 @@ func (p *Pipeline) complete(in *inputRunner, e *normalize.Event, received time.T
 	if e.Source.Type == "" {
 		e.Source.Type = in.Type
 	}
-	e.Source.Input = in.Name
-	e.Source.Sensor = p.opts.Sensor
+	if e.Source.Input == "" {
+		e.Source.Input = in.Name
+	}
+	if e.Source.Sensor == "" {
+		e.Source.Sensor = p.opts.Sensor
+	}
 	if e.CommunityID == "" {
 		e.CommunityID = normalize.CommunityIDSeed(e, in.CommunityIDSeed)
 	}

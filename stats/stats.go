@@ -118,6 +118,8 @@ type Input struct {
 
 	problem atomic.Pointer[string]       // set by the input: why it cannot do its job now
 	check   atomic.Pointer[func() error] // asked at status time: is the input still reachable?
+
+	extra extras // the input's own metrics (SetExtra)
 }
 
 // SetProblem records why the input cannot do its job now (a bookmark it

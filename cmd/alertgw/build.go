@@ -14,6 +14,7 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/internal/enrich"
 	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/outputs/format"
 	"github.com/alertgw/alertgw/pipeline"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -201,6 +202,15 @@ func buildPipeline(f *config.File, ins []decodedInput, outs []decodedOutput, log
 	return pipeline.New(popts, pins, pouts)
 }
 
+// outputEncoder is the encoder the pipeline prepares batches in for an
+// output: its format's, or none for outputs that encode themselves.
+func outputEncoder(d decodedOutput) format.Encoder {
+	if d.plugin.EncodesItself {
+		return nil
+	}
+	return d.common.Encoder() // validated already
+}
+
 func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry) (pipeline.Output, error) {
 	return buildOutputLate(f, d, log, reg, false)
 }
@@ -208,7 +218,7 @@ func buildOutput(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats
 // buildOutputLate builds an output; with late, its plugin's New runs at its
 // first use (a takeover: see upgrade.go).
 func buildOutputLate(f *config.File, d decodedOutput, log zerolog.Logger, reg *stats.Registry, late bool) (pipeline.Output, error) {
-	enc := d.common.Encoder() // validated already
+	enc := outputEncoder(d)
 	st := reg.Output(d.block.Name, d.block.Type)
 	olog := log.With().Str("output", d.block.Name).Logger()
 	build := func() (outputs.Output, error) {

@@ -194,6 +194,14 @@ mkdir -p /etc/snort /var/lib/GeoIP /var/log/audit /var/log/snort /var/log/barnya
 cp "$FIX/sid-msg.map" "$FIX/gen-msg.map" "$FIX/classification.config" /etc/snort/
 cp "$FIX/console.crt" "$FIX/console.key" /etc/alertgw/tls/
 cp "$FIX"/GeoLite2-*.mmdb /var/lib/GeoIP/
+# What an administrator puts in place for the fleet examples: secrets, and
+# the Kafka cluster's CA (the lab certificates come from the examples'
+# headers, alertgw cert).
+mkdir -p /etc/alertgw/tokens /run/secrets
+install -m 0600 /dev/null /etc/alertgw/es-api-key; echo 'id:api-key' >/etc/alertgw/es-api-key
+install -m 0600 /dev/null /etc/alertgw/tokens/vector-dmz; echo 'a-token-for-vector-dmz' >/etc/alertgw/tokens/vector-dmz
+install -m 0600 /dev/null /run/secrets/kafka-password; echo 'kafka-password' >/run/secrets/kafka-password
+cp "$FIX/console.crt" /etc/alertgw/kafka-ca.pem
 for f in audit.log audit.log.1 audit.log.2; do cp "$FIX/audit.log" /var/log/audit/$f; done
 
 # The README quick start, as written.
@@ -227,10 +235,14 @@ wait_for '[ -S run/suricata.sock ]' 'make run to listen' 240
 		if doc.Admin.Listen == "" {
 			up = fmt.Sprintf(`wait_for 'grep -q "alertgw running" "$LOGS/%s.log"' '%s to start' 20`, name, ex)
 		}
-		// What the example's header says to run first (console users).
+		// What the example's header says to run first (console users, lab
+		// certificates).
 		for _, l := range strings.Split(string(b), "\n") {
 			if cmd, ok := strings.CutPrefix(strings.TrimLeft(l, "# "), "alertgw user add "); ok && strings.HasPrefix(l, "#") {
 				fmt.Fprintf(&script, "echo 'correct horse battery staple' | ./bin/alertgw user add %s --password-stdin >\"$LOGS/%s.user\" 2>&1\n", cmd, name)
+			}
+			if cmd, ok := strings.CutPrefix(strings.TrimLeft(l, "# "), "alertgw cert "); ok && strings.HasPrefix(l, "#") {
+				fmt.Fprintf(&script, "./bin/alertgw cert %s >>\"$LOGS/%s.cert\" 2>&1\n", cmd, name)
 			}
 		}
 		if ex == "examples/systemd/alertgw.yaml" {

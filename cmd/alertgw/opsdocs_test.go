@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	fwdin "github.com/alertgw/alertgw/inputs/forward"
+	kafkain "github.com/alertgw/alertgw/inputs/kafka"
 	"github.com/alertgw/alertgw/internal/admin"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -32,6 +34,17 @@ func TestOperationsDocMatchesBinary(t *testing.T) {
 			exported[m[1]] = true
 			if !strings.Contains(doc, "`"+m[1]+"`") {
 				t.Errorf("docs/operations.md does not document the metric %s", m[1])
+			}
+		}
+	}
+	// The families inputs export themselves (stats.Input.SetExtra), with
+	// their labels beside input and type.
+	for _, fams := range [][]*stats.Family{(&fwdin.Input{}).Metrics(), (&kafkain.Input{}).Metrics()} {
+		for _, f := range fams {
+			n := "alertgw_input_" + f.Name
+			exported[n] = true
+			if !strings.Contains(doc, "| `"+n+"` | "+strings.Join(append([]string{"input", "type"}, f.Labels...), ", ")+" |") {
+				t.Errorf("docs/operations.md does not document the metric %s with its labels", n)
 			}
 		}
 	}

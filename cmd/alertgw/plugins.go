@@ -3,6 +3,8 @@ package main
 import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/inputs/auditd"
+	fwdin "github.com/alertgw/alertgw/inputs/forward"
+	kafkain "github.com/alertgw/alertgw/inputs/kafka"
 	"github.com/alertgw/alertgw/inputs/nflog"
 	"github.com/alertgw/alertgw/inputs/selfstats"
 	"github.com/alertgw/alertgw/inputs/snort"
@@ -11,6 +13,7 @@ import (
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/elasticsearch"
 	"github.com/alertgw/alertgw/outputs/file"
+	fwdout "github.com/alertgw/alertgw/outputs/forward"
 	"github.com/alertgw/alertgw/outputs/graphite"
 	"github.com/alertgw/alertgw/outputs/http"
 	"github.com/alertgw/alertgw/outputs/kafka"
@@ -26,6 +29,8 @@ import (
 var (
 	inputPlugins = pluginMap[inputs.Plugin](
 		auditd.Plugin,
+		fwdin.Plugin,
+		kafkain.Plugin,
 		nflog.Plugin,
 		selfstats.Plugin,
 		snort.Plugin,
@@ -36,6 +41,7 @@ var (
 		// one line per output type
 		elasticsearch.Plugin,
 		file.Plugin,
+		fwdout.Plugin,
 		graphite.Plugin,
 		http.Plugin,
 		kafka.Plugin,

@@ -345,7 +345,7 @@ func replayOptions(typ string, flags map[string]any, opts any) error {
 func buildReplayPipeline(f *config.File, outs []decodedOutput, log zerolog.Logger, reg *stats.Registry, in pipeline.Input) (*pipeline.Pipeline, error) {
 	var pouts []pipeline.Output
 	for _, d := range outs {
-		enc := d.common.Encoder()
+		enc := outputEncoder(d)
 		st := reg.Output(d.block.Name, d.block.Type)
 		olog := log.With().Str("output", d.block.Name).Logger()
 		w, err := d.plugin.New(outputs.Env{Name: d.block.Name, Sensor: f.Sensor, Log: olog, Stats: st, Encoder: enc}, d.opts)

@@ -94,6 +94,7 @@ func New(listen string, reg *stats.Registry, version string, log zerolog.Logger)
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		s.coll,
+		extraCollector{reg},
 	)
 	s.metrics = promhttp.HandlerFor(promReg, promhttp.HandlerOpts{ErrorLog: nil})
 	return s, nil

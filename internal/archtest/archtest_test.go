@@ -76,8 +76,10 @@ var rules = []rule{
 		}, ProdOnly: true},
 	{Why: "the store's contract (package store) knows no backend", From: func(p string) bool { return p == "store" },
 		To: under("store/sqlite", "store/postgres", "store/api")},
-	{Why: "the console reads a store.Reader: no backend, plugin or pipeline (cmd/alertgw wires them)",
-		From: under("console"), To: under("inputs", "outputs", "pipeline", "store/sqlite", "store/postgres"), ProdOnly: true},
+	{Why: "the console reads a store.Reader: no backend, plugin or pipeline (cmd/alertgw wires them); it may use the event encoders (ECS and OCSF export)",
+		From: under("console"), To: func(p string) bool {
+			return under("inputs", "outputs", "pipeline", "store/sqlite", "store/postgres")(p) && p != "outputs/format"
+		}, ProdOnly: true},
 	{Why: "only the CLI starts the console", From: not(under("console", "cmd")), To: under("console")},
 }
 

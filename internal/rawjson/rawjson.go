@@ -10,6 +10,7 @@
 package rawjson
 
 import (
+	"iter"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -353,4 +354,30 @@ func hex4(s []byte) (rune, int) {
 		}
 	}
 	return r, 4
+}
+
+// All ranges over the object's members, key and value as Next returns them;
+// it stops at the end of the object or at the first malformed member.
+func (o Object) All() iter.Seq2[[]byte, []byte] {
+	return func(yield func(key, val []byte) bool) {
+		for {
+			k, v, ok := o.Next()
+			if !ok || !yield(k, v) {
+				return
+			}
+		}
+	}
+}
+
+// All ranges over the array's elements as Next returns them; it stops at the
+// end of the array or at the first malformed element.
+func (a Array) All() iter.Seq[[]byte] {
+	return func(yield func(val []byte) bool) {
+		for {
+			v, ok := a.Next()
+			if !ok || !yield(v) {
+				return
+			}
+		}
+	}
 }

@@ -226,30 +226,18 @@ func (d *fbDoc) read(e *normalize.Event) {
 	d.dns, d.fileinfo = object(e, "dns"), object(e, "fileinfo")
 	if e.Signature != nil && d.alert != nil {
 		var metadata []byte
-		for it := rawjson.Members(d.alert); ; {
-			k, v, ok := it.Next()
-			if !ok {
-				break
-			}
+		for k, v := range rawjson.Members(d.alert).All() {
 			if keyName(k) == "metadata" {
 				metadata = v
 				continue
 			}
 			d.alertOwn.add(k, v)
 		}
-		for it := rawjson.Members(metadata); ; {
-			k, v, ok := it.Next()
-			if !ok {
-				break
-			}
+		for k, v := range rawjson.Members(metadata).All() {
 			d.meta.add(k, v)
 		}
 	}
-	for it := rawjson.Members(d.http); ; {
-		k, v, ok := it.Next()
-		if !ok {
-			break
-		}
+	for k, v := range rawjson.Members(d.http).All() {
 		switch keyName(k) {
 		case "hostname":
 			d.host, _ = text(v)
@@ -267,11 +255,7 @@ func (d *fbDoc) read(e *normalize.Event) {
 			d.httpPort, d.hasHTTPPort = integer(v)
 		}
 	}
-	for it := rawjson.Members(d.tls); ; {
-		k, v, ok := it.Next()
-		if !ok {
-			break
-		}
+	for k, v := range rawjson.Members(d.tls).All() {
 		switch keyName(k) {
 		case "sni":
 			d.sni, _ = text(v)
@@ -291,11 +275,7 @@ func (d *fbDoc) read(e *normalize.Event) {
 			d.fingerprint, _ = text(v)
 		case "ja3s":
 			d.ja3s = ""
-			for it := rawjson.Members(v); ; {
-				k, v, ok := it.Next()
-				if !ok {
-					break
-				}
+			for k, v := range rawjson.Members(v).All() {
 				if keyName(k) == "hash" {
 					d.ja3s, _ = text(v)
 				}
@@ -780,11 +760,7 @@ func (d *fbDoc) appendDNS(b []byte) []byte {
 	var id, answers []byte
 	var top dnsAnswer
 	hasRdata := false
-	for it := rawjson.Members(d.dns); ; {
-		k, v, ok := it.Next()
-		if !ok {
-			break
-		}
+	for k, v := range rawjson.Members(d.dns).All() {
 		switch keyName(k) {
 		case "type":
 			typ, _ = text(v)
@@ -814,11 +790,7 @@ func (d *fbDoc) appendDNS(b []byte) []byte {
 		if hasRdata {
 			b = d.appendAnswer(b, &top)
 		}
-		for it := rawjson.Elements(answers); ; {
-			v, ok := it.Next()
-			if !ok {
-				break
-			}
+		for v := range rawjson.Elements(answers).All() {
 			if rawjson.Kind(v) == '{' {
 				var a dnsAnswer
 				a.read(v)
@@ -855,11 +827,7 @@ func metaList(v []byte, buf []string) (list []string, ok bool) {
 		return nil, false
 	}
 	list = buf[:0]
-	for it := rawjson.Elements(v); ; {
-		x, ok := it.Next()
-		if !ok {
-			break
-		}
+	for x := range rawjson.Elements(v).All() {
 		if s, ok := text(x); ok {
 			list = append(list, s)
 		}
@@ -911,11 +879,7 @@ func (d *fbDoc) appendFile(b []byte) []byte {
 	var path string
 	var size int64
 	hasSize := false
-	for it := rawjson.Members(d.fileinfo); ; {
-		k, v, ok := it.Next()
-		if !ok {
-			break
-		}
+	for k, v := range rawjson.Members(d.fileinfo).All() {
 		switch keyName(k) {
 		case "filename":
 			path, _ = text(v)
@@ -995,11 +959,7 @@ func (d *fbDoc) appendEve(b []byte) []byte {
 		mark := len(b)
 		b = append(AppendKey(b, "http"), '{')
 		open := len(b)
-		for it := rawjson.Members(d.http); ; {
-			k, v, ok := it.Next()
-			if !ok {
-				break
-			}
+		for k, v := range rawjson.Members(d.http).All() {
 			switch keyName(k) {
 			case "hostname", "url", "http_user_agent", "http_method", "status", "length", "http_port":
 			default:
@@ -1014,11 +974,7 @@ func (d *fbDoc) appendEve(b []byte) []byte {
 	}
 	if d.tls != nil {
 		b = append(AppendKey(b, "tls"), '{')
-		for it := rawjson.Members(d.tls); ; {
-			k, v, ok := it.Next()
-			if !ok {
-				break
-			}
+		for k, v := range rawjson.Members(d.tls).All() {
 			if rawjson.Kind(v) == '{' {
 				if inner := rawjson.Members(v); !hasMember(&inner) {
 					continue // an empty ja3 {} says nothing
@@ -1037,11 +993,7 @@ func (d *fbDoc) appendEve(b []byte) []byte {
 	}
 	if d.fileinfo != nil {
 		b = append(AppendKey(b, "fileinfo"), '{')
-		for it := rawjson.Members(d.fileinfo); ; {
-			k, v, ok := it.Next()
-			if !ok {
-				break
-			}
+		for k, v := range rawjson.Members(d.fileinfo).All() {
 			if n := keyName(k); n != "filename" && n != "size" {
 				b = append(appendRawKey(b, k), v...)
 			}

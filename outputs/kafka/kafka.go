@@ -17,10 +17,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/internal/kafkaconn"
 	"github.com/alertgw/alertgw/outputs"
 )
 
@@ -74,24 +73,12 @@ type Options struct {
 	SASL SASL `mapstructure:"sasl"`
 }
 
-// SASL authenticates to the brokers.
-type SASL struct {
-	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty: no SASL.
-	Mechanism string `mapstructure:"mechanism"`
-	// Username is the SASL user.
-	Username string `mapstructure:"username"`
-	// Password is the SASL password.
-	Password outputs.Secret `mapstructure:"password"`
-	// PasswordFile reads the password from a file.
-	PasswordFile string `mapstructure:"password_file" path:"read"`
-}
+// SASL authenticates to the brokers (shared with the kafka input).
+type SASL = kafkaconn.SASL
 
 // Validate implements config.Validator.
 func (o *Options) Validate() config.Problems {
 	var p config.Problems
-	if len(o.Brokers) == 0 {
-		p.Add("brokers", "at least one broker address (host:port) is needed")
-	}
 	if _, err := outputs.ParseTemplate(o.Topic); err != nil {
 		p.Add("topic", "%v", err)
 	}
@@ -104,17 +91,7 @@ func (o *Options) Validate() config.Problems {
 	if o.MaxRecordSize < 1024 || o.MaxRecordSize > 1<<30 {
 		p.Add("max_record_size", "must be between 1KiB and 1GiB")
 	}
-	switch strings.ToUpper(o.SASL.Mechanism) {
-	case "":
-	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
-		if o.SASL.Username == "" {
-			p.Add("sasl.username", "required with a SASL mechanism")
-		}
-	default:
-		p.Add("sasl.mechanism", "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; got %q", o.SASL.Mechanism)
-	}
-	outputs.CheckSecret(&p, "sasl.password", o.SASL.Password, o.SASL.PasswordFile)
-	p = append(p, o.TLS.Validate().Prefixed("tls")...)
+	kafkaconn.Validate(&p, o.Brokers, o.SASL, o.TLS)
 	return p
 }
 
@@ -148,39 +125,23 @@ type Output struct {
 // New connects lazily: the client dials on first produce, so a broker that
 // is down at start does not stop the gateway (events wait in the buffer).
 func New(env outputs.Env, o *Options) (*Output, error) {
-	if err := o.SASL.Password.Load(o.SASL.PasswordFile); err != nil {
-		return nil, err
-	}
 	tmpl, err := outputs.ParseTemplate(o.Topic)
 	if err != nil {
 		return nil, err
 	}
+	kopts, err := kafkaconn.Opts(o.Brokers, o.ClientID, o.SASL, o.TLS, env.Log)
+	if err != nil {
+		return nil, err
+	}
 	comp, _ := codec(o.Compression)
-	kopts := []kgo.Opt{
-		kgo.SeedBrokers(o.Brokers...),
-		kgo.ClientID(o.ClientID),
+	kopts = append(kopts,
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerBatchCompression(comp),
 		kgo.ProducerLinger(o.Linger),
 		kgo.ProducerBatchMaxBytes(int32(o.MaxRecordSize)),
 		kgo.RecordDeliveryTimeout(o.Timeout),
-		kgo.MaxBufferedRecords(1 << 20),
-	}
-	tc, err := o.TLS.ConfigFor(env.Log)
-	if err != nil {
-		return nil, err
-	}
-	if tc != nil {
-		kopts = append(kopts, kgo.DialTLSConfig(tc))
-	}
-	switch m := strings.ToUpper(o.SASL.Mechanism); m {
-	case "PLAIN":
-		kopts = append(kopts, kgo.SASL(plain.Auth{User: o.SASL.Username, Pass: o.SASL.Password.Reveal()}.AsMechanism()))
-	case "SCRAM-SHA-256":
-		kopts = append(kopts, kgo.SASL(scram.Auth{User: o.SASL.Username, Pass: o.SASL.Password.Reveal()}.AsSha256Mechanism()))
-	case "SCRAM-SHA-512":
-		kopts = append(kopts, kgo.SASL(scram.Auth{User: o.SASL.Username, Pass: o.SASL.Password.Reveal()}.AsSha512Mechanism()))
-	}
+		kgo.MaxBufferedRecords(1<<20),
+	)
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client: %w", err)

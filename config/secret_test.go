@@ -1,4 +1,4 @@
-package outputs
+package config
 
 import (
 	"bytes"
@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
-
-	"github.com/alertgw/alertgw/config"
 )
 
 func TestSecretNeverPrinted(t *testing.T) {
@@ -43,26 +41,9 @@ func TestSecretLoad(t *testing.T) {
 	if err := s.Load(f + ".missing"); err == nil {
 		t.Error("missing file: want error")
 	}
-	var p config.Problems
+	var p Problems
 	CheckSecret(&p, "password", "x", f)
 	if len(p) != 1 || p[0].Path != "password_file" {
 		t.Errorf("both given: %v", p)
-	}
-}
-
-func TestInsecureSkipVerifyLogged(t *testing.T) {
-	var logs bytes.Buffer
-	tl := TLS{Enabled: true, InsecureSkipVerify: true}
-	c, err := tl.ConfigFor(zerolog.New(&logs))
-	if err != nil || !c.InsecureSkipVerify {
-		t.Fatal(err)
-	}
-	if !strings.Contains(logs.String(), "NOT verified") {
-		t.Errorf("no loud warning: %q", logs.String())
-	}
-	logs.Reset()
-	(&TLS{Enabled: true}).ConfigFor(zerolog.New(&logs))
-	if logs.Len() != 0 {
-		t.Errorf("warning without insecure_skip_verify: %q", logs.String())
 	}
 }
