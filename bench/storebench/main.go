@@ -1,9 +1,10 @@
 // Command storebench measures the event store (docs/performance/store.md):
 //
-//	storebench bare   -n N              the store's own limit: the same rows, same schema, one transaction, one loop
+//	storebench bare   -n N [-without all|fts,rollups,INDEX…]  the store's own limit: the same rows, same schema, one transaction, one loop
 //	storebench e2e    -n N -outputs store|file|file,store   the real gateway fed by alertgw send
 //	storebench fill   -dir D -n N -days 7 -alerts-last-day M   a store of N events over days (for query)
 //	storebench query  -dir D -runs R    field+time, inbox grouping and histogram latencies
+//	storebench upgrade -dir D           add the rollups to a store written before them (schema version 1)
 //
 // Every figure is printed with the machine's load average beside it: the
 // machine may be shared.
@@ -50,6 +51,8 @@ func main() {
 		err = fill(os.Args[2:])
 	case "query":
 		err = queries(os.Args[2:])
+	case "upgrade":
+		err = upgradeStore(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -82,14 +85,35 @@ func dirBytes(dir string) int64 {
 }
 
 // bare inserts the send mix with the store's schema, statements and
-// pragmas, in one transaction: the store's own limit.
+// pragmas, in one transaction: the store's own limit. -without measures
+// what each part costs: the same loop without the full-text index, the
+// rollups or one index.
 func bare(args []string) error {
 	fs := flag.NewFlagSet("bare", flag.ExitOnError)
 	n := fs.Int("n", 200000, "events")
+	without := fs.String("without", "", "comma-separated variants to run after the whole loop, each leaving one part out: "+
+		"fts, rollups, or an index name (events_ts, events_src_ip, …); all: each of them")
 	_ = fs.Parse(args) // ExitOnError: a bad flag exits
 	now := time.Now().UTC()
 	evs := storetest.Events(*n, 1, now.Add(-time.Hour), now)
 	lines := storetest.Lines(evs)
+	variants := []string{""}
+	if *without == "all" {
+		*without = "fts,rollups,events_ts,events_src_ip,events_dest_ip,events_signature,events_flow,events_community,events_id"
+	}
+	if *without != "" {
+		variants = append(variants, strings.Split(*without, ",")...)
+	}
+	for _, v := range variants {
+		if err := bareLoop(evs, lines, v); err != nil {
+			return fmt.Errorf("without %q: %w", v, err)
+		}
+	}
+	return nil
+}
+
+func bareLoop(evs []*normalize.Event, lines [][]byte, without string) error {
+	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "storebench-bare")
 	if err != nil {
 		return err
@@ -104,8 +128,19 @@ func bare(args []string) error {
 	if _, err := db.Exec(`PRAGMA journal_mode = WAL`); err != nil {
 		return err
 	}
-	if _, err := db.Exec(sqlite.Schema); err != nil {
+	if _, err := db.Exec(sqlite.Schema + sqlite.RollupSchema()); err != nil {
 		return err
+	}
+	if strings.HasPrefix(without, "events_") {
+		if _, err := db.Exec(`DROP INDEX ` + without); err != nil {
+			return err
+		}
+	}
+	var rollups *sqlite.RollupCounter
+	if without != "rollups" {
+		if rollups, err = sqlite.NewRollupCounter(ctx, db); err != nil {
+			return err
+		}
 	}
 	c0, t0 := cputime.Process(), time.Now()
 	tx, err := db.Begin()
@@ -126,15 +161,26 @@ func bare(args []string) error {
 	}
 	var text []byte
 	for i, e := range evs {
-		if _, err := ins.Exec(sqlite.RowValues(int64(i+1), e)...); err != nil {
+		vals := sqlite.RowValues(int64(i+1), e)
+		if _, err := ins.Exec(vals...); err != nil {
 			return err
 		}
 		if _, err := insBody.Exec(int64(i+1), lines[i]); err != nil {
 			return err
 		}
-		text = query.AppendText(text[:0], e)
-		if _, err := insText.Exec(int64(i+1), text); err != nil {
-			return err
+		if without != "fts" {
+			text = query.AppendText(text[:0], e)
+			if _, err := insText.Exec(int64(i+1), text); err != nil {
+				return err
+			}
+		}
+		if rollups != nil {
+			rollups.Add(vals)
+			if (i+1)%2000 == 0 || i == len(evs)-1 { // the output's batches
+				if err := rollups.Flush(ctx, tx); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -144,8 +190,13 @@ func bare(args []string) error {
 	if _, err := db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		return err
 	}
-	fmt.Printf("bare SQLite loop: %d events in %.2fs: %.0f events/s, %.1f µs CPU/event, %d bytes/event (load %s)\n",
-		*n, el.Seconds(), float64(*n)/el.Seconds(), float64(c.Microseconds())/float64(*n), dirBytes(dir)/int64(*n), load())
+	what := "bare SQLite loop"
+	if without != "" {
+		what += " without " + without
+	}
+	n := len(evs)
+	fmt.Printf("%-42s %d events in %.2fs: %7.0f events/s, %5.1f µs CPU/event, %d bytes/event (load %s)\n",
+		what+":", n, el.Seconds(), float64(n)/el.Seconds(), float64(c.Microseconds())/float64(n), dirBytes(dir)/int64(n), load())
 	return nil
 }
 
@@ -354,6 +405,7 @@ func queries(args []string) error {
 	fs := flag.NewFlagSet("query", flag.ExitOnError)
 	dir := fs.String("dir", "", "store directory")
 	runs := fs.Int("runs", 50, "runs of each field query")
+	end := fs.String("end", "", "end of the windows (RFC 3339; default now): a store filled earlier, e.g. the console benchmark's (its `made` file)")
 	_ = fs.Parse(args) // ExitOnError: a bad flag exits
 	rd, err := sqlite.OpenReader(*dir)
 	if err != nil {
@@ -362,6 +414,11 @@ func queries(args []string) error {
 	defer rd.Close()
 	ctx := context.Background()
 	now := time.Now().UTC()
+	if *end != "" {
+		if now, err = time.Parse(time.RFC3339Nano, *end); err != nil {
+			return fmt.Errorf("-end: %w", err)
+		}
+	}
 	day := store.Filter{From: now.Add(-24 * time.Hour), To: now, Timeout: time.Minute}
 	week := store.Filter{From: now.Add(-7 * 24 * time.Hour), To: now, Timeout: time.Minute}
 	// Addresses that exist: the top sources of the last day.
@@ -376,6 +433,7 @@ func queries(args []string) error {
 	sids := []string{"2001219", "2024897", "2027865", "2210045", "2100498", "2019401"}
 	measure := func(name string, runs int, q func(i int) error) error {
 		var lat []time.Duration
+		c0 := cputime.Process()
 		for i := range runs {
 			t := time.Now()
 			if err := q(i); err != nil {
@@ -383,10 +441,11 @@ func queries(args []string) error {
 			}
 			lat = append(lat, time.Since(t))
 		}
+		cpuPer := (cputime.Process() - c0) / time.Duration(runs)
 		slices.Sort(lat)
 		pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-		fmt.Printf("%-52s runs %3d  p50 %8.1f ms  p95 %8.1f ms  p99 %8.1f ms  (load %s)\n", name, runs,
-			ms(pct(0.5)), ms(pct(0.95)), ms(pct(0.99)), load())
+		fmt.Printf("%-52s runs %3d  p50 %8.1f ms  p95 %8.1f ms  p99 %8.1f ms  CPU %8.1f ms/run  (load %s)\n", name, runs,
+			ms(pct(0.5)), ms(pct(0.95)), ms(pct(0.99)), ms(cpuPer), load())
 		return nil
 	}
 	events := func(f store.Filter, q string) error {
@@ -440,6 +499,17 @@ func queries(args []string) error {
 	fmt.Printf("  (the histogram counted %d events in %d buckets of %s)\n", total, len(hist.Buckets), hist.Interval)
 	fmt.Printf("store: %d bytes on disk, %d bytes/event\n", dirBytes(*dir), dirBytes(*dir)/max(total, 1))
 	return nil
+}
+
+// upgradeStore adds the rollups to a store filled by an earlier version.
+func upgradeStore(args []string) error {
+	fs := flag.NewFlagSet("upgrade", flag.ExitOnError)
+	dir := fs.String("dir", "", "store directory")
+	_ = fs.Parse(args) // ExitOnError: a bad flag exits
+	c0, t0 := cputime.Process(), time.Now()
+	files, err := sqlite.Upgrade(context.Background(), *dir)
+	fmt.Printf("upgrade: %d files in %.1fs, %.1fs CPU (load %s)\n", len(files), time.Since(t0).Seconds(), (cputime.Process() - c0).Seconds(), load())
+	return err
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

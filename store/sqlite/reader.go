@@ -38,6 +38,8 @@ type rpart struct {
 	name         string
 	db           *sql.DB
 	minTS, maxTS int64 // Unix microseconds; minTS > maxTS when empty
+	rollups      bool  // the file has the rollup tables (schema version 2)
+	meta         map[string]int64
 	stamp        fileStamp
 	used         time.Time
 }
@@ -281,7 +283,13 @@ func (r *Reader) partLocked(ctx context.Context, name string) (*rpart, error) {
 
 func (p *rpart) readMeta(ctx context.Context) error {
 	p.minTS, p.maxTS = 1, 0
-	rows, err := p.db.QueryContext(ctx, `SELECT k, v FROM meta WHERE k IN ('min_ts', 'max_ts')`)
+	var ver int64
+	if err := p.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil {
+		return fmt.Errorf("schema version: %w", err)
+	}
+	p.rollups = ver >= 2 // a writer may have upgraded it since we opened it
+	p.meta = map[string]int64{}
+	rows, err := p.db.QueryContext(ctx, `SELECT k, v FROM meta WHERE k IN ('min_ts', 'max_ts') OR k LIKE 'rows:%' OR k LIKE 'n:%'`)
 	if err != nil {
 		return fmt.Errorf("meta: %w", err)
 	}
@@ -292,10 +300,13 @@ func (p *rpart) readMeta(ctx context.Context) error {
 		if err := rows.Scan(&k, &v); err != nil {
 			return fmt.Errorf("meta: %w", err)
 		}
-		if k == "min_ts" {
+		switch k {
+		case "min_ts":
 			p.minTS = v
-		} else {
+		case "max_ts":
 			p.maxTS = v
+		default:
+			p.meta[k] = v
 		}
 	}
 	return rows.Err()
@@ -518,13 +529,29 @@ func (r *Reader) Histogram(ctx context.Context, req store.HistogramRequest) (*st
 	}
 	res := &store.HistogramResult{Interval: store.HistogramInterval(f, req.Interval), Buckets: buckets}
 	origin := buckets[0].Start.UnixMicro()
-	cond, args := where(f)
+	cond, args := dialect.Where(f.Query, []any{f.From.UnixMicro(), f.To.UnixMicro()})
 	args, po := ph(args, origin)
 	args, pi := ph(args, res.Interval.Microseconds())
-	q := "SELECT (ts - " + po + ") / " + pi + " AS b, count(*) FROM events WHERE " + cond + " GROUP BY b"
+	scan := "SELECT (ts - " + po + ") / " + pi + " AS b, count(*) FROM events WHERE ts >= ?1 AND ts < ?2 AND " + cond + " GROUP BY b"
+	// From a rollup when one answers: its buckets fall whole into the
+	// histogram's (the interval is a multiple of the rollup's bucket, both
+	// aligned to the epoch).
+	var fromRollup string
+	rollArgs := args
+	ru, a, z, ok := pickRollup(f, nil, res.Interval)
+	if ok {
+		var pa, pz string
+		rollArgs, pa = ph(slices.Clip(args), a)
+		rollArgs, pz = ph(rollArgs, z)
+		fromRollup = "SELECT b, sum(n) FROM (" + ru.rowsSQL("(bucket - "+po+") / "+pi+" AS b, n", "(ts - "+po+") / "+pi+", 1", cond, pa, pz) + ") GROUP BY b"
+	}
 	var mu sync.Mutex
 	res.TimedOut, res.Warnings, err = r.searchParallel(ctx, qctx, f.From, f.To, func(p *rpart) error {
 		return func() error {
+			q, args := scan, args
+			if fromRollup != "" && p.rollups && p.rollupPays(ru) {
+				q, args = fromRollup, rollArgs
+			}
 			rs, err := p.db.QueryContext(qctx, q, args...)
 			if err != nil {
 				return err
@@ -563,25 +590,45 @@ func (r *Reader) Groups(ctx context.Context, req store.GroupsRequest) (*store.Gr
 	if err != nil {
 		return nil, err
 	}
-	cond, args := where(f)
 	fields := req.Fields()
+	cond, args := dialect.Where(f.Query, []any{f.From.UnixMicro(), f.To.UnixMicro()})
 	exprs := make([]string, len(fields))
 	groupBy := make([]string, len(fields))
 	for i, f := range fields {
 		args, exprs[i] = groupExpr(args, f)
 		groupBy[i] = strconv.Itoa(i + 1)
 	}
+	sel := strings.Join(exprs, ", ")
+	tail := " GROUP BY " + strings.Join(groupBy, ", ")
+	rows := "SELECT " + sel + ", count(*), min(ts), max(ts) FROM events WHERE ts >= ?1 AND ts < ?2 AND " + cond + tail
+	// From a rollup when one answers (every field a column of its key,
+	// so exprs are column names).
+	rollArgs := args
+	var rollQ, rollTop string
+	ru, a, z, ok := pickRollup(f, fields, 0)
+	if ok {
+		var pa, pz string
+		rollArgs, pa = ph(slices.Clip(args), a)
+		rollArgs, pz = ph(rollArgs, z)
+		inner := ru.rowsSQL(sel+", n, first_ts, last_ts", sel+", 1, ts, ts", cond, pa, pz)
+		rollRows := "SELECT " + sel + ", sum(n), min(first_ts), max(last_ts) FROM (" + inner + ")" + tail
+		var rollLimit string
+		rollArgs, rollLimit = ph(rollArgs, perPartitionGroups+1)
+		rollQ, rollTop = rollRows+" LIMIT "+rollLimit, rollRows+" ORDER BY sum(n) DESC LIMIT "+rollLimit
+	}
 	args, pl := ph(args, perPartitionGroups+1)
 	// Usually every group of a partition is merged; only a partition with
 	// more groups than that is read again for its largest.
-	q := "SELECT " + strings.Join(exprs, ", ") + ", count(*), min(ts), max(ts) FROM events WHERE " + cond +
-		" GROUP BY " + strings.Join(groupBy, ", ") + " LIMIT " + pl
-	qTop := "SELECT " + strings.Join(exprs, ", ") + ", count(*), min(ts), max(ts) FROM events WHERE " + cond +
-		" GROUP BY " + strings.Join(groupBy, ", ") + " ORDER BY count(*) DESC LIMIT " + pl
+	q := rows + " LIMIT " + pl
+	qTop := rows + " ORDER BY count(*) DESC LIMIT " + pl
 	res := &store.GroupsResult{By: req.By}
 	merged := map[string]*store.Group{}
 	var mu sync.Mutex
 	res.TimedOut, res.Warnings, err = r.searchParallel(ctx, qctx, f.From, f.To, func(p *rpart) error {
+		q, qTop, args := q, qTop, args
+		if rollQ != "" && p.rollups && p.rollupPays(ru) {
+			q, qTop, args = rollQ, rollTop, rollArgs
+		}
 		groups, err := scanGroups(qctx, p, q, args, fields)
 		if err == nil && len(groups) > perPartitionGroups {
 			// More groups than we merge: take the largest.

@@ -35,7 +35,9 @@ import (
 const ApplicationID = 0x41475731
 
 // SchemaVersion is PRAGMA user_version of a partition we create.
-const SchemaVersion = 1
+// Version 2 added the rollup tables (rollup.go); version 1 files are
+// upgraded by the writer and scanned by readers until then.
+const SchemaVersion = 2
 
 // columns in insert order; the values come from rowValues.
 var columns = []string{"rowid", "ts", "received", "id", "kind", "action", "source_type", "source_input", "sensor",
@@ -179,8 +181,8 @@ func checkOurs(db *sql.DB) error {
 	if err := db.QueryRow(`PRAGMA user_version`).Scan(&ver); err != nil {
 		return fmt.Errorf("schema version: %w", err)
 	}
-	if ver != SchemaVersion {
-		return fmt.Errorf("schema version %d; this alertgw reads %d", ver, SchemaVersion)
+	if ver < 1 || ver > SchemaVersion {
+		return fmt.Errorf("schema version %d; this alertgw reads 1 to %d", ver, SchemaVersion)
 	}
 	return nil
 }

@@ -46,6 +46,8 @@ type wpart struct {
 	ins     *sql.Stmt
 	insBody *sql.Stmt
 	insText *sql.Stmt
+	rollStm []*sql.Stmt // per rollup: update, insert
+	roll    *rollupBatch
 	nextRow int64
 	used    time.Time
 	text    []byte
@@ -136,8 +138,13 @@ func (p *wpart) init(ctx context.Context, fresh bool) error {
 		if app != ApplicationID {
 			return fmt.Errorf("%w (application_id %#x)", ErrForeign, app)
 		}
-		if err := conn.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil || ver != SchemaVersion {
-			return fmt.Errorf("schema version %d, want %d (%v)", ver, SchemaVersion, err)
+		if err := conn.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&ver); err != nil || ver < 1 || ver > SchemaVersion {
+			return fmt.Errorf("schema version %d, want 1 to %d (%v)", ver, SchemaVersion, err)
+		}
+		if ver == 1 {
+			if err := upgrade(ctx, conn); err != nil {
+				return fmt.Errorf("adding the rollups to a version 1 partition: %w", err)
+			}
 		}
 	}
 	var mode string
@@ -156,6 +163,16 @@ func (p *wpart) init(ctx context.Context, fresh bool) error {
 	if p.insText, err = conn.PrepareContext(ctx, InsertTextSQL); err != nil {
 		return err
 	}
+	for _, r := range rollups {
+		for _, q := range []string{r.update, r.insert} {
+			st, err := conn.PrepareContext(ctx, q)
+			if err != nil {
+				return err
+			}
+			p.rollStm = append(p.rollStm, st)
+		}
+	}
+	p.roll = newRollupBatch()
 	return nil
 }
 
@@ -167,7 +184,7 @@ func createSchema(ctx context.Context, conn *sql.Conn) error {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }() // after Commit: sql.ErrTxDone, nothing to undo
-	if _, err := tx.ExecContext(ctx, schema); err != nil {
+	if _, err := tx.ExecContext(ctx, schema+rollupSchema()); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id = %d; PRAGMA user_version = %d`, ApplicationID, SchemaVersion)); err != nil {
@@ -178,7 +195,7 @@ func createSchema(ctx context.Context, conn *sql.Conn) error {
 
 func (p *wpart) close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{p.ins, p.insBody, p.insText} {
+	for _, s := range append([]*sql.Stmt{p.ins, p.insBody, p.insText}, p.rollStm...) {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}
@@ -263,6 +280,7 @@ func (p *wpart) write(ctx context.Context, evs []*normalize.Event, idx []int, li
 	}
 	defer func() { _ = tx.Rollback() }() // after Commit: sql.ErrTxDone, nothing to undo
 	ins, insBody, insText := tx.StmtContext(ctx, p.ins), tx.StmtContext(ctx, p.insBody), tx.StmtContext(ctx, p.insText)
+	defer p.roll.reset()
 	row := p.nextRow
 	minTS, maxTS := int64(1<<63-1), int64(-1<<63)
 	for _, i := range idx {
@@ -273,6 +291,7 @@ func (p *wpart) write(ctx context.Context, evs []*normalize.Event, idx []int, li
 		if _, err := ins.ExecContext(ctx, p.vals...); err != nil {
 			return err
 		}
+		p.roll.add(ts, p.vals)
 		if _, err := insBody.ExecContext(ctx, row, line(i)); err != nil {
 			return err
 		}
@@ -281,6 +300,9 @@ func (p *wpart) write(ctx context.Context, evs []*normalize.Event, idx []int, li
 			return err
 		}
 		row++
+	}
+	if err := p.roll.flush(ctx, tx, p.rollStm); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (k, v) VALUES ('min_ts', ?1), ('max_ts', ?2), ('count', ?3)
 		ON CONFLICT (k) DO UPDATE SET v = CASE k WHEN 'min_ts' THEN min(v, excluded.v) WHEN 'max_ts' THEN max(v, excluded.v) ELSE v + excluded.v END`,

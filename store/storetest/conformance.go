@@ -232,6 +232,14 @@ var groupBys = []struct {
 	q  string
 }{
 	{[]string{"signature.id", "src_ip", "dest_ip"}, "kind:alert"},
+	// What the SQLite store answers from its rollups (per-minute counts by
+	// kind, action, sensor, input; per-hour alerts by the inbox key).
+	{[]string{"signature.id", "signature.name", "signature.priority", "action", "source.sensor", "src_ip", "dest_ip"}, "kind:alert -action:blocked"},
+	{[]string{"src_ip"}, "kind:alert src_ip:10.0.0.0/8 -signature.id:2001219"},
+	{[]string{"dest_ip", "signature.gid"}, "kind:alert (signature.priority:<=2 OR source.sensor:sensor-*)"},
+	{[]string{"signature.id", "signature.name"}, "kind:alert -action:allowed"},
+	{[]string{"source.sensor", "action"}, "-kind:flow"},
+	{[]string{"source.input", "kind"}, "action:(allowed OR blocked)"},
 	{[]string{"kind"}, ""},
 	{[]string{"src_ip"}, ""},
 	{[]string{"dest_port", "proto"}, "-kind:audit"},
@@ -247,6 +255,23 @@ var groupBys = []struct {
 
 func checkGroups(t *testing.T, rd store.Reader, evs []*normalize.Event, from, to time.Time) {
 	t.Helper()
+	for _, w := range edgeWindows(from, to) {
+		checkGroupsIn(t, rd, evs, w[0], w[1])
+	}
+	if _, err := rd.Groups(context.Background(), store.GroupsRequest{Filter: store.Filter{From: from, To: to}, By: []string{"timestamp"}}); err == nil {
+		t.Error("group by timestamp: no error")
+	}
+}
+
+// edgeWindows are the windows groupings and histograms are checked over:
+// the whole range, and one whose ends fall inside minutes and hours (a
+// backend that counts whole buckets ahead must read the edges exactly).
+func edgeWindows(from, to time.Time) [][2]time.Time {
+	return [][2]time.Time{{from, to}, {from.Add(7*time.Minute + 13*time.Second), to.Add(-(11*time.Minute + 29*time.Second))}}
+}
+
+func checkGroupsIn(t *testing.T, rd store.Reader, evs []*normalize.Event, from, to time.Time) {
+	t.Helper()
 	for _, gb := range groupBys {
 		q := query.MustParse(gb.q)
 		m := q.Matcher()
@@ -257,7 +282,7 @@ func checkGroups(t *testing.T, rd store.Reader, evs []*normalize.Event, from, to
 		groups := map[string]*store.Group{}
 		var total int64
 		for _, e := range evs {
-			if !m.Match(e) {
+			if !m.Match(e) || e.Timestamp.Before(from) || !e.Timestamp.Before(to) {
 				continue
 			}
 			key := make([]any, len(fields))
@@ -292,18 +317,15 @@ func checkGroups(t *testing.T, rd store.Reader, evs []*normalize.Event, from, to
 		}
 		res, err := rd.Groups(context.Background(), store.GroupsRequest{Filter: store.Filter{Query: q, From: from, To: to}, By: gb.by, Limit: limit})
 		if err != nil {
-			t.Errorf("group by %v: %v", gb.by, err)
+			t.Errorf("group by %v %q over %s..%s: %v", gb.by, gb.q, from.Format(time.TimeOnly), to.Format(time.TimeOnly), err)
 			continue
 		}
 		if res.Total != total || res.Truncated != truncated {
-			t.Errorf("group by %v %q: total %d truncated %v, want %d %v", gb.by, gb.q, res.Total, res.Truncated, total, truncated)
+			t.Errorf("group by %v %q over %s..%s: total %d truncated %v, want %d %v", gb.by, gb.q, from.Format(time.TimeOnly), to.Format(time.TimeOnly), res.Total, res.Truncated, total, truncated)
 		}
 		if g, w := groupsText(res.Groups), groupsText(want); g != w {
-			t.Errorf("group by %v %q:\n got %s\nwant %s", gb.by, gb.q, g, w)
+			t.Errorf("group by %v %q over %s..%s:\n got %s\nwant %s", gb.by, gb.q, from.Format(time.TimeOnly), to.Format(time.TimeOnly), g, w)
 		}
-	}
-	if _, err := rd.Groups(context.Background(), store.GroupsRequest{Filter: store.Filter{From: from, To: to}, By: []string{"timestamp"}}); err == nil {
-		t.Error("group by timestamp: no error")
 	}
 }
 
@@ -338,31 +360,40 @@ func keyText(key []any) string {
 
 func checkHistogram(t *testing.T, rd store.Reader, evs []*normalize.Event, from, to time.Time) {
 	t.Helper()
-	for _, iv := range []time.Duration{0, 10 * time.Minute, time.Hour} {
-		q := query.MustParse("-kind:flow")
-		m := q.Matcher()
-		res, err := rd.Histogram(context.Background(), store.HistogramRequest{Filter: store.Filter{Query: q, From: from, To: to}, Interval: iv})
-		if err != nil {
-			t.Fatalf("histogram: %v", err)
-		}
-		want, _ := store.Buckets(from, to, iv)
-		for _, e := range evs {
-			if !m.Match(e) {
-				continue
-			}
-			b := store.BucketStart(e.Timestamp, res.Interval)
-			for i := range want {
-				if want[i].Start.Equal(b) {
-					want[i].Count++
-				}
+	for _, w := range edgeWindows(from, to) {
+		for _, qs := range []string{"-kind:flow", "kind:alert action:blocked", "kind:alert signature.id:2001219", "source.sensor:sensor-*"} {
+			for _, iv := range []time.Duration{0, 10 * time.Minute, time.Hour} {
+				checkHistogramOf(t, rd, evs, qs, w[0], w[1], iv)
 			}
 		}
-		if iv != 0 && res.Interval != iv {
-			t.Errorf("histogram interval %s, want %s", res.Interval, iv)
+	}
+}
+
+func checkHistogramOf(t *testing.T, rd store.Reader, evs []*normalize.Event, qs string, from, to time.Time, iv time.Duration) {
+	t.Helper()
+	q := query.MustParse(qs)
+	m := q.Matcher()
+	res, err := rd.Histogram(context.Background(), store.HistogramRequest{Filter: store.Filter{Query: q, From: from, To: to}, Interval: iv})
+	if err != nil {
+		t.Fatalf("histogram: %v", err)
+	}
+	want, _ := store.Buckets(from, to, iv)
+	for _, e := range evs {
+		if !m.Match(e) || e.Timestamp.Before(from) || !e.Timestamp.Before(to) {
+			continue
 		}
-		if fmt.Sprint(res.Buckets) != fmt.Sprint(want) {
-			t.Errorf("histogram %s:\n got %v\nwant %v", iv, res.Buckets, want)
+		b := store.BucketStart(e.Timestamp, res.Interval)
+		for i := range want {
+			if want[i].Start.Equal(b) {
+				want[i].Count++
+			}
 		}
+	}
+	if iv != 0 && res.Interval != iv {
+		t.Errorf("histogram interval %s, want %s", res.Interval, iv)
+	}
+	if fmt.Sprint(res.Buckets) != fmt.Sprint(want) {
+		t.Errorf("histogram %q %s over %s..%s:\n got %v\nwant %v", qs, iv, from.Format(time.TimeOnly), to.Format(time.TimeOnly), res.Buckets, want)
 	}
 }
 
