@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -311,6 +312,7 @@ func BenchmarkOpenFlows(b *testing.B) {
 		b.ReportMetric(float64(open), "open")
 		b.ReportMetric(float64(held)/(1<<20), "MiB-accounted")
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-heap")
+		b.ReportMetric(float64(rssBytes(b))/(1<<20), "MiB-RSS")
 		b.ReportMetric(float64(cfg.MaxBytes)/(1<<20), "MiB-cap")
 		runtime.KeepAlive(j)
 	}
@@ -366,4 +368,25 @@ func TestRealSuricata7(t *testing.T) {
 			}
 		}
 	}
+}
+
+// rssBytes is the resident set of the whole test process (VmRSS): what the
+// open flows cost the machine, the benchmark's own data included.
+func rssBytes(b *testing.B) int64 {
+	b.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if kib, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kib), "kB")), 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n << 10
+		}
+	}
+	b.Fatal("no VmRSS in /proc/self/status")
+	return 0
 }
