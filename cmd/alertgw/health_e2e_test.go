@@ -54,8 +54,15 @@ outputs:
 	sendRecords(t, "dgram", sock, inputRecords(t)[:5])
 	waitLines(t, events, 5)
 
-	// Within the grace period: ready, degraded, with the reason.
-	code, body := httpGet(t, "http://"+addr+"/readyz")
+	// Within the grace period: ready, degraded, with the reason. The file
+	// output may have its lines a moment before the collector's first
+	// attempt has failed, so wait for that (well within the 2 s grace).
+	var code int
+	var body string
+	waitFor(t, 1500*time.Millisecond, "the collector's first failed attempt", func() bool {
+		code, body = httpGet(t, "http://"+addr+"/readyz")
+		return strings.Contains(body, "degraded")
+	})
 	if code != 200 || !strings.Contains(body, "degraded: output collector: failing for") || !strings.Contains(body, "connection refused") {
 		t.Errorf("within the grace period: readyz %d %q", code, body)
 	}
