@@ -38,7 +38,24 @@ type Reader struct {
 	order  binary.ByteOrder
 	pcap   *pcapgo.Reader
 	ng     *pcapgo.NgReader
+	br     *bufio.Reader // what pcapgo reads from (it keeps a bufio.Reader as is)
 }
+
+// maxCaptureLength bounds one packet's captured bytes: libpcap's largest
+// snapshot length. pcapgo allocates a packet's buffer from the length its
+// header claims before reading it, so a hostile header of a few bytes could
+// otherwise ask for 4 GiB.
+const maxCaptureLength = 262144
+
+// peekSize is how much of the file the reader can look ahead to check the
+// next packet block's header before pcapgo reads it.
+const peekSize = 1 << 16
+
+// pcapng block types whose header says a packet's captured length.
+const (
+	ngSimplePacket   = 3
+	ngEnhancedPacket = 6
+)
 
 // ErrNotCapture is returned (wrapped) for input that is neither pcap nor
 // pcapng.
@@ -52,15 +69,12 @@ const (
 
 // NewReader reads the file header of r and returns a reader of its packets.
 func NewReader(r io.Reader) (*Reader, error) {
-	br, ok := r.(*bufio.Reader)
-	if !ok {
-		br = bufio.NewReader(r)
-	}
+	br := bufio.NewReaderSize(r, peekSize)
 	head, err := br.Peek(12)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %d bytes", ErrNotCapture, len(head))
 	}
-	pr := &Reader{}
+	pr := &Reader{br: br}
 	switch m := binary.LittleEndian.Uint32(head); m {
 	case 0xa1b2c3d4, 0xa1b23c4d: // microsecond, nanosecond pcap written little-endian
 		pr.format, pr.order = FormatPcap, binary.LittleEndian
@@ -82,6 +96,11 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if pr.format == FormatPcap {
 		if pr.pcap, err = pcapgo.NewReader(br); err != nil {
 			return nil, fmt.Errorf("pcap header: %w", err)
+		}
+		if pr.pcap.Snaplen() > maxCaptureLength {
+			// A packet longer than the snapshot length is refused before
+			// pcapgo allocates for it.
+			pr.pcap.SetSnaplen(maxCaptureLength)
 		}
 		return pr, nil
 	}
@@ -110,6 +129,9 @@ func (r *Reader) Next() (Packet, error) {
 		}
 		return Packet{Data: data, Length: ci.Length, Time: ci.Timestamp, LinkType: r.pcap.LinkType()}, nil
 	}
+	if err := r.checkNextBlocks(); err != nil {
+		return Packet{}, err
+	}
 	data, ci, err := r.ng.ReadPacketData()
 	if err != nil {
 		return Packet{}, err
@@ -121,4 +143,40 @@ func (r *Reader) Next() (Packet, error) {
 		}
 	}
 	return Packet{Data: data, Length: ci.Length, Time: ci.Timestamp, LinkType: lt}, nil
+}
+
+// checkNextBlocks looks at the pcapng blocks ahead (as far as the read
+// buffer reaches) and refuses a packet block whose captured length is
+// larger than the block or than maxCaptureLength, before pcapgo allocates
+// a buffer of that length. Blocks it cannot see whole are left to pcapgo.
+func (r *Reader) checkNextBlocks() error {
+	ahead, _ := r.br.Peek(peekSize) // as much as is buffered or readable; short at the end
+	for off := 0; off+12 <= len(ahead); {
+		typ := r.order.Uint32(ahead[off:])
+		total := int(r.order.Uint32(ahead[off+4:]))
+		if typ == ngSectionHeader || total < 12 {
+			return nil // a new section may change the byte order; a bad length is pcapgo's to report
+		}
+		var capLen, room int
+		switch typ {
+		case ngEnhancedPacket:
+			if off+28 > len(ahead) {
+				return nil
+			}
+			capLen, room = int(r.order.Uint32(ahead[off+20:])), total-32
+		case ngSimplePacket:
+			capLen, room = int(r.order.Uint32(ahead[off+8:])), total-16
+		}
+		if typ == ngEnhancedPacket && (capLen > room || capLen > maxCaptureLength) {
+			return fmt.Errorf("pcapng packet block: captured length %d does not fit its block of %d bytes (at most %d)", capLen, total, maxCaptureLength)
+		}
+		if typ == ngSimplePacket && capLen > maxCaptureLength && capLen > room {
+			return fmt.Errorf("pcapng simple packet block: a packet of %d bytes in a block of %d (at most %d)", capLen, total, maxCaptureLength)
+		}
+		if typ == ngEnhancedPacket || typ == ngSimplePacket {
+			return nil // pcapgo reads this one next
+		}
+		off += total
+	}
+	return nil
 }

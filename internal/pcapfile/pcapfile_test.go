@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"runtime"
 	"testing"
 )
 
@@ -100,4 +101,67 @@ func FuzzReader(f *testing.F) {
 		}
 		t.Fatal("more packets than bytes")
 	})
+}
+
+// TestHugeCapturedLength: a header of a few bytes that claims a packet of
+// nearly 4 GiB is refused before anything is allocated for it.
+func TestHugeCapturedLength(t *testing.T) {
+	le := binary.LittleEndian
+	// Classic pcap: snapshot length 0xffffffff, one record claiming 4e9 bytes.
+	pcap := le.AppendUint32(nil, 0xa1b2c3d4)
+	pcap = le.AppendUint16(pcap, 2)
+	pcap = le.AppendUint16(pcap, 4)
+	pcap = le.AppendUint32(pcap, 0)
+	pcap = le.AppendUint32(pcap, 0)
+	pcap = le.AppendUint32(pcap, 0xffffffff) // snaplen
+	pcap = le.AppendUint32(pcap, 239)        // LINKTYPE_NFLOG
+	pcap = le.AppendUint32(pcap, 1)          // ts sec
+	pcap = le.AppendUint32(pcap, 0)          // ts usec
+	pcap = le.AppendUint32(pcap, 4_000_000_000)
+	pcap = le.AppendUint32(pcap, 4_000_000_000)
+	pcap = append(pcap, "short"...)
+
+	// pcapng: section header, one interface, one enhanced packet block
+	// claiming 0xfffffff0 captured bytes in a 36-byte block.
+	block := func(b []byte, typ uint32, body []byte) []byte {
+		total := uint32(12 + len(body))
+		b = le.AppendUint32(b, typ)
+		b = le.AppendUint32(b, total)
+		b = append(b, body...)
+		return le.AppendUint32(b, total)
+	}
+	shb := le.AppendUint32(nil, ngByteOrder)
+	shb = le.AppendUint16(shb, 1)
+	shb = le.AppendUint16(shb, 0)
+	shb = le.AppendUint64(shb, ^uint64(0))
+	idb := le.AppendUint16(nil, 239)
+	idb = le.AppendUint16(idb, 0)
+	idb = le.AppendUint32(idb, 0) // snaplen: none
+	epb := le.AppendUint32(nil, 0)
+	epb = le.AppendUint32(epb, 0)
+	epb = le.AppendUint32(epb, 0)
+	epb = le.AppendUint32(epb, 0xfffffff0) // captured length
+	epb = le.AppendUint32(epb, 0xfffffff0)
+	epb = append(epb, 0, 0, 0, 0)
+	ng := block(block(block(nil, ngSectionHeader, shb), 1, idb), 6, epb)
+
+	for name, file := range map[string][]byte{"pcap": pcap, "pcapng": ng} {
+		r, err := NewReader(bytes.NewReader(file))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		p, err := r.Next()
+		runtime.ReadMemStats(&after)
+		if err == nil || errors.Is(err, io.EOF) {
+			t.Errorf("%s: packet of %d bytes, err %v; want a refusal", name, len(p.Data), err)
+		}
+		// Without the bound pcapgo allocates the claimed length (and then
+		// fails on the short file): the error alone does not show it.
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+			t.Errorf("%s: %d bytes allocated for a %d-byte file", name, grew, len(file))
+		}
+		t.Logf("%s: %v", name, err)
+	}
 }
