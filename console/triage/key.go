@@ -68,6 +68,11 @@ func ParseKey(s string) (Key, error) {
 		k.Fields = append(k.Fields, f)
 		k.Values = append(k.Values, v)
 	}
+	// The bound holds for the canonical form too, which is what is stored
+	// and sent back: escaping can make a key longer than what was parsed.
+	if n := len(k.String()); n > MaxKeyLen {
+		return Key{}, fmt.Errorf("group key longer than %d bytes once escaped (%d)", MaxKeyLen, n)
+	}
 	return k, nil
 }
 
