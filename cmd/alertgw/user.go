@@ -59,54 +59,48 @@ changed, is logged out.`,
 		}
 		return opts.Users, nil
 	}
+	// onUsersFile gives each subcommand the users file it works on.
+	onUsersFile := func(run func(cmd *cobra.Command, args []string, file string) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			file, err := resolve()
+			if err != nil {
+				return err
+			}
+			return run(cmd, args, file)
+		}
+	}
 	var role, newRole string
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Add a user (asks for the password twice)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			file, err := resolve()
-			if err != nil {
-				return err
-			}
+		RunE: onUsersFile(func(cmd *cobra.Command, args []string, file string) error {
 			return userAdd(cmd, file, args[0], role, stdinPassword)
-		},
+		}),
 	}
 	add.Flags().StringVar(&role, "role", "analyst", "viewer (read only) or analyst (triage too)")
 	passwd := &cobra.Command{
 		Use:   "passwd NAME",
 		Short: "Set a user's password (and, with --role, the role); the user's sessions end",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			file, err := resolve()
-			if err != nil {
-				return err
-			}
+		RunE: onUsersFile(func(cmd *cobra.Command, args []string, file string) error {
 			return userPasswd(cmd, file, args[0], newRole, cmd.Flags().Changed("role"), stdinPassword)
-		},
+		}),
 	}
 	passwd.Flags().StringVar(&newRole, "role", "", "also change the role")
 	del := &cobra.Command{
 		Use:   "del NAME",
 		Short: "Delete a user; their sessions end",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			file, err := resolve()
-			if err != nil {
-				return err
-			}
+		RunE: onUsersFile(func(cmd *cobra.Command, args []string, file string) error {
 			return userDel(cmd, file, args[0])
-		},
+		}),
 	}
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List users and roles",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			file, err := resolve()
-			if err != nil {
-				return err
-			}
+		RunE: onUsersFile(func(cmd *cobra.Command, _ []string, file string) error {
 			users, err := auth.ReadUsersFile(file)
 			if err != nil {
 				return err
@@ -119,7 +113,7 @@ changed, is logged out.`,
 			tw.Flush()
 			fmt.Fprintf(cmd.ErrOrStderr(), "%d user(s) in %s\n", len(users), file)
 			return nil
-		},
+		}),
 	}
 	c.AddCommand(add, passwd, del, list)
 	return c
