@@ -54,6 +54,7 @@ const netnsEnv = "AGW_LADDER_NETNS" // not ALERTGW_*: the gateway reads those as
 type options struct {
 	alertgw, countrecv string
 	before             string // another alertgw binary, receiver "before"
+	beforeConfig       string // receiver "before"'s config template (@DIR@ is its directory)
 	rates              []rate
 	reps               int
 	seconds            float64
@@ -84,6 +85,7 @@ func parseFlags(args []string) (*options, error) {
 	var rates, peers string
 	fs.StringVar(&o.alertgw, "alertgw", "bin/alertgw", "the alertgw binary (receiver and sender)")
 	fs.StringVar(&o.before, "before", "", "another alertgw binary (an earlier build) to run as receiver \"before\", for a before/after table in one run")
+	fs.StringVar(&o.beforeConfig, "before-config", "", "a config template for receiver \"before\" (@DIR@: its run directory; default: bench/ladder/alertgw.yaml.in), to compare two configurations of one build in one run")
 	fs.StringVar(&o.countrecv, "countrecv", "bin/countrecv", "the count-only receiver (go build ./bench/countrecv)")
 	fs.StringVar(&rates, "rates", "20000,50000,100000", "events/s per step, comma-separated; max: a blocking sender as fast as it goes")
 	fs.IntVar(&o.reps, "reps", 3, "repetitions of every rate and receiver")
@@ -119,6 +121,13 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if len(o.peers) == 0 || o.reps < 1 || o.seconds <= 0 {
 		return nil, errors.New("need at least one receiver, one repetition and a positive -seconds")
+	}
+	if o.beforeConfig != "" {
+		b, err := os.ReadFile(o.beforeConfig)
+		if err != nil {
+			return nil, fmt.Errorf("-before-config: %w", err)
+		}
+		o.beforeConfig = string(b)
 	}
 	if o.rsyslogRoot == "" {
 		o.rsyslogRoot = filepath.Join(o.dir, "rsyslog-root")

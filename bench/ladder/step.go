@@ -85,8 +85,11 @@ func step(o *options, peer string, r rate, rep int) (record, error) {
 	case peerCount:
 		cmd = exec.Command(o.countrecv, "-socket", sock, "-idle", o.settle.String())
 	case peerAlertgw, peerBefore:
-		cfg := filepath.Join(d, "alertgw.yaml")
-		if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(alertgwConfig, "@DIR@", d)), 0o644); err != nil {
+		cfg, tmpl := filepath.Join(d, "alertgw.yaml"), alertgwConfig
+		if peer == peerBefore && o.beforeConfig != "" {
+			tmpl = o.beforeConfig
+		}
+		if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(tmpl, "@DIR@", d)), 0o644); err != nil {
 			return rec, err
 		}
 		args := []string{"run", "--config", cfg}

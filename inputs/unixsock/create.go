@@ -33,9 +33,11 @@ type socket struct {
 	heldBy string
 	dev    uint64 // identity of the file we created, so that shutdown
 	ino    uint64 // never removes a socket another process put there since
-	conn   *net.UnixConn
-	ln     *net.UnixListener
-	log    zerolog.Logger
+	// dgram is a datagram socket, outside Go's network poller (see
+	// pollfree.go); ln the listener of a stream or seqpacket socket.
+	dgram *os.File
+	ln    *net.UnixListener
+	log   zerolog.Logger
 	// removeOnce: the file is removed (or the reason it cannot be is
 	// logged) once, by whichever of drain and close comes first.
 	removeOnce sync.Once
@@ -194,12 +196,12 @@ func (s *socket) wrap(f *os.File) error {
 		s.ln = l.(*net.UnixListener)
 		s.ln.SetUnlinkOnClose(false) // remove() decides, knowing the inode
 	} else {
-		pc, err := net.FilePacketConn(f)
+		d, err := pollFreeFile(f)
 		if err != nil {
 			s.remove()
 			return fmt.Errorf("socket %s: %w", path, err)
 		}
-		s.conn = pc.(*net.UnixConn)
+		s.dgram = d
 	}
 	return nil
 }
@@ -378,7 +380,7 @@ func (s *socket) close() error {
 	if s.ln != nil {
 		return s.ln.Close()
 	}
-	return s.conn.Close()
+	return s.dgram.Close()
 }
 
 // rawConn is the socket's syscall.RawConn.
@@ -386,7 +388,7 @@ func (s *socket) rawConn() (syscall.RawConn, error) {
 	if s.ln != nil {
 		return s.ln.SyscallConn()
 	}
-	return s.conn.SyscallConn()
+	return s.dgram.SyscallConn()
 }
 
 // ListenStream binds a stream socket at path as the inputs' sockets are

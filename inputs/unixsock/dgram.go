@@ -70,25 +70,31 @@ func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit 
 		r.oob = make([]byte, vlen*credSpace)
 	}
 
-	// Cancellation wakes the parked reader through a past deadline.
-	// (An error means the socket is closed already: nothing to wake.)
-	stop := context.AfterFunc(ctx, func() { _ = sk.conn.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
-	pause := time.NewTimer(time.Hour)
-	pause.Stop()
+	cancel, err := newCanceller(ctx)
+	if err != nil {
+		return fmt.Errorf("socket %s: %w", sk.path, err)
+	}
+	defer cancel.close()
 
-	for {
+	for ctx.Err() == nil {
 		var n int
 		var errno syscall.Errno
-		err := rc.Read(func(fd uintptr) bool {
-			n, errno = r.recv(fd)
-			return errno != unix.EAGAIN
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				break
+		var werr error
+		err := rc.Control(func(fd uintptr) {
+			for {
+				if n, errno = r.recv(fd); errno != unix.EAGAIN || ctx.Err() != nil {
+					return
+				}
+				if werr = cancel.waitReadable(fd); werr != nil {
+					return
+				}
 			}
-			return fmt.Errorf("read: %w", err)
+		})
+		if err != nil || werr != nil {
+			return fmt.Errorf("read: %w", errors.Join(err, werr))
+		}
+		if errno == unix.EAGAIN {
+			break // cancelled while waiting
 		}
 		if errno == unix.ENOMEM || errno == unix.ENOBUFS {
 			// The kernel is short of memory: transient, and the data
@@ -100,9 +106,11 @@ func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit 
 		if errno != 0 {
 			return fmt.Errorf("recvmmsg: %w", errno)
 		}
+		got := time.Now()
 		bytes := r.handle(n)
-		if d := r.pacer.after(n, bytes, n == len(r.hdrs), time.Now()); d > 0 && !wait(pause, d, ctx.Done()) {
-			break
+		now := time.Now()
+		if d := r.pacer.after(n, bytes, n == len(r.hdrs), now.Sub(got), now); d > 0 {
+			sleep(int64(d))
 		}
 	}
 	if sk.heldBy != "" || handingOver.Load() {

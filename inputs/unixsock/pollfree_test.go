@@ -1,0 +1,168 @@
+package unixsock
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A datagram socket must stay out of Go's network poller: registered
+// there, every datagram queued wakes a thread parked in epoll_pwait (the
+// registration is edge-triggered, and Linux reports an edge for each
+// datagram), whether or not the reader waits on it. The kernel lists what
+// an epoll instance watches in /proc/self/fdinfo; the socket's descriptor
+// must be in none of the process's.
+func TestDgramSocketOutsideThePoller(t *testing.T) {
+	path := filepath.Join(shortTempDir(t), "d.sock")
+	srv, err := Listen(testConfig(t, Dgram, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	start(t, srv, rec)
+
+	// The server reads: the socket is live, and the runtime's epoll
+	// instance exists (the test's own connection registers with it).
+	c, err := net.Dial("unixgram", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(`{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitFor(t, "the datagram", func() bool { return len(rec.msgs) == 1 })
+
+	rc, err := srv.socks[0].rawConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sockFD int
+	if err := rc.Control(func(fd uintptr) { sockFD = int(fd) }); err != nil {
+		t.Fatal(err)
+	}
+	watched, epolls := epollWatched(t)
+	if epolls == 0 {
+		t.Fatal("found no epoll instance in this process: the check proves nothing")
+	}
+	if watched[sockFD] {
+		t.Fatalf("datagram socket fd %d is registered with the network poller (watched: %v)", sockFD, watched)
+	}
+}
+
+// epollWatched returns the descriptors the process's epoll instances
+// watch, and how many instances there are.
+func epollWatched(t *testing.T) (map[int]bool, int) {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	watched, epolls := map[int]bool{}, 0
+	for _, e := range ents {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil || target != "anon_inode:[eventpoll]" {
+			continue
+		}
+		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		if err != nil {
+			continue
+		}
+		epolls++
+		for line := range strings.Lines(string(info)) {
+			// "tfd:        7 events:       19 data: ..."
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == "tfd:" {
+				if n, err := strconv.Atoi(f[1]); err == nil {
+					watched[n] = true
+				}
+			}
+		}
+	}
+	return watched, epolls
+}
+
+// A reader blocked in poll(2) on an idle socket stops at once when its
+// context ends (the eventfd wakes it), and reads what was queued first.
+func TestDgramIdleReaderStopsPromptly(t *testing.T) {
+	path := filepath.Join(shortTempDir(t), "d.sock")
+	srv, err := Listen(testConfig(t, Dgram, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, rec) }()
+	c, err := net.Dial("unixgram", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(`{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitFor(t, "the datagram", func() bool { return len(rec.msgs) == 1 })
+	time.Sleep(50 * time.Millisecond) // idle: the reader is blocked in poll
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("an idle reader did not stop within 5 s of cancellation")
+	}
+}
+
+func TestPacerPause(t *testing.T) {
+	const linger = time.Millisecond
+	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+	// EVE records of 1.1 KB: what the kernel is charged for n of them.
+	const rec = 1100
+	tests := []struct {
+		name     string
+		pause    time.Duration
+		rate     float64       // records/s arriving before and at this read
+		n        int           // records this read brought
+		full     bool          // the read filled its batch
+		busy     time.Duration // handling them took
+		first    bool          // no read before this one
+		idle     bool          // the read came after an idle spell
+		min, max time.Duration
+	}{
+		{name: "first read", pause: linger, rate: 20000, n: 20, first: true, max: 0},
+		{name: "pausing off", pause: 0, rate: 20000, n: 20, max: 0},
+		{name: "full batch: behind", pause: linger, rate: 20000, n: 20, full: true, max: 0},
+		{name: "after an idle spell", pause: linger, rate: 20000, n: 1, idle: true, max: 0},
+		{name: "20,000/s: the whole linger", pause: linger, rate: 20000, n: 20, busy: ms(0.1), min: linger, max: linger},
+		{name: "50,000/s: a shorter pause", pause: linger, rate: 50000, n: 30, busy: ms(0.2), min: 100 * time.Microsecond, max: ms(0.5)},
+		{name: "100,000/s, handling uses the budget: none", pause: linger, rate: 100000, n: 30, busy: ms(0.3), max: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := readPacer{pause: tt.pause}
+			now := time.Unix(1000, 0)
+			interval := time.Duration(float64(tt.n) / tt.rate * float64(time.Second))
+			if !tt.first {
+				// Earlier reads at the same rate set the pacer's estimate.
+				for range 20 {
+					p.after(tt.n, tt.n*rec, false, tt.busy, now)
+					now = now.Add(interval)
+				}
+			}
+			if tt.idle {
+				now = now.Add(10 * linger)
+			}
+			got := p.after(tt.n, tt.n*rec, tt.full, tt.busy, now)
+			if got < tt.min || got > tt.max {
+				t.Errorf("pause %v, want between %v and %v", got, tt.min, tt.max)
+			}
+		})
+	}
+}
