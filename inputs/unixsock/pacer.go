@@ -72,3 +72,9 @@ func (p *readPacer) after(n, bytes int, full bool, busy time.Duration, now time.
 	}
 	return d
 }
+
+// busy reports whether datagrams arrived, at the last read, faster than a
+// pause could wait for them: the socket is seldom empty for long.
+func (p *readPacer) busy() bool {
+	return p.rate*minPause.Seconds() > pauseBudget/4
+}

@@ -166,3 +166,19 @@ func TestPacerPause(t *testing.T) {
 		})
 	}
 }
+
+func TestPacerBusy(t *testing.T) {
+	for _, tt := range []struct {
+		rate float64 // kernel bytes/s at the last reads
+		want bool
+	}{
+		{0, false},
+		{20000 * 2124, false}, // 20,000 EVE records/s: the socket is often empty
+		{150000 * 2124, true}, // full rate: the next datagram is microseconds away
+	} {
+		p := readPacer{pause: time.Millisecond, rate: tt.rate}
+		if got := p.busy(); got != tt.want {
+			t.Errorf("rate %.0f B/s: busy %v, want %v", tt.rate, got, tt.want)
+		}
+	}
+}
