@@ -89,7 +89,7 @@ func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit 
 					// At a high rate the next datagram is microseconds
 					// away: wait for it keeping the P rather than
 					// blocking in poll, which gives the P away.
-					sleep(int64(minPause))
+					cancel.waitReadableBriefly(fd)
 					continue
 				}
 				if werr = cancel.waitReadable(fd); werr != nil {

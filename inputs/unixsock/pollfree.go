@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -21,8 +22,9 @@ import (
 // poller never sees: the reader receives with MSG_DONTWAIT, sleeps between
 // paced reads in nanosleep (sleep), and when the queue is empty blocks in
 // poll(2) on the socket and an eventfd that cancellation writes to
-// (waitReadable). A reader then costs one wake-up per read, as the
-// count-only loop does.
+// (waitReadable; while datagrams come fast, first up to 1 ms in a raw
+// ppoll that keeps the reader's P, waitReadableBriefly). A reader then
+// costs one wake-up per read, as the count-only loop does.
 
 // pollFreeFile returns a duplicate of f's socket as a file that is not
 // registered with the network poller (os.NewFile registers only
@@ -83,6 +85,19 @@ func (c *canceller) waitReadable(fd uintptr) error {
 		return fmt.Errorf("poll: %w", err)
 	}
 	return nil
+}
+
+// briefWait bounds waitReadableBriefly.
+const briefWait = time.Millisecond
+
+// waitReadableBriefly is waitReadable for at most briefWait, as a raw
+// system call: the reader keeps its P (see sleep). It returns when a
+// datagram arrives, the reader is cancelled, the time is up or a signal
+// (the runtime's preemption) interrupts it; the caller reads again.
+func (c *canceller) waitReadableBriefly(fd uintptr) {
+	pfd := [2]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(c.efd), Events: unix.POLLIN}}
+	ts := unix.NsecToTimespec(int64(briefWait))
+	_, _, _ = unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), uintptr(len(pfd)), uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 }
 
 // sleep pauses the reader's thread for d (at most Config.Linger, 1 ms) in

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A datagram socket must stay out of Go's network poller: registered
@@ -180,5 +182,39 @@ func TestPacerBusy(t *testing.T) {
 		if got := p.busy(); got != tt.want {
 			t.Errorf("rate %.0f B/s: busy %v, want %v", tt.rate, got, tt.want)
 		}
+	}
+}
+
+// The brief wait of a busy reader returns by itself on an idle socket
+// (after briefWait), so that the reader goes on to block in poll and gives
+// its P away; and it returns when a datagram arrives.
+func TestWaitReadableBrieflyReturns(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	c, err := newCanceller(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+
+	done := make(chan struct{})
+	go func() { c.waitReadableBriefly(uintptr(fds[0])); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("waitReadableBriefly on an idle socket did not return")
+	}
+
+	if _, err := unix.Write(fds[1], []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	c.waitReadableBriefly(uintptr(fds[0]))
+	var b [8]byte
+	if n, _, err := unix.Recvfrom(fds[0], b[:], unix.MSG_DONTWAIT); err != nil || n != 1 {
+		t.Fatalf("after the wait: %d bytes, %v", n, err)
 	}
 }
