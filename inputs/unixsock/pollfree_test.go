@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,25 +19,10 @@ import (
 // an epoll instance watches in /proc/self/fdinfo; the socket's descriptor
 // must be in none of the process's.
 func TestDgramSocketOutsideThePoller(t *testing.T) {
-	path := filepath.Join(shortTempDir(t), "d.sock")
-	srv, err := Listen(testConfig(t, Dgram, path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	start(t, srv, rec)
-
+	srv, rec, path, _ := serve(t, Dgram, "d.sock")
 	// The server reads: the socket is live, and the runtime's epoll
 	// instance exists (the test's own connection registers with it).
-	c, err := net.Dial("unixgram", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.Write([]byte(`{"n":1}`)); err != nil {
-		t.Fatal(err)
-	}
-	rec.waitFor(t, "the datagram", func() bool { return len(rec.msgs) == 1 })
+	sendOne(t, path, rec)
 
 	rc, err := srv.socks[0].rawConn()
 	if err != nil {
@@ -92,15 +76,18 @@ func epollWatched(t *testing.T) (map[int]bool, int) {
 // A reader blocked in poll(2) on an idle socket stops at once when its
 // context ends (the eventfd wakes it), and reads what was queued first.
 func TestDgramIdleReaderStopsPromptly(t *testing.T) {
-	path := filepath.Join(shortTempDir(t), "d.sock")
-	srv, err := Listen(testConfig(t, Dgram, path))
-	if err != nil {
-		t.Fatal(err)
+	_, rec, path, stop := serve(t, Dgram, "d.sock")
+	sendOne(t, path, rec)
+	time.Sleep(50 * time.Millisecond) // idle: the reader is blocked in poll
+	if err := stop(); err != nil {
+		t.Fatalf("an idle reader: %v", err)
 	}
-	rec := newRecorder()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, rec) }()
+}
+
+// sendOne sends one datagram to the socket at path and waits until rec
+// has it.
+func sendOne(t *testing.T, path string, rec *recorder) {
+	t.Helper()
 	c, err := net.Dial("unixgram", path)
 	if err != nil {
 		t.Fatal(err)
@@ -110,16 +97,6 @@ func TestDgramIdleReaderStopsPromptly(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec.waitFor(t, "the datagram", func() bool { return len(rec.msgs) == 1 })
-	time.Sleep(50 * time.Millisecond) // idle: the reader is blocked in poll
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("an idle reader did not stop within 5 s of cancellation")
-	}
 }
 
 func TestPacerPause(t *testing.T) {

@@ -101,6 +101,19 @@ func testConfig(t *testing.T, typ Type, paths ...string) Config {
 
 // start runs srv until the test ends; it returns a stop function that
 // cancels and waits for Run.
+// serve binds a socket of typ named name in a fresh directory with the
+// test configuration and runs a server on it into a new recorder.
+func serve(t *testing.T, typ Type, name string) (srv *Server, rec *recorder, path string, stop func() error) {
+	t.Helper()
+	path = filepath.Join(shortTempDir(t), name)
+	srv, err := Listen(testConfig(t, typ, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = newRecorder()
+	return srv, rec, path, start(t, srv, rec)
+}
+
 func start(t *testing.T, srv *Server, emit inputs.Emitter) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -321,13 +334,7 @@ func send(t *testing.T, network, path string, msgs ...string) {
 }
 
 func TestDgramBatches(t *testing.T) {
-	path := filepath.Join(shortTempDir(t), "d.sock")
-	srv, err := Listen(testConfig(t, Dgram, path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	start(t, srv, rec)
+	srv, rec, path, _ := serve(t, Dgram, "d.sock")
 
 	const n = 3000
 	want := make([]string, n)
@@ -513,13 +520,7 @@ func TestStreamVeryLongLine(t *testing.T) {
 }
 
 func TestStreamManyConnections(t *testing.T) {
-	path := filepath.Join(shortTempDir(t), "c.sock")
-	srv, err := Listen(testConfig(t, Stream, path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	stop := start(t, srv, rec)
+	_, rec, path, stop := serve(t, Stream, "c.sock")
 
 	const conns, lines = 20, 300
 	var wg sync.WaitGroup
@@ -569,13 +570,7 @@ func TestStreamManyConnections(t *testing.T) {
 }
 
 func TestStreamShutdownWithOpenConnection(t *testing.T) {
-	path := filepath.Join(shortTempDir(t), "o.sock")
-	srv, err := Listen(testConfig(t, Stream, path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	stop := start(t, srv, rec)
+	_, rec, path, stop := serve(t, Stream, "o.sock")
 	c, err := net.Dial("unix", path)
 	if err != nil {
 		t.Fatal(err)
