@@ -38,15 +38,8 @@ func closedByPeer(c net.Conn, wait time.Duration) bool {
 // admitted in the place of the oldest idle one, and everything it sends
 // arrives. Before, it was refused.
 func TestStreamIdleClientsDoNotLockOut(t *testing.T) {
-	path := filepath.Join(shortTempDir(t), "s.sock")
-	cfg := testConfig(t, Stream, path)
-	cfg.MaxConnections = 4
-	srv, err := Listen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	start(t, srv, rec)
+	srv, rec, path, _ := serve(t, Stream, "s.sock", func(c *Config) { c.MaxConnections = 4 })
+	cfg := srv.cfg
 
 	idle := dialIdle(t, path, 10)
 	sender, err := net.Dial("unix", path)
@@ -97,15 +90,8 @@ func waitCounter(t *testing.T, what string, get func() uint64, want uint64) {
 // A connection that sends nothing within idle_timeout is closed; one that
 // sent is not, however long it is quiet afterwards.
 func TestStreamIdleTimeout(t *testing.T) {
-	path := filepath.Join(shortTempDir(t), "s.sock")
-	cfg := testConfig(t, Stream, path)
-	cfg.IdleTimeout = 200 * time.Millisecond
-	srv, err := Listen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	start(t, srv, rec)
+	srv, rec, path, _ := serve(t, Stream, "s.sock", func(c *Config) { c.IdleTimeout = 200 * time.Millisecond })
+	cfg := srv.cfg
 
 	silent := dialIdle(t, path, 1)[0]
 	talker := dialIdle(t, path, 1)[0]
@@ -129,15 +115,8 @@ func TestStreamIdleTimeout(t *testing.T) {
 // When every connection is an active sender, a new one is refused rather
 // than any of them closed.
 func TestStreamActiveSendersKeepTheirPlace(t *testing.T) {
-	path := filepath.Join(shortTempDir(t), "s.sock")
-	cfg := testConfig(t, Stream, path)
-	cfg.MaxConnections = 2
-	srv, err := Listen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	start(t, srv, rec)
+	srv, rec, path, _ := serve(t, Stream, "s.sock", func(c *Config) { c.MaxConnections = 2 })
+	cfg := srv.cfg
 	senders := dialIdle(t, path, 2)
 	for i, c := range senders {
 		fmt.Fprintf(c, "{\"c\":%d}\n", i)

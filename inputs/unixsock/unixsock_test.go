@@ -102,11 +102,16 @@ func testConfig(t *testing.T, typ Type, paths ...string) Config {
 // start runs srv until the test ends; it returns a stop function that
 // cancels and waits for Run.
 // serve binds a socket of typ named name in a fresh directory with the
-// test configuration and runs a server on it into a new recorder.
-func serve(t *testing.T, typ Type, name string) (srv *Server, rec *recorder, path string, stop func() error) {
+// test configuration, changed by configure, and runs a server on it into a
+// new recorder.
+func serve(t *testing.T, typ Type, name string, configure ...func(*Config)) (srv *Server, rec *recorder, path string, stop func() error) {
 	t.Helper()
 	path = filepath.Join(shortTempDir(t), name)
-	srv, err := Listen(testConfig(t, typ, path))
+	cfg := testConfig(t, typ, path)
+	for _, f := range configure {
+		f(&cfg)
+	}
+	srv, err := Listen(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,15 +394,7 @@ func TestDgramBatches(t *testing.T) {
 }
 
 func TestDgramTruncated(t *testing.T) {
-	path := filepath.Join(shortTempDir(t), "t.sock")
-	cfg := testConfig(t, Dgram, path)
-	cfg.MaxMessageSize = 1024
-	srv, err := Listen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	start(t, srv, rec)
+	srv, rec, path, _ := serve(t, Dgram, "t.sock", func(c *Config) { c.MaxMessageSize = 1024 })
 
 	big := `{"big":"` + strings.Repeat("A", 3000) + `"}`
 	exact := `{"x":"` + strings.Repeat("b", 1024-9) + `"}` // 1023 bytes + "\n" = 1024: fits exactly
@@ -453,15 +450,7 @@ func TestDgramDrainOnShutdown(t *testing.T) {
 }
 
 func TestStreamLines(t *testing.T) {
-	path := filepath.Join(shortTempDir(t), "s.sock")
-	cfg := testConfig(t, Stream, path)
-	cfg.MaxLineSize = 1024
-	srv, err := Listen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	stop := start(t, srv, rec)
+	_, rec, path, stop := serve(t, Stream, "s.sock", func(c *Config) { c.MaxLineSize = 1024 })
 
 	c, err := net.Dial("unix", path)
 	if err != nil {
@@ -502,15 +491,7 @@ func TestStreamLines(t *testing.T) {
 func TestStreamVeryLongLine(t *testing.T) {
 	// A line larger than the initial buffer but within max_line_size
 	// arrives whole after the buffer grows.
-	path := filepath.Join(shortTempDir(t), "v.sock")
-	cfg := testConfig(t, Stream, path)
-	cfg.MaxLineSize = 4 << 20
-	srv, err := Listen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	start(t, srv, rec)
+	_, rec, path, _ := serve(t, Stream, "v.sock", func(c *Config) { c.MaxLineSize = 4 << 20 })
 	line := `{"payload":"` + strings.Repeat("Q", 3<<20) + `"}`
 	send(t, "unix", path, line+"\n"+`{"after":1}`+"\n")
 	rec.waitFor(t, "2 lines", func() bool { return len(rec.msgs) == 2 })
@@ -720,15 +701,7 @@ func TestHandoffBoundsAndMerges(t *testing.T) {
 }
 
 func TestStreamMaxConnections(t *testing.T) {
-	path := filepath.Join(shortTempDir(t), "x.sock")
-	cfg := testConfig(t, Stream, path)
-	cfg.MaxConnections = 2
-	srv, err := Listen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	start(t, srv, rec)
+	_, rec, path, _ := serve(t, Stream, "x.sock", func(c *Config) { c.MaxConnections = 2 })
 	var conns []net.Conn
 	for i := range 3 {
 		c, err := net.Dial("unix", path)
