@@ -100,14 +100,15 @@ func (c *canceller) waitReadableBriefly(fd uintptr) {
 	_, _, _ = unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), uintptr(len(pfd)), uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 }
 
-// sleep pauses the reader's thread for d (at most Config.Linger, 1 ms) in
-// nanosleep: a Go timer would park the goroutine and wake it through the
-// scheduler and the poller. It is a raw system call, so the reader keeps
-// its P: through an ordinary one the runtime hands the P to other
-// goroutines meanwhile, and the reader, awake, waited up to 5 ms for one
-// (seen in execution traces at 50,000 events/s), longer than the socket's
-// slack. A signal (the runtime's preemption) ends the sleep early.
+// sleep pauses the reader's thread for d (the pacer's pause, Config.Linger
+// at most; never more than briefWait) in nanosleep: a Go timer would park
+// the goroutine and wake it through the scheduler and the poller. It is a
+// raw system call, so the reader keeps its P: through an ordinary one the
+// runtime hands the P to other goroutines meanwhile, and the reader, awake,
+// waited up to 5 ms for one (seen in execution traces at 50,000 events/s),
+// longer than the socket's slack. A signal (the runtime's preemption) ends
+// the sleep early.
 func sleep(d int64) {
-	ts := unix.NsecToTimespec(d)
+	ts := unix.NsecToTimespec(min(d, int64(briefWait)))
 	_, _, _ = unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
