@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/alertgw/alertgw/internal/numfmt"
 )
 
 //go:embed assets/templates/*.html
@@ -90,22 +92,7 @@ func formatCount(n any) string {
 	default:
 		return fmt.Sprint(n)
 	}
-	s := strconv.FormatInt(v, 10)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
+	return numfmt.Group(strconv.FormatInt(v, 10))
 }
 
 // quoteValue writes a value as a query-language term value: bare when it is

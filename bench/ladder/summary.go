@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/alertgw/alertgw/internal/numfmt"
 )
 
 // peerTitle names a receiver in the table's header.
@@ -130,18 +132,5 @@ func lostRatio(a, b float64) string {
 
 // thousands formats a count with commas: 25582 → "25,582".
 func thousands(f float64) string {
-	s := fmt.Sprintf("%.0f", f)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
+	return numfmt.Group(fmt.Sprintf("%.0f", f))
 }

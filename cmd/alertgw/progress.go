@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/alertgw/alertgw/internal/numfmt"
 )
 
 // progress shows how a replay advances: on a terminal, one line redrawn in
@@ -141,15 +144,7 @@ func (p *progress) status(read int64, events uint64, final bool) string {
 
 // thousands writes n with thousands separators: 1234567 → "1,234,567".
 func thousands(n uint64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return numfmt.Group(strconv.FormatUint(n, 10))
 }
 
 func byteSize(n int64) string {
