@@ -214,6 +214,10 @@ wait_for '[ -S run/suricata.sock ]' 'make run to listen' 240
 		fmt.Fprintf(&script, "%s >>\"$LOGS/quickstart.out\" 2>&1\n", line)
 		if strings.Contains(line, " send ") {
 			script.WriteString(`wait_for '[ "$(wc -l <data/events.json)" -ge 1000 ]' '1000 events from the quick start' 30` + "\n")
+			// The store commits in batches of its own, after the file: a
+			// reader typing the next command is slower than that, a script
+			// is not (CI once searched before the store's first commit).
+			script.WriteString(`wait_for '[ "$(./bin/alertgw search --limit 10000 2>/dev/null | wc -l)" -ge 1000 ]' 'the store to hold the 1000 events' 30` + "\n")
 		}
 	}
 	// An input on standard input (auditd's plugin protocol) gets a pipe
@@ -269,7 +273,8 @@ tail -1 data/events.json >"$LOGS/last-event.json"
 	out, err := runIsolated(t, script.String(), "CLONE="+clone, "FIX="+fix, "LOGS="+logs)
 	if err != nil {
 		mr, _ := os.ReadFile(filepath.Join(logs, "make-run.log"))
-		t.Fatalf("%v\n%s\nmake run:\n%s", err, out, mr)
+		qs, _ := os.ReadFile(filepath.Join(logs, "quickstart.out"))
+		t.Fatalf("%v\n%s\nquick start:\n%s\nmake run:\n%s", err, out, qs, mr)
 	}
 	for _, ex := range examples {
 		if !strings.Contains(string(out), "EXAMPLE "+ex+" ok") {
