@@ -193,6 +193,11 @@ type Batch struct {
 	// or has let them go by an explicit policy: the input's journal may
 	// forget them then.
 	Durable func()
+	// Origins, when not nil, covers Msgs in order with runs of messages
+	// that come from the input's journal: their events get the ids the
+	// journal's Origin gives them, the same when the journal replays the
+	// messages after a restart, so the duplicates can be dropped by id.
+	Origins []journal.Run
 }
 
 // JoinAcks returns one function that calls every non-nil f, nil when there

@@ -413,7 +413,7 @@ func (p *Pipeline) replayJournal(in *inputRunner) {
 	}
 	in.Log.Info().Int("messages", msgs).Int("batches", entries).
 		Msg("journal: replaying messages read in the last run but not yet in every disk buffer")
-	err := j.Replay(func(m [][]byte, seq uint64) {
+	err := j.Replay(func(m [][]byte, seq uint64, o journal.Origin) {
 		size := 0
 		for _, b := range m {
 			size += len(b)
@@ -422,7 +422,8 @@ func (p *Pipeline) replayJournal(in *inputRunner) {
 		in.Stats.Bytes.Add(uint64(size))
 		in.Stats.Replayed.Add(uint64(len(m)))
 		p.inflight.acquire(int64(size))
-		p.work <- work{in: in, raw: &inputs.Batch{Msgs: m, Received: time.Now(), Durable: j.AckFunc(seq)}}
+		p.work <- work{in: in, raw: &inputs.Batch{Msgs: m, Received: time.Now(), Durable: j.AckFunc(seq),
+			Origins: []journal.Run{{N: len(m), Origin: o}}}} // the ids they had when first read
 	})
 	if err != nil {
 		in.Log.Error().Err(err).Msg("journal replay stopped early: the rest stays in the journal")
@@ -521,8 +522,10 @@ func batchBytes(b *inputs.Batch) int {
 func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) (evs []*normalize.Event, failed int) {
 	slab := make([]normalize.Event, len(b.Msgs))
 	evs = make([]*normalize.Event, 0, len(b.Msgs))
+	ids := journal.NewIDs(b.Origins)
 	for i, msg := range b.Msgs {
 		e := &slab[i]
+		id := ids.Next()
 		if err := in.Decoder.Decode(msg, e); err != nil {
 			reason := normalize.ReasonMalformed
 			var nerr *normalize.Error
@@ -532,6 +535,9 @@ func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) (evs []*normalize
 			p.fail(in, msg, reason, err)
 			failed++
 			continue
+		}
+		if e.ID == "" { // an id the message carries (from another gateway) stays
+			e.ID = id
 		}
 		p.complete(in, e, b.Received)
 		evs = append(evs, e)

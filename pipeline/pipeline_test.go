@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/journal"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
@@ -28,17 +29,22 @@ import (
 // decoder accepts "ok-N" and rejects anything else.
 type lineInput struct {
 	batches [][]string
+	origins [][]journal.Run // per batch, when set
 	acked   atomic.Int64
 }
 
 func (in *lineInput) Run(ctx context.Context, emit inputs.Emitter) error {
-	for _, b := range in.batches {
+	for k, b := range in.batches {
 		msgs := make([][]byte, len(b))
 		for i, s := range b {
 			msgs[i] = []byte(s)
 		}
 		n := int64(len(b))
-		emit.Messages(&inputs.Batch{Msgs: msgs, Received: time.Now(), Done: func() { in.acked.Add(n) }})
+		batch := &inputs.Batch{Msgs: msgs, Received: time.Now(), Done: func() { in.acked.Add(n) }}
+		if k < len(in.origins) {
+			batch.Origins = in.origins[k]
+		}
+		emit.Messages(batch)
 	}
 	<-ctx.Done()
 	return nil
@@ -192,6 +198,39 @@ func TestPipelineDeliversToEveryOutput(t *testing.T) {
 	}
 	if strings.Join(raws, ",") != "bad-1,bad-2" && strings.Join(raws, ",") != "bad-2,bad-1" {
 		t.Errorf("dead-lettered %q", raws)
+	}
+}
+
+// TestPipelineJournalOrigins: events made from journaled messages get the
+// ids their batch's origins give them (a message that fails still takes
+// its place in the run); the others are numbered by the pipeline.
+func TestPipelineJournalOrigins(t *testing.T) {
+	a, b := journal.Origin{0xa}, journal.Origin{0xb}
+	in := &lineInput{
+		batches: [][]string{{"ok-1", "bad-1", "ok-2"}, {"ok-3"}},
+		origins: [][]journal.Run{{{N: 2, Origin: a}, {N: 1, Origin: b}}},
+	}
+	out := &memOutput{}
+	h := newHarness(t, in, []string{"block"}, out)
+	if err := h.runUntil(t, func() bool { return out.count() == 3 }); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, l := range out.lines {
+		var ev struct {
+			ID      string
+			Details struct{ Msg string }
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatal(err)
+		}
+		ids[ev.Details.Msg] = ev.ID
+	}
+	if ids["ok-1"] != a.EventID(0) || ids["ok-2"] != b.EventID(0) {
+		t.Errorf("journaled events' ids %q, want ok-1 %s and ok-2 %s", ids, a.EventID(0), b.EventID(0))
+	}
+	if id := ids["ok-3"]; len(id) != 32 || id == a.EventID(0) || id == b.EventID(0) {
+		t.Errorf("an event without origin got id %q", id)
 	}
 }
 

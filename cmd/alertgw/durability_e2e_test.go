@@ -55,6 +55,41 @@ func flowIDs(t *testing.T, paths ...string) map[int]int {
 	return got
 }
 
+// duplicateIDs counts the events of path delivered more than once (by
+// flow_id) and returns those whose copies carry different ids (a consumer
+// could not drop them by id), and how many ids do not start with prefix.
+func duplicateIDs(t *testing.T, path, prefix string) (dups int, differing []int, foreign int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := map[int]string{}
+	for l := range bytes.Lines(b) {
+		var e struct {
+			ID     string `json:"id"`
+			FlowID int    `json:"flow_id"`
+		}
+		if err := json.Unmarshal(l, &e); err != nil {
+			t.Fatalf("%s: not JSON: %v: %.200s", path, err, l)
+		}
+		if !strings.HasPrefix(e.ID, prefix) {
+			foreign++
+		}
+		id, seen := first[e.FlowID]
+		switch {
+		case !seen:
+			first[e.FlowID] = e.ID
+		case id != e.ID:
+			differing = append(differing, e.FlowID)
+			fallthrough
+		default:
+			dups++
+		}
+	}
+	return dups, differing, foreign
+}
+
 // startConfig runs the gateway on cfg (written to dir/config.yaml) and
 // waits for sock to appear.
 func startConfig(t *testing.T, dir, sock, cfg string, env ...string) *gateway {
@@ -412,6 +447,19 @@ outputs:
 	if missing > 0 || sent-1-last > qlen+1 {
 		t.Errorf("lost %d events before the last delivered one and %d after it: want 0 and at most the kernel queue (%d)",
 			missing, sent-1-last, qlen+1)
+	}
+	// Every event, replayed or not, has the id its place in the journal
+	// gives it, so a duplicate (the journal replays what a disk buffer may
+	// hold already) has its first copy's id.
+	identity, err := os.ReadFile(filepath.Join(dir, "journal", "suricata", "id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dups, differing, foreign := duplicateIDs(t, events, strings.TrimSpace(string(identity)))
+	t.Logf("%d events delivered twice (at least once)", dups)
+	if len(differing) > 0 || foreign > 0 {
+		t.Errorf("%d events delivered twice with different ids (flow ids %v), %d events without an id from the journal (%s): a consumer cannot drop the duplicates",
+			len(differing), differing[:min(5, len(differing))], foreign, bytes.TrimSpace(identity))
 	}
 	if killAt < 0 && g2.logLine(t, "journal: replaying") == nil {
 		t.Error("the restart replayed nothing from the journal")

@@ -16,6 +16,7 @@
 //
 //	00000000000000000001.jnl   segment: 8-byte magic, then entries
 //	ack                        the acknowledged position (segment, offset, crc)
+//	id                         the journal's identity (10 hex digits, see Origin)
 //
 // An entry is one batch of messages: a little-endian uint32 payload length,
 // a uint32 CRC-32C of the payload, and the payload: a uvarint count, then
@@ -25,7 +26,9 @@
 // Entries are acknowledged out of order (the pipeline's workers run in
 // parallel); the acknowledged position is the end of the longest prefix of
 // acknowledged entries, so an entry acknowledged after a later one may be
-// replayed after a crash: delivery is at least once.
+// replayed after a crash: delivery is at least once. The events made from a
+// replayed entry get the ids they had when it was first read (Origin), so
+// the duplicates can be dropped by id.
 package journal
 
 import (
@@ -99,6 +102,9 @@ type Journal struct {
 	closed  bool
 	corrupt int64 // bytes of torn or corrupt tails cut off at open
 	bytes   int64 // size of the segment files
+	// identity tells this journal's origins from every other's (see
+	// Origin); kept in the file "id" beside the segments.
+	identity [5]byte
 }
 
 // ErrNotOpen is returned by Append on a journal made by Unopened before
@@ -173,6 +179,9 @@ func (j *Journal) load() error {
 		return fmt.Errorf("in use by another process or input: %w", err)
 	}
 	ack, ackOK := j.readAck()
+	if err := j.loadIdentity(!ackOK && len(ids) == 0); err != nil {
+		return err
+	}
 	for _, id := range ids {
 		if ackOK && id < ack.seg {
 			os.Remove(j.segPath(id)) // wholly acknowledged
@@ -192,8 +201,10 @@ func (j *Journal) load() error {
 	if len(ids) > 0 {
 		next = ids[len(ids)-1] + 1
 	}
-	if ackOK && ack.seg > next {
-		next = ack.seg
+	if ackOK && ack.seg >= next {
+		// The acknowledged segment's file is gone: start past it, so that
+		// no position (and no Origin) is used twice.
+		next = ack.seg + 1
 	}
 	j.acked = pos{seg: next, off: int64(len(magic))}
 	if len(j.pending) > 0 || len(j.segs) > 0 {
@@ -332,10 +343,10 @@ func (j *Journal) Pending() (entries, messages int) {
 }
 
 // Replay calls fn with the messages of every entry found at open, in order,
-// and its sequence number, to pass to Ack once its events are safe. The
-// messages alias memory of their own. Replay runs once; later calls do
-// nothing.
-func (j *Journal) Replay(fn func(msgs [][]byte, seq uint64)) error {
+// its sequence number, to pass to Ack once its events are safe, and its
+// Origin, the one Append returned for it. The messages alias memory of
+// their own. Replay runs once; later calls do nothing.
+func (j *Journal) Replay(fn func(msgs [][]byte, seq uint64, o Origin)) error {
 	j.mu.Lock()
 	seqs := j.replay
 	j.replay, j.replayN = nil, 0
@@ -365,7 +376,7 @@ func (j *Journal) Replay(fn func(msgs [][]byte, seq uint64)) error {
 		if err != nil {
 			return fmt.Errorf("journal replay: segment %d at %d: %w", e.seg, e.start, err)
 		}
-		fn(msgs, seqs[i])
+		fn(msgs, seqs[i], j.origin(e.seg, e.start))
 	}
 	return nil
 }
@@ -386,8 +397,9 @@ func readMessages(f *os.File, off, end int64) ([][]byte, error) {
 }
 
 // Append writes one entry of messages and returns its sequence number, to
-// pass to Ack. The write goes to the kernel before Append returns.
-func (j *Journal) Append(msgs [][]byte) (uint64, error) {
+// pass to Ack, and its Origin. The write goes to the kernel before Append
+// returns.
+func (j *Journal) Append(msgs [][]byte) (uint64, Origin, error) {
 	size := binary.MaxVarintLen64
 	for _, m := range msgs {
 		size += binary.MaxVarintLen64 + len(m)
@@ -395,10 +407,10 @@ func (j *Journal) Append(msgs [][]byte) (uint64, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.closed {
-		return 0, ErrClosed
+		return 0, Origin{}, ErrClosed
 	}
 	if !j.open {
-		return 0, ErrNotOpen
+		return 0, Origin{}, ErrNotOpen
 	}
 	fr := slices.Grow(j.frame[:0], headerSize+size)[:headerSize]
 	fr = binary.AppendUvarint(fr, uint64(len(msgs)))
@@ -408,7 +420,7 @@ func (j *Journal) Append(msgs [][]byte) (uint64, error) {
 	}
 	payload := fr[headerSize:]
 	if len(payload) > maxEntry {
-		return 0, fmt.Errorf("journal entry of %d bytes is larger than %d", len(payload), maxEntry)
+		return 0, Origin{}, fmt.Errorf("journal entry of %d bytes is larger than %d", len(payload), maxEntry)
 	}
 	binary.LittleEndian.PutUint32(fr[:4], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(fr[4:8], crc32.Checksum(payload, castagnoli))
@@ -417,7 +429,7 @@ func (j *Journal) Append(msgs [][]byte) (uint64, error) {
 	}
 	if j.wsize > int64(len(magic)) && j.wsize+int64(len(fr)) > j.opts.SegmentBytes {
 		if err := j.newSegment(j.wseg + 1); err != nil {
-			return 0, err
+			return 0, Origin{}, err
 		}
 	}
 	n, err := j.w.Write(fr)
@@ -427,14 +439,15 @@ func (j *Journal) Append(msgs [][]byte) (uint64, error) {
 				err = errors.Join(err, fmt.Errorf("cut the torn entry: %w", terr))
 			}
 		}
-		return 0, fmt.Errorf("journal write: %w", err)
+		return 0, Origin{}, fmt.Errorf("journal write: %w", err)
 	}
 	j.wsize += int64(n)
 	j.bytes += int64(n)
 	seq := j.next
 	j.next++
-	j.pending = append(j.pending, entry{seg: j.wseg, start: j.wsize - int64(n), end: j.wsize})
-	return seq, nil
+	start := j.wsize - int64(n)
+	j.pending = append(j.pending, entry{seg: j.wseg, start: start, end: j.wsize})
+	return seq, j.origin(j.wseg, start), nil
 }
 
 // Ack acknowledges entry seq: its events are safe. Once every entry before

@@ -18,7 +18,7 @@ func msgs(from, n int) [][]byte {
 
 func replayAll(t *testing.T, j *Journal) (got []string, seqs []uint64) {
 	t.Helper()
-	if err := j.Replay(func(m [][]byte, seq uint64) {
+	if err := j.Replay(func(m [][]byte, seq uint64, _ Origin) {
 		for _, b := range m {
 			got = append(got, string(b))
 		}
@@ -46,7 +46,7 @@ func TestReplayUnacknowledged(t *testing.T) {
 	j := open(t, dir, 256) // tiny segments: entries spread over many
 	var seqs []uint64
 	for i := range 20 {
-		s, err := j.Append(msgs(i*3, 3))
+		s, _, err := j.Append(msgs(i*3, 3))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func TestReplayUnacknowledged(t *testing.T) {
 	if extra, _ := replayAll(t, j2); len(extra) != 0 {
 		t.Fatal("second Replay replayed again")
 	}
-	s, _ := j2.Append(msgs(100, 1))
+	s, _, _ := j2.Append(msgs(100, 1))
 	for _, s := range rseqs {
 		j2.Ack(s)
 	}
@@ -140,7 +140,7 @@ func BenchmarkAppendAck(b *testing.B) {
 	}
 	b.SetBytes(16 * 1100)
 	for b.Loop() {
-		s, err := j.Append(batch)
+		s, _, err := j.Append(batch)
 		if err != nil {
 			b.Fatal(err)
 		}

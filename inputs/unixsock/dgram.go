@@ -238,10 +238,10 @@ func (r *dgramReader) handle(n int) int {
 		r.shrunk = nil
 	}
 	// Into the journal (the page cache) before anything else can lose them.
-	durable := r.s.journal(msgs)
+	b := r.s.batch(msgs)
 	// A read that did not fill the batch kept up: its batch may take the
 	// pipeline's direct path.
-	r.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now(), Durable: durable}, size, n < len(r.hdrs))
+	r.out.put(b, size, n < len(r.hdrs))
 	return total
 }
 

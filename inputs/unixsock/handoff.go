@@ -1,10 +1,12 @@
 package unixsock
 
 import (
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/journal"
 )
 
 // DefaultHandoffBytes bounds the messages read but not yet taken by the
@@ -155,7 +157,11 @@ func (h *handoff) merge(p pendingBatch) (*inputs.Batch, int) {
 			break
 		}
 		if b == p.b { // a new slice: the reader's may not be grown in place
-			b = &inputs.Batch{Msgs: append(make([][]byte, 0, max(lingerBatch, len(b.Msgs)+len(q.b.Msgs))), b.Msgs...), Received: b.Received, Durable: b.Durable}
+			b = &inputs.Batch{Msgs: append(make([][]byte, 0, max(lingerBatch, len(b.Msgs)+len(q.b.Msgs))), b.Msgs...), Received: b.Received, Durable: b.Durable,
+				Origins: slices.Clip(b.Origins)}
+		}
+		if b.Origins != nil || q.b.Origins != nil { // keep the event ids with their messages
+			b.Origins = append(journal.Cover(b.Origins, len(b.Msgs)), journal.Cover(q.b.Origins, len(q.b.Msgs))...)
 		}
 		b.Msgs = append(b.Msgs, q.b.Msgs...)
 		size += q.size

@@ -197,23 +197,27 @@ func checkDgramQlen(log zerolog.Logger, sensor string, q int) {
 			q, effect, RecommendedDgramQlen, see)
 }
 
-// journal appends a batch of messages, just read, to the input's journal,
-// and returns the function that acknowledges it (nil without a journal).
-// A batch that cannot be journaled goes on without: counted and logged.
-func (s *Server) journal(msgs [][]byte) func() {
+// batch makes the batch of messages just read. With a journal, they are
+// appended to it first; the batch carries the function that acknowledges
+// them and their origin in the journal (the ids of their events). A batch
+// that cannot be journaled goes on without: counted and logged.
+func (s *Server) batch(msgs [][]byte) *inputs.Batch {
+	b := &inputs.Batch{Msgs: msgs, Received: time.Now()}
 	j := s.cfg.Journal
 	if j == nil {
-		return nil
+		return b
 	}
-	seq, err := j.Append(msgs)
+	seq, origin, err := j.Append(msgs)
 	if errors.Is(err, journal.ErrNotOpen) {
-		return nil // taking over from another process: opened once it has gone
+		return b // taking over from another process: opened once it has gone
 	}
 	if err != nil {
 		s.cfg.Stats.JournalErrors.Add(1)
 		s.failLog.Error().Err(err).Int("messages", len(msgs)).
 			Msg("journal append failed: these messages are not protected against a crash until the disk buffers have them")
-		return nil
+		return b
 	}
-	return j.AckFunc(seq)
+	b.Durable = j.AckFunc(seq)
+	b.Origins = []journal.Run{{N: len(msgs), Origin: origin}}
+	return b
 }

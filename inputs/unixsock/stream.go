@@ -266,8 +266,7 @@ func (l *lineReader) flush() {
 		l.lines[i] = nil
 	}
 	l.lines = l.lines[:0]
-	durable := l.s.journal(msgs)
-	l.out.put(&inputs.Batch{Msgs: msgs, Received: time.Now(), Durable: durable}, total, false)
+	l.out.put(l.s.batch(msgs), total, false)
 }
 
 func (l *lineReader) tooLarge(prefix []byte) {
