@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/internal/admin"
 )
 
 func validateCmd() *cobra.Command {
@@ -75,6 +77,14 @@ func preflight(f *config.File, ins []decodedInput, outs []decodedOutput) (errs, 
 		uses = append(uses, config.PathUse{Key: "pipeline.journal.path", Path: f.Pipeline.Journal.Path, Use: config.PathWriteDir})
 	}
 	errs, warns = config.CheckPaths(uses)
+	// The admin token file, with the checks run applies to it (it exists,
+	// is not readable by everyone, holds one usable token).
+	if f.Admin.TokenFile != "" {
+		if _, err := admin.ReadTokenFile(f.Admin.TokenFile); err != nil {
+			msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "admin.token_file"), ": ")
+			errs.Add("admin.token_file", "%s", strings.TrimSpace(msg))
+		}
+	}
 	return f.Annotate(errs), f.Annotate(warns)
 }
 

@@ -18,7 +18,10 @@ func TestValidateCatchesWhatRunRefuses(t *testing.T) {
 	dir := shortDir(t)
 	notADir := filepath.Join(dir, "plain-file")
 	os.WriteFile(notADir, []byte("x"), 0o644)
-	cfg := fmt.Sprintf(`admin: {listen: localhost}
+	token := filepath.Join(dir, "token")
+	os.WriteFile(token, []byte("0123456789abcdef0123456789abcdef\n"), 0o644)
+	os.Chmod(token, 0o644) // whatever the umask: readable by everyone
+	cfg := fmt.Sprintf(`admin: {listen: localhost, token_file: %[1]s/token}
 pipeline: {shutdown_timeout: 10}
 dead_letter: {path: %[1]s/dl.json}
 enrich:
@@ -39,6 +42,7 @@ outputs:
 	want := []string{
 		`admin.listen: "localhost" is not host:port`,
 		`pipeline.shutdown_timeout: 10 has no unit`,
+		`admin.token_file: ` + token + ` is readable by everyone`,
 		`inputs[1].socket: ` + dir + `/s.sock is already bound by inputs[0].socket`,
 		`inputs[2].signatures.sid_msg_map[0]: ` + dir + `/sid-msg.map does not exist`,
 		`inputs[2].signatures.classification_config: ` + dir + ` is a directory, not a file`,
