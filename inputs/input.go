@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/alertgw/alertgw/inputs/eventid"
 	"github.com/alertgw/alertgw/inputs/journal"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/stats"
@@ -197,7 +198,7 @@ type Batch struct {
 	// that come from the input's journal: their events get the ids the
 	// journal's Origin gives them, the same when the journal replays the
 	// messages after a restart, so the duplicates can be dropped by id.
-	Origins []journal.Run
+	Origins []eventid.Run
 }
 
 // JoinAcks returns one function that calls every non-nil f, nil when there

@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/eventid"
 	"github.com/alertgw/alertgw/inputs/journal"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
@@ -413,7 +414,7 @@ func (p *Pipeline) replayJournal(in *inputRunner) {
 	}
 	in.Log.Info().Int("messages", msgs).Int("batches", entries).
 		Msg("journal: replaying messages read in the last run but not yet in every disk buffer")
-	err := j.Replay(func(m [][]byte, seq uint64, o journal.Origin) {
+	err := j.Replay(func(m [][]byte, seq uint64, o eventid.Origin) {
 		size := 0
 		for _, b := range m {
 			size += len(b)
@@ -423,7 +424,7 @@ func (p *Pipeline) replayJournal(in *inputRunner) {
 		in.Stats.Replayed.Add(uint64(len(m)))
 		p.inflight.acquire(int64(size))
 		p.work <- work{in: in, raw: &inputs.Batch{Msgs: m, Received: time.Now(), Durable: j.AckFunc(seq),
-			Origins: []journal.Run{{N: len(m), Origin: o}}}} // the ids they had when first read
+			Origins: []eventid.Run{{N: len(m), Origin: o}}}} // the ids they had when first read
 	})
 	if err != nil {
 		in.Log.Error().Err(err).Msg("journal replay stopped early: the rest stays in the journal")
@@ -522,7 +523,7 @@ func batchBytes(b *inputs.Batch) int {
 func (p *Pipeline) normalize(in *inputRunner, b *inputs.Batch) (evs []*normalize.Event, failed int) {
 	slab := make([]normalize.Event, len(b.Msgs))
 	evs = make([]*normalize.Event, 0, len(b.Msgs))
-	ids := journal.NewIDs(b.Origins)
+	ids := eventid.NewIDs(b.Origins)
 	for i, msg := range b.Msgs {
 		e := &slab[i]
 		id := ids.Next()

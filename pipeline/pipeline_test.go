@@ -18,7 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
-	"github.com/alertgw/alertgw/inputs/journal"
+	"github.com/alertgw/alertgw/inputs/eventid"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
@@ -29,7 +29,7 @@ import (
 // decoder accepts "ok-N" and rejects anything else.
 type lineInput struct {
 	batches [][]string
-	origins [][]journal.Run // per batch, when set
+	origins [][]eventid.Run // per batch, when set
 	acked   atomic.Int64
 }
 
@@ -205,10 +205,10 @@ func TestPipelineDeliversToEveryOutput(t *testing.T) {
 // ids their batch's origins give them (a message that fails still takes
 // its place in the run); the others are numbered by the pipeline.
 func TestPipelineJournalOrigins(t *testing.T) {
-	a, b := journal.Origin{0xa}, journal.Origin{0xb}
+	a, b := eventid.Origin{0xa}, eventid.Origin{0xb}
 	in := &lineInput{
 		batches: [][]string{{"ok-1", "bad-1", "ok-2"}, {"ok-3"}},
-		origins: [][]journal.Run{{{N: 2, Origin: a}, {N: 1, Origin: b}}},
+		origins: [][]eventid.Run{{{N: 2, Origin: a}, {N: 1, Origin: b}}},
 	}
 	out := &memOutput{}
 	h := newHarness(t, in, []string{"block"}, out)

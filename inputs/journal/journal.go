@@ -16,7 +16,7 @@
 //
 //	00000000000000000001.jnl   segment: 8-byte magic, then entries
 //	ack                        the acknowledged position (segment, offset, crc)
-//	id                         the journal's identity (10 hex digits, see Origin)
+//	id                         the journal's identity (10 hex digits, see origin.go)
 //
 // An entry is one batch of messages: a little-endian uint32 payload length,
 // a uint32 CRC-32C of the payload, and the payload: a uvarint count, then
@@ -27,8 +27,8 @@
 // parallel); the acknowledged position is the end of the longest prefix of
 // acknowledged entries, so an entry acknowledged after a later one may be
 // replayed after a crash: delivery is at least once. The events made from a
-// replayed entry get the ids they had when it was first read (Origin), so
-// the duplicates can be dropped by id.
+// replayed entry get the ids they had when it was first read (package
+// eventid, origin.go), so the duplicates can be dropped by id.
 package journal
 
 import (
@@ -44,6 +44,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/alertgw/alertgw/inputs/eventid"
 )
 
 const (
@@ -103,7 +105,7 @@ type Journal struct {
 	corrupt int64 // bytes of torn or corrupt tails cut off at open
 	bytes   int64 // size of the segment files
 	// identity tells this journal's origins from every other's (see
-	// Origin); kept in the file "id" beside the segments.
+	// origin.go); kept in the file "id" beside the segments.
 	identity [5]byte
 }
 
@@ -203,7 +205,7 @@ func (j *Journal) load() error {
 	}
 	if ackOK && ack.seg >= next {
 		// The acknowledged segment's file is gone: start past it, so that
-		// no position (and no Origin) is used twice.
+		// no position (and no origin) is used twice.
 		next = ack.seg + 1
 	}
 	j.acked = pos{seg: next, off: int64(len(magic))}
@@ -344,9 +346,9 @@ func (j *Journal) Pending() (entries, messages int) {
 
 // Replay calls fn with the messages of every entry found at open, in order,
 // its sequence number, to pass to Ack once its events are safe, and its
-// Origin, the one Append returned for it. The messages alias memory of
+// origin, the one Append returned for it. The messages alias memory of
 // their own. Replay runs once; later calls do nothing.
-func (j *Journal) Replay(fn func(msgs [][]byte, seq uint64, o Origin)) error {
+func (j *Journal) Replay(fn func(msgs [][]byte, seq uint64, o eventid.Origin)) error {
 	j.mu.Lock()
 	seqs := j.replay
 	j.replay, j.replayN = nil, 0
@@ -397,9 +399,9 @@ func readMessages(f *os.File, off, end int64) ([][]byte, error) {
 }
 
 // Append writes one entry of messages and returns its sequence number, to
-// pass to Ack, and its Origin. The write goes to the kernel before Append
+// pass to Ack, and its origin (the ids of its messages' events). The write goes to the kernel before Append
 // returns.
-func (j *Journal) Append(msgs [][]byte) (uint64, Origin, error) {
+func (j *Journal) Append(msgs [][]byte) (uint64, eventid.Origin, error) {
 	size := binary.MaxVarintLen64
 	for _, m := range msgs {
 		size += binary.MaxVarintLen64 + len(m)
@@ -407,10 +409,10 @@ func (j *Journal) Append(msgs [][]byte) (uint64, Origin, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.closed {
-		return 0, Origin{}, ErrClosed
+		return 0, eventid.Origin{}, ErrClosed
 	}
 	if !j.open {
-		return 0, Origin{}, ErrNotOpen
+		return 0, eventid.Origin{}, ErrNotOpen
 	}
 	fr := slices.Grow(j.frame[:0], headerSize+size)[:headerSize]
 	fr = binary.AppendUvarint(fr, uint64(len(msgs)))
@@ -420,7 +422,7 @@ func (j *Journal) Append(msgs [][]byte) (uint64, Origin, error) {
 	}
 	payload := fr[headerSize:]
 	if len(payload) > maxEntry {
-		return 0, Origin{}, fmt.Errorf("journal entry of %d bytes is larger than %d", len(payload), maxEntry)
+		return 0, eventid.Origin{}, fmt.Errorf("journal entry of %d bytes is larger than %d", len(payload), maxEntry)
 	}
 	binary.LittleEndian.PutUint32(fr[:4], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(fr[4:8], crc32.Checksum(payload, castagnoli))
@@ -429,7 +431,7 @@ func (j *Journal) Append(msgs [][]byte) (uint64, Origin, error) {
 	}
 	if j.wsize > int64(len(magic)) && j.wsize+int64(len(fr)) > j.opts.SegmentBytes {
 		if err := j.newSegment(j.wseg + 1); err != nil {
-			return 0, Origin{}, err
+			return 0, eventid.Origin{}, err
 		}
 	}
 	n, err := j.w.Write(fr)
@@ -439,7 +441,7 @@ func (j *Journal) Append(msgs [][]byte) (uint64, Origin, error) {
 				err = errors.Join(err, fmt.Errorf("cut the torn entry: %w", terr))
 			}
 		}
-		return 0, Origin{}, fmt.Errorf("journal write: %w", err)
+		return 0, eventid.Origin{}, fmt.Errorf("journal write: %w", err)
 	}
 	j.wsize += int64(n)
 	j.bytes += int64(n)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/alertgw/alertgw/inputs/eventid"
 )
 
 func msgs(from, n int) [][]byte {
@@ -18,7 +20,7 @@ func msgs(from, n int) [][]byte {
 
 func replayAll(t *testing.T, j *Journal) (got []string, seqs []uint64) {
 	t.Helper()
-	if err := j.Replay(func(m [][]byte, seq uint64, _ Origin) {
+	if err := j.Replay(func(m [][]byte, seq uint64, _ eventid.Origin) {
 		for _, b := range m {
 			got = append(got, string(b))
 		}

@@ -2,78 +2,21 @@ package journal
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/alertgw/alertgw/inputs/eventid"
 )
 
-// Origin is where an entry lies: the journal's identity, the segment and
-// the entry's offset in it. It is the same when the entry is appended and
-// when a later run replays it, and no other entry of any journal has it
-// (segment ids only grow, and a journal that starts afresh draws a new
-// identity), so the events made from the entry's messages can have ids that
-// survive a restart: a consumer drops the duplicates that at-least-once
-// delivery makes by id. The zero Origin names no entry.
-type Origin [13]byte
-
-// EventID is the id of the event made from message i of the entry: 32
-// lower-case hex digits, like the ids the pipeline numbers itself. It is
-// empty for the zero Origin.
-func (o Origin) EventID(i int) string {
-	if o == (Origin{}) || i < 0 || i >= 1<<24 {
-		return ""
-	}
-	var b [32]byte
-	hex.Encode(b[:26], o[:])
-	const digits = "0123456789abcdef"
-	for k := 31; k >= 26; k-- {
-		b[k] = digits[i&0xf]
-		i >>= 4
-	}
-	return string(b[:])
-}
-
-// Run is N consecutive messages of a batch that come from one entry (or,
-// with the zero Origin, from none).
-type Run struct {
-	N      int
-	Origin Origin
-}
-
-// Cover returns runs, or for a batch of n messages without any, one run
-// with no origin: the runs of batches joined into one stay aligned with
-// their messages.
-func Cover(runs []Run, n int) []Run {
-	if runs != nil {
-		return runs
-	}
-	return []Run{{N: n}}
-}
-
-// IDs walks the runs of a batch message by message.
-type IDs struct {
-	runs []Run
-	r, i int
-}
-
-// NewIDs walks runs from the first message.
-func NewIDs(runs []Run) IDs { return IDs{runs: runs} }
-
-// Next returns the event id of the next message, empty when it has none.
-func (c *IDs) Next() string {
-	for c.r < len(c.runs) && c.i >= c.runs[c.r].N {
-		c.r, c.i = c.r+1, 0
-	}
-	if c.r >= len(c.runs) {
-		return ""
-	}
-	c.i++
-	return c.runs[c.r].Origin.EventID(c.i - 1)
-}
+// Origins: an entry's origin (eventid.Origin) is the journal's identity
+// and the entry's position, the segment and the offset in it. It is the
+// same when the entry is appended and when a later run replays it, and no
+// other entry of any journal has it: segment ids only grow, and a journal
+// that starts afresh draws a new identity.
 
 const idName = "id"
 
@@ -106,15 +49,11 @@ func (j *Journal) loadIdentity(fresh bool) error {
 	return nil
 }
 
-// origin is the Origin of the entry at off in segment seg; zero past what
-// an Origin can hold.
-func (j *Journal) origin(seg uint64, off int64) Origin {
-	var o Origin
+// origin is the origin of the entry at off in segment seg; none past what
+// an origin can hold.
+func (j *Journal) origin(seg uint64, off int64) eventid.Origin {
 	if seg > math.MaxUint32 || off < 0 || off > math.MaxUint32 {
-		return o
+		return eventid.Origin{}
 	}
-	copy(o[:5], j.identity[:])
-	binary.BigEndian.PutUint32(o[5:9], uint32(seg))
-	binary.BigEndian.PutUint32(o[9:13], uint32(off))
-	return o
+	return eventid.New(j.identity, seg<<32|uint64(off))
 }

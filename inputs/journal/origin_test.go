@@ -3,9 +3,10 @@ package journal
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"testing"
+
+	"github.com/alertgw/alertgw/inputs/eventid"
 )
 
 // TestOriginSurvivesRestart: an entry replayed after a kill has the Origin
@@ -15,7 +16,7 @@ func TestOriginSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	j := open(t, dir, 256) // tiny segments: entries spread over several
 	var seqs []uint64
-	var origins []Origin
+	var origins []eventid.Origin
 	for i := range 12 {
 		s, o, err := j.Append(msgs(i*2, 2))
 		if err != nil {
@@ -32,8 +33,8 @@ func TestOriginSurvivesRestart(t *testing.T) {
 	j.closeFiles() // as after SIGKILL
 
 	j2 := open(t, dir, 256)
-	var replayed []Origin
-	if err := j2.Replay(func(_ [][]byte, _ uint64, o Origin) { replayed = append(replayed, o) }); err != nil {
+	var replayed []eventid.Origin
+	if err := j2.Replay(func(_ [][]byte, _ uint64, o eventid.Origin) { replayed = append(replayed, o) }); err != nil {
 		t.Fatal(err)
 	}
 	if want := origins[3:]; !slices.Equal(replayed, want) {
@@ -93,46 +94,6 @@ func TestOriginPastMissingSegment(t *testing.T) {
 	}
 	if after == before {
 		t.Fatalf("the entry after the restart has the origin of the one before: %x", after)
-	}
-}
-
-func TestEventID(t *testing.T) {
-	o := Origin{0xab, 1, 2, 3, 4, 0, 0, 0, 7, 0, 0, 1, 0}
-	for _, tc := range []struct {
-		o    Origin
-		i    int
-		want string
-	}{
-		{o, 0, "ab010203040000000700000100" + "000000"},
-		{o, 0x1f, "ab010203040000000700000100" + "00001f"},
-		{o, 1<<24 - 1, "ab010203040000000700000100" + "ffffff"},
-		{o, 1 << 24, ""},
-		{o, -1, ""},
-		{Origin{}, 0, ""},
-	} {
-		if got := tc.o.EventID(tc.i); got != tc.want {
-			t.Errorf("EventID(%d) = %q, want %q", tc.i, got, tc.want)
-		}
-	}
-	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(o.EventID(5)) {
-		t.Errorf("EventID is not 32 hex digits: %q", o.EventID(5))
-	}
-}
-
-// TestIDs: the ids of batches joined into one stay with their messages,
-// whether or not each batch came from a journal.
-func TestIDs(t *testing.T) {
-	a, b := Origin{1}, Origin{2}
-	runs := append(Cover([]Run{{N: 2, Origin: a}}, 2), Cover(nil, 1)...)
-	runs = append(runs, Cover([]Run{{N: 1, Origin: b}, {N: 0, Origin: a}}, 1)...)
-	want := []string{a.EventID(0), a.EventID(1), "", b.EventID(0), "", ""}
-	ids := NewIDs(runs)
-	var got []string
-	for range want {
-		got = append(got, ids.Next())
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("ids %q\nwant %q", got, want)
 	}
 }
 

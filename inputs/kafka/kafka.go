@@ -9,6 +9,7 @@ package kafka
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/eventid"
 	"github.com/alertgw/alertgw/internal/kafkaconn"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/normalize/eve"
@@ -153,9 +155,14 @@ func (in *Input) handOver(p kgo.FetchTopicPartition, emit inputs.Emitter) {
 		return // revoked meanwhile: the new owner reads them
 	}
 	msgs := make([][]byte, len(p.Records))
+	// A record read again (after a rebalance, or a member died before its
+	// commit) makes an event with the same id: one from its offset.
+	origins := make([]eventid.Run, len(p.Records))
+	src := partitionSource(p.Topic, p.Partition)
 	var size uint64
 	for i, r := range p.Records {
 		msgs[i] = r.Value
+		origins[i] = eventid.Run{N: 1, Origin: eventid.New(src, uint64(r.Offset))}
 		size += uint64(len(r.Value))
 	}
 	in.env.Stats.Received.Add(uint64(len(msgs)))
@@ -165,7 +172,14 @@ func (in *Input) handOver(p kgo.FetchTopicPartition, emit inputs.Emitter) {
 	// delivered) and every disk-buffered one holds them (Durable is never
 	// called for events a shutdown abandoned).
 	safe := inputs.AfterAll(2, func() { in.offs.markSafe(topic, part, s, n) })
-	emit.Messages(&inputs.Batch{Msgs: msgs, Received: time.Now(), Done: safe, Durable: safe})
+	emit.Messages(&inputs.Batch{Msgs: msgs, Received: time.Now(), Done: safe, Durable: safe, Origins: origins})
+}
+
+// partitionSource tells one partition's offsets from another's in event
+// ids (eventid.Origin): the first bytes of a hash of topic and partition.
+func partitionSource(topic string, partition int32) [5]byte {
+	h := sha256.Sum256(fmt.Appendf(nil, "kafka\x00%s\x00%d", topic, partition))
+	return [5]byte(h[:5])
 }
 
 // commitLoop commits the offsets of safe records every commit_interval.

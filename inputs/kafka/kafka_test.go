@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/eventid"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/stats"
 )
@@ -25,13 +27,18 @@ type holder struct {
 	batches []*inputs.Batch
 	events  []*normalize.Event
 	failed  int
-	auto    bool // acknowledge at once
+	auto    bool              // acknowledge at once
+	ids     map[string]string // message → the event id its batch gives it, when set
 }
 
 func (h *holder) Messages(b *inputs.Batch) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	ids := eventid.NewIDs(b.Origins)
 	for _, m := range b.Msgs {
+		if id := ids.Next(); h.ids != nil {
+			h.ids[string(m)] = id
+		}
 		var ev normalize.Event
 		if err := NewDecoder(FormatAuto).Decode(m, &ev); err != nil {
 			h.failed++
@@ -195,6 +202,47 @@ func TestCommitNeverAheadOfAcknowledgement(t *testing.T) {
 	waitUntil(t, "commit of 25", func() bool { return committed(t, addrs, "central", "alertgw-alert")[0] == 25 })
 	// The member learns of its commit when the answer is processed.
 	waitUntil(t, "lag 0", func() bool { l := in.offs.lags(); return len(l) == 1 && l[0].lag == 0 && l[0].committed == 25 })
+}
+
+// TestRecordReadAgainKeepsItsID: an EVE record (which has no id of its
+// own) read a second time, here by another group, makes an event with the
+// same id, and records at the same offset of different partitions get
+// different ids.
+func TestRecordReadAgainKeepsItsID(t *testing.T) {
+	c := kfake.MustCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "alertgw-alert"), kfake.GroupMinSessionTimeout(time.Second))
+	defer c.Close()
+	addrs := c.ListenAddrs()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	for i := range n {
+		r := &kgo.Record{Topic: "alertgw-alert", Partition: int32(i % 2),
+			Value: fmt.Appendf(nil, `{"timestamp":"2026-03-04T05:06:07.000000+0000","event_type":"alert","flow_id":%d,"src_ip":"10.0.0.1","dest_ip":"10.0.0.2","proto":"TCP","alert":{"signature_id":1}}`, i+1)}
+		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl.Close()
+	read := func(group string) map[string]string {
+		h := &holder{auto: true, ids: map[string]string{}}
+		_, stop := startInput(t, addrs, h, func(o *Options) { o.Group = group })
+		waitUntil(t, group+" to read every record", func() bool { _, e := h.count(); return e == n })
+		stop()
+		return h.ids
+	}
+	first, second := read("first"), read("second")
+	if !maps.Equal(first, second) {
+		t.Fatalf("ids differ between two reads of the same records\nfirst:  %v\nsecond: %v", first, second)
+	}
+	seen := map[string]bool{}
+	for m, id := range first {
+		if len(id) != 32 || seen[id] {
+			t.Fatalf("record %s has id %q (not 32 hex digits, or another record's)", m, id)
+		}
+		seen[id] = true
+	}
 }
 
 // Two members share three partitions; when one leaves, the other takes its

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/alertgw/alertgw/inputs"
-	"github.com/alertgw/alertgw/inputs/journal"
+	"github.com/alertgw/alertgw/inputs/eventid"
 )
 
 // DefaultHandoffBytes bounds the messages read but not yet taken by the
@@ -161,7 +161,7 @@ func (h *handoff) merge(p pendingBatch) (*inputs.Batch, int) {
 				Origins: slices.Clip(b.Origins)}
 		}
 		if b.Origins != nil || q.b.Origins != nil { // keep the event ids with their messages
-			b.Origins = append(journal.Cover(b.Origins, len(b.Msgs)), journal.Cover(q.b.Origins, len(q.b.Msgs))...)
+			b.Origins = append(eventid.Cover(b.Origins, len(b.Msgs)), eventid.Cover(q.b.Origins, len(q.b.Msgs))...)
 		}
 		b.Msgs = append(b.Msgs, q.b.Msgs...)
 		size += q.size

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/alertgw/alertgw/inputs/eventid"
 	"github.com/alertgw/alertgw/inputs/journal"
 )
 
@@ -41,7 +42,7 @@ func TestJournaledIDsSurviveReplay(t *testing.T) {
 	live := map[string]string{}
 	rec.mu.Lock()
 	for _, b := range rec.batches {
-		ids := journal.NewIDs(b.Origins)
+		ids := eventid.NewIDs(b.Origins)
 		for _, m := range b.Msgs {
 			live[string(m)] = ids.Next()
 		}
@@ -62,7 +63,7 @@ func TestJournaledIDsSurviveReplay(t *testing.T) {
 	}
 	defer j2.Close()
 	replayed := map[string]string{}
-	if err := j2.Replay(func(msgs [][]byte, _ uint64, o journal.Origin) {
+	if err := j2.Replay(func(msgs [][]byte, _ uint64, o eventid.Origin) {
 		for i, m := range msgs {
 			replayed[string(m)] = o.EventID(i)
 		}

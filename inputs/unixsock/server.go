@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/alertgw/alertgw/inputs"
+	"github.com/alertgw/alertgw/inputs/eventid"
 	"github.com/alertgw/alertgw/inputs/journal"
 )
 
@@ -218,6 +219,6 @@ func (s *Server) batch(msgs [][]byte) *inputs.Batch {
 		return b
 	}
 	b.Durable = j.AckFunc(seq)
-	b.Origins = []journal.Run{{N: len(msgs), Origin: origin}}
+	b.Origins = []eventid.Run{{N: len(msgs), Origin: origin}}
 	return b
 }
