@@ -195,9 +195,11 @@ type Batch struct {
 	// forget them then.
 	Durable func()
 	// Origins, when not nil, covers Msgs in order with runs of messages
-	// that come from the input's journal: their events get the ids the
-	// journal's Origin gives them, the same when the journal replays the
-	// messages after a restart, so the duplicates can be dropped by id.
+	// kept somewhere the input can read them again (its journal, a Kafka
+	// partition): their events get the ids eventid.Origin gives them, the
+	// same when the messages are read again (a journal replay after a
+	// restart, a partition re-read after a rebalance), so the duplicates
+	// can be dropped by id.
 	Origins []eventid.Run
 }
 

@@ -399,8 +399,8 @@ func readMessages(f *os.File, off, end int64) ([][]byte, error) {
 }
 
 // Append writes one entry of messages and returns its sequence number, to
-// pass to Ack, and its origin (the ids of its messages' events). The write goes to the kernel before Append
-// returns.
+// pass to Ack, and its origin (the ids of its messages' events). The write
+// goes to the kernel before Append returns.
 func (j *Journal) Append(msgs [][]byte) (uint64, eventid.Origin, error) {
 	size := binary.MaxVarintLen64
 	for _, m := range msgs {
