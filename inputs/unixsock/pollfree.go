@@ -55,8 +55,9 @@ func pollFreeFile(f *os.File) (*os.File, error) {
 
 // canceller wakes a reader blocked in waitReadable when ctx ends.
 type canceller struct {
-	efd  int
-	stop func() bool
+	efd   int
+	stop  func() bool
+	woken chan struct{} // closed once the wake-up is written
 }
 
 func newCanceller(ctx context.Context) (*canceller, error) {
@@ -64,15 +65,23 @@ func newCanceller(ctx context.Context) (*canceller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	c := &canceller{efd: efd}
+	c := &canceller{efd: efd, woken: make(chan struct{})}
 	one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
-	c.stop = context.AfterFunc(ctx, func() { _, _ = unix.Write(efd, one) })
+	c.stop = context.AfterFunc(ctx, func() {
+		defer close(c.woken)
+		_, _ = unix.Write(efd, one)
+	})
 	return c, nil
 }
 
-// close releases the eventfd once the reader is done with it.
+// close releases the eventfd once the reader is done with it. When the
+// context has ended, the wake-up runs in a goroutine of its own: close
+// waits for its write, or the write could land in whatever descriptor
+// takes the eventfd's number next (a file, a socket).
 func (c *canceller) close() {
-	c.stop()
+	if !c.stop() {
+		<-c.woken
+	}
 	unix.Close(c.efd)
 }
 

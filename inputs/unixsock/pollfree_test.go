@@ -195,3 +195,33 @@ func TestWaitReadableBrieflyReturns(t *testing.T) {
 		t.Fatalf("after the wait: %d bytes, %v", n, err)
 	}
 }
+
+// TestCancellerNeverWritesAfterClose: the eventfd's wake-up is written by a
+// goroutine of its own when the context ends; close must wait for it, or
+// the write lands in whatever descriptor reuses the eventfd's number (a
+// test once found 8 bytes, 01 00 00 00 00 00 00 00, inside a line a stream
+// client sent). A socket pair made right after close takes the freed
+// number, and nothing may come through it.
+func TestCancellerNeverWritesAfterClose(t *testing.T) {
+	for range 300 {
+		ctx, cancel := context.WithCancel(context.Background())
+		c, err := newCanceller(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		c.close()
+		p, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Microsecond) // a late wake-up would land now
+		var b [16]byte
+		n, _ := unix.Read(p[1], b[:])
+		unix.Close(p[0])
+		unix.Close(p[1])
+		if n > 0 {
+			t.Fatalf("a closed canceller wrote %x into the descriptor that took its number", b[:n])
+		}
+	}
+}
