@@ -353,12 +353,15 @@ func netnsQlen(t *testing.T, qlen int) []string {
 // and once the disk buffer is full and holds everything back (the
 // hand-off buffer, the workers and the queue full of what was read). The
 // gateway then restarts with the destination back: every event the kernel
-// had handed over to the gateway arrives. Only the kernel's own socket
-// queue, at most max_dgram_qlen datagrams (10 here), dies with the socket;
-// since a single sender's datagrams are read in order, what arrives must be
-// every event up to the last one delivered, with at most that many missing
-// at the end. (With pipeline.journal.mode: off the back-pressured case
-// loses thousands.)
+// had handed over to the gateway arrives, but for two windows no journal
+// closes: the kernel's own socket queue, at most max_dgram_qlen datagrams
+// (10 here, + 1), which dies with the socket, and the one read in progress
+// (at most one recvmmsg of 64 datagrams), between recvmmsg(2)
+// returning it and the journal's write(2). Since a single sender's
+// datagrams are read in order, what arrives must be every event up to the
+// last one delivered, with at most that many missing at the end. (With
+// pipeline.journal.mode: off the back-pressured case loses thousands; a
+// clean-clone run once killed the gateway inside a read: 17 missing.)
 func TestE2ESigkillJournal(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -451,9 +454,10 @@ outputs:
 	}
 	t.Logf("sent %d (accepted by the kernel), delivered %d distinct, last %d, %d missing before it, %d at the end",
 		sent, len(got), last, missing, sent-1-last)
-	if missing > 0 || sent-1-last > qlen+1 {
-		t.Errorf("lost %d events before the last delivered one and %d after it: want 0 and at most the kernel queue (%d)",
-			missing, sent-1-last, qlen+1)
+	const readInProgress = 64 // one recvmmsg: unixsock.Config.BatchSize, 64 for the suricata input
+	if missing > 0 || sent-1-last > qlen+1+readInProgress {
+		t.Errorf("lost %d events before the last delivered one and %d after it: want 0 and at most the kernel queue and one read (%d)",
+			missing, sent-1-last, qlen+1+readInProgress)
 	}
 	// Every event, replayed or not, has the id its place in the journal
 	// gives it, so a duplicate (the journal replays what a disk buffer may
