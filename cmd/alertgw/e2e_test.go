@@ -80,6 +80,7 @@ type gateway struct {
 	dead   string
 	log    string
 	done   chan error
+	exited chan struct{} // closed once Wait has returned (after done got its value)
 }
 
 // shortDir returns a fresh directory short enough for socket paths.
@@ -136,12 +137,17 @@ func (g *gateway) start(t *testing.T, sock string) {
 		t.Fatal(err)
 	}
 	logf.Close()
-	g.done = make(chan error, 1)
-	go func() { g.done <- g.cmd.Wait() }()
+	g.done, g.exited = make(chan error, 1), make(chan struct{})
+	cmd, done, exited := g.cmd, g.done, g.exited
+	go func() { done <- cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		if g.cmd.ProcessState == nil {
-			g.cmd.Process.Kill()
-			<-g.done
+		// Whether it exited is known through exited, never by reading
+		// cmd.ProcessState, which Wait writes in its own goroutine.
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
 		}
 		if t.Failed() {
 			b, _ := os.ReadFile(g.log)

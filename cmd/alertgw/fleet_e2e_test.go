@@ -29,6 +29,8 @@ type proc struct {
 	log  string
 	cmd  *exec.Cmd
 	done chan error
+	// exited is closed once Wait has returned (after done got its value).
+	exited chan struct{}
 }
 
 // startProc runs `alertgw run` on cfg; ready reports when it is serving.
@@ -40,9 +42,11 @@ func startProc(t *testing.T, dir, name, cfg string, ready func() bool) *proc {
 	}
 	p.run(t, ready)
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
+		select { // never cmd.ProcessState: Wait writes it in its own goroutine
+		case <-p.exited:
+		default:
 			p.cmd.Process.Kill()
-			<-p.done
+			<-p.exited
 		}
 		if t.Failed() {
 			b, _ := os.ReadFile(p.log)
@@ -67,8 +71,9 @@ func (p *proc) run(t *testing.T, ready func() bool) {
 		t.Fatal(err)
 	}
 	logf.Close()
-	p.done = make(chan error, 1)
-	go func() { p.done <- p.cmd.Wait() }()
+	p.done, p.exited = make(chan error, 1), make(chan struct{})
+	cmd, done, exited := p.cmd, p.done, p.exited
+	go func() { done <- cmd.Wait(); close(exited) }()
 	deadline := time.Now().Add(15 * time.Second)
 	for !ready() {
 		select {
