@@ -127,13 +127,16 @@ func TestWriteKindsAndExactLines(t *testing.T) {
 // starts and while it runs; foreign files are reported once and stay.
 func TestRetentionAtStartAndPeriodically(t *testing.T) {
 	dir := t.TempDir()
+	// One clock reading for every partition: read anew each time, a run
+	// across midnight put two of them a day further apart (seen at 00:00).
+	base := time.Now().UTC()
 	old := func(daysAgo int) {
 		w, err := sqlite.OpenWriter(sqlite.WriterOptions{Dir: dir})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer w.Close()
-		at := time.Now().UTC().AddDate(0, 0, -daysAgo)
+		at := base.AddDate(0, 0, -daysAgo)
 		evs := storetest.Events(20, uint64(daysAgo), at, at.Add(time.Minute))
 		lines := storetest.Lines(evs)
 		if _, err := w.Write(context.Background(), evs, func(i int) []byte { return lines[i] }); err != nil {
