@@ -48,7 +48,11 @@ outputs:
 	g.start(t, sock)
 	waitAdmin(t, addr)
 
-	if code, body := httpGet(t, "http://"+addr+"/readyz"); code != 200 || strings.TrimSpace(body) != "ready" {
+	// The admin endpoint can answer a moment before the input's reader
+	// runs ("input suricata: not running", truthfully): wait for ready.
+	waitReady(t, addr)
+	code, body := httpGet(t, "http://"+addr+"/readyz")
+	if code != 200 || strings.TrimSpace(body) != "ready" {
 		t.Fatalf("before any event: readyz %d %q", code, body)
 	}
 	sendRecords(t, "dgram", sock, inputRecords(t)[:5])
@@ -57,8 +61,6 @@ outputs:
 	// Within the grace period: ready, degraded, with the reason. The file
 	// output may have its lines a moment before the collector's first
 	// attempt has failed, so wait for that (well within the 2 s grace).
-	var code int
-	var body string
 	waitFor(t, 1500*time.Millisecond, "the collector's first failed attempt", func() bool {
 		code, body = httpGet(t, "http://"+addr+"/readyz")
 		return strings.Contains(body, "degraded")
