@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -234,15 +236,11 @@ func newLoggerTo(w io.Writer, console bool, lvl string) zerolog.Logger {
 }
 
 // dropPrivileges switches to run_as once every socket is bound, keeping
-// CAP_NET_ADMIN only when an nflog input needs it to talk to the kernel.
+// CAP_NET_ADMIN only when an nflog input needs it to talk to the kernel,
+// and CAP_SYS_NICE only when an input raises its reader's priority
+// (reader_nice below 0, set when the reader starts, after the drop).
 func dropPrivileges(f *config.File, log zerolog.Logger) error {
-	var keep []cap.Value
-	for _, in := range f.Inputs {
-		if in.Type == "nflog" {
-			keep = []cap.Value{cap.NET_ADMIN}
-			break
-		}
-	}
+	keep := keptCapabilities(f.Inputs)
 	res, err := privdrop.Drop(privdrop.Target{User: f.RunAs.User, Group: f.RunAs.Group}, keep...)
 	if err != nil {
 		return fmt.Errorf("run_as: %w", err)
@@ -250,4 +248,23 @@ func dropPrivileges(f *config.File, log zerolog.Logger) error {
 	log.Info().Int("uid", res.UID).Int("gid", res.GID).Interface("capabilities", keep).
 		Msg("dropped privileges: every other capability removed from the bounding set, no_new_privs set")
 	return nil
+}
+
+// keptCapabilities returns what the inputs still need after the drop.
+func keptCapabilities(inputs []config.Block) []cap.Value {
+	var keep []cap.Value
+	add := func(c cap.Value) {
+		if !slices.Contains(keep, c) {
+			keep = append(keep, c)
+		}
+	}
+	for _, in := range inputs {
+		if in.Type == "nflog" {
+			add(cap.NET_ADMIN)
+		}
+		if n, err := strconv.Atoi(fmt.Sprint(in.Options["reader_nice"])); err == nil && n < 0 {
+			add(cap.SYS_NICE)
+		}
+	}
+	return keep
 }

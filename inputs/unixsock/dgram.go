@@ -70,6 +70,11 @@ func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit 
 		r.oob = make([]byte, vlen*credSpace)
 	}
 
+	restoreNice, err := setReaderNice(s.cfg.ReaderNice)
+	if err != nil {
+		return fmt.Errorf("socket %s: %w", sk.path, err)
+	}
+	defer restoreNice()
 	cancel, err := newCanceller(ctx)
 	if err != nil {
 		return fmt.Errorf("socket %s: %w", sk.path, err)

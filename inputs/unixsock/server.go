@@ -34,6 +34,9 @@ func Listen(cfg Config) (*Server, error) {
 	if probs := cfg.Options.Validate(); len(probs) > 0 {
 		return nil, probs.Err()
 	}
+	if err := checkReaderNice(cfg.ReaderNice); err != nil {
+		return nil, err
+	}
 	paths, err := ExpandPaths(cfg.Paths)
 	if err != nil {
 		return nil, err

@@ -135,6 +135,13 @@ type Options struct {
 	// new connection when max_connections are taken. 0: never (then only
 	// connections that never sent make room).
 	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
+	// ReaderNice is the nice value (-20 to 19) of the thread that reads a
+	// datagram socket; 0 leaves it at the process's. A negative value
+	// lets the reader take a CPU from the gateway's other threads as soon
+	// as datagrams arrive, so that a sender that never waits (Suricata in
+	// live mode) loses less on a busy host. A negative value needs root
+	// or CAP_SYS_NICE: without, the input does not start.
+	ReaderNice int `mapstructure:"reader_nice"`
 }
 
 // checksPeers reports whether senders are filtered by credentials.
@@ -191,6 +198,11 @@ func (o *Options) Validate() config.Problems {
 	}
 	if o.MaxConnections < 1 || o.MaxConnections > 65536 {
 		probs.Add("max_connections", "must be between 1 and 65536, not %d", o.MaxConnections)
+	}
+	if o.ReaderNice < -20 || o.ReaderNice > 19 {
+		probs.Add("reader_nice", "must be between -20 and 19, not %d", o.ReaderNice)
+	} else if o.ReaderNice != 0 && Type(o.SocketType) != Dgram {
+		probs.Add("reader_nice", "applies to socket_type dgram only (a stream sender waits for the reader instead of losing messages)")
 	}
 	if o.IdleTimeout < 0 || (o.IdleTimeout > 0 && o.IdleTimeout < 100*time.Millisecond) {
 		probs.Add("idle_timeout", "must be 0 (never) or at least 100ms, not %s", o.IdleTimeout)

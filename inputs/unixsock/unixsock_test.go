@@ -629,6 +629,9 @@ func TestOptionsValidate(t *testing.T) {
 		{"unknown group", func(o *Options) { o.SocketGroup = "no-such-group-alertgw" }, []string{"socket_group"}},
 		{"tiny messages", func(o *Options) { o.MaxMessageSize = 10 }, []string{"max_message_size"}},
 		{"tiny lines", func(o *Options) { o.MaxLineSize = 10 }, []string{"max_line_size"}},
+		{"reader_nice out of range", func(o *Options) { o.ReaderNice = -21 }, []string{"reader_nice"}},
+		{"reader_nice on a stream socket", func(o *Options) { o.SocketType = string(Stream); o.ReaderNice = -5 }, []string{"reader_nice"}},
+		{"reader_nice on a datagram socket", func(o *Options) { o.ReaderNice = -5 }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
