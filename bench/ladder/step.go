@@ -203,6 +203,11 @@ func step(o *options, peer string, r rate, rep int) (record, error) {
 		stop(cmd, done, 30*time.Second)
 		exited = true
 		rec.Delivered = lc.count() // what a drain at shutdown still wrote
+		// Counted: the lines themselves are not needed, and a run leaves
+		// up to a gigabyte per step (the record and daemon.log stay).
+		if err := os.Remove(out); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return rec, err
+		}
 	}
 	rec.Lost = rec.Requested - rec.Delivered
 	if rec.Delivered > 0 {
