@@ -95,8 +95,11 @@ func TestReaderNice(t *testing.T) {
 // and say what is missing.
 func TestReaderNiceRefusedWithoutPrivilege(t *testing.T) {
 	if os.Getenv("ALERTGW_TEST_NICE_CHILD") != "" {
-		err := checkReaderNice(-5)
+		o := DefaultOptions()
+		o.ReaderNice = -5
+		srv, err := Listen(Config{Paths: []string{filepath.Join(os.TempDir(), "never-bound.sock")}, Options: o})
 		if err == nil {
+			srv.Close()
 			os.Exit(3)
 		}
 		os.Stdout.WriteString(err.Error())
