@@ -1,8 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 
@@ -33,5 +41,73 @@ func TestKeptCapabilities(t *testing.T) {
 				t.Errorf("kept %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// With run_as and an input's reader_nice below 0, the gateway keeps
+// CAP_SYS_NICE and nothing else (every thread), starts, delivers, and its
+// socket reader runs at that nice value: the promise of
+// inputs/suricata/README.md, tested as written.
+func TestE2ERunAsKeepsSysNiceForReaderNice(t *testing.T) {
+	needRoot(t)
+	dir := shortDir(t)
+	if err := os.Chmod(dir, 0o755); err != nil { // the unprivileged gateway must reach its files
+		t.Fatal(err)
+	}
+	sockDir := ownedDir(t, filepath.Join(dir, "run"), 0o755, nobodyID, nobodyID)
+	outDir := ownedDir(t, filepath.Join(dir, "out"), 0o755, nobodyID, nobodyID)
+	sock := filepath.Join(sockDir, "s.sock")
+	cfg := suricataConfig(t, dir, sock, outDir, fmt.Sprintf("run_as: {user: %q}", fmt.Sprint(nobodyID)))
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const nice = -6
+	withNice := strings.Replace(string(b), "socket_type: dgram}", fmt.Sprintf("socket_type: dgram, reader_nice: %d}", nice), 1)
+	if withNice == string(b) {
+		t.Fatal("the test's config has no datagram input to give reader_nice")
+	}
+	if err := os.WriteFile(cfg, []byte(withNice), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := &gateway{dir: dir, sock: sock, events: filepath.Join(outDir, "events.json"), log: filepath.Join(dir, "gateway.log")}
+	g.cmd = exec.Command(gatewayBinary(t), "run", "--config", cfg)
+	g.start(t, sock)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		logged, _ := os.ReadFile(g.log)
+		if bytes.Contains(logged, []byte("dropped privileges")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no privilege drop logged:\n%s", logged)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	sendRecords(t, "dgram", sock, inputRecords(t)[:3])
+	waitLines(t, g.events, 3)
+
+	const sysNice = "0000000000800000" // bit 23, CAP_SYS_NICE
+	want := map[string]string{"CapPrm:": sysNice, "CapEff:": sysNice, "CapBnd:": sysNice, "CapAmb:": "0000000000000000", "Uid:": "65534 65534 65534 65534"}
+	for _, l := range procStatus(t, g.cmd.Process.Pid) {
+		key, val, _ := strings.Cut(l, " ")
+		if w, ok := want[key]; ok && val != w {
+			t.Errorf("thread status %q, want %s %s", l, key, w)
+		}
+	}
+	stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", g.cmd.Process.Pid))
+	reniced := 0
+	for _, p := range stats {
+		st, err := os.ReadFile(p)
+		if err != nil {
+			continue // a thread that just ended
+		}
+		fields := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
+		if n, err := strconv.Atoi(fields[16]); err == nil && n == nice {
+			reniced++
+		}
+	}
+	if reniced != 1 {
+		t.Errorf("%d threads of the gateway at nice %d, want 1 (the socket reader's)", reniced, nice)
 	}
 }
