@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"net/netip"
-
-	"github.com/satta/gommunityid"
 )
 
 // CommunityID returns the Community ID v1 (seed 0, base64) of the event's
@@ -27,7 +25,7 @@ func CommunityID(e *Event) string { return CommunityIDSeed(e, 0) }
 // TCP, UDP and SCTP need their ports (an event of those without ports, a
 // fragment, gets no ID rather than one no other tool would compute); for
 // ICMP and ICMPv6 the type and code stand in for the ports, mapped by
-// satta/gommunityid's tables (request/reply pairs, one-way messages); other
+// icmpCounterpart (request/reply pairs, one-way messages); other
 // protocols hash addresses and protocol only, plus ports if the source gave
 // any. The library always hashes two ports, which gives a wrong ID for,
 // say, RSVP, GRE or ESP (the official vectors include RSVP, and normalize's
@@ -48,7 +46,7 @@ func CommunityIDSeed(e *Event, seed uint16) string {
 	var sport, dport uint16
 	hasPorts, oneWay := false, false
 	switch e.Proto {
-	case gommunityid.ProtoICMP, gommunityid.ProtoICMP6:
+	case protoICMP, protoICMPv6:
 		typ, code := e.ICMPType, e.ICMPCode
 		switch {
 		case e.HasICMP:
@@ -60,13 +58,9 @@ func CommunityIDSeed(e *Event, seed uint16) string {
 		default:
 			return "" // the spec hashes type and code: no ID without them
 		}
-		if e.Proto == gommunityid.ProtoICMP {
-			sport, dport, oneWay = gommunityid.GetICMPv4PortEquivalents(typ, code)
-		} else {
-			sport, dport, oneWay = gommunityid.GetICMPv6PortEquivalents(typ, code)
-		}
+		sport, dport, oneWay = icmpPorts(e.Proto, typ, code)
 		hasPorts = true
-	case gommunityid.ProtoTCP, gommunityid.ProtoUDP, gommunityid.ProtoSCTP:
+	case protoTCP, protoUDP, protoSCTP:
 		if !e.HasPorts {
 			// A truncated packet or fragment: the spec's tuple needs the
 			// ports, and an ID other tools would not compute is worse than
@@ -111,6 +105,53 @@ func CommunityIDSeed(e *Event, seed uint16) string {
 	out[0], out[1] = '1', ':'
 	base64.StdEncoding.Encode(out[2:], sum[:])
 	return string(out[:])
+}
+
+// IANA protocol numbers the Community ID treats apart.
+const (
+	protoICMP   = 1
+	protoTCP    = 6
+	protoUDP    = 17
+	protoICMPv6 = 58
+	protoSCTP   = 132
+)
+
+// icmpCounterpart maps each ICMP (index 0) and ICMPv6 (index 1) request
+// type to its reply and back, as Zeek does (ICMP4_counterpart and
+// ICMP6_counterpart) and the reference implementation (pycommunityid)
+// copies: echo, timestamp, information, router solicitation/advertisement
+// and address mask for ICMP; echo, MLD query/report, router and neighbor
+// discovery, who-are-you (node information) and home agent address
+// discovery for ICMPv6. A type without one is a one-way message.
+var icmpCounterpart = func() (t [2][256]struct {
+	typ uint8
+	ok  bool
+}) {
+	pairs := [2][][2]uint8{
+		{{8, 0}, {13, 14}, {15, 16}, {10, 9}, {17, 18}},
+		{{128, 129}, {130, 131}, {133, 134}, {135, 136}, {139, 140}, {144, 145}},
+	}
+	for v, ps := range pairs {
+		for _, p := range ps {
+			t[v][p[0]].typ, t[v][p[0]].ok = p[1], true
+			t[v][p[1]].typ, t[v][p[1]].ok = p[0], true
+		}
+	}
+	return t
+}()
+
+// icmpPorts returns the port equivalents of an ICMP (proto 1) or ICMPv6
+// message: its type and its counterpart's for a request or a reply; its
+// type and code for a one-way message, which keeps its direction.
+func icmpPorts(proto, typ, code uint8) (sport, dport uint16, oneWay bool) {
+	v := 0
+	if proto == protoICMPv6 {
+		v = 1
+	}
+	if peer := icmpCounterpart[v][typ]; peer.ok {
+		return uint16(typ), uint16(peer.typ), false
+	}
+	return uint16(typ), uint16(code), true
 }
 
 func putAddr(dst []byte, a netip.Addr) int {

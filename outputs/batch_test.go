@@ -104,7 +104,7 @@ func TestSelectCarriesEncodingsOver(t *testing.T) {
 	if string(got.Data) != want || got.Ends[0] != len(full.Line(0))+1 {
 		t.Fatalf("selected lines %q, want %q", got.Data, want)
 	}
-	if again := EncodeLines(format.Native{}, sel.Events, nil); string(again.Data) != want {
+	if again := EncodeLines(format.Native{}, sel.Events); string(again.Data) != want {
 		t.Fatalf("copied lines differ from encoding the selection: %q", again.Data)
 	}
 }

@@ -4,6 +4,7 @@
 package outputs
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -120,7 +121,7 @@ func (b *Batch) Encode(enc format.Encoder) *Lines {
 	if b.parts != nil && b.partsEnc == enc {
 		l = joinLines(enc, b.partLines(), len(b.Events))
 	} else {
-		l = EncodeLines(enc, b.Events, nil)
+		l = EncodeLines(enc, b.Events)
 	}
 	b.encoded = append(b.encoded, l)
 	return l
@@ -151,22 +152,37 @@ func (b *Batch) partLines() []*Lines {
 	return ls
 }
 
-// EncodeLines encodes events one per line, appending to buf.
-func EncodeLines(enc format.Encoder, events []*normalize.Event, buf []byte) *Lines {
-	l := &Lines{Encoder: enc, Data: buf[:0], Ends: make([]int, len(events))}
+// EncodeLines encodes events one per line into a buffer of the batch's
+// exact size.
+//
+// The lines are encoded into a reused scratch buffer and then copied out:
+// a batch's size is known only once it is encoded, and growing (or
+// over-reserving) a fresh buffer instead allocates about a quarter more and
+// clears it first. The encoded lines are a third of what the gateway
+// allocates per event, and every byte allocated brings the next garbage
+// collection closer.
+func EncodeLines(enc format.Encoder, events []*normalize.Event) *Lines {
+	sp := encodeScratch.Get().(*[]byte)
+	data := (*sp)[:0]
+	ends := make([]int, len(events))
 	for i, e := range events {
-		l.Data = enc.AppendEvent(l.Data, e)
-		l.Data = append(l.Data, '\n')
-		l.Ends[i] = len(l.Data)
-		if i == 0 && len(events) > 1 {
-			// Size the buffer once from the first line rather than
-			// growing it (and copying it) log2(n) times: growth was a
-			// tenth of the gateway's CPU at full rate.
-			l.Data = slices.Grow(l.Data, len(l.Data)*(len(events)-1)*5/4)
-		}
+		data = enc.AppendEvent(data, e)
+		data = append(data, '\n')
+		ends[i] = len(data)
+	}
+	l := &Lines{Encoder: enc, Data: bytes.Clone(data), Ends: ends}
+	if cap(data) <= maxEncodeScratch {
+		*sp = data
+		encodeScratch.Put(sp)
 	}
 	return l
 }
+
+// encodeScratch holds the buffers EncodeLines encodes into; one larger
+// than maxEncodeScratch (a batch of large alerts) is left to the collector.
+var encodeScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxEncodeScratch = 4 << 20
 
 // Join makes one batch of several, carrying over their encoding by enc
 // when all of them have it already (the pipeline encodes before fan-out),

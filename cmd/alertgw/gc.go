@@ -11,13 +11,18 @@ import (
 // GOGC / GOMEMLIMIT environment variables are not set (they always win).
 //
 // Why: the gateway's live heap is small (≈ 20 MB at full rate: batches in
-// flight and the output queue), while it allocates ≈ 1 KB per event
-// (messages, events, encoded lines). With Go's default GOGC=100 it collects
-// every ≈ 20 MB allocated, and every cycle also scans ≈ 7 MB of pointer-
-// holding globals (gopacket's layer tables), whatever the heap: GC was
-// ≈ 15-25 % of the CPU in the end-to-end benchmark. GOGC=400 collects about
-// four times less often (measured: 3.1-3.4 → 2.6-2.9 CPU seconds per 500,000
-// events, docs/performance/e2e.md); the soft memory limit keeps the peak heap
+// flight and the output queue), while it allocates ≈ 4 KB per EVE event
+// (the datagram, the event and what it points to, the encoded line;
+// `run --memprofile`). With Go's default GOGC=100 it collects every
+// ≈ 20 MB allocated, and every cycle also scans ≈ 5 MB of pointer-holding
+// globals (gopacket's layer tables), whatever the heap: GC was ≈ 15-25 %
+// of the CPU in the end-to-end benchmark. (google/gopacket filled every
+// entry of those tables with pointers; its maintained fork,
+// github.com/gopacket/gopacket, which alertgw now uses, leaves unused
+// entries nil: that halved the marking work of a cycle,
+// docs/performance/ladder.md.) GOGC=400 collects about four times less
+// often (measured: 3.1-3.4 → 2.6-2.9 CPU seconds per 500,000 events,
+// docs/performance/e2e.md); the soft memory limit keeps the peak heap
 // (≈ 5 × live without it) within the RSS budget: when the heap nears the
 // limit the collector runs earlier, as with a smaller GOGC.
 //

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime/pprof"
 )
@@ -18,4 +19,19 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeAllocProfile writes what the run allocated, by call site (run
+// --memprofile, for benchmarks). Go samples one allocation per 512 KiB by
+// default, which is enough to rank the sites of a long run.
+func writeAllocProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		slog.Error("memory profile", "err", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		slog.Error("memory profile", "path", path, "err", err)
+	}
 }

@@ -26,7 +26,7 @@ import (
 )
 
 func runCmd() *cobra.Command {
-	var path, cpuProfile string
+	var path, cpuProfile, memProfile string
 	c := &cobra.Command{
 		Use:   "run",
 		Short: "Run the gateway (the embedded default configuration without --config)",
@@ -40,12 +40,17 @@ func runCmd() *cobra.Command {
 				}
 				defer stop()
 			}
+			if memProfile != "" {
+				defer writeAllocProfile(memProfile)
+			}
 			return run(cmd.Context(), path)
 		},
 	}
 	c.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML)")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file (benchmarks)")
+	c.Flags().StringVar(&memProfile, "memprofile", "", "write a pprof allocation profile of the whole run to this file at exit (benchmarks)")
 	cobra.CheckErr(c.Flags().MarkHidden("cpuprofile"))
+	cobra.CheckErr(c.Flags().MarkHidden("memprofile"))
 	return c
 }
 

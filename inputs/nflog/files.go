@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/google/gopacket/layers"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/internal/pcapfile"

@@ -119,9 +119,9 @@ func (s *Server) serveDgram(ctx context.Context, sk *socket, out *handoff, emit 
 			return fmt.Errorf("recvmmsg: %w", errno)
 		}
 		got := time.Now()
-		bytes := r.handle(n)
+		received := r.handle(n)
 		now := time.Now()
-		if d := r.pacer.after(n, bytes, n == len(r.hdrs), now.Sub(got), now); d > 0 {
+		if d := r.pacer.after(n, received, n == len(r.hdrs), now.Sub(got), now); d > 0 {
 			sleep(int64(d))
 		}
 	}
@@ -228,15 +228,7 @@ func (r *dgramReader) handle(n int) int {
 	if len(r.kept) == 0 {
 		return total
 	}
-	// One arena per batch, exactly sized: the messages must outlive the
-	// receive buffers (they live as long as their events).
-	arena := make([]byte, 0, size)
-	msgs := make([][]byte, 0, len(r.kept))
-	for _, data := range r.kept {
-		start := len(arena)
-		arena = append(arena, data...)
-		msgs = append(msgs, arena[start:len(arena):len(arena)])
-	}
+	msgs := arenaCopy(r.kept)
 	clear(r.kept)
 	r.kept = r.kept[:0]
 	if cap(r.shrunk) > 4<<20 {

@@ -257,14 +257,8 @@ func (l *lineReader) flush() {
 	for _, ln := range l.lines {
 		total += len(ln)
 	}
-	arena := make([]byte, 0, total)
-	msgs := make([][]byte, len(l.lines))
-	for i, ln := range l.lines {
-		start := len(arena)
-		arena = append(arena, ln...)
-		msgs[i] = arena[start:len(arena):len(arena)]
-		l.lines[i] = nil
-	}
+	msgs := arenaCopy(l.lines)
+	clear(l.lines)
 	l.lines = l.lines[:0]
 	l.out.put(l.s.batch(msgs), total, false)
 }

@@ -4,14 +4,15 @@ import (
 	"encoding/binary"
 	"errors"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 )
 
-// gopacket v1.1.19 has no DecodingLayer for IPv6 routing/destination
-// options that stops at a non-first fragment, nor for AH and ESP. These
-// small layers fill the gaps so that one reused DecodingLayerParser walks
-// the whole header chain without allocating.
+// gopacket has no DecodingLayer for the IPv6 routing header, and its
+// destination-options and AH layers keep every option (allocating per
+// packet) where NFLOG needs only the next header. These small layers fill
+// the gaps so that one reused DecodingLayerParser walks the whole header
+// chain without allocating.
 
 var errShortExt = errors.New("IPv6 extension header truncated")
 

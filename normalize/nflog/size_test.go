@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket/layers"
+	"github.com/gopacket/gopacket/layers"
 )
 
 // TestRecordFits checks that the busiest packets keep their Details in the

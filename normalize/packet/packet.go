@@ -12,8 +12,8 @@ import (
 	"net/netip"
 	"sync"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/alertgw/alertgw/normalize"
 )

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket/pcapgo"
+	"github.com/gopacket/gopacket/pcapgo"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/alertgw/alertgw/internal/schematest"
