@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"runtime/pprof"
 )
@@ -21,17 +20,24 @@ func startCPUProfile(path string) (stop func(), err error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-// writeAllocProfile writes what the run allocated, by call site (run
-// --memprofile, for benchmarks). Go samples one allocation per 512 KiB by
-// default, which is enough to rank the sites of a long run.
-func writeAllocProfile(path string) {
+// startAllocProfile creates path now, so that a bad path fails the start
+// rather than the end of a benchmark, and returns the function that writes
+// what the run allocated, by call site, into it (run --memprofile). Go
+// samples about one allocation per 512 KiB, enough to rank the sites of a
+// long run.
+func startAllocProfile(path string) (write func() error, err error) {
 	f, err := os.Create(path)
 	if err != nil {
-		slog.Error("memory profile", "err", err)
-		return
+		return nil, fmt.Errorf("memory profile: %w", err)
 	}
-	defer f.Close()
-	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-		slog.Error("memory profile", "path", path, "err", err)
-	}
+	return func() error {
+		err := pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("memory profile %s: %w", path, err)
+		}
+		return nil
+	}, nil
 }

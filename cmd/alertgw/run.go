@@ -31,7 +31,7 @@ func runCmd() *cobra.Command {
 		Use:   "run",
 		Short: "Run the gateway (the embedded default configuration without --config)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			defer tuneGC()()
 			if cpuProfile != "" {
 				stop, err := startCPUProfile(cpuProfile)
@@ -41,7 +41,15 @@ func runCmd() *cobra.Command {
 				defer stop()
 			}
 			if memProfile != "" {
-				defer writeAllocProfile(memProfile)
+				write, perr := startAllocProfile(memProfile)
+				if perr != nil {
+					return perr
+				}
+				defer func() {
+					if werr := write(); werr != nil && err == nil {
+						err = werr
+					}
+				}()
 			}
 			return run(cmd.Context(), path)
 		},

@@ -2,6 +2,7 @@ package nflog
 
 import (
 	"bytes"
+	"errors"
 	"net/netip"
 	"strconv"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/alertgw/alertgw/normalize"
+	"github.com/alertgw/alertgw/normalize/packet"
 )
 
 // IfaceResolver turns an interface index into its name. The input keeps a
@@ -50,7 +52,7 @@ type Decoder struct {
 	decoded        []gopacket.LayerType
 
 	ip4   layers.IPv4
-	ip6   layers.IPv6
+	ip6   packet.IPv6 // keeps the addresses when a hop-by-hop header is malformed
 	ext   ip6Ext
 	frag  ip6Frag
 	ah    ipAH
@@ -105,6 +107,10 @@ func NewDecoder(l *Labeler, r IfaceResolver) *Decoder {
 	d.decoded = make([]gopacket.LayerType, 0, 8)
 	return d
 }
+
+// errMalformedIPv6 reports an IPv6 packet whose fixed header alone could be
+// decoded (see packet.IPv6).
+var errMalformedIPv6 = errors.New("IPv6 extension headers malformed")
 
 // Pre-encoded JSON values for Details.
 var (
@@ -395,6 +401,9 @@ func (d *Decoder) payload(p []byte, r *Record, det details) {
 				det.num("ip6_flow_label", uint64(ip.FlowLabel))
 			}
 			det.num("ip6_next_header", uint64(ip.NextHeader))
+			if ip.Malformed && err == nil {
+				err = errMalformedIPv6
+			}
 		case layers.LayerTypeIPv6Fragment:
 			pk.IPID = d.fragID
 			det.num("frag_offset", uint64(d.fragOffset))

@@ -152,6 +152,11 @@ func payloadCases(t testing.TB) []payloadCase {
 		{name: "later ipv6 fragment has none", payload: frag6(5, false), proto: 17, details: map[string]string{"frag_offset": "5"}},
 		{name: "truncated tcp (copy range)", payload: serialize(t, ip4(layers.IPProtocolTCP), tcp("S"))[:30], proto: 6,
 			details: map[string]string{"payload_error": `"truncated"`}},
+		// A hop-by-hop header claiming 48 bytes where 8 are: gopacket
+		// refuses the IPv6 layer; the fixed header's fields stay.
+		{name: "ipv6 with a malformed hop-by-hop header keeps its addresses",
+			payload: serialize(t, ip6(layers.IPProtocolIPv6HopByHop), gopacket.Payload(append([]byte{byte(layers.IPProtocolTCP), 5, 1, 4, 0, 0, 0, 0}, serialize(t, tcp("S"))...))),
+			proto:   0, details: map[string]string{"payload_error": `"malformed"`, "ip6_next_header": "0"}},
 	}
 }
 

@@ -41,10 +41,10 @@ type Result struct {
 
 // Decoder holds one set of reusable layers.
 type Decoder struct {
-	eth   layers.Ethernet
-	dot1q layers.Dot1Q
+	eth   ethernet
+	dot1q dot1q
 	ip4   layers.IPv4
-	ip6   layers.IPv6
+	ip6   IPv6
 	tcp   layers.TCP
 	udp   layers.UDP
 	icmp4 layers.ICMPv4
@@ -248,7 +248,7 @@ func (d *Decoder) fill(ev *normalize.Event, res *Result) {
 			ip := &d.ip6
 			ev.SrcIP = addr16(ip.SrcIP)
 			ev.DestIP = addr16(ip.DstIP)
-			ev.SetProto(finalProto(ip))
+			ev.SetProto(finalProto(&ip.IPv6))
 			pkt = ensure(ev)
 			pkt.Len = uint32(ip.Length) + 40
 			pkt.TTL, pkt.HasTTL = ip.HopLimit, true
@@ -290,9 +290,14 @@ func (d *Decoder) fill(ev *normalize.Event, res *Result) {
 
 // finalProto returns the upper-layer protocol of an IPv6 packet, stepping
 // over extension headers (0 hop-by-hop, 43 routing, 44 fragment, 60
-// destination options, 51 AH) so that proto is never "ipv6-frag".
+// destination options, 51 AH) so that proto is never "ipv6-frag". A
+// hop-by-hop header gopacket decoded is no longer in the payload: the walk
+// starts at the header it names.
 func finalProto(ip *layers.IPv6) uint8 {
 	nh := uint8(ip.NextHeader)
+	if ip.HopByHop != nil {
+		nh = uint8(ip.HopByHop.NextHeader)
+	}
 	data := ip.Payload
 	for range 8 {
 		switch nh {

@@ -120,3 +120,54 @@ func FuzzDecode(f *testing.F) {
 		d.Decode(LinkType(link), data, &ev)
 	})
 }
+
+// A hop-by-hop header claiming 48 bytes where 8 are makes gopacket refuse
+// the IPv6 layer; the event keeps the fixed header's addresses and hop
+// limit, over raw IP and over Ethernet.
+func TestIPv6MalformedHopByHopKeepsAddresses(t *testing.T) {
+	ip := &layers.IPv6{Version: 6, HopLimit: 7, NextHeader: layers.IPProtocolIPv6HopByHop, SrcIP: net.ParseIP("fd00::1"), DstIP: net.ParseIP("fd00::2")}
+	hop := []byte{byte(layers.IPProtocolUDP), 5, 1, 4, 0, 0, 0, 0}
+	raw := build(t, ip, gopacket.Payload(append(hop, 0x13, 0x88, 0x00, 0x35, 0, 8, 0, 0)))
+	eth := build(t, &layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: layers.EthernetTypeIPv6}, gopacket.Payload(raw))
+	for _, tc := range []struct {
+		link LinkType
+		data []byte
+	}{{LinkRaw, raw}, {LinkEthernet, eth}} {
+		var ev normalize.Event
+		r := NewDecoder().Decode(tc.link, tc.data, &ev)
+		if !r.Decoded || ev.SrcIP.String() != "fd00::1" || ev.DestIP.String() != "fd00::2" || ev.Packet == nil || ev.Packet.TTL != 7 {
+			t.Errorf("link %d: decoded %v, %s → %s, packet %+v", tc.link, r.Decoded, ev.SrcIP, ev.DestIP, ev.Packet)
+		}
+		if ev.HasPorts {
+			t.Errorf("link %d: ports %d→%d read past a malformed header", tc.link, ev.SrcPort, ev.DestPort)
+		}
+	}
+}
+
+// EtherType 0xffff is not IPv4, whatever gopacket maps it to.
+func TestEtherTypeRawIsNotIP(t *testing.T) {
+	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 61, Protocol: layers.IPProtocolUDP, SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2}}
+	for _, ls := range [][]gopacket.SerializableLayer{
+		{&layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: layers.EthernetTypeRaw}, ip},
+		{&layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: layers.EthernetTypeDot1Q}, &layers.Dot1Q{VLANIdentifier: 5, Type: layers.EthernetTypeRaw}, ip},
+	} {
+		var ev normalize.Event
+		if r := NewDecoder().Decode(LinkEthernet, build(t, ls...), &ev); r.Decoded || ev.SrcIP.IsValid() {
+			t.Errorf("%d layers: decoded %v, source %s", len(ls), r.Decoded, ev.SrcIP)
+		}
+	}
+}
+
+// The protocol after a hop-by-hop header is the one that header names, even
+// when the transport header that follows is cut short (gopacket has taken
+// the hop-by-hop header out of the payload already).
+func TestIPv6ProtocolAfterHopByHop(t *testing.T) {
+	ip := &layers.IPv6{Version: 6, HopLimit: 7, NextHeader: layers.IPProtocolIPv6HopByHop, SrcIP: net.ParseIP("fd00::1"), DstIP: net.ParseIP("fd00::2")}
+	hop := []byte{byte(layers.IPProtocolTCP), 0, 1, 4, 0, 0, 0, 0}
+	tcpStart := []byte{0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 1, 0, 0} // 10 of TCP's 20 bytes
+	var ev normalize.Event
+	NewDecoder().Decode(LinkRaw, build(t, ip, gopacket.Payload(append(hop, tcpStart...))), &ev)
+	if !ev.HasProto || ev.Proto != 6 {
+		t.Errorf("proto %d (has %v), want 6", ev.Proto, ev.HasProto)
+	}
+}
