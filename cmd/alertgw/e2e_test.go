@@ -452,9 +452,16 @@ func TestE2EDefaultConfig(t *testing.T) {
 	}
 	// The start log says what to paste into suricata.yaml: the socket's
 	// absolute path (Suricata would resolve ./run/… against its log dir).
+	// The line follows the socket's creation, which is what start waited
+	// for: on a loaded machine it may take a moment.
 	abs, _ := filepath.Abs(g.sock)
-	if b, _ := os.ReadFile(g.log); !strings.Contains(string(b), "filename: "+abs+"}") {
-		t.Errorf("the start log does not print the absolute socket path %s to paste:\n%s", abs, b)
+	deadline := time.Now().Add(10 * time.Second)
+	for b, _ := os.ReadFile(g.log); !strings.Contains(string(b), "filename: "+abs+"}"); b, _ = os.ReadFile(g.log) {
+		if time.Now().After(deadline) {
+			t.Errorf("the start log does not print the absolute socket path %s to paste:\n%s", abs, b)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	recs := inputRecords(t)[:3]
 	sendRecords(t, "dgram", g.sock, recs)
