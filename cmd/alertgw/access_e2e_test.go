@@ -141,17 +141,7 @@ func TestE2ERunAsDropsEverything(t *testing.T) {
 			g.start(t, sock)
 
 			// The drop happens just after the sockets are bound: wait for it.
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				b, _ := os.ReadFile(g.log)
-				if bytes.Contains(b, []byte("dropped privileges")) {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("no privilege drop logged:\n%s", b)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			g.waitLog(t, "no privilege drop logged", "dropped privileges")
 			sendRecords(t, "dgram", sock, inputRecords(t)[:3])
 			waitLines(t, g.events, 3)
 

@@ -165,17 +165,7 @@ outputs:
 	g := &gateway{dir: dir, sock: sock, log: filepath.Join(dir, "gateway.log")}
 	g.cmd = exec.Command(gatewayBinary(t), "run", "--config", cfgPath)
 	g.start(t, sock)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		logged, _ := os.ReadFile(g.log)
-		if bytes.Contains(logged, []byte(`"level":"warn"`)) && bytes.Contains(logged, []byte("beyond loopback without admin.token_file")) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no warning about the open admin endpoint:\n%s", logged)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	g.waitLog(t, "no warning about the open admin endpoint", `"level":"warn"`, "beyond loopback without admin.token_file")
 	if code, body := postReload(t, "http://127.0.0.1:"+port+"/-/reload", map[string]string{"Content-Type": "application/json"}, "{}"); code != http.StatusForbidden {
 		t.Errorf("reload without a token configured: %d %q, want 403", code, body)
 	}

@@ -83,6 +83,28 @@ type gateway struct {
 	exited chan struct{} // closed once Wait has returned (after done got its value)
 }
 
+// waitLog waits up to 10 s for the gateway's log to hold every one of subs
+// (a line is often written just after what start waited for, the socket)
+// and fails the test, showing the log, if it does not.
+func (g *gateway) waitLog(t *testing.T, what string, subs ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		logged, _ := os.ReadFile(g.log)
+		missing := false
+		for _, s := range subs {
+			missing = missing || !bytes.Contains(logged, []byte(s))
+		}
+		if !missing {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s:\n%s", what, logged)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // shortDir returns a fresh directory short enough for socket paths.
 func shortDir(t *testing.T) string {
 	t.Helper()
@@ -452,17 +474,8 @@ func TestE2EDefaultConfig(t *testing.T) {
 	}
 	// The start log says what to paste into suricata.yaml: the socket's
 	// absolute path (Suricata would resolve ./run/… against its log dir).
-	// The line follows the socket's creation, which is what start waited
-	// for: on a loaded machine it may take a moment.
 	abs, _ := filepath.Abs(g.sock)
-	deadline := time.Now().Add(10 * time.Second)
-	for b, _ := os.ReadFile(g.log); !strings.Contains(string(b), "filename: "+abs+"}"); b, _ = os.ReadFile(g.log) {
-		if time.Now().After(deadline) {
-			t.Errorf("the start log does not print the absolute socket path %s to paste:\n%s", abs, b)
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	g.waitLog(t, "the start log does not print the absolute socket path "+abs+" to paste", "filename: "+abs+"}")
 	recs := inputRecords(t)[:3]
 	sendRecords(t, "dgram", g.sock, recs)
 	lines := waitLines(t, g.events, 3)

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 
@@ -73,17 +72,7 @@ func TestE2ERunAsKeepsSysNiceForReaderNice(t *testing.T) {
 	g := &gateway{dir: dir, sock: sock, events: filepath.Join(outDir, "events.json"), log: filepath.Join(dir, "gateway.log")}
 	g.cmd = exec.Command(gatewayBinary(t), "run", "--config", cfg)
 	g.start(t, sock)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		logged, _ := os.ReadFile(g.log)
-		if bytes.Contains(logged, []byte("dropped privileges")) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no privilege drop logged:\n%s", logged)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	g.waitLog(t, "no privilege drop logged", "dropped privileges")
 	sendRecords(t, "dgram", sock, inputRecords(t)[:3])
 	waitLines(t, g.events, 3)
 
