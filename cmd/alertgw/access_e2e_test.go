@@ -136,14 +136,7 @@ func TestE2ERunAsDropsEverything(t *testing.T) {
 			outDir := ownedDir(t, filepath.Join(dir, "out"), 0o755, nobodyID, nobodyID)
 			sock := filepath.Join(sockDir, "s.sock")
 			cfg := suricataConfig(t, dir, sock, outDir, fmt.Sprintf("run_as: {user: %q}", fmt.Sprint(nobodyID)))
-			g := &gateway{dir: dir, sock: sock, events: filepath.Join(outDir, "events.json"), log: filepath.Join(dir, "gateway.log")}
-			g.cmd = exec.Command(gatewayBinary(t), "run", "--config", cfg)
-			g.start(t, sock)
-
-			// The drop happens just after the sockets are bound: wait for it.
-			g.waitLog(t, "no privilege drop logged", "dropped privileges")
-			sendRecords(t, "dgram", sock, inputRecords(t)[:3])
-			waitLines(t, g.events, 3)
+			g := startDroppedGateway(t, dir, sock, outDir, cfg)
 
 			lines := procStatus(t, g.cmd.Process.Pid)
 			want := map[string]string{
@@ -286,4 +279,18 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// startDroppedGateway runs a gateway whose config has run_as, waits for it
+// to drop its privileges (just after the sockets are bound) and checks that
+// it still delivers: three records from sock reach outDir/events.json.
+func startDroppedGateway(t *testing.T, dir, sock, outDir, cfg string) *gateway {
+	t.Helper()
+	g := &gateway{dir: dir, sock: sock, events: filepath.Join(outDir, "events.json"), log: filepath.Join(dir, "gateway.log")}
+	g.cmd = exec.Command(gatewayBinary(t), "run", "--config", cfg)
+	g.start(t, sock)
+	g.waitLog(t, "no privilege drop logged", "dropped privileges")
+	sendRecords(t, "dgram", sock, inputRecords(t)[:3])
+	waitLines(t, g.events, 3)
+	return g
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -69,12 +68,7 @@ func TestE2ERunAsKeepsSysNiceForReaderNice(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(withNice), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	g := &gateway{dir: dir, sock: sock, events: filepath.Join(outDir, "events.json"), log: filepath.Join(dir, "gateway.log")}
-	g.cmd = exec.Command(gatewayBinary(t), "run", "--config", cfg)
-	g.start(t, sock)
-	g.waitLog(t, "no privilege drop logged", "dropped privileges")
-	sendRecords(t, "dgram", sock, inputRecords(t)[:3])
-	waitLines(t, g.events, 3)
+	g := startDroppedGateway(t, dir, sock, outDir, cfg)
 
 	const sysNice = "0000000000800000" // bit 23, CAP_SYS_NICE
 	want := map[string]string{"CapPrm:": sysNice, "CapEff:": sysNice, "CapBnd:": sysNice, "CapAmb:": "0000000000000000", "Uid:": "65534 65534 65534 65534"}
