@@ -102,8 +102,12 @@ type Log struct {
 
 // Pipeline tunes the normalizer workers and shutdown.
 type Pipeline struct {
-	Workers         int           `mapstructure:"workers"`          // 0: one per CPU
-	BatchSize       int           `mapstructure:"batch_size"`       // most messages handed over at once
+	Workers int `mapstructure:"workers"` // 0: one per CPU
+	// Deprecated: BatchSize never had an effect (batches are bounded by
+	// each input's reads, the socket hand-off and each output's
+	// batch.max_events). It is accepted, with a warning, so that a
+	// configuration written from the earlier sample still loads.
+	BatchSize       int           `mapstructure:"batch_size"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"` // drain deadline on SIGTERM
 	Journal         Journal       `mapstructure:"journal"`
 	// MaxInflightBytes bounds the raw messages between the inputs and the
@@ -140,7 +144,6 @@ var defaults = map[string]any{
 	"log.level":                   "info",
 	"log.format":                  "auto",
 	"pipeline.workers":            0,
-	"pipeline.batch_size":         256,
 	"pipeline.shutdown_timeout":   "10s",
 	"pipeline.journal.mode":       JournalAuto,
 	"pipeline.max_inflight_bytes": "64MiB",
@@ -297,9 +300,6 @@ func (f *File) validate() Problems {
 	}
 	if f.Pipeline.Workers < 0 || f.Pipeline.Workers > 256 {
 		p.Add("pipeline.workers", "must be between 0 (one per CPU) and 256; got %d", f.Pipeline.Workers)
-	}
-	if f.Pipeline.BatchSize < 1 || f.Pipeline.BatchSize > 65536 {
-		p.Add("pipeline.batch_size", "must be between 1 and 65536; got %d", f.Pipeline.BatchSize)
 	}
 	if f.Pipeline.MaxInflightBytes < 1<<20 || f.Pipeline.MaxInflightBytes > 1<<40 {
 		p.Add("pipeline.max_inflight_bytes", "must be between 1MiB and 1TiB; got %d", uint64(f.Pipeline.MaxInflightBytes))

@@ -2,9 +2,10 @@
 // pipeline. Each source lives in its own sub-package (inputs/suricata, …)
 // and is registered in one place, cmd/alertgw/plugins.go.
 //
-// An input does the I/O (sockets, files, netlink) and nothing else: turning
-// bytes into events is the job of a Decoder from the normalize packages, run
-// by the pipeline's worker goroutines, on every core.
+// An input does the I/O (sockets, files, netlink): turning bytes into events
+// is the job of a Decoder from the normalize packages, run by the pipeline's
+// worker goroutines, on every core, or, for the small batches of an input
+// that keeps up, on the input's own goroutine (DirectEmitter).
 package inputs
 
 import (

@@ -77,6 +77,9 @@ func preflight(f *config.File, ins []decodedInput, outs []decodedOutput) (errs, 
 		uses = append(uses, config.PathUse{Key: "pipeline.journal.path", Path: f.Pipeline.Journal.Path, Use: config.PathWriteDir})
 	}
 	errs, warns = config.CheckPaths(uses)
+	if f.Pipeline.BatchSize != 0 { //nolint:staticcheck // the one use of the deprecated key: saying it is ignored
+		warns.Add("pipeline.batch_size", "has no effect and is ignored (it never had one): remove it; batch sizes are set per input and by each output's batch.max_events")
+	}
 	// The admin token file, with the checks run applies to it (it exists,
 	// is not readable by everyone, holds one usable token).
 	if f.Admin.TokenFile != "" {

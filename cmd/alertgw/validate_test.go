@@ -119,3 +119,44 @@ func TestValidateDirectoriesAsAnotherUser(t *testing.T) {
 		t.Errorf("directories that may appear later: exit %d\n%s", code, out)
 	}
 }
+
+// TestPreflightWarnsIgnoredBatchSize: pipeline.batch_size, which never had
+// an effect, still loads (configurations from the earlier sample have it)
+// but run and validate say it is ignored.
+func TestPreflightWarnsIgnoredBatchSize(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		pipeline string
+		warn     bool
+	}{
+		{"set", "pipeline: {batch_size: 256}\n", true},
+		{"absent", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := fmt.Sprintf(`admin: {listen: ""}
+dead_letter: {path: %[1]s/dl.json}
+%[2]sinputs:
+  - {name: eve, type: suricata, socket: %[1]s/s.sock}
+outputs:
+  - {name: out, type: file, path: %[1]s/out.json}
+`, dir, tc.pipeline)
+			path := filepath.Join(dir, "c.yaml")
+			if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, ins, outs, probs, err := loadConfig(path)
+			if err != nil || probs.Err() != nil {
+				t.Fatalf("load: %v %v", err, probs.Err())
+			}
+			errs, warns := preflight(f, ins, outs)
+			if errs.Err() != nil {
+				t.Fatalf("preflight: %v", errs.Err())
+			}
+			got := strings.Contains(fmt.Sprint(warns), "pipeline.batch_size")
+			if got != tc.warn {
+				t.Errorf("warning about pipeline.batch_size: %v, want %v (warnings: %v)", got, tc.warn, warns)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 // Package suricata is the Suricata EVE input: it listens where Suricata's
 // eve-log output (filetype unix_dgram or unix_stream) connects, and hands
-// each EVE record to the EVE decoder on the pipeline's workers.
+// each EVE record to the EVE decoder (on the pipeline's workers, or on the
+// socket's reader while it keeps up).
 package suricata
 
 import (
@@ -62,7 +63,7 @@ func (o *Options) Validate() config.Problems {
 }
 
 // Input reads EVE records from one or more sockets; the pipeline decodes
-// them with eve.Decoder on its workers.
+// them with eve.Decoder.
 type Input struct {
 	srv *unixsock.Server
 }

@@ -17,8 +17,9 @@ const DefaultHandoffBytes = 16 << 20
 // only max_dgram_qlen datagrams (512 with systemd, 10 by default), so at
 // 50,000 events/s a reader that stops for 10 ms while the workers are busy
 // or the host is loaded makes a non-blocking sender (Suricata live mode)
-// drop. The readers therefore only read and copy, and put batches here; one
-// goroutine hands them to the pipeline. When the pipeline falls behind by
+// drop. A reader that falls behind therefore only reads and copies, and puts
+// its batches here; one goroutine hands them to the pipeline (a reader that
+// keeps up takes the direct path instead, see put). When the pipeline falls behind by
 // more than max bytes, put blocks: back-pressure then reaches the kernel
 // queue and the sender, as before, but only after this buffer has absorbed
 // the burst.

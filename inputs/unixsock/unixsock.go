@@ -9,17 +9,20 @@
 //     socket; the socket is bound under a temporary name, given its mode and
 //     group, then rename()d onto the final path, so it is never reachable
 //     with the wrong permissions; it is removed on shutdown;
-//   - datagrams read in batches with recvmmsg(2), through the Go netpoller,
-//     into reusable buffers, with MSG_TRUNC detected per message;
+//   - datagrams read in batches with recvmmsg(2) outside the Go netpoller
+//     (pollfree.go), paced so that each read brings several (pacer.go), into
+//     reusable buffers, with MSG_TRUNC detected per message;
 //   - newline-delimited streams with several concurrent connections, lines
 //     split across reads and a bound on line length;
 //   - a drain on shutdown: what the kernel already queued is read before the
 //     socket is closed.
 //
 // Messages are copied out of the receive buffers into one fresh arena per
-// batch (the pipeline's decoders may keep sub-slices of them) and go through
-// a bounded hand-off buffer to inputs.Emitter.Messages, so that the readers
-// keep draining the sockets while the pipeline is busy (see handoff.go).
+// batch (the pipeline's decoders may keep sub-slices of them). A datagram
+// reader that keeps up normalizes its small batches itself, through the
+// pipeline's direct path; otherwise batches go through a bounded hand-off
+// buffer to inputs.Emitter.Messages, so that the readers keep draining the
+// sockets while the pipeline is busy (see handoff.go).
 //
 // What cannot be handed on whole is dead-lettered through Emitter.Failed
 // (counted in Stats.Failed): a truncated datagram with reason "truncated"
