@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/store"
 )
 
 // DefaultListen is the console's address in the embedded default config.
@@ -35,7 +36,8 @@ type Options struct {
 	// LoginLink prints a login link at start when the users file is empty
 	// and the console is on loopback (the quick start's way in).
 	LoginLink bool `mapstructure:"login_link"`
-	// QueryTimeout cuts a page's store queries; the page says so.
+	// QueryTimeout cuts a page's store queries (at most 1m, the store's
+	// limit for one request); the page says so.
 	QueryTimeout time.Duration `mapstructure:"query_timeout"`
 }
 
@@ -81,8 +83,8 @@ func (o *Options) Validate() config.Problems {
 	if o.Refresh != 0 && o.Refresh < 2*time.Second {
 		p.Add("refresh", "must be 0 (off) or at least 2s; got %s", o.Refresh)
 	}
-	if o.QueryTimeout < time.Second || o.QueryTimeout > 5*time.Minute {
-		p.Add("query_timeout", "must be between 1s and 5m; got %s", o.QueryTimeout)
+	if o.QueryTimeout < time.Second || o.QueryTimeout > store.MaxTimeout {
+		p.Add("query_timeout", "must be between 1s and %s (the store's limit for one request); got %s", store.MaxTimeout, o.QueryTimeout)
 	}
 	return p
 }

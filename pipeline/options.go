@@ -65,8 +65,9 @@ type Buffer struct {
 
 // Batching groups queued events into one Write.
 type Batching struct {
-	// MaxEvents is the most events one Write receives; queued batches are
-	// joined up to it.
+	// MaxEvents is the most events one Write receives when queued batches
+	// are joined or the disk buffer is read; one batch larger than it (a
+	// forward request, a Kafka fetch) is written whole.
 	MaxEvents int `mapstructure:"max_events"`
 	// Linger is how long to wait for a batch to fill; 0 lingers not, but
 	// under a steady flow of small batches writes at most once a

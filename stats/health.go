@@ -9,7 +9,7 @@ import (
 const (
 	StateOK       = "ok"       // delivering
 	StateDegraded = "degraded" // failing or spilling to disk, but buffering within its limits
-	StateFailing  = "failing"  // failing for longer than the grace period, or its buffer is full: not ready
+	StateFailing  = "failing"  // failing for longer than the grace period, failing with its buffer full, or paused: not ready
 )
 
 // Health is an output's state and why.
@@ -25,9 +25,12 @@ func (h Health) Ready() bool { return h.State != StateFailing }
 // Health tells the output's state at now. An output whose destination has
 // refused every attempt for longer than grace is failing, however much
 // room its buffer has left: events pile up and nothing reaches the
-// destination. So is one whose buffer is full (it blocks or drops, by its
-// when_full policy). Within grace, or while it overflows to its disk
-// buffer, it is degraded: nothing is lost yet, but it is not fine.
+// destination. So is one that fails with its buffer full (it blocks or
+// drops, by its when_full policy), and one that is paused. Within grace,
+// while it overflows to its disk buffer, or while it delivers but its
+// buffer is full (the destination takes events slower than they come: the
+// inputs are held back or events dropped, by when_full), it is degraded:
+// it is not fine, but it is delivering, and a restart would not help.
 func (o *Output) Health(now time.Time, grace time.Duration) Health {
 	failingFor, lastErr := o.FailingFor(now)
 	switch {
@@ -41,6 +44,8 @@ func (o *Output) Health(now time.Time, grace time.Duration) Health {
 		return Health{StateDegraded, fmt.Sprintf("failing for %s, retrying; %s buffered: %s", roundDur(failingFor), o.fill(), lastErr), failingFor}
 	case o.Spilling.Load():
 		return Health{StateDegraded, fmt.Sprintf("buffering on disk (%s): the destination is slower than the events arriving", o.fill()), 0}
+	case o.Capacity.Load() > 0 && o.bufferFull():
+		return Health{StateDegraded, fmt.Sprintf("buffer full (%s): the destination takes events slower than they arrive; when_full applies", o.fill()), 0}
 	}
 	return Health{State: StateOK}
 }

@@ -295,13 +295,16 @@ func (o *Output) Ready() bool {
 	if o.Paused.Load() != nil {
 		return false
 	}
-	if !o.Failing.Load() {
-		return true
-	}
+	return !o.Failing.Load() || !o.bufferFull()
+}
+
+// bufferFull reports whether the output's buffer is at its limit: its disk
+// buffer at max_bytes, or, without one, its memory queue at max_events.
+func (o *Output) bufferFull() bool {
 	if limit := o.BufferLimit.Load(); limit > 0 {
-		return o.BufferedBytes.Load() < limit
+		return o.BufferedBytes.Load() >= limit
 	}
-	return o.Queued.Load() < o.Capacity.Load()
+	return o.Queued.Load() >= o.Capacity.Load()
 }
 
 // DeadLetter counts what the dead-letter file did.

@@ -75,6 +75,13 @@ func TestEndpoints(t *testing.T) {
 		}
 	}
 
+	// A delivering output whose queue is full (a destination slower than
+	// the events): ready, and degraded, saying so.
+	out.Queued.Store(10)
+	if code, body := get(t, base+"/readyz"); code != 200 || !strings.Contains(body, "degraded: output events: buffer full (10/10 events)") {
+		t.Errorf("readyz %d %q, want 200 and degraded with a full queue while delivering", code, body)
+	}
+
 	// A failing output with a full queue, and a stopped input: not ready.
 	out.WriteFailed(time.Now(), errors.New("connection refused"))
 	out.Queued.Store(10)

@@ -2,8 +2,10 @@ package unified2
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/alertgw/alertgw/internal/snortgold"
@@ -103,5 +105,44 @@ func TestEvent3AndExtraData(t *testing.T) {
 	snortgold.ValidateSchema(t, &ev)
 	if ev.Action != normalize.ActionBlocked || ev.Proto != 58 || ev.ICMPType != 128 || ev.HasPorts {
 		t.Errorf("suricata drop: %s proto %d icmp %d", ev.Action, ev.Proto, ev.ICMPType)
+	}
+}
+
+// TestVLANIDBeyond12Bits: an event record's vlan_id is a 12-bit 802.1Q id
+// (Snort writes VTH_VLAN); a larger value is not put in vlan, where the
+// schema would refuse it, but kept under details.vlan_id.
+func TestVLANIDBeyond12Bits(t *testing.T) {
+	for _, tc := range []struct {
+		id       uint16
+		wantVLAN []uint16
+		detail   string
+	}{
+		{12, []uint16{12}, ""},
+		{4095, []uint16{4095}, ""},
+		{4096, nil, "4096"},
+		{0xffff, nil, "65535"},
+	} {
+		t.Run(fmt.Sprint(tc.id), func(t *testing.T) {
+			e := Event{Type: TypeIDSEventVLAN, EventID: 1, Second: 1795384450, GID: 1, SID: 2, Src: netip.MustParseAddr("10.0.0.1"),
+				Dst: netip.MustParseAddr("10.0.0.2"), SPortIType: 1, DPortICode: 2, Proto: 6, VLAN: tc.id}
+			body, _ := AppendEventBody(nil, &e)
+			var g Aggregator
+			var a *Alert
+			if err := Split(AppendRecord(nil, TypeIDSEventVLAN, body), func(r Record) error {
+				_, err := g.Add(r)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if a = g.Flush(); a == nil {
+				t.Fatal("no alert")
+			}
+			var ev normalize.Event
+			(&Mapper{}).Map(a, &ev)
+			snortgold.ValidateSchema(t, &ev)
+			if !slices.Equal(ev.VLAN, tc.wantVLAN) || string(ev.Details.Get("vlan_id")) != tc.detail {
+				t.Errorf("vlan %v, details.vlan_id %q; want %v, %q", ev.VLAN, ev.Details.Get("vlan_id"), tc.wantVLAN, tc.detail)
+			}
+		})
 	}
 }

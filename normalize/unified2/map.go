@@ -72,6 +72,9 @@ type Mapper struct {
 	NoPacketBytes bool
 }
 
+// maxVLAN is the largest 802.1Q VLAN id (12 bits).
+const maxVLAN = 4095
+
 // Map fills ev from a.
 func (m *Mapper) Map(a *Alert, ev *normalize.Event) {
 	ev.Source.Type = "unified2"
@@ -111,7 +114,7 @@ func (m *Mapper) Map(a *Alert, ev *normalize.Event) {
 	default:
 		ev.HasICMP = false
 	}
-	if e.VLAN != 0 && len(ev.VLAN) == 0 {
+	if e.VLAN != 0 && e.VLAN <= maxVLAN && len(ev.VLAN) == 0 {
 		ev.VLAN = append(ev.VLAN, e.VLAN)
 	}
 	if len(e.AppName) > 0 {
@@ -153,6 +156,11 @@ func (m *Mapper) Map(a *Alert, ev *normalize.Event) {
 	}
 	if e.MPLSLabel != 0 {
 		det.uint("mpls_label", uint64(e.MPLSLabel))
+	}
+	if e.VLAN > maxVLAN {
+		// Snort writes the 12-bit id (VTH_VLAN); more is not a VLAN id the
+		// schema can carry: kept as the record says.
+		det.uint("vlan_id", uint64(e.VLAN))
 	}
 	m.packets(a, &det)
 	det.extra("extra_data", a.Extra)

@@ -60,9 +60,10 @@ type Options struct {
 	// Retention deletes a partition whole once the end of its day (or
 	// hour) is longer ago than this: 90d, 2w, 36h; 0 keeps everything.
 	Retention evstore.Age `mapstructure:"retention"`
-	// MaxBytes is a disk budget for the whole directory (databases, WAL
-	// and shared memory): while the store is larger the oldest partitions
-	// are deleted; the newest always stays. 0: none.
+	// MaxBytes is a disk budget for the store's partitions (their
+	// databases, WAL and shared memory; not the console's state or other
+	// files): while they are larger the oldest partitions are deleted; the
+	// newest always stays. 0: none.
 	MaxBytes config.Size `mapstructure:"max_bytes"`
 	// Partition is day or hour (UTC, by the time the gateway received the
 	// event). Hourly partitions make retention finer and a file's indexes

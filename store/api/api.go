@@ -13,6 +13,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,8 +45,11 @@ type Handler struct {
 
 // New returns the API over rd.
 func New(rd store.Reader, o Options) *Handler {
-	if o.Timeout <= 0 || o.Timeout > store.MaxTimeout {
+	switch {
+	case o.Timeout <= 0:
 		o.Timeout = store.DefaultTimeout
+	case o.Timeout > store.MaxTimeout:
+		o.Timeout = store.MaxTimeout // as every request's is (store.Filter)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -242,7 +246,12 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(append(e.JSON, '\n')) // as in writeJSON
+	// The stored line with <, > and & escaped as \u003c …, as writeJSON
+	// escapes every other answer: no sensor text is ever markup.
+	var buf bytes.Buffer
+	json.HTMLEscape(&buf, e.JSON)
+	buf.WriteByte('\n') // as in writeJSON
+	_, _ = w.Write(buf.Bytes())
 }
 
 // groupBody is one group: key by field name, count, first and last seen.

@@ -219,6 +219,14 @@ func TestEndpoints(t *testing.T) {
 	if strings.Contains(raw, "<script>") || !strings.Contains(raw, `\u003cscript\u003e`) {
 		t.Errorf("markup in a response: %s", raw)
 	}
+	// Also in one event by id, which is the stored line, escaped.
+	var byID struct {
+		Details map[string]any `json:"details"`
+	}
+	code, raw := get(t, srv, "/events/"+evs[0].ID, nil, &byID)
+	if code != 200 || strings.Contains(raw, "<script>") || !strings.Contains(raw, `\u003cscript\u003e`) || byID.Details["evil"] != "<script>alert(1)</script>" {
+		t.Errorf("event by id: %d, details.evil %v: %s", code, byID.Details["evil"], raw)
+	}
 }
 
 func TestBadRequests(t *testing.T) {

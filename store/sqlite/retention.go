@@ -137,8 +137,10 @@ func checkHeader(path string) error {
 	if app := binary.BigEndian.Uint32(h[68:72]); app != ApplicationID {
 		return fmt.Errorf("a SQLite database of another application (application_id %#x)", app)
 	}
-	if v := binary.BigEndian.Uint32(h[60:64]); v != SchemaVersion {
-		return fmt.Errorf("an alertgw partition of schema version %d (this alertgw has %d)", v, SchemaVersion)
+	// Every version the readers read is ours to expire: a partition from
+	// before the rollups (version 1) is upgraded only when written again.
+	if v := binary.BigEndian.Uint32(h[60:64]); v < 1 || v > SchemaVersion {
+		return fmt.Errorf("an alertgw partition of schema version %d (this alertgw reads 1 to %d)", v, SchemaVersion)
 	}
 	return nil
 }

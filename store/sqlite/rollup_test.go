@@ -272,6 +272,10 @@ func TestVersion1Partition(t *testing.T) {
 	if t.Failed() {
 		t.Fatal("version 1 files are not read as before")
 	}
+	// Retention counts them as partitions (to expire), not foreign files.
+	if parts, foreign, err := Scan(dir); err != nil || len(parts) != 2 || len(foreign) != 0 {
+		t.Fatalf("Scan: %d partitions, foreign %v, %v; want the 2 version 1 files", len(parts), foreign, err)
+	}
 	// The writer upgrades the file it opens (the later day, written next).
 	w, err = OpenWriter(WriterOptions{Dir: dir, Partition: Day})
 	if err != nil {
