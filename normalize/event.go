@@ -190,7 +190,7 @@ type Aggregate struct {
 // a timeout, a cap or a flush closes it partial.
 type Transaction struct {
 	Complete bool
-	ClosedBy string   // flow, idle, max_age, max_open, max_bytes, max_records or flush
+	ClosedBy string   // flow, idle, max_age, max_open, max_bytes or flush
 	Events   uint64   // records joined, including any left out past max_records
 	Omitted  uint64   // records counted but not kept (past max_records)
 	Sources  []string // source types, in order of first appearance

@@ -12,10 +12,12 @@ import (
 )
 
 // checkReplayTargets refuses to write where another process writes. Without
-// --config, replay uses the embedded default, whose outputs are a running
-// `make run`'s own ./data/events.json and ./data/deadletter.json: appending
-// to them from a second process interleaves lines, and the gateway's
-// rotation would split the replay. It also refuses a dead-letter file
+// --config, replay uses the embedded default, whose file output and
+// dead-letter file are a running `make run`'s own ./data/events.json and
+// ./data/deadletter.json: appending to them from a second process
+// interleaves lines, and the gateway's rotation would split the replay.
+// (Its store, ./data/store, is not checked: docs/replay.md says to give
+// replay a configuration of its own beside a running gateway.) It also refuses a dead-letter file
 // that is one of the files replayed (failures would be appended to it as
 // it is read).
 func checkReplayTargets(stderr io.Writer, r replayRun, f *config.File, outs []decodedOutput) error {

@@ -5,8 +5,10 @@
 --   snort -c /etc/snort/snort.lua -i eth0 -l /var/log/snort
 -- With one packet thread Snort 3 sends to <log dir>/snort_alert. With -z N
 -- (N packet threads) each thread has its own socket: <log dir>/0_snort_alert,
--- 1_snort_alert, ... -- configure alertgw with a list or a glob:
---   socket: ["/var/log/snort/*_snort_alert"]   (see examples/alertgw/snort3.yaml)
+-- 1_snort_alert, ... -- list them in alertgw, which binds them (a glob such as
+-- "*_snort_alert" only matches sockets that already exist):
+--   socket: ["/var/log/snort/0_snort_alert", "/var/log/snort/1_snort_alert"]
+-- (see examples/alertgw/snort3.yaml)
 
 -- Live alerts: 65,864-byte datagrams; the message keeps the rule's quotes
 -- (alertgw strips them).

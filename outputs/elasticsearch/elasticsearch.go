@@ -1,10 +1,10 @@
 // Package elasticsearch is the elasticsearch output: batches go to the
 // _bulk API as NDJSON, one action line and one document per event, into an
 // index named from the event (alertgw-{kind}-{date:2006.01.02}) or a data
-// stream. Elasticsearch answers per document: documents refused with 429 or
-// a 5xx are retried, those refused with another 4xx (a mapping conflict, a
-// malformed field) are dead-lettered with Elasticsearch's reason, and the
-// rest are delivered. It speaks the API OpenSearch shares.
+// stream. Elasticsearch answers per document: documents refused with 408,
+// 425, 429 or a 5xx (but 501 and 505) are retried, those refused otherwise
+// (a mapping conflict, a malformed field) are dead-lettered with
+// Elasticsearch's reason, and the rest are delivered. It speaks the API OpenSearch shares.
 //
 // Each document's _id is the event id, so a batch sent again after a lost
 // answer overwrites (index) or is refused as a duplicate (create, counted

@@ -41,7 +41,10 @@ var Plugin = outputs.Plugin{
 	Sample:  sample,
 	Summary: "send events to another alertgw (forward input) over HTTPS, mTLS or token, acknowledged once safe there",
 	Options: func() any {
-		return &Options{Compression: forwardwire.EncodingS2, RequestEvents: 2000, Parallel: 4, Timeout: time.Minute}
+		// TLS is always on (New insists): enabled by default too, so that
+		// validate checks its files and the docs show it on.
+		return &Options{Compression: forwardwire.EncodingS2, RequestEvents: 2000, Parallel: 4, Timeout: time.Minute,
+			TLS: outputs.TLS{Enabled: true}}
 	},
 	New:           func(env outputs.Env, opts any) (outputs.Output, error) { return New(env, opts.(*Options)) },
 	EncodesItself: true,

@@ -1,6 +1,6 @@
 // Package postgres is the postgres output: batches of events go into one
 // table with a COPY each, typed columns for the fields people filter on and
-// a jsonb column with the whole event. The table and its indexes are made
+// a json column with the whole event (jsonb before migration 2). The table and its indexes are made
 // by versioned migrations that the output runs itself at start, under an
 // advisory lock so that several gateways sharing a database do not race.
 //
@@ -37,7 +37,7 @@ var sample []byte
 // Plugin registers the output.
 var Plugin = outputs.Plugin{
 	Type:    "postgres",
-	Summary: "COPY events into a PostgreSQL table (typed columns + jsonb), created by versioned migrations",
+	Summary: "COPY events into a PostgreSQL table (typed columns + the event as json), created by versioned migrations",
 	Sample:  sample,
 	Options: func() any {
 		return &Options{Table: "alertgw_events", Timeout: 30 * time.Second, Migrate: true}
@@ -401,7 +401,7 @@ func (w *Output) Close() error {
 
 // rowSource feeds COPY from a batch without building rows up front: one
 // reused value slice (pgx encodes each row before asking for the next) and
-// the jsonb is the event in the output's format, already encoded.
+// the json column is the event in the output's format, already encoded.
 type rowSource struct {
 	evs   []*normalize.Event
 	lines *outputs.Lines

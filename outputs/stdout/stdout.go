@@ -2,9 +2,9 @@
 // the process's standard output (or standard error), for containers whose
 // runtime collects stdout, and for trying things out.
 //
-// Lines go through a buffer that is written when full and whenever the
-// pipeline's queue runs empty (Flush), so an idle gateway shows every event
-// at once and a busy one writes in large chunks.
+// Each batch is handed to the stream in one write (through a staging
+// buffer; a batch larger than it is written directly) before Write returns,
+// so that what the pipeline counts as delivered is with the kernel.
 package stdout
 
 import (
@@ -49,8 +49,8 @@ type Options struct {
 	// Stream is stdout or stderr. The gateway's logs go to stderr: keep
 	// events on stdout unless the two are collected apart.
 	Stream string `mapstructure:"stream"`
-	// BufferSize is how much is gathered before a write (512 bytes to
-	// 64MiB); it is also written whenever the output's queue runs empty.
+	// BufferSize is the staging buffer a batch is copied into for its one
+	// write (512 bytes to 64MiB); a larger batch is written directly.
 	BufferSize config.Size `mapstructure:"buffer_size"`
 }
 
