@@ -43,8 +43,8 @@ type Options struct {
 
 // TLSOptions are the certificate and key files.
 type TLSOptions struct {
-	Cert string `mapstructure:"cert"`
-	Key  string `mapstructure:"key"`
+	Cert string `mapstructure:"cert" path:"read"`
+	Key  string `mapstructure:"key" path:"read"`
 }
 
 // DefaultOptions are the options of an absent or empty console: section

@@ -76,6 +76,9 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
+	users.OnError(func(err error) {
+		deps.Log.Error().Err(err).Str("users", opts.Users).Msg("console: the users file cannot be read; the users read before stay in force until it can (check its owner and mode: it must be readable by the user the console runs as)")
+	})
 	s := &Server{
 		opts:   opts,
 		deps:   deps,

@@ -10,6 +10,7 @@ import (
 	"github.com/alertgw/alertgw/inputs"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
+	"github.com/alertgw/alertgw/stats"
 )
 
 // onceInput hands its events over once and closes done when every output
@@ -103,5 +104,27 @@ func TestEventsDurable(t *testing.T) {
 	case <-in.done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("not done after delivery")
+	}
+}
+
+// TestEveryEmitRecordsLastEvent: each way an input hands events over marks
+// its last event (health's LAST EVENT, the last-event metric); the forward
+// input hands them over with EventsDurable.
+func TestEveryEmitRecordsLastEvent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		emit func(e *emitter)
+	}{
+		{"Events", func(e *emitter) { e.Events([]*normalize.Event{{}}, func() {}) }},
+		{"EventsDurable", func(e *emitter) { e.EventsDurable([]*normalize.Event{{}}, func() {}, func() {}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &stats.Input{}
+			e := &emitter{p: &Pipeline{work: make(chan work, 1)}, in: &inputRunner{Input: Input{Stats: st}}}
+			tc.emit(e)
+			if st.LastEvent.Load() == 0 {
+				t.Error("last event not recorded")
+			}
+		})
 	}
 }

@@ -72,6 +72,7 @@ func (e *emitter) Events(evs []*normalize.Event, done func()) {
 
 // EventsDurable implements inputs.DurableEmitter.
 func (e *emitter) EventsDurable(evs []*normalize.Event, done, durable func()) {
+	e.in.Stats.LastEvent.Store(time.Now().UnixNano())
 	e.p.work <- work{in: e.in, events: evs, done: done, durable: durable}
 }
 

@@ -1,6 +1,12 @@
 package pipeline
 
-import "testing"
+import (
+	"slices"
+	"testing"
+
+	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/pipeline/aggregate"
+)
 
 func TestDeliveryValidate(t *testing.T) {
 	for _, tc := range []struct {
@@ -33,5 +39,21 @@ func TestDeliveryValidate(t *testing.T) {
 				t.Fatalf("problems %v, want one at %s", p, tc.key)
 			}
 		})
+	}
+}
+
+// TestAggregateKeyDefaultIsNotShared: one block's key: decoded into its
+// defaults leaves the next aggregation's default key alone (the decoder
+// writes into the slice it finds).
+func TestAggregateKeyDefaultIsNotShared(t *testing.T) {
+	a := DefaultAggregateOptions()
+	if p := config.Decode(map[string]any{"key": []any{"dest_port"}}, "aggregate", a); len(p) > 0 {
+		t.Fatal(p)
+	}
+	if !slices.Equal(a.Key, []string{"dest_port"}) {
+		t.Fatalf("decoded key %v", a.Key)
+	}
+	if b := DefaultAggregateOptions(); !slices.Equal(b.Key, aggregate.DefaultKey) || !slices.Equal(aggregate.DefaultKey, []string{"signature.gid", "signature.id", "src_ip", "dest_ip"}) {
+		t.Errorf("the default key changed: %v (package default %v)", b.Key, aggregate.DefaultKey)
 	}
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"time"
 
 	"github.com/alertgw/alertgw/config"
@@ -33,9 +34,11 @@ type AggregateOptions struct {
 }
 
 // DefaultAggregateOptions returns the defaults: alerts, by signature,
-// source and destination, over a minute.
+// source and destination, over a minute. The key is a copy: decoding a
+// block's key: writes into the slice it finds, which must not be the
+// package's default that every other aggregation starts from.
 func DefaultAggregateOptions() *AggregateOptions {
-	return &AggregateOptions{Match: "kind:alert", Key: aggregate.DefaultKey, Window: time.Minute,
+	return &AggregateOptions{Match: "kind:alert", Key: slices.Clone(aggregate.DefaultKey), Window: time.Minute,
 		MaxGroups: 100_000, MaxBytes: 64 << 20, Emit: aggregate.EmitSummary}
 }
 

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"reflect"
+	"strings"
 
 	"github.com/rs/zerolog"
 
@@ -15,16 +17,19 @@ import (
 // buildAdmin builds the admin endpoint of f.Admin: the TCP listener, the
 // bearer token, the Unix socket, and the secrets it must never show.
 // Serve runs it.
-func buildAdmin(f *config.File, outs []decodedOutput, reg *stats.Registry, reload *reloader, log zerolog.Logger) (*admin.Server, error) {
+func buildAdmin(f *config.File, ins []decodedInput, outs []decodedOutput, reg *stats.Registry, reload *reloader, log zerolog.Logger) (*admin.Server, error) {
 	srv, err := admin.New(f.Admin.Listen, reg, version, log)
 	if err != nil {
 		return nil, err
 	}
 	srv.SetReload(reload.Reload)
 	srv.SetFailureGrace(f.Admin.FailureGrace)
-	reload.secrets = srv.AddSecrets // outputs a reload builds may bring new ones
+	reload.secrets = srv.AddSecrets // inputs and outputs a reload builds may bring new ones
 	for _, d := range outs {
 		srv.AddSecrets(secretsOf(d.opts)...)
+	}
+	for _, d := range ins {
+		srv.AddSecrets(secretsOf(d.opts)...) // the forward input's tokens, the kafka input's SASL password
 	}
 	if f.Admin.TokenFile != "" {
 		tok, err := admin.ReadTokenFile(f.Admin.TokenFile)
@@ -74,6 +79,7 @@ func secretsOf(opts any) []string {
 			for i := range v.NumField() {
 				walk(v.Field(i))
 			}
+			out = append(out, secretFiles(v)...)
 		case reflect.Slice, reflect.Array:
 			for i := range v.Len() {
 				walk(v.Index(i))
@@ -89,5 +95,35 @@ func secretsOf(opts any) []string {
 		}
 	}
 	walk(reflect.ValueOf(opts))
+	return out
+}
+
+// secretFiles returns the contents of the files that hold the secrets of
+// struct v: beside a Secret field whose key is K, the field whose key is
+// K_file (password_file, token_file …) or, for a struct holding one
+// secret, file. A plugin may read such a file into a copy of its options,
+// so the file itself is read here; one that cannot be read is left out.
+func secretFiles(v reflect.Value) []string {
+	t := v.Type()
+	key := func(f reflect.StructField) string {
+		k, _, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+		return k
+	}
+	var out []string
+	for i := range t.NumField() {
+		if t.Field(i).Type != reflect.TypeFor[outputs.Secret]() {
+			continue
+		}
+		k := key(t.Field(i))
+		for j := range t.NumField() {
+			if fk := key(t.Field(j)); (fk == k+"_file" || fk == "file") && t.Field(j).Type.Kind() == reflect.String && v.Field(j).Len() > 0 {
+				if b, err := os.ReadFile(v.Field(j).String()); err == nil {
+					if s := strings.TrimRight(string(b), "\r\n"); s != "" {
+						out = append(out, s)
+					}
+				}
+			}
+		}
+	}
 	return out
 }

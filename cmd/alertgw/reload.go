@@ -87,6 +87,9 @@ func (r *reloader) Reload() error {
 			continue
 		}
 		in, err := buildInput(f, d, r.log, r.reg, r.js)
+		if err == nil && r.secrets != nil {
+			r.secrets(secretsOf(d.opts)...)
+		}
 		if err == nil {
 			if err = r.p.StartInput(in); err != nil {
 				in.Reader.Close() // built, never run: release its sockets

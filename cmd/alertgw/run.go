@@ -132,7 +132,7 @@ func run(ctx context.Context, path string) error {
 		if f.Admin.Listen == "" && f.Admin.Socket == "" {
 			return nil
 		}
-		srv, err := buildAdmin(f, outs, reg, reload, log.With().Str("component", "admin").Logger())
+		srv, err := buildAdmin(f, ins, outs, reg, reload, log.With().Str("component", "admin").Logger())
 		if err != nil {
 			return err
 		}

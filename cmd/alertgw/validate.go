@@ -8,6 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/alertgw/alertgw/config"
+	"github.com/alertgw/alertgw/console"
+	"github.com/alertgw/alertgw/console/auth"
 	"github.com/alertgw/alertgw/internal/admin"
 )
 
@@ -76,7 +78,18 @@ func preflight(f *config.File, ins []decodedInput, outs []decodedOutput) (errs, 
 	if js := newJournals(f, outs, zerolog.Nop(), nil); js.on {
 		uses = append(uses, config.PathUse{Key: "pipeline.journal.path", Path: f.Pipeline.Journal.Path, Use: config.PathWriteDir})
 	}
+	// The console run serves (console.listen): its certificate files, and
+	// the rule it would refuse to start on.
+	copts, cprobs := console.Decode(f.Console)
+	if copts.Listen != "" && len(cprobs) == 0 {
+		uses = append(uses, config.PathUses(&copts.TLS, "console.tls")...)
+	}
 	errs, warns = config.CheckPaths(uses)
+	if copts.Listen != "" && len(cprobs) == 0 && !console.IsLoopback(copts.Listen) {
+		if users, err := auth.ReadUsersFile(copts.Users); err == nil && len(users) == 0 {
+			errs.Add("console.listen", "%s is reachable from other hosts and the users file %s has no users: add one with `alertgw user add NAME` (or bind to 127.0.0.1)", copts.Listen, copts.Users)
+		}
+	}
 	if f.Pipeline.BatchSize != 0 { //nolint:staticcheck // the one use of the deprecated key: saying it is ignored
 		warns.Add("pipeline.batch_size", "has no effect and is ignored (it never had one): remove it; batch sizes are set per input and by each output's batch.max_events")
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -156,6 +157,49 @@ outputs:
 			got := strings.Contains(fmt.Sprint(warns), "pipeline.batch_size")
 			if got != tc.warn {
 				t.Errorf("warning about pipeline.batch_size: %v, want %v (warnings: %v)", got, tc.warn, warns)
+			}
+		})
+	}
+}
+
+// TestPreflightChecksTheConsole: validate and run check what the console
+// would refuse at start: its certificate files, and users when it is
+// reachable from other hosts.
+func TestPreflightChecksTheConsole(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		console string
+		want    []string // problem keys
+	}{
+		{"loopback without users", "{listen: 127.0.0.1:0, users: %[1]s/users}", nil},
+		{"beyond loopback without users", "{listen: 0.0.0.0:0, users: %[1]s/users}", []string{"console.listen"}},
+		{"missing certificate", "{listen: 127.0.0.1:0, users: %[1]s/users, tls: {cert: %[1]s/c.pem, key: %[1]s/c.key}}", []string{"console.tls.cert", "console.tls.key"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := fmt.Sprintf(`admin: {listen: ""}
+dead_letter: {path: %[1]s/dl.json}
+console: `+tc.console+`
+inputs:
+  - {name: eve, type: suricata, socket: %[1]s/s.sock}
+outputs:
+  - {name: store, type: store, path: %[1]s/store}
+`, dir)
+			path := filepath.Join(dir, "c.yaml")
+			if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, ins, outs, probs, err := loadConfig(path)
+			if err != nil || probs.Err() != nil {
+				t.Fatalf("load: %v %v", err, probs.Err())
+			}
+			errs, _ := preflight(f, ins, outs)
+			var got []string
+			for _, p := range errs {
+				got = append(got, p.Path)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("problems %v, want keys %v", errs, tc.want)
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -109,13 +110,66 @@ func TestDirectoryFollowsTheFile(t *testing.T) {
 	if u, _ := d.Lookup("alice"); u.Role != RoleViewer || u.Hash != "$2y$10$y" {
 		t.Fatalf("change not seen: %+v", u)
 	}
-	// A broken file keeps the previous users and reports the error.
+	// A broken file keeps the previous users and reports the error, once.
+	var told []error
+	d.OnError(func(err error) { told = append(told, err) })
 	if err := os.WriteFile(path, []byte("alice:root:x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d.checked = time.Time{}
-	if _, ok := d.Lookup("alice"); !ok || d.Err() == nil {
-		t.Fatalf("a broken users file must keep the previous list and report: ok=%v err=%v", ok, d.Err())
+	for range 2 {
+		d.checked = time.Time{}
+		if _, ok := d.Lookup("alice"); !ok || d.Err() == nil {
+			t.Fatalf("a broken users file must keep the previous list and report: ok=%v err=%v", ok, d.Err())
+		}
+	}
+	if len(told) != 1 {
+		t.Errorf("OnError told %d times, want once: %v", len(told), told)
+	}
+}
+
+// TestUsersFileKeepsItsOwner: `sudo alertgw user …` rewrites the users file
+// with the owner and group it had (or, the first time, its directory's),
+// so that a console running as its own user can still read it; a file it
+// could not read would leave the users read before in force.
+func TestUsersFileKeepsItsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give files to another user (CI runs as root)")
+	}
+	const uid, gid = 65534, 65534 // nobody, nogroup
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, dir, path string) // who owns what before the write
+	}{
+		{"replaces a file", func(t *testing.T, dir, path string) {
+			if err := WriteUsersFile(path, []User{{Name: "bob", Role: RoleViewer, Hash: "$2y$10$x"}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(path, uid, gid); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"first file, in the console's directory", func(t *testing.T, dir, path string) {
+			if err := os.Chown(dir, uid, gid); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "users")
+			tc.setup(t, dir, path)
+			if err := WriteUsersFile(path, []User{{Name: "alice", Role: RoleAnalyst, Hash: "$2y$10$y"}}); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := fi.Sys().(*syscall.Stat_t)
+			if st.Uid != uid || st.Gid != gid || fi.Mode().Perm() != 0o600 {
+				t.Errorf("users file %d:%d %v, want %d:%d 0600", st.Uid, st.Gid, fi.Mode().Perm(), uid, gid)
+			}
+		})
 	}
 }
 

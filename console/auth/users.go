@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -126,9 +127,21 @@ func ReadUsersFile(path string) ([]User, error) {
 
 // WriteUsersFile replaces path atomically (temporary file, fsync, rename)
 // with mode 0600: the hashes are secrets.
+//
+// The new file keeps the owner and group of the one it replaces (or, for
+// the first one, of its directory): `sudo alertgw user del` must not leave
+// a file only root can read beside a console that runs as its own user,
+// which would then go on with the users it read before.
 func WriteUsersFile(path string, users []User) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("users file: %w", err)
+	}
+	owner, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		owner, err = os.Stat(dir)
+	}
+	if err != nil {
 		return fmt.Errorf("users file: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, ".users-*")
@@ -143,6 +156,12 @@ func WriteUsersFile(path string, users []User) error {
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return fmt.Errorf("users file: %w", err)
+	}
+	if st, ok := owner.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != os.Geteuid() || int(st.Gid) != os.Getegid()) {
+		if err := tmp.Chown(int(st.Uid), int(st.Gid)); err != nil {
+			tmp.Close()
+			return fmt.Errorf("users file: give it to uid %d gid %d, as %s is, so that the console can read it: %w", st.Uid, st.Gid, owner.Name(), err)
+		}
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
@@ -168,6 +187,16 @@ type Directory struct {
 	file    os.FileInfo // of the version read; a rename gives another file
 	checked time.Time
 	err     error
+	onError func(error) // told once per new failure to read the file (see OnError)
+}
+
+// OnError sets f to be told when the file cannot be read (once per new
+// error): the users read before stay in force meanwhile, which must not go
+// unnoticed (a deleted user could still log in).
+func (d *Directory) OnError(f func(error)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.onError = f
 }
 
 // NewDirectory reads the users file at path (which may not exist yet).
@@ -219,7 +248,11 @@ func (d *Directory) reloadLocked(now time.Time) error {
 func (d *Directory) refresh() {
 	now := time.Now()
 	if now.Sub(d.checked) >= recheckEvery {
-		_ = d.reloadLocked(now) // an error keeps the previous list; Err reports it
+		before := d.err
+		// An error keeps the previous list; Err and onError report it.
+		if err := d.reloadLocked(now); err != nil && d.onError != nil && (before == nil || before.Error() != err.Error()) {
+			d.onError(err)
+		}
 	}
 }
 

@@ -62,6 +62,23 @@ var facilities = map[string]int{
 	"authpriv": 10, "ftp": 11, "local0": 16, "local1": 17, "local2": 18, "local3": 19, "local4": 20, "local5": 21, "local6": 22, "local7": 23,
 }
 
+// PathUses implements config.PathLister: with network: tls the tls block's
+// files are read at start (New turns TLS on) even when the block does not
+// say enabled, so validate checks them then too. With enabled set, the tls
+// block lists them itself.
+func (o *Options) PathUses() []config.PathUse {
+	if o.Network != "tls" || o.TLS.Enabled {
+		return nil
+	}
+	t := o.TLS
+	t.Enabled = true
+	uses := t.PathUses()
+	for i := range uses {
+		uses[i].Key = "tls." + uses[i].Key
+	}
+	return uses
+}
+
 // Validate implements config.Validator.
 func (o *Options) Validate() config.Problems {
 	var p config.Problems

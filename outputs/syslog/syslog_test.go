@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/alertgw/alertgw/config"
 	"github.com/alertgw/alertgw/normalize"
 	"github.com/alertgw/alertgw/outputs"
 	"github.com/alertgw/alertgw/outputs/format"
@@ -270,4 +272,31 @@ func BenchmarkEncode(b *testing.B) {
 		buf = append(append(buf, " - "...), line...)
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// TestTLSFilesCheckedWithoutEnabled: network: tls turns TLS on, so its
+// files are listed for validate whether or not tls.enabled is written.
+func TestTLSFilesCheckedWithoutEnabled(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		network string
+		enabled bool
+		want    []string
+	}{
+		{"tls, enabled not written", "tls", false, []string{"syslog.tls.ca_file"}},
+		{"tls, enabled", "tls", true, []string{"syslog.tls.ca_file"}},
+		{"tcp", "tcp", false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &Options{Network: tc.network}
+			o.TLS.Enabled, o.TLS.CAFile = tc.enabled, "/etc/alertgw/ca.pem"
+			var got []string
+			for _, u := range config.PathUses(o, "syslog") {
+				got = append(got, u.Key)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("paths %v, want %v", got, tc.want)
+			}
+		})
+	}
 }
