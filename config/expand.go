@@ -12,7 +12,7 @@ import (
 // not be written in the file:
 //
 //	api_key: ${ES_API_KEY}
-//	socket: ${ALERTGW_RUN:-/run/alertgw}/suricata.sock
+//	socket: ${RUN_DIR:-/run/alertgw}/suricata.sock (not ALERTGW_…: those are key overrides)
 //
 // ${NAME:-default} takes default when NAME is unset or empty; ${NAME}
 // with NAME unset or empty is a problem naming the variable, never a

@@ -27,13 +27,15 @@ func checkReplayTargets(stderr io.Writer, r replayRun, f *config.File, outs []de
 		uses = append(uses, config.PathUses(d.opts, d.block.Path)...)
 	}
 	if r.config == "" {
-		var paths []string
-		for _, u := range uses {
-			if u.Use == config.PathWrite {
-				paths = append(paths, u.Path)
+		var named []string
+		for _, d := range outs {
+			where := d.block.Type
+			if p, ok := d.block.Options["path"].(string); ok && p != "" {
+				where = p // a file, or the store's directory
 			}
+			named = append(named, fmt.Sprintf("%s (%s)", d.block.Name, where))
 		}
-		fmt.Fprintf(stderr, "replay: no --config: the events go to the embedded default's outputs (%s)\n", strings.Join(paths, ", "))
+		fmt.Fprintf(stderr, "replay: no --config: the events go to the embedded default's outputs %s, dead letters to %s\n", strings.Join(named, ", "), f.DeadLetter.Path)
 	}
 	var problems []string
 	for _, u := range uses {

@@ -94,8 +94,9 @@ const (
 // defaults (Suricata: dgram; Snort: dgram only, 65 928-byte datagrams).
 type Options struct {
 	// SocketType is dgram (one message per datagram: Suricata's
-	// unix_dgram, Snort, Barnyard2) or stream (newline-delimited messages
-	// over any number of connections: Suricata's unix_stream).
+	// unix_dgram, Snort, Barnyard2), stream (newline-delimited messages
+	// over any number of connections: Suricata's unix_stream) or, where
+	// the input offers it, seqpacket (Barnyard2's acknowledged sync mode).
 	SocketType string `mapstructure:"socket_type"`
 	// SocketMode is the permission bits of the socket file, set before
 	// the socket appears at its path. The sender needs write permission;
