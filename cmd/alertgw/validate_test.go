@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/alertgw/alertgw/config"
 )
 
 // TestValidateCatchesWhatRunRefuses: `alertgw validate FILE` reports every
@@ -142,15 +144,7 @@ dead_letter: {path: %[1]s/dl.json}
 outputs:
   - {name: out, type: file, path: %[1]s/out.json}
 `, dir, tc.pipeline)
-			path := filepath.Join(dir, "c.yaml")
-			if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			f, ins, outs, probs, err := loadConfig(path)
-			if err != nil || probs.Err() != nil {
-				t.Fatalf("load: %v %v", err, probs.Err())
-			}
-			errs, warns := preflight(f, ins, outs)
+			errs, warns := preflightOf(t, dir, cfg)
 			if errs.Err() != nil {
 				t.Fatalf("preflight: %v", errs.Err())
 			}
@@ -185,15 +179,7 @@ inputs:
 outputs:
   - {name: store, type: store, path: %[1]s/store}
 `, dir)
-			path := filepath.Join(dir, "c.yaml")
-			if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			f, ins, outs, probs, err := loadConfig(path)
-			if err != nil || probs.Err() != nil {
-				t.Fatalf("load: %v %v", err, probs.Err())
-			}
-			errs, _ := preflight(f, ins, outs)
+			errs, _ := preflightOf(t, dir, cfg)
 			var got []string
 			for _, p := range errs {
 				got = append(got, p.Path)
@@ -203,4 +189,19 @@ outputs:
 			}
 		})
 	}
+}
+
+// preflightOf writes cfg into dir, loads it (which must succeed) and
+// returns what run and validate check beyond that.
+func preflightOf(t *testing.T, dir, cfg string) (errs, warns config.Problems) {
+	t.Helper()
+	path := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, ins, outs, probs, err := loadConfig(path)
+	if err != nil || probs.Err() != nil {
+		t.Fatalf("load: %v %v", err, probs.Err())
+	}
+	return preflight(f, ins, outs)
 }

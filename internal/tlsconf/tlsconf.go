@@ -65,6 +65,22 @@ func (t *Client) PathUses() []config.PathUse {
 	}
 }
 
+// PathUsesWhenOn is PathUses for a block whose owner turns TLS on itself
+// (the forward output always, syslog with network: tls): its files, with
+// keys under prefix, when the block does not say enabled (when it does, it
+// lists them itself).
+func (t Client) PathUsesWhenOn(prefix string) []config.PathUse {
+	if t.Enabled {
+		return nil
+	}
+	t.Enabled = true
+	uses := t.PathUses()
+	for i := range uses {
+		uses[i].Key = prefix + "." + uses[i].Key
+	}
+	return uses
+}
+
 // ConfigFor is Config, logging loudly when certificate verification is off.
 func (t *Client) ConfigFor(log zerolog.Logger) (*tls.Config, error) {
 	if t.Enabled && t.InsecureSkipVerify {

@@ -80,16 +80,7 @@ type Options struct {
 // whether or not tls.enabled is set, since the forward output always
 // speaks TLS (with enabled set, the tls block lists them itself).
 func (o *Options) PathUses() []config.PathUse {
-	if o.TLS.Enabled {
-		return nil
-	}
-	t := o.TLS
-	t.Enabled = true
-	uses := t.PathUses()
-	for i := range uses {
-		uses[i].Key = "tls." + uses[i].Key
-	}
-	return uses
+	return o.TLS.PathUsesWhenOn("tls")
 }
 
 // Validate implements config.Validator.

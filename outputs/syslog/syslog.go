@@ -67,16 +67,10 @@ var facilities = map[string]int{
 // say enabled, so validate checks them then too. With enabled set, the tls
 // block lists them itself.
 func (o *Options) PathUses() []config.PathUse {
-	if o.Network != "tls" || o.TLS.Enabled {
+	if o.Network != "tls" {
 		return nil
 	}
-	t := o.TLS
-	t.Enabled = true
-	uses := t.PathUses()
-	for i := range uses {
-		uses[i].Key = "tls." + uses[i].Key
-	}
-	return uses
+	return o.TLS.PathUsesWhenOn("tls")
 }
 
 // Validate implements config.Validator.
