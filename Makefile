@@ -34,7 +34,7 @@ bench-e2e: build
 	./bench/e2e.sh
 
 # fuzz runs every fuzz target for FUZZTIME each (short and bounded);
-# fuzz-long is the soak: FUZZTIME=10m make fuzz.
+# fuzz-long is the soak, 5 minutes each (or FUZZTIME=10m make fuzz).
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
@@ -148,7 +148,7 @@ bench-reduce: build
 # Fleet (issue 16, docs/fleet.md): forwarding sensor → central over mTLS
 # (drain of a full buffer, and live from `alertgw send`), the Kafka input
 # from kfake, and the TLS copy limit, with real processes on loopback;
-# plus the decoders' CPU per event. COUNT events per scenario.
+# plus the decoders' CPU per event. FLEET_COUNT events per scenario.
 # See docs/performance/fleet.md.
 FLEET_COUNT ?= 1000000
 .PHONY: bench-fleet
