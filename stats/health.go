@@ -8,7 +8,7 @@ import (
 // Output states, from best to worst.
 const (
 	StateOK       = "ok"       // delivering
-	StateDegraded = "degraded" // failing or spilling to disk, but buffering within its limits
+	StateDegraded = "degraded" // failing or spilling to disk but buffering within its limits, or delivering with its buffer full
 	StateFailing  = "failing"  // failing for longer than the grace period, failing with its buffer full, or paused: not ready
 )
 

@@ -17,9 +17,9 @@ import (
 // ./data/deadletter.json: appending to them from a second process
 // interleaves lines, and the gateway's rotation would split the replay.
 // (Its store, ./data/store, is not checked: docs/replay.md says to give
-// replay a configuration of its own beside a running gateway.) It also refuses a dead-letter file
-// that is one of the files replayed (failures would be appended to it as
-// it is read).
+// replay a configuration of its own beside a running gateway.) It also
+// refuses a dead-letter file that is one of the files replayed (failures
+// would be appended to it as it is read).
 func checkReplayTargets(stderr io.Writer, r replayRun, f *config.File, outs []decodedOutput) error {
 	var uses []config.PathUse
 	uses = append(uses, config.PathUses(f, "")...) // dead_letter.path

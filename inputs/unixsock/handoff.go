@@ -17,12 +17,12 @@ const DefaultHandoffBytes = 16 << 20
 // only max_dgram_qlen datagrams (512 with systemd, 10 by default), so at
 // 50,000 events/s a reader that stops for 10 ms while the workers are busy
 // or the host is loaded makes a non-blocking sender (Suricata live mode)
-// drop. A reader that falls behind therefore only reads and copies, and puts
-// its batches here; one goroutine hands them to the pipeline (a reader that
-// keeps up takes the direct path instead, see put). When the pipeline falls behind by
-// more than max bytes, put blocks: back-pressure then reaches the kernel
-// queue and the sender, as before, but only after this buffer has absorbed
-// the burst.
+// drop. A reader that falls behind therefore only reads and copies, and
+// puts its batches here; one goroutine hands them to the pipeline (a reader
+// that keeps up takes the direct path instead, see put). When the pipeline
+// falls behind by more than max bytes, put blocks: back-pressure then
+// reaches the kernel queue and the sender, as before, but only after this
+// buffer has absorbed the burst.
 type handoff struct {
 	emit inputs.Emitter
 	// direct is emit's direct path (nil when it has none): a reader that

@@ -4,7 +4,8 @@
 // stream. Elasticsearch answers per document: documents refused with 408,
 // 425, 429 or a 5xx (but 501 and 505) are retried, those refused otherwise
 // (a mapping conflict, a malformed field) are dead-lettered with
-// Elasticsearch's reason, and the rest are delivered. It speaks the API OpenSearch shares.
+// Elasticsearch's reason, and the rest are delivered. It speaks the API
+// OpenSearch shares.
 //
 // Each document's _id is the event id, so a batch sent again after a lost
 // answer overwrites (index) or is refused as a duplicate (create, counted

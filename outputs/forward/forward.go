@@ -41,8 +41,7 @@ var Plugin = outputs.Plugin{
 	Sample:  sample,
 	Summary: "send events to another alertgw (forward input) over HTTPS, mTLS or token, acknowledged once safe there",
 	Options: func() any {
-		// TLS is always on (New insists): enabled by default too, so that
-		// validate checks its files and the docs show it on.
+		// TLS is always on (New insists): the options say so too.
 		return &Options{Compression: forwardwire.EncodingS2, RequestEvents: 2000, Parallel: 4, Timeout: time.Minute,
 			TLS: outputs.TLS{Enabled: true}}
 	},

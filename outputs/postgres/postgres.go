@@ -1,8 +1,9 @@
 // Package postgres is the postgres output: batches of events go into one
 // table with a COPY each, typed columns for the fields people filter on and
-// a json column with the whole event (jsonb before migration 2). The table and its indexes are made
-// by versioned migrations that the output runs itself at start, under an
-// advisory lock so that several gateways sharing a database do not race.
+// a json column with the whole event (jsonb before migration 2). The table
+// and its indexes are made by versioned migrations that the output runs
+// itself at start, under an advisory lock so that several gateways sharing
+// a database do not race.
 //
 // Delivery is at least once: a COPY is atomic, so a batch is in the table
 // whole or not at all, but a COPY whose commit reply was lost (the server
